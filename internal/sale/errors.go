@@ -1,0 +1,58 @@
+package sale
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The errors a Store returns. Each maps to one problem type in the HTTP API;
+// callers test for them with errors.Is (and errors.As for *ConflictError).
+var (
+	// ErrNotInitialized: no sale has been initialized yet.
+	ErrNotInitialized = errors.New("sale not initialized")
+	// ErrReservationNotFound: no reservation has that id in this sale.
+	ErrReservationNotFound = errors.New("reservation not found")
+	// ErrNotWaiting: the user is not in the waitlist.
+	ErrNotWaiting = errors.New("user not in waitlist")
+	// ErrAlreadyReserved: the user holds or bought a unit already.
+	ErrAlreadyReserved = errors.New("user already has a unit")
+	// ErrHoldExpired: the hold expired before the request.
+	ErrHoldExpired = errors.New("hold expired")
+	// ErrHoldCancelled: the hold was cancelled before the request.
+	ErrHoldCancelled = errors.New("hold cancelled")
+	// ErrAlreadyConfirmed: the hold was confirmed; it cannot be cancelled.
+	ErrAlreadyConfirmed = errors.New("reservation already confirmed")
+	// ErrInventoryConflict: the new total is below held + confirmed.
+	ErrInventoryConflict = errors.New("inventory below units already taken")
+	// ErrInvalid: an argument is out of range (the HTTP layer validates first,
+	// so this reaches a client only through a bug or a direct caller).
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// ConflictError carries the reservation behind a conflict, so that a client
+// told "already reserved" or "hold expired" learns which reservation and its
+// state. It wraps one of the sentinel errors above.
+type ConflictError struct {
+	Err         error
+	Reservation Reservation
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%v: reservation %s is %s", e.Err, e.Reservation.ID, e.Reservation.Status)
+}
+
+func (e *ConflictError) Unwrap() error { return e.Err }
+
+// InventoryError says by how much an Initialize without reset fell short.
+type InventoryError struct {
+	Total, Taken int64 // Taken = held + confirmed
+}
+
+func (e *InventoryError) Error() string {
+	return fmt.Sprintf("total_inventory %d is below held + confirmed = %d", e.Total, e.Taken)
+}
+
+func (e *InventoryError) Unwrap() error { return ErrInventoryConflict }
+
+// MaxInventory bounds Initialize's total, as the API document does.
+const MaxInventory = 1_000_000_000

@@ -1,0 +1,81 @@
+// Package sale holds the domain of a flash sale: its types, its errors and
+// the Store interface that every backend implements. It imports nothing but
+// the standard library, so that the rules can be read without the plumbing.
+//
+// The rules, which every Store enforces and the conformance suite checks:
+//
+//   - A hold lasts Config.HoldTTL. From ExpiresAt on it is expired: it can no
+//     longer be confirmed and its unit is released.
+//   - A released unit goes to the first user in the waitlist, who gets a fresh
+//     hold, or back to stock when nobody waits.
+//   - The waitlist is strict FIFO; positions are 1-based and current.
+//   - A user has at most one of: an active hold, a purchase, a waitlist entry.
+//   - At every observable moment: Available+Held+Confirmed == Total, and
+//     Available > 0 implies Waiting == 0.
+package sale
+
+import "time"
+
+// HoldStatus is the life cycle of a reservation. A hold is resolved exactly
+// once: confirmed, cancelled or expired.
+type HoldStatus string
+
+const (
+	Held      HoldStatus = "held"
+	Confirmed HoldStatus = "confirmed"
+	Expired   HoldStatus = "expired"
+	Cancelled HoldStatus = "cancelled"
+)
+
+// Reservation is one hold on one unit and what became of it.
+type Reservation struct {
+	ID        string
+	UserID    string
+	Status    HoldStatus
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Status is a consistent snapshot of the sale: all numbers read at one instant.
+type Status struct {
+	Initialized bool
+	Total       int64
+	Available   int64
+	Held        int64
+	Confirmed   int64
+	Waiting     int64
+}
+
+// Balanced reports whether the snapshot satisfies the sale's invariants.
+func (s Status) Balanced() bool {
+	return s.Available >= 0 && s.Held >= 0 && s.Confirmed >= 0 && s.Waiting >= 0 &&
+		s.Available+s.Held+s.Confirmed == s.Total &&
+		(s.Available == 0 || s.Waiting == 0)
+}
+
+// UserStateKind says where a user stands.
+type UserStateKind string
+
+const (
+	None    UserStateKind = "none"
+	Waiting UserStateKind = "waiting"
+	Holding UserStateKind = "held"
+	Bought  UserStateKind = "confirmed"
+)
+
+// UserState is where one user stands. Position is set (1-based) when State is
+// Waiting. Reservation is the user's current hold or purchase, or, when State
+// is None, the last hold they had in this sale (nil if none).
+type UserState struct {
+	UserID      string
+	State       UserStateKind
+	Position    int64
+	Reservation *Reservation
+}
+
+// ReserveResult is the answer to Reserve: either a new hold (Reservation set)
+// or a place in the waitlist (Position set, 1-based).
+type ReserveResult struct {
+	Reservation *Reservation
+	Position    int64
+}

@@ -1,0 +1,111 @@
+package sale
+
+import (
+	"context"
+	"time"
+)
+
+// Store is a flash sale's state and the only place its rules are enforced.
+//
+// Every method is atomic and linearizable: it takes effect at one instant
+// between its call and its return, and it first applies the expiry of every
+// hold whose ExpiresAt has passed, so no answer counts an expired hold as
+// held. Methods block only as long as the backend needs to make the change
+// durable; a backend that batches many callers into one commit (group
+// commit) answers each caller after that commit, behind the same signature.
+type Store interface {
+	// Initialize sets the total inventory. Without reset, holds, purchases
+	// and the line are kept, released units go to waiting users, and a total
+	// below held+confirmed fails with *InventoryError. With reset, a new
+	// sale starts and all of that is dropped.
+	Initialize(ctx context.Context, total int64, reset bool) (Status, error)
+
+	// Reserve gives userID a hold while units are available, or a place in
+	// the line once sold out. A user already waiting gets their current
+	// position; a user holding or owning a unit gets *ConflictError wrapping
+	// ErrAlreadyReserved. ErrNotInitialized before the first Initialize.
+	Reserve(ctx context.Context, userID string) (ReserveResult, error)
+
+	// Confirm turns a hold into a purchase; confirming a confirmed
+	// reservation succeeds again. *ConflictError wrapping ErrHoldExpired or
+	// ErrHoldCancelled otherwise; ErrReservationNotFound for unknown ids.
+	Confirm(ctx context.Context, reservationID string) (Reservation, error)
+
+	// Cancel releases a hold; cancelling a cancelled reservation succeeds
+	// again. *ConflictError wrapping ErrAlreadyConfirmed or ErrHoldExpired
+	// otherwise; ErrReservationNotFound for unknown ids.
+	Cancel(ctx context.Context, reservationID string) (Reservation, error)
+
+	// Reservation reads one reservation.
+	Reservation(ctx context.Context, reservationID string) (Reservation, error)
+
+	// User reads where a user stands. Unknown users are None, not an error.
+	User(ctx context.Context, userID string) (UserState, error)
+
+	// Leave takes a waiting user out of the line; ErrNotWaiting otherwise.
+	Leave(ctx context.Context, userID string) error
+
+	// Status reads the sale's numbers at one instant.
+	Status(ctx context.Context) (Status, error)
+
+	// Expire applies every expiry due now and reports how many holds
+	// expired. Every method already does this; a background sweeper calls it
+	// so that waiting users are promoted even when nobody else calls.
+	Expire(ctx context.Context) (int, error)
+
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Clock tells the time. Stores never call time.Now directly, so that tests
+// move time with a fake clock instead of sleeping.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Config is what every Store needs to know.
+type Config struct {
+	// HoldTTL is how long a hold lasts unless confirmed.
+	HoldTTL time.Duration
+	// Clock tells the time; nil means SystemClock.
+	Clock Clock
+	// OnEvent, when set, receives every change to the line in the order the
+	// changes took effect. It is called while the store's state is locked,
+	// so it must not block or call back into the store: hand the event to a
+	// buffered channel or an in-memory feed.
+	OnEvent func(Event)
+}
+
+// DefaultHoldTTL is the hold lifetime when none is configured.
+const DefaultHoldTTL = 5 * time.Minute
+
+// EventKind names a change to the line.
+type EventKind string
+
+const (
+	// EventJoined: UserID joined the line at Position.
+	EventJoined EventKind = "joined"
+	// EventLeft: UserID left the line; everyone behind moved up one place.
+	EventLeft EventKind = "left"
+	// EventPromoted: UserID, the head of the line, got hold ReservationID;
+	// everyone behind moved up one place.
+	EventPromoted EventKind = "promoted"
+	// EventReset: a new sale started; the line is empty.
+	EventReset EventKind = "reset"
+)
+
+// Event is one change to the line. Seq increases by one per event, so a
+// consumer that sees a gap knows it missed something and must re-read.
+type Event struct {
+	Seq           uint64
+	Kind          EventKind
+	UserID        string
+	ReservationID string
+	Position      int64
+}
