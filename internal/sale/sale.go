@@ -74,8 +74,10 @@ type UserState struct {
 }
 
 // ReserveResult is the answer to Reserve: either a new hold (Reservation set)
-// or a place in the waitlist (Position set, 1-based).
+// or a place in the waitlist (Position set, 1-based). AlreadyWaiting says the
+// user was in line before this call, so the place is not a new one.
 type ReserveResult struct {
-	Reservation *Reservation
-	Position    int64
+	Reservation    *Reservation
+	Position       int64
+	AlreadyWaiting bool
 }

@@ -180,7 +180,7 @@ func (s *Store) reserve(acct *account, id string) (sale.ReserveResult, error) {
 	case sale.Holding, sale.Bought:
 		return sale.ReserveResult{}, &sale.ConflictError{Err: sale.ErrAlreadyReserved, Reservation: acct.hold.snapshot()}
 	case sale.Waiting:
-		return sale.ReserveResult{Position: s.line.position(acct.ticket)}, nil
+		return sale.ReserveResult{Position: s.line.position(acct.ticket), AlreadyWaiting: true}, nil
 	}
 	if s.available > 0 {
 		s.available--

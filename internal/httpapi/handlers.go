@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// handlers implements the generated strict server: each method gets a
+// decoded, validated request and returns one of the typed responses that
+// api/openapi.yaml lists for it. Errors the store reports as part of the
+// rules become those typed responses; anything else is returned as an error
+// and answered 500 by the strict handler's ResponseErrorHandlerFunc.
+//
+// Malformed input never reaches here: the request validator answers it.
+// Authentication of /initialize is the validator's too (see validate.go).
+type handlers struct {
+	store   sale.Store
+	limiter *limiter // nil when rate limiting is off
+	now     func() time.Time
+}
+
+var _ generated.StrictServerInterface = (*handlers)(nil)
+
+func (h *handlers) Initialize(ctx context.Context, req generated.InitializeRequestObject) (generated.InitializeResponseObject, error) {
+	reset := req.Body.Reset != nil && *req.Body.Reset
+	st, err := h.store.Initialize(ctx, req.Body.TotalInventory, reset)
+	var inv *sale.InventoryError
+	switch {
+	case err == nil:
+		return generated.Initialize200JSONResponse(statusJSON(st)), nil
+	case errors.As(err, &inv):
+		return generated.Initialize409ApplicationProblemPlusJSONResponse(problem(probInventory,
+			inv.Error()+`; send "reset": true to start a new sale`)), nil
+	}
+	return nil, err
+}
+
+func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObject) (generated.ReserveResponseObject, error) {
+	user := req.Body.UserId
+	if h.limiter != nil {
+		if ok, wait := h.limiter.allow(user, h.now()); !ok {
+			secs := int((wait + time.Second - 1) / time.Second)
+			return generated.Reserve429ApplicationProblemPlusJSONResponse{
+				Body:    problem(probRateLimited, fmt.Sprintf("too many reservation attempts for user %s; retry in %ds", user, secs)),
+				Headers: generated.Reserve429ResponseHeaders{RetryAfter: &secs},
+			}, nil
+		}
+	}
+	res, err := h.store.Reserve(ctx, user)
+	var conflict *sale.ConflictError
+	switch {
+	case err == nil && res.Reservation != nil:
+		loc := "/reservations/" + res.Reservation.ID
+		return generated.Reserve201JSONResponse{
+			Body:    holdJSON(*res.Reservation),
+			Headers: generated.Reserve201ResponseHeaders{Location: &loc},
+		}, nil
+	case err == nil:
+		msg := "Added to waitlist"
+		if res.AlreadyWaiting {
+			msg = "Already in waitlist"
+		}
+		loc := "/users/" + url.PathEscape(user)
+		return generated.Reserve202JSONResponse{
+			Body:    generated.Waitlisted{Message: msg, WaitlistPosition: res.Position, UserId: user},
+			Headers: generated.Reserve202ResponseHeaders{Location: &loc},
+		}, nil
+	case errors.Is(err, sale.ErrNotInitialized):
+		return generated.Reserve409ApplicationProblemPlusJSONResponse(problem(probNotInitialized,
+			"no sale has been initialized; an operator must POST /initialize first")), nil
+	case errors.As(err, &conflict) && errors.Is(err, sale.ErrAlreadyReserved):
+		r := conflict.Reservation
+		return generated.Reserve409ApplicationProblemPlusJSONResponse(withReservation(problem(probAlreadyReserved,
+			fmt.Sprintf("user %s already has reservation %s (%s)", user, r.ID, r.Status)), r)), nil
+	}
+	return nil, err
+}
+
+func (h *handlers) GetStatus(ctx context.Context, _ generated.GetStatusRequestObject) (generated.GetStatusResponseObject, error) {
+	st, err := h.store.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return generated.GetStatus200JSONResponse(statusJSON(st)), nil
+}
+
+func (h *handlers) GetReservation(ctx context.Context, req generated.GetReservationRequestObject) (generated.GetReservationResponseObject, error) {
+	r, err := h.store.Reservation(ctx, req.ReservationId)
+	switch {
+	case err == nil:
+		return generated.GetReservation200JSONResponse(reservationJSON(r)), nil
+	case errors.Is(err, sale.ErrReservationNotFound):
+		return generated.GetReservation404ApplicationProblemPlusJSONResponse{
+			ReservationNotFoundApplicationProblemPlusJSONResponse: notFound(req.ReservationId),
+		}, nil
+	}
+	return nil, err
+}
+
+func (h *handlers) ConfirmReservation(ctx context.Context, req generated.ConfirmReservationRequestObject) (generated.ConfirmReservationResponseObject, error) {
+	r, err := h.store.Confirm(ctx, req.ReservationId)
+	if err == nil {
+		return generated.ConfirmReservation200JSONResponse(reservationJSON(r)), nil
+	}
+	if errors.Is(err, sale.ErrReservationNotFound) {
+		return generated.ConfirmReservation404ApplicationProblemPlusJSONResponse{
+			ReservationNotFoundApplicationProblemPlusJSONResponse: notFound(req.ReservationId),
+		}, nil
+	}
+	if p, ok := resolveConflict(err); ok {
+		return generated.ConfirmReservation409ApplicationProblemPlusJSONResponse(p), nil
+	}
+	return nil, err
+}
+
+func (h *handlers) CancelReservation(ctx context.Context, req generated.CancelReservationRequestObject) (generated.CancelReservationResponseObject, error) {
+	r, err := h.store.Cancel(ctx, req.ReservationId)
+	if err == nil {
+		return generated.CancelReservation200JSONResponse(reservationJSON(r)), nil
+	}
+	if errors.Is(err, sale.ErrReservationNotFound) {
+		return generated.CancelReservation404ApplicationProblemPlusJSONResponse{
+			ReservationNotFoundApplicationProblemPlusJSONResponse: notFound(req.ReservationId),
+		}, nil
+	}
+	if p, ok := resolveConflict(err); ok {
+		return generated.CancelReservation409ApplicationProblemPlusJSONResponse(p), nil
+	}
+	return nil, err
+}
+
+func (h *handlers) GetUser(ctx context.Context, req generated.GetUserRequestObject) (generated.GetUserResponseObject, error) {
+	u, err := h.store.User(ctx, req.UserId)
+	if err != nil {
+		return nil, err
+	}
+	return generated.GetUser200JSONResponse(userJSON(u)), nil
+}
+
+func (h *handlers) LeaveWaitlist(ctx context.Context, req generated.LeaveWaitlistRequestObject) (generated.LeaveWaitlistResponseObject, error) {
+	err := h.store.Leave(ctx, req.UserId)
+	switch {
+	case err == nil:
+		return generated.LeaveWaitlist204Response{}, nil
+	case errors.Is(err, sale.ErrNotWaiting):
+		return generated.LeaveWaitlist404ApplicationProblemPlusJSONResponse(problem(probNotWaiting,
+			fmt.Sprintf("user %s is not in the waitlist", req.UserId))), nil
+	}
+	return nil, err
+}
+
+func (h *handlers) GetHealth(context.Context, generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
+	return generated.GetHealth200JSONResponse{Status: generated.Ok}, nil
+}
+
+func notFound(id string) generated.ReservationNotFoundApplicationProblemPlusJSONResponse {
+	return generated.ReservationNotFoundApplicationProblemPlusJSONResponse(problem(probResNotFound, "no reservation "+id))
+}
+
+// resolveConflict maps a second resolution of a hold to its distinct problem
+// type, as TigerBeetle distinguishes already-posted, -voided and -expired.
+func resolveConflict(err error) (generated.Problem, bool) {
+	var c *sale.ConflictError
+	if !errors.As(err, &c) {
+		return generated.Problem{}, false
+	}
+	r := c.Reservation
+	var p generated.Problem
+	switch {
+	case errors.Is(err, sale.ErrHoldExpired):
+		p = problem(probHoldExpired, fmt.Sprintf("reservation %s expired at %s", r.ID, r.ExpiresAt.UTC().Format(time.RFC3339)))
+	case errors.Is(err, sale.ErrHoldCancelled):
+		p = problem(probHoldCancelled, fmt.Sprintf("reservation %s was cancelled", r.ID))
+	case errors.Is(err, sale.ErrAlreadyConfirmed):
+		p = problem(probAlreadyConfirmed, fmt.Sprintf("reservation %s is confirmed and cannot be cancelled", r.ID))
+	default:
+		return generated.Problem{}, false
+	}
+	return withReservation(p, r), true
+}

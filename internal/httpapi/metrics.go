@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the Prometheus series served at /metrics.
+//
+// Resolving a labelled child (WithLabelValues) costs more than observing it,
+// so children are resolved once per (method, route, status) and cached.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+
+	mu       sync.RWMutex
+	counters map[metricKey]prometheus.Counter
+	timers   map[metricKey]prometheus.Observer
+}
+
+type metricKey struct {
+	method, route string
+	status        int
+}
+
+func newMetrics(reg *prometheus.Registry, store sale.Store) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flashsale_http_requests_total",
+			Help: "HTTP requests by method, route pattern and status code.",
+		}, []string{"method", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flashsale_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by method and route pattern.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"method", "route"}),
+		counters: make(map[metricKey]prometheus.Counter),
+		timers:   make(map[metricKey]prometheus.Observer),
+	}
+	collectorsToRegister := []prometheus.Collector{
+		m.requests, m.duration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}
+	// The sale's own numbers, read from the store at scrape time.
+	for _, g := range []struct {
+		name, help string
+		get        func(sale.Status) int64
+	}{
+		{"flashsale_inventory_total", "Units for sale.", func(s sale.Status) int64 { return s.Total }},
+		{"flashsale_inventory_available", "Units in stock.", func(s sale.Status) int64 { return s.Available }},
+		{"flashsale_holds_active", "Units held and not yet confirmed.", func(s sale.Status) int64 { return s.Held }},
+		{"flashsale_units_confirmed", "Units sold.", func(s sale.Status) int64 { return s.Confirmed }},
+		{"flashsale_waitlist_size", "Users waiting in line.", func(s sale.Status) int64 { return s.Waiting }},
+	} {
+		get := g.get
+		collectorsToRegister = append(collectorsToRegister, prometheus.NewGaugeFunc(
+			prometheus.GaugeOpts{Name: g.name, Help: g.help},
+			func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				st, err := store.Status(ctx)
+				if err != nil {
+					return -1 // visible in a graph; the error is in the logs of the requests
+				}
+				return float64(get(st))
+			}))
+	}
+	for _, c := range collectorsToRegister {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	k := metricKey{method, route, status}
+	m.mu.RLock()
+	c, t := m.counters[k], m.timers[k]
+	m.mu.RUnlock()
+	if c == nil {
+		c = m.requests.WithLabelValues(method, route, strconv.Itoa(status))
+		t = m.duration.WithLabelValues(method, route)
+		m.mu.Lock()
+		m.counters[k], m.timers[k] = c, t
+		m.mu.Unlock()
+	}
+	c.Inc()
+	t.Observe(d.Seconds())
+}

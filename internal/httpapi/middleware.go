@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
+)
+
+// recoverer turns a handler's panic into a 500 problem and a logged stack,
+// and the server goes on serving. http.ErrAbortHandler is net/http's own way
+// to abort a response and is passed on.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				rec := recover()
+				if rec == nil {
+					return
+				}
+				if rec == http.ErrAbortHandler {
+					panic(rec)
+				}
+				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+				writeProblem(w, problem(probInternal, "the server failed to answer; the error has been logged"))
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// observe records each request's route, status and duration in the metrics,
+// and logs it at debug level: at info, a flash sale's crowd would fill the
+// log and cost a write per request.
+func observe(m *metrics, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK // the handler wrote nothing
+			}
+			route := chi.RouteContext(r.Context()).RoutePattern()
+			if route == "" {
+				route = "unmatched" // keeps label cardinality bounded
+			}
+			elapsed := time.Since(start)
+			m.observe(methodLabel(r.Method), route, status, elapsed)
+			if status >= 500 {
+				log.Error("request failed", "method", r.Method, "route", route, "status", status, "duration", elapsed)
+			} else if log.Enabled(r.Context(), slog.LevelDebug) {
+				log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", elapsed)
+			}
+		})
+	}
+}
+
+// noStore marks every API answer as uncacheable: stock and positions change
+// from one moment to the next.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// methodLabel keeps label cardinality bounded when clients send made-up methods.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
+}

@@ -1,0 +1,58 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// problemKind is one row of the problem-type table in api/openapi.yaml.
+// Clients branch on Type, so these strings are part of the API.
+type problemKind struct {
+	Type   string
+	Title  string
+	Status int
+}
+
+var (
+	probInvalid          = problemKind{"/problems/invalid-request", "Invalid request", http.StatusBadRequest}
+	probUnauthorized     = problemKind{"/problems/unauthorized", "Unauthorized", http.StatusUnauthorized}
+	probNotFound         = problemKind{"/problems/not-found", "Not found", http.StatusNotFound}
+	probResNotFound      = problemKind{"/problems/reservation-not-found", "Reservation not found", http.StatusNotFound}
+	probNotWaiting       = problemKind{"/problems/not-waiting", "Not in the waitlist", http.StatusNotFound}
+	probMethod           = problemKind{"/problems/method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
+	probNotInitialized   = problemKind{"/problems/not-initialized", "Sale not initialized", http.StatusConflict}
+	probAlreadyReserved  = problemKind{"/problems/already-reserved", "User already has a unit", http.StatusConflict}
+	probHoldExpired      = problemKind{"/problems/hold-expired", "Hold expired", http.StatusConflict}
+	probHoldCancelled    = problemKind{"/problems/hold-cancelled", "Hold cancelled", http.StatusConflict}
+	probAlreadyConfirmed = problemKind{"/problems/already-confirmed", "Reservation already confirmed", http.StatusConflict}
+	probInventory        = problemKind{"/problems/inventory-conflict", "Inventory below units already taken", http.StatusConflict}
+	probTooLarge         = problemKind{"/problems/body-too-large", "Request body too large", http.StatusRequestEntityTooLarge}
+	probMediaType        = problemKind{"/problems/unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
+	probRateLimited      = problemKind{"/problems/rate-limited", "Too many requests", http.StatusTooManyRequests}
+	probInternal         = problemKind{"/problems/internal", "Internal server error", http.StatusInternalServerError}
+)
+
+// problem builds an RFC 9457 body of the given kind.
+func problem(k problemKind, detail string) generated.Problem {
+	return generated.Problem{Type: k.Type, Title: k.Title, Status: k.Status, Detail: &detail}
+}
+
+// withReservation adds the reservation behind a conflict, so the client
+// learns which one and in what state without another request.
+func withReservation(p generated.Problem, r sale.Reservation) generated.Problem {
+	id, st := r.ID, generated.ReservationStatus(r.Status)
+	p.ReservationId, p.ReservationStatus = &id, &st
+	return p
+}
+
+// writeProblem writes p outside the strict handlers: validation failures,
+// unknown routes, panics.
+func writeProblem(w http.ResponseWriter, p generated.Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p) // the client may be gone; nothing to do then
+}
