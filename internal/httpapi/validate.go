@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"sync"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -22,6 +25,7 @@ const maxBody = 1 << 20
 // validator checks every request against api/openapi.yaml before a handler
 // sees it, and answers what fails with a problem body.
 func validator(spec *openapi3.T, adminToken string, log *slog.Logger) func(http.Handler) http.Handler {
+	registerDecoder.Do(func() { openapi3filter.RegisterBodyDecoder("application/json", strictJSON) })
 	return middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
 		// Servers in the document are for humans; match routes by path only.
 		DoNotValidateServers: true,
@@ -54,7 +58,7 @@ func validationProblem(err error) generated.Problem {
 	case errors.As(err, &tooLarge):
 		return problem(probTooLarge, fmt.Sprintf("the request body must be at most %d bytes", tooLarge.Limit))
 	case errors.As(err, &sec):
-		return problem(probUnauthorized, "a valid admin bearer token is required: Authorization: Bearer <token>")
+		return problem(probUnauthorized, "a valid admin token is required in the Authorization header, as Bearer followed by the token")
 	case errors.As(err, &route) && errors.Is(err, routers.ErrMethodNotAllowed):
 		return problem(probMethod, err.Error())
 	case errors.As(err, &route):
@@ -107,4 +111,24 @@ func operationsWithBody(spec *openapi3.T) map[string]bool {
 		}
 	}
 	return out
+}
+
+var registerDecoder sync.Once
+
+// strictJSON is kin-openapi's JSON body decoder plus one rule: nothing may
+// follow the JSON value. Without it `{"user_id":"a"} {"user_id":"b"}` would
+// pass validation and reserve for a, which is not what the client sent.
+// kin-openapi keeps body decoders in a process-wide registry, so New
+// registers this one once.
+func strictJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	dec := json.NewDecoder(body)
+	dec.UseNumber() // as kin-openapi does: integers stay exact for the schema check
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errors.New("unexpected data after the JSON value")}
+	}
+	return v, nil
 }

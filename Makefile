@@ -1,0 +1,68 @@
+# flashsale — every task a newcomer needs, by the name they would guess.
+#   make run       serve the API on 127.0.0.1:8080 (in-memory store, 10 units)
+#   make test      every test, with the race detector, plus brief fuzzing
+#   make lint      gofmt, go vet, and generated code up to date
+#   make generate  regenerate generated/ from api/openapi.yaml
+#   make bench     store micro-benchmarks and the HTTP load comparison
+#   make bench-sql the reliable-drivers query on 10M rows, with and without its index
+
+GO          ?= go
+ADMIN_TOKEN ?= dev-token
+FUZZTIME    ?= 5s
+# Fuzz targets run briefly by `make test`: package:target.
+FUZZ_TARGETS = \
+	./internal/model:FuzzStoreAgainstModel \
+	./internal/httpapi:FuzzReserveBody \
+	./internal/httpapi:FuzzInitializeBody \
+	./internal/httpapi:FuzzPathIDs \
+	./internal/drivers:FuzzParseMonth
+
+.PHONY: run test test-go fuzz lint generate check-generated bench bench-store bench-http bench-sql build clean
+
+run:
+	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
+
+test: test-go fuzz
+
+test-go:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+# Each fuzz target for $(FUZZTIME); the committed corpus under testdata/fuzz
+# also runs as plain tests in test-go.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
+
+lint: check-generated
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+generate:
+	$(GO) generate ./api/...
+
+# Regenerates and fails if that changed anything: generated/ must be exactly
+# what api/openapi.yaml and the pinned generator make.
+check-generated: generate
+	@git diff --exit-code -- generated/ || { echo "generated/ is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- generated/)" || { echo "generated/ has untracked files"; git status --porcelain -- generated/; exit 1; }
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+bench: bench-store bench-http
+
+bench-store:
+	$(GO) test ./internal/store -run '^$$' -bench . -benchmem
+
+bench-http: build
+	bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s
+
+bench-sql:
+	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m
+
+clean:
+	rm -rf bin
