@@ -15,6 +15,7 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzReserveBody \
 	./internal/httpapi:FuzzInitializeBody \
 	./internal/httpapi:FuzzPathIDs \
+	./internal/httpapi:FuzzPrecheckAgreesWithValidator \
 	./internal/drivers:FuzzParseMonth
 
 .PHONY: run test test-go fuzz lint generate check-generated bench bench-store bench-http bench-sql build clean
@@ -55,11 +56,19 @@ build:
 
 bench: bench-store bench-http
 
+# Store micro-benchmarks: parallel reserve and confirm, the waitlist at 1k,
+# 100k and 1M users, and memory per waiting user.
 bench-store:
-	$(GO) test ./internal/store -run '^$$' -bench . -benchmem
+	$(GO) test ./internal/store -run '^$$' -bench 'Reserve|Confirm|Waitlist|Line' -benchmem -benchtime 300ms
+	$(GO) test ./internal/store -run '^$$' -bench 'MemoryPerWaitingUser' -benchmem -benchtime 1x
 
+# The full stack against a bare net/http handler, same load, one after the
+# other; then a sell-out with 119,000 users in line; then both handlers
+# without the network. Loopback only, about a minute.
 bench-http: build
-	bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s
+	bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s --inventory 1000
+	bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --requests 120000 --inventory 1000
+	$(GO) test ./internal/load -run '^$$' -bench ReserveHandler -benchmem -benchtime 200000x
 
 bench-sql:
 	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m

@@ -28,6 +28,7 @@ type config struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	shutdownTimeout   time.Duration
+	gcPercent         int
 }
 
 // flags defines the command line, writing into c.
@@ -47,6 +48,7 @@ func flags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "time to write a response")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "how long an idle keep-alive connection is kept")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
+	fs.IntVar(&c.gcPercent, "gc-percent", 400, "garbage collector target (as GOGC; a GOGC environment variable wins)")
 	return fs
 }
 
@@ -82,6 +84,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("-rate-burst %d must be at least 1", c.rateBurst)
 	case c.inventory < -1 || c.inventory > 1_000_000_000:
 		return c, fmt.Errorf("-inventory %d must be within 0..1000000000 (or -1)", c.inventory)
+	case c.gcPercent < -1:
+		return c, fmt.Errorf("-gc-percent %d must be -1 (off) or more", c.gcPercent)
 	case c.sweepInterval <= 0:
 		return c, fmt.Errorf("-sweep-interval %v must be positive", c.sweepInterval)
 	}

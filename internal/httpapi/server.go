@@ -61,6 +61,10 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
 	}
+	pre, err := newReservePrecheck(spec)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	m, err := newMetrics(reg, cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: register metrics: %w", err)
@@ -99,7 +103,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Get("/docs/*", docs.ServeHTTP)
 
 	r.Group(func(r chi.Router) {
-		r.Use(noStore, requireJSON(operationsWithBody(spec)), validator(spec, cfg.AdminToken, log))
+		r.Use(noStore, requireJSON(operationsWithBody(spec)), validator(spec, pre, cfg.AdminToken, log))
 		generated.HandlerWithOptions(strict, generated.ChiServerOptions{
 			BaseRouter: r,
 			ErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {

@@ -24,11 +24,13 @@ const maxBody = 1 << 20
 
 // validator checks every request against api/openapi.yaml before a handler
 // sees it, and answers what fails with a problem body.
-func validator(spec *openapi3.T, adminToken string, log *slog.Logger) func(http.Handler) http.Handler {
+func validator(spec *openapi3.T, pre *reservePrecheck, adminToken string, log *slog.Logger) func(http.Handler) http.Handler {
 	registerDecoder.Do(func() { openapi3filter.RegisterBodyDecoder("application/json", strictJSON) })
 	return middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
 		// Servers in the document are for humans; match routes by path only.
 		DoNotValidateServers: true,
+		// Bodies the precheck vouches for are valid by the same rules.
+		Skipper: pre.skip,
 		Options: openapi3filter.Options{
 			AuthenticationFunc: adminAuth(adminToken),
 			// Defaults are applied by the handlers; filling them in here

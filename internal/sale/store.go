@@ -91,7 +91,8 @@ type EventKind string
 const (
 	// EventJoined: UserID joined the line at Position.
 	EventJoined EventKind = "joined"
-	// EventLeft: UserID left the line; everyone behind moved up one place.
+	// EventLeft: UserID left the line from Position; everyone behind moved
+	// up one place.
 	EventLeft EventKind = "left"
 	// EventPromoted: UserID, the head of the line, got hold ReservationID;
 	// everyone behind moved up one place.

@@ -58,7 +58,7 @@ type account struct {
 	epoch uint64
 
 	state  sale.UserStateKind
-	ticket uint64 // the waitlist ticket, while state is Waiting
+	ticket uint64 // the waitlist ticket, while state is Waiting; set by the waitlist
 	hold   *hold  // the current hold or purchase, or the last hold
 }
 
@@ -188,15 +188,15 @@ func (s *Store) reserve(acct *account, id string) (sale.ReserveResult, error) {
 		r := h.snapshot()
 		return sale.ReserveResult{Reservation: &r}, nil
 	}
-	ticket, pos := s.line.push(acct)
-	acct.state, acct.ticket = sale.Waiting, ticket
+	_, pos := s.line.push(acct)
+	acct.state = sale.Waiting
 	s.emit(sale.Event{Kind: sale.EventJoined, UserID: acct.id, Position: pos})
 	return sale.ReserveResult{Position: pos}, nil
 }
 
 // Confirm implements sale.Store.
 func (s *Store) Confirm(ctx context.Context, reservationID string) (sale.Reservation, error) {
-	return s.resolve(ctx, "confirm", reservationID, func(h *hold) error {
+	return s.resolve(ctx, "confirm", reservationID, func(h *hold, _ time.Time) error {
 		switch h.status {
 		case sale.Held:
 			h.status = sale.Confirmed
@@ -214,13 +214,13 @@ func (s *Store) Confirm(ctx context.Context, reservationID string) (sale.Reserva
 
 // Cancel implements sale.Store.
 func (s *Store) Cancel(ctx context.Context, reservationID string) (sale.Reservation, error) {
-	return s.resolve(ctx, "cancel", reservationID, func(h *hold) error {
+	return s.resolve(ctx, "cancel", reservationID, func(h *hold, now time.Time) error {
 		switch h.status {
 		case sale.Held:
 			h.status = sale.Cancelled
 			h.acct.state = sale.None
 			s.held--
-			s.release(s.clock.Now())
+			s.release(now)
 		case sale.Expired:
 			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()}
 		case sale.Confirmed:
@@ -232,23 +232,24 @@ func (s *Store) Cancel(ctx context.Context, reservationID string) (sale.Reservat
 
 // Reservation implements sale.Store.
 func (s *Store) Reservation(ctx context.Context, reservationID string) (sale.Reservation, error) {
-	return s.resolve(ctx, "read reservation", reservationID, func(*hold) error { return nil })
+	return s.resolve(ctx, "read reservation", reservationID, func(*hold, time.Time) error { return nil })
 }
 
 // resolve runs change on the hold with that id under the sale lock, after
 // applying due expiries, and returns the hold as it is afterwards.
-func (s *Store) resolve(ctx context.Context, op, id string, change func(*hold) error) (sale.Reservation, error) {
+func (s *Store) resolve(ctx context.Context, op, id string, change func(*hold, time.Time) error) (sale.Reservation, error) {
 	if err := ctx.Err(); err != nil {
 		return sale.Reservation{}, err
 	}
 	h := s.holds.get(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.clock.Now()
+	s.expireDue(now)
 	if h == nil || h.epoch != s.epoch.Load() {
 		return sale.Reservation{}, fmt.Errorf("%s %s: %w", op, id, sale.ErrReservationNotFound)
 	}
-	s.expireDue(s.clock.Now())
-	if err := change(h); err != nil {
+	if err := change(h, now); err != nil {
 		return sale.Reservation{}, fmt.Errorf("%s %s: %w", op, id, err)
 	}
 	return h.snapshot(), nil
@@ -272,7 +273,7 @@ func (s *Store) User(ctx context.Context, userID string) (sale.UserState, error)
 	if acct.state == sale.Waiting {
 		st.Position = s.line.position(acct.ticket)
 	}
-	if acct.hold != nil {
+	if acct.hold != nil && acct.state != sale.Waiting {
 		r := acct.hold.snapshot()
 		st.Reservation = &r
 	}
@@ -291,9 +292,10 @@ func (s *Store) Leave(ctx context.Context, userID string) error {
 	if acct == nil || acct.epoch != s.epoch.Load() || acct.state != sale.Waiting {
 		return fmt.Errorf("leave %s: %w", userID, sale.ErrNotWaiting)
 	}
+	pos := s.line.position(acct.ticket)
 	s.line.remove(acct.ticket)
 	acct.state = sale.None
-	s.emit(sale.Event{Kind: sale.EventLeft, UserID: userID})
+	s.emit(sale.Event{Kind: sale.EventLeft, UserID: userID, Position: pos})
 	return nil
 }
 

@@ -23,15 +23,18 @@ func newWaitlist() *waitlist {
 
 func (w *waitlist) len() int { return w.size }
 
-// push appends a to the line and returns its ticket and 1-based position.
+// push appends a to the line, sets a.ticket, and returns that ticket and
+// a's 1-based position. The waitlist owns a.ticket from then on: compaction
+// renumbers it.
 func (w *waitlist) push(a *account) (ticket uint64, position int64) {
 	w.slots = append(w.slots, a)
+	a.ticket = w.base + uint64(len(w.slots)-1)
 	i := len(w.slots) // 1-based Fenwick index of the new slot
 	// The new node covers (i-lowbit(i), i]: its own slot plus a range that is
 	// already in the tree, read as a difference of two prefix sums.
 	w.tree = append(w.tree, int32(1+w.prefix(i-1)-w.prefix(i-lowbit(i))))
 	w.size++
-	return w.base + uint64(i-1), int64(w.size)
+	return a.ticket, int64(w.size)
 }
 
 // position returns the 1-based place of the ticket's holder, who must be in line.
@@ -66,9 +69,12 @@ func (w *waitlist) pop() *account {
 	return a
 }
 
-// compact drops the served prefix once it is at least half of the slots, so
-// memory follows the line's length rather than the number of joins ever. The
-// O(n) rebuild is paid for by the n/2 pops before it: amortized O(1).
+// compact drops the empty slots (of users served or gone) once they are at
+// least half of all slots, so memory and the tree's height follow the line's
+// length, not the number of joins ever: a bot that joins and leaves in a loop
+// cannot grow them. The live accounts get new tickets, numbered on from the
+// old ones so that no ticket is ever given twice. The O(n) copy is paid for
+// by the n/2 removals before it: amortized O(1).
 func (w *waitlist) compact() {
 	if w.size == 0 {
 		w.base += uint64(len(w.slots))
@@ -77,12 +83,19 @@ func (w *waitlist) compact() {
 		w.head = 0
 		return
 	}
-	if w.head < 1024 || w.head < len(w.slots)/2 {
+	empty := len(w.slots) - w.size
+	if empty < 1024 || empty < len(w.slots)/2 {
 		return
 	}
-	live := make([]*account, len(w.slots)-w.head, 2*(len(w.slots)-w.head))
-	copy(live, w.slots[w.head:])
-	w.base += uint64(w.head)
+	base := w.base + uint64(len(w.slots))
+	live := make([]*account, 0, 2*w.size)
+	for _, a := range w.slots[w.head:] {
+		if a != nil {
+			a.ticket = base + uint64(len(live))
+			live = append(live, a)
+		}
+	}
+	w.base = base
 	w.slots = live
 	w.head = 0
 	w.rebuild()

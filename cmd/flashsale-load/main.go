@@ -1,0 +1,156 @@
+// Command flashsale-load measures a flash sale server under a crowd and
+// checks its books afterwards.
+//
+//	flashsale-load run --url http://127.0.0.1:8080 --token T --inventory 1000 --concurrency 64 --duration 10s
+//	flashsale-load baseline --addr 127.0.0.1:0
+//	flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s
+//
+// run drives one running server; baseline serves the bare net/http handler
+// the real server is measured against; compare starts both, one after the
+// other, under identical load and prints the ratios. Any book-keeping
+// violation exits non-zero.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/load"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "flashsale-load: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  flashsale-load run      --url URL --token T [load flags]   drive a running server
+  flashsale-load baseline [--addr A] [--admin-token T]       serve the baseline
+  flashsale-load compare  --server-bin BIN [load flags] [--profile FILE]
+load flags: --inventory N --concurrency N (--duration D | --requests N) [--warmup D] [--mix] [--max-time D]
+flashsale-load <command> -h lists a command's flags.`
+
+// run is main without the process: arguments in, report out, an error for
+// anything that should exit non-zero.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stdout, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "run":
+		return runLoad(ctx, rest, getenv, stdout)
+	case "baseline":
+		return serveBaseline(ctx, rest, getenv, stdout)
+	case "compare":
+		return compare(ctx, rest, stdout)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (want run, baseline or compare)", cmd)
+	}
+}
+
+// loadFlags adds the flags every load run takes.
+func loadFlags(fs *flag.FlagSet, c *load.Config, warmup time.Duration) {
+	fs.Int64Var(&c.Inventory, "inventory", 1000, "units the sale starts with")
+	fs.IntVar(&c.Concurrency, "concurrency", 64, "concurrent workers, one keep-alive connection each")
+	fs.DurationVar(&c.Duration, "duration", 0, "run this long (default 10s when --requests is not set)")
+	fs.Int64Var(&c.Requests, "requests", 0, "send this many new users instead of running for a duration")
+	fs.DurationVar(&c.Warmup, "warmup", warmup, "run this long first, then start a fresh sale")
+	fs.BoolVar(&c.Mix, "mix", false, "add confirms, cancels and repeat reservations")
+	fs.DurationVar(&c.MaxTime, "max-time", 0, "abort a run that takes longer (default: duration + 30s, or 5m)")
+}
+
+// parse parses args into fs; -h prints the flags and stops the command.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err error) {
+	fs.SetOutput(io.Discard)
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return false, nil
+}
+
+func bounded(c *load.Config) {
+	if c.Duration == 0 && c.Requests == 0 {
+		c.Duration = 10 * time.Second
+	}
+}
+
+func runLoad(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var c load.Config
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "the server's base URL")
+	fs.StringVar(&c.Token, "token", getenv("FLASHSALE_ADMIN_TOKEN"), "admin bearer token (default $FLASHSALE_ADMIN_TOKEN)")
+	loadFlags(fs, &c, 0)
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	bounded(&c)
+	res, err := load.Run(ctx, c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "== %s\n", c.URL)
+	res.Print(stdout)
+	return res.BooksErr()
+}
+
+func serveBaseline(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	token := fs.String("admin-token", getenv("FLASHSALE_ADMIN_TOKEN"), "admin bearer token (default $FLASHSALE_ADMIN_TOKEN)")
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	if *token == "" {
+		return errors.New("baseline: --admin-token (or FLASHSALE_ADMIN_TOKEN) is required")
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	return load.ServeBaseline(ctx, *addr, *token, log)
+}
+
+func compare(ctx context.Context, args []string, stdout io.Writer) error {
+	cc := load.CompareConfig{Out: stdout}
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.StringVar(&cc.ServerBin, "server-bin", "bin/flashsale", "the real server's binary")
+	fs.StringVar(&cc.Self, "baseline-bin", "", "the binary serving the baseline (default: this one)")
+	fs.StringVar(&cc.Profile, "profile", "", "write a CPU profile of the real server under load to this file")
+	loadFlags(fs, &cc.Load, time.Second)
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	bounded(&cc.Load)
+	if cc.Self == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this executable to serve the baseline: %w", err)
+		}
+		cc.Self = self
+	}
+	_, err := load.Compare(ctx, cc)
+	return err
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flashsale/flashsale/internal/load"
+)
+
+// When this variable is set the test binary is flashsale-load itself, so
+// that compare can start it as a child the way it starts the real binary.
+const childEnv = "FLASHSALE_LOAD_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func noEnv(string) string { return "" }
+
+func TestRunLoadAgainstBaseline(t *testing.T) {
+	srv := httptest.NewServer(load.NewBaseline("tok"))
+	defer srv.Close()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"run", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--concurrency", "4", "--requests", "500"}, noEnv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"requests   500 in", "reserve 201 ×10, reserve 202 ×490", "books      balance"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestRunLoadTokenFromEnv(t *testing.T) {
+	srv := httptest.NewServer(load.NewBaseline("from-env"))
+	defer srv.Close()
+	getenv := func(k string) string {
+		if k == "FLASHSALE_ADMIN_TOKEN" {
+			return "from-env"
+		}
+		return ""
+	}
+	if err := run(context.Background(), []string{"run", "--url", srv.URL, "--requests", "5", "--concurrency", "1"}, getenv, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunLoadFailsOnBrokenBooks(t *testing.T) {
+	b := load.NewBaseline("tok")
+	// A server whose /status forgets one waiting user.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/status" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"initialized":true,"total_inventory":10,"available":0,"held":10,"confirmed":0,"waitlist_size":89}`))
+			return
+		}
+		b.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"run", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--requests", "100", "--concurrency", "2"}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "books do not balance") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want one line saying the books do not balance", err)
+	}
+	if !strings.Contains(out.String(), "DO NOT BALANCE") {
+		t.Errorf("report does not show the violation:\n%s", out.String())
+	}
+}
+
+func TestRunRejectsBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"frobnicate"},
+		{"run", "--nope"},
+		{"run", "--requests", "5", "--duration", "1s"},
+		{"run", "extra"},
+		{"baseline"}, // no token
+	} {
+		if err := run(context.Background(), args, noEnv, &bytes.Buffer{}); err == nil {
+			t.Errorf("run(%q) = nil, want an error", args)
+		}
+	}
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"run", "-h"}, {"compare", "-h"}, {"baseline", "-h"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, noEnv, &out); err != nil || out.Len() == 0 {
+			t.Errorf("run(%q) = %v with %d bytes of help", args, err, out.Len())
+		}
+	}
+}
+
+// TestCompareStartsChildren runs compare end to end with this test binary as
+// the baseline and, through a two-line script, as the "real server" too:
+// the point is the plumbing (start, address, health, load, books, stop),
+// not the figures.
+func TestCompareStartsChildren(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, "1")
+	fake := filepath.Join(t.TempDir(), "fake-flashsale")
+	// compare passes --addr 127.0.0.1:0 --admin-token T ...; $4 is T.
+	script := "#!/bin/sh\nexec \"" + self + "\" baseline --addr \"$2\" --admin-token \"$4\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake,
+		"--inventory", "20", "--concurrency", "4", "--requests", "300", "--warmup", "0s"}, noEnv, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"== baseline", "== flashsale", "throughput flashsale", "books      balance on both"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCompareFailsWhenServerCannotStart(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, "1")
+	err = run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", filepath.Join(t.TempDir(), "missing"),
+		"--inventory", "5", "--concurrency", "2", "--requests", "50", "--warmup", "0s"}, noEnv, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "start flashsale") {
+		t.Fatalf("err = %v, want the server's start to fail", err)
+	}
+}

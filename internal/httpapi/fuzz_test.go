@@ -1,0 +1,302 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/clocktest"
+	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/store"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// The fuzz targets below send whatever the fuzzer makes through the whole
+// HTTP stack and hold every answer to api/openapi.yaml: a status the
+// document lists for the operation, a body and headers that match it, a
+// problem body for every error, and never a 500 or a hang.
+
+// fuzzTarget is one server for a whole fuzz run, called in-process.
+type fuzzTarget struct {
+	handler http.Handler
+	router  routers.Router
+}
+
+func newFuzzTarget(f *testing.F, inventory int64) *fuzzTarget {
+	f.Helper()
+	clock := clocktest.New(epoch)
+	st, err := store.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := st.Initialize(context.Background(), inventory, false); err != nil {
+		f.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Config{Store: st, AdminToken: adminToken, RateLimit: 5, RateBurst: 10, Now: clock.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	spec, err := generated.GetSwagger()
+	if err != nil {
+		f.Fatal(err)
+	}
+	router, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return &fuzzTarget{handler: h, router: router}
+}
+
+// serve sends one request and returns the answer after checking it against
+// the document. It fails t if the handler does not return within 10s.
+func (ft *fuzzTarget) serve(t *testing.T, req *http.Request, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	req = req.WithContext(ctx)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ft.handler.ServeHTTP(rec, req)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s %s did not return within 10s", req.Method, req.URL)
+	}
+	resp := rec.Result()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 500 {
+		t.Fatalf("%s %s with body %q: %d %s", req.Method, req.URL, body, resp.StatusCode, got)
+	}
+	if resp.StatusCode >= 400 {
+		fuzzCheckProblem(t, resp, got)
+	}
+	// Route the request again for the validator, with the body it sent.
+	vreq := req.Clone(context.Background())
+	vreq.Body = io.NopCloser(bytes.NewReader(body))
+	route, params, err := ft.router.FindRoute(vreq)
+	if err != nil {
+		// No operation in the document matches: only "no such route" answers fit.
+		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("%s %s matches no operation, yet answered %d %s", req.Method, req.URL, resp.StatusCode, got)
+		}
+		return resp.StatusCode, got
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route},
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	in.SetBodyBytes(got)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Fatalf("%s %s with body %q answered %d, which api/openapi.yaml does not allow: %v\nbody: %s",
+			req.Method, req.URL, body, resp.StatusCode, err, got)
+	}
+	return resp.StatusCode, got
+}
+
+func fuzzCheckProblem(t *testing.T, resp *http.Response, body []byte) {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("status %d: Content-Type %q, want application/problem+json", resp.StatusCode, ct)
+	}
+	var p generated.Problem
+	if err := json.Unmarshal(body, &p); err != nil || p.Status != resp.StatusCode || !strings.HasPrefix(p.Type, "/problems/") {
+		t.Fatalf("status %d: not a matching problem body (%v): %s", resp.StatusCode, err, body)
+	}
+}
+
+// fuzzProblemType returns the type of a problem body ("" if none).
+func fuzzProblemType(body []byte) string {
+	var p generated.Problem
+	_ = json.Unmarshal(body, &p)
+	return p.Type
+}
+
+var (
+	userIDPattern        = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
+	reservationIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+)
+
+// jsonObject decodes body as exactly one JSON object, keys as sent, numbers
+// as text; ok is false for anything else.
+func jsonObject(body []byte) (map[string]any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil || v == nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return v, true
+}
+
+// validReserveBody is the document's ReserveRequest, written out as an oracle.
+func validReserveBody(body []byte) bool {
+	v, ok := jsonObject(body)
+	if !ok || len(v) != 1 {
+		return false
+	}
+	user, ok := v["user_id"].(string)
+	return ok && userIDPattern.MatchString(user)
+}
+
+func jsonPost(path string, body []byte) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+func FuzzReserveBody(f *testing.F) {
+	for _, s := range []string{`{"user_id":"alice"}`, `{"user_id":""}`, `{"user_id":"a/b"}`, `{"user_id":"ålice"}`,
+		`{"user_id":"a\u0000b"}`, `{"user_id":"a","x":1}`, `{"USER_ID":"a"}`, `{"user_id":"a","user_id":"b"}`,
+		`{"user_id":"a"} {"user_id":"b"}`, `{"user_id":42}`, `[]`, `null`, ``, `{`, strings.Repeat("[", 1000),
+		`{"user_id":"` + strings.Repeat("u", 129) + `"}`, "\xef\xbb\xbf{\"user_id\":\"a\"}", `{"user_id":"a\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	ft := newFuzzTarget(f, 3)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		status, got := ft.serve(t, jsonPost("/reserve", body), body)
+		want := []int{http.StatusBadRequest}
+		if validReserveBody(body) {
+			want = []int{http.StatusCreated, http.StatusAccepted, http.StatusConflict, http.StatusTooManyRequests}
+		}
+		if !slices.Contains(want, status) {
+			t.Fatalf("POST /reserve %q: %d %s, want one of %v", body, status, got, want)
+		}
+	})
+}
+
+// initializeClass sorts an initialize body by the document's
+// InitializeRequest: valid, invalid, or a number the schema calls an integer
+// in a form (1e3, 5.0) that a decoder may refuse.
+func initializeClass(body []byte) (valid, grey bool) {
+	v, ok := jsonObject(body)
+	if !ok {
+		return false, false
+	}
+	for k, x := range v {
+		switch k {
+		case "reset":
+			if _, ok := x.(bool); !ok {
+				return false, false
+			}
+		case "total_inventory":
+		default:
+			return false, false
+		}
+	}
+	n, ok := v["total_inventory"].(json.Number)
+	if !ok {
+		return false, false
+	}
+	if i, err := n.Int64(); err == nil {
+		return 0 <= i && i <= sale.MaxInventory, false
+	}
+	f, err := n.Float64()
+	return false, err == nil && f == float64(int64(f)) && 0 <= f && f <= sale.MaxInventory
+}
+
+func FuzzInitializeBody(f *testing.F) {
+	for _, s := range []string{`{"total_inventory":10}`, `{"total_inventory":0,"reset":true}`, `{"total_inventory":-1}`,
+		`{"total_inventory":1000000001}`, `{"total_inventory":1e3}`, `{"total_inventory":5.0}`, `{"total_inventory":"5"}`,
+		`{"total_inventory":5,"reset":"yes"}`, `{"total_inventory":5,"admin":true}`, `{}`, `null`, ``, strings.Repeat("{", 1000),
+		`{"total_inventory":99999999999999999999999}`} {
+		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(s), uint8(1))
+	}
+	ft := newFuzzTarget(f, 0)
+	f.Fuzz(func(t *testing.T, body []byte, auth uint8) {
+		req := jsonPost("/initialize", body)
+		switch auth % 4 {
+		case 0: // the right token
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+		case 1: // none
+		case 2: // wrong, same length
+			req.Header.Set("Authorization", "Bearer "+strings.Repeat("x", len(adminToken)))
+		case 3: // wrong scheme
+			req.Header.Set("Authorization", "Basic "+adminToken)
+		}
+		status, got := ft.serve(t, req, body)
+		valid, grey := initializeClass(body)
+		var want []int
+		switch {
+		case auth%4 != 0:
+			// Refused either for the token or, first, for the body: never done.
+			want = []int{http.StatusUnauthorized, http.StatusBadRequest}
+		case valid:
+			want = []int{http.StatusOK, http.StatusConflict}
+		case grey:
+			want = []int{http.StatusOK, http.StatusConflict, http.StatusBadRequest}
+		default:
+			want = []int{http.StatusBadRequest}
+		}
+		if !slices.Contains(want, status) {
+			t.Fatalf("POST /initialize %q (auth %d): %d %s, want one of %v", body, auth%4, status, got, want)
+		}
+	})
+}
+
+func FuzzPathIDs(f *testing.F) {
+	for _, s := range []string{"alice", "3q2-7wAAAAAs9Qx0nE4ybA", "", ".", "..", "../status", "..%2F..%2Fetc", "a/b",
+		"ålice", "a\x00b", "a b", "%", "%zz", strings.Repeat("u", 129), "AAAAAAAAAAAAAAAAAAAAA=", "a?b", "a#b"} {
+		for op := range uint8(5) {
+			f.Add(s, op)
+		}
+	}
+	ft := newFuzzTarget(f, 0)
+	f.Fuzz(func(t *testing.T, id string, op uint8) {
+		esc := url.PathEscape(id)
+		var req *http.Request
+		isUser := false
+		switch op % 5 {
+		case 0:
+			req = httptest.NewRequest(http.MethodGet, "/reservations/"+esc, nil)
+		case 1:
+			req = httptest.NewRequest(http.MethodPost, "/reservations/"+esc+"/confirm", nil)
+		case 2:
+			req = httptest.NewRequest(http.MethodPost, "/reservations/"+esc+"/cancel", nil)
+		case 3:
+			req, isUser = httptest.NewRequest(http.MethodGet, "/users/"+esc, nil), true
+		case 4:
+			req, isUser = httptest.NewRequest(http.MethodDelete, "/waitlist/"+esc, nil), true
+		}
+		status, got := ft.serve(t, req, nil)
+		typ := fuzzProblemType(got)
+		switch {
+		case isUser && userIDPattern.MatchString(id):
+			// GET: every well-formed user exists (as "none"); DELETE: nobody waits.
+			if want := map[bool]int{true: 200, false: 404}[op%5 == 3]; status != want {
+				t.Fatalf("%s %s: %d %s, want %d", req.Method, req.URL, status, got, want)
+			}
+		case !isUser && reservationIDPattern.MatchString(id):
+			if status != http.StatusNotFound || typ != "/problems/reservation-not-found" {
+				t.Fatalf("%s %s: %d %s, want 404 reservation-not-found for an id never issued", req.Method, req.URL, status, got)
+			}
+		default:
+			// Malformed: refused as invalid, or no route at all (an empty
+			// id). Never looked up, so never "reservation not found".
+			if !(status == http.StatusBadRequest || status == http.StatusNotFound && typ == "/problems/not-found") {
+				t.Fatalf("%s %s (id %q): %d %s, want 400, or 404 no route", req.Method, req.URL, id, status, got)
+			}
+		}
+	})
+}

@@ -1,0 +1,192 @@
+package load
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/flashsale/flashsale/generated"
+)
+
+// Baseline is the speed of light for POST /reserve on this machine: the
+// least a correct server must do to answer it. It decodes the same body with
+// encoding/json, takes a unit with one atomic decrement or a place in line
+// with one atomic increment, and encodes the same JSON shapes (a Hold with a
+// Location header, or a Waitlisted). No routing library, validation, rate
+// limiting, metrics, logging or per-user bookkeeping: everything the real
+// server adds on top is what the comparison prices.
+//
+// It also answers POST /initialize (always starting a new sale), GET /status
+// and GET /healthz, so that the same generator drives it and checks its
+// books. It does not know users, so it cannot refuse a second reservation by
+// the same one: the generator never sends one outside --mix, and --mix is
+// for the real server.
+type Baseline struct {
+	tokenHash [32]byte
+	sale      atomic.Pointer[baselineSale]
+}
+
+// baselineSale is swapped whole by /initialize, so that a status read never
+// mixes two sales.
+type baselineSale struct {
+	total   int64
+	left    atomic.Int64 // goes below zero once sold out; held = total - max(left, 0)
+	waiting atomic.Int64
+	ids     atomic.Uint64
+	key     uint64 // makes ids differ between sales
+}
+
+// NewBaseline returns the baseline handler; token is the admin bearer token.
+func NewBaseline(token string) *Baseline {
+	return &Baseline{tokenHash: sha256.Sum256([]byte(token))}
+}
+
+func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/reserve":
+		b.reserve(w, r)
+	case r.Method == http.MethodGet && r.URL.Path == "/status":
+		b.status(w)
+	case r.Method == http.MethodPost && r.URL.Path == "/initialize":
+		b.initialize(w, r)
+	case r.Method == http.MethodGet && r.URL.Path == "/healthz":
+		writeJSON(w, http.StatusOK, generated.Health{Status: generated.Ok})
+	default:
+		writeBaselineProblem(w, http.StatusNotFound, "/problems/not-found", "no such route")
+	}
+}
+
+const holdTTL = 5 * time.Minute
+
+func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
+	var req generated.ReserveRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || req.UserId == "" {
+		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", "body must be {\"user_id\": \"...\"}")
+		return
+	}
+	s := b.sale.Load()
+	if s == nil {
+		writeBaselineProblem(w, http.StatusConflict, "/problems/not-initialized", "no sale has been initialized")
+		return
+	}
+	if s.left.Add(-1) >= 0 {
+		id := s.newID()
+		w.Header().Set("Location", "/reservations/"+id)
+		writeJSON(w, http.StatusCreated, generated.Hold{
+			ReservationId: id,
+			UserId:        req.UserId,
+			Status:        generated.HoldStatusHeld,
+			ExpiresAt:     time.Now().Add(holdTTL).UTC(),
+		})
+		return
+	}
+	w.Header().Set("Location", "/users/"+req.UserId) // user ids are URL-safe by the schema
+	writeJSON(w, http.StatusAccepted, generated.Waitlisted{
+		Message:          "Added to waitlist",
+		WaitlistPosition: s.waiting.Add(1),
+		UserId:           req.UserId,
+	})
+}
+
+// newID makes a 22-character base64url id, the shape of the real server's.
+// It need not be unguessable here, only distinct.
+func (s *baselineSale) newID() string {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], s.key)
+	binary.BigEndian.PutUint64(raw[8:], s.ids.Add(1))
+	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+func (b *Baseline) status(w http.ResponseWriter) {
+	st := generated.Status{}
+	if s := b.sale.Load(); s != nil {
+		held := s.total - max(s.left.Load(), 0)
+		st = generated.Status{Initialized: true, TotalInventory: s.total, Available: s.total - held, Held: held, WaitlistSize: s.waiting.Load()}
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (b *Baseline) initialize(w http.ResponseWriter, r *http.Request) {
+	got := sha256.Sum256([]byte(bearer(r)))
+	if subtle.ConstantTimeCompare(got[:], b.tokenHash[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flashsale"`)
+		writeBaselineProblem(w, http.StatusUnauthorized, "/problems/unauthorized", "a valid admin bearer token is required")
+		return
+	}
+	var req generated.InitializeRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil ||
+		req.TotalInventory < 0 || req.TotalInventory > 1_000_000_000 {
+		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", "body must be {\"total_inventory\": 0..1000000000}")
+		return
+	}
+	s := &baselineSale{total: req.TotalInventory, key: uint64(time.Now().UnixNano())}
+	s.left.Store(req.TotalInventory)
+	b.sale.Store(s)
+	writeJSON(w, http.StatusOK, generated.Status{Initialized: true, TotalInventory: s.total, Available: s.total})
+}
+
+func bearer(r *http.Request) string {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) < len(prefix) || h[:len(prefix)] != prefix {
+		return ""
+	}
+	return h[len(prefix):]
+}
+
+// writeJSON encodes v as the generated strict server does.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client is gone; nothing to do
+}
+
+func writeBaselineProblem(w http.ResponseWriter, status int, typ, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(generated.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: &detail})
+}
+
+// ServeBaseline serves the baseline on addr until ctx is done, and logs the
+// bound address as the real server does ("msg":"listening","addr":...), so
+// that Compare starts both the same way.
+func ServeBaseline(ctx context.Context, addr, token string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("baseline listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           NewBaseline(token),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       time.Minute,
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "server", "baseline")
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("baseline serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("baseline shutdown: %w", err)
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("baseline serve: %w", err)
+	}
+	return nil
+}

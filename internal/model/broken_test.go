@@ -1,0 +1,312 @@
+package model_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// bug is a mistake that flash-sale stores are known to make.
+type bug int
+
+const (
+	noBug bug = iota
+	// promoteLast gives a released unit to the last user in line instead
+	// of the first (pretix #2119).
+	promoteLast
+	// checkThenAct reads the stock under the lock, lets go of it, and takes
+	// the unit under the lock again: two buyers can both see the last unit
+	// (the "seckill" oversell).
+	checkThenAct
+	// confirmIgnoresExpiry confirms a hold whose time is up as long as
+	// nobody has applied its expiry yet.
+	confirmIgnoresExpiry
+)
+
+// naive is a deliberately simple sale.Store, one mutex around everything,
+// that can be built with one bug. Without a bug it must pass the same checks
+// as the real store; with one, the checker must catch it.
+type naive struct {
+	bug   bug
+	clock sale.Clock
+
+	mu          sync.Mutex
+	initialized bool
+	total       int64
+	available   int64
+	holds       map[string]*sale.Reservation
+	order       []*sale.Reservation // holds in the order they were made
+	users       map[string]*sale.Reservation
+	line        []string
+}
+
+func newNaive(b bug) storeFactory {
+	return func(t testing.TB, clock sale.Clock) sale.Store {
+		return &naive{bug: b, clock: clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}}
+	}
+}
+
+func (n *naive) expire(now time.Time) int {
+	c := 0
+	for _, h := range n.order {
+		if h.Status == sale.Held && !now.Before(h.ExpiresAt) {
+			h.Status = sale.Expired
+			n.release(now)
+			c++
+		}
+	}
+	return c
+}
+
+func (n *naive) release(now time.Time) {
+	if len(n.line) == 0 {
+		n.available++
+		return
+	}
+	i := 0
+	if n.bug == promoteLast {
+		i = len(n.line) - 1
+	}
+	u := n.line[i]
+	n.line = slices.Delete(n.line, i, i+1)
+	n.grant(u, now)
+}
+
+func (n *naive) grant(user string, now time.Time) *sale.Reservation {
+	h := &sale.Reservation{ID: rand.Text(), UserID: user, Status: sale.Held, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	n.holds[h.ID], n.users[user] = h, h
+	n.order = append(n.order, h)
+	return h
+}
+
+func (n *naive) state(user string) sale.UserStateKind {
+	if slices.Contains(n.line, user) {
+		return sale.Waiting
+	}
+	if h := n.users[user]; h != nil {
+		switch h.Status {
+		case sale.Held:
+			return sale.Holding
+		case sale.Confirmed:
+			return sale.Bought
+		}
+	}
+	return sale.None
+}
+
+func (n *naive) counts() sale.Status {
+	st := sale.Status{Initialized: n.initialized, Total: n.total, Available: n.available, Waiting: int64(len(n.line))}
+	for _, h := range n.order {
+		switch h.Status {
+		case sale.Held:
+			st.Held++
+		case sale.Confirmed:
+			st.Confirmed++
+		}
+	}
+	return st
+}
+
+func (n *naive) Initialize(_ context.Context, total int64, reset bool) (sale.Status, error) {
+	if total < 0 || total > sale.MaxInventory {
+		return sale.Status{}, sale.ErrInvalid
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.clock.Now()
+	n.expire(now)
+	if reset && n.initialized {
+		n.holds, n.order, n.users, n.line = map[string]*sale.Reservation{}, nil, map[string]*sale.Reservation{}, nil
+	}
+	st := n.counts()
+	if taken := st.Held + st.Confirmed; total < taken {
+		return sale.Status{}, &sale.InventoryError{Total: total, Taken: taken}
+	}
+	n.initialized, n.total, n.available = true, total, total-st.Held-st.Confirmed
+	for n.available > 0 && len(n.line) > 0 {
+		n.available--
+		n.release(now)
+	}
+	return n.counts(), nil
+}
+
+func (n *naive) Reserve(_ context.Context, user string) (sale.ReserveResult, error) {
+	n.mu.Lock()
+	now := n.clock.Now()
+	n.expire(now)
+	if !n.initialized {
+		n.mu.Unlock()
+		return sale.ReserveResult{}, sale.ErrNotInitialized
+	}
+	switch n.state(user) {
+	case sale.Holding, sale.Bought:
+		defer n.mu.Unlock()
+		return sale.ReserveResult{}, &sale.ConflictError{Err: sale.ErrAlreadyReserved, Reservation: *n.users[user]}
+	case sale.Waiting:
+		defer n.mu.Unlock()
+		return sale.ReserveResult{Position: int64(slices.Index(n.line, user) + 1), AlreadyWaiting: true}, nil
+	}
+	inStock := n.available > 0
+	if n.bug == checkThenAct {
+		n.mu.Unlock()
+		runtime.Gosched()
+		n.mu.Lock()
+		// Everything but the stock check is redone, so that the stale
+		// check is the only bug.
+		now = n.clock.Now()
+		n.expire(now)
+	}
+	defer n.mu.Unlock()
+	if inStock {
+		n.available--
+		return sale.ReserveResult{Reservation: new(*n.grant(user, now))}, nil
+	}
+	n.line = append(n.line, user)
+	return sale.ReserveResult{Position: int64(len(n.line))}, nil
+}
+
+func (n *naive) resolve(id string, change func(h *sale.Reservation, now time.Time) error) (sale.Reservation, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.clock.Now()
+	n.expire(now)
+	h := n.holds[id]
+	if h == nil {
+		return sale.Reservation{}, sale.ErrReservationNotFound
+	}
+	if err := change(h, now); err != nil {
+		return sale.Reservation{}, err
+	}
+	return *h, nil
+}
+
+func (n *naive) Confirm(_ context.Context, id string) (sale.Reservation, error) {
+	if n.bug == confirmIgnoresExpiry {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		h := n.holds[id]
+		if h == nil {
+			return sale.Reservation{}, sale.ErrReservationNotFound
+		}
+		if h.Status == sale.Held {
+			h.Status = sale.Confirmed
+		}
+		n.expire(n.clock.Now())
+		return *h, nil
+	}
+	return n.resolve(id, func(h *sale.Reservation, _ time.Time) error {
+		switch h.Status {
+		case sale.Held:
+			h.Status = sale.Confirmed
+		case sale.Expired:
+			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: *h}
+		case sale.Cancelled:
+			return &sale.ConflictError{Err: sale.ErrHoldCancelled, Reservation: *h}
+		}
+		return nil
+	})
+}
+
+func (n *naive) Cancel(_ context.Context, id string) (sale.Reservation, error) {
+	return n.resolve(id, func(h *sale.Reservation, now time.Time) error {
+		switch h.Status {
+		case sale.Held:
+			h.Status = sale.Cancelled
+			n.release(now)
+		case sale.Expired:
+			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: *h}
+		case sale.Confirmed:
+			return &sale.ConflictError{Err: sale.ErrAlreadyConfirmed, Reservation: *h}
+		}
+		return nil
+	})
+}
+
+func (n *naive) Reservation(_ context.Context, id string) (sale.Reservation, error) {
+	return n.resolve(id, func(*sale.Reservation, time.Time) error { return nil })
+}
+
+func (n *naive) User(_ context.Context, user string) (sale.UserState, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.expire(n.clock.Now())
+	st := sale.UserState{UserID: user, State: n.state(user)}
+	if st.State == sale.Waiting {
+		st.Position = int64(slices.Index(n.line, user) + 1)
+	}
+	if h := n.users[user]; h != nil && st.State != sale.Waiting {
+		st.Reservation = new(*h)
+	}
+	return st, nil
+}
+
+func (n *naive) Leave(_ context.Context, user string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.expire(n.clock.Now())
+	i := slices.Index(n.line, user)
+	if i < 0 {
+		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
+	}
+	n.line = slices.Delete(n.line, i, i+1)
+	return nil
+}
+
+func (n *naive) Status(context.Context) (sale.Status, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.expire(n.clock.Now())
+	return n.counts(), nil
+}
+
+func (n *naive) Expire(context.Context) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.expire(n.clock.Now()), nil
+}
+
+func (n *naive) Close() error { return nil }
+
+// TestNaiveStoreLinearizable shows that the naive store without a bug passes,
+// so that what the checker catches below is the bug and nothing else.
+func TestNaiveStoreLinearizable(t *testing.T) {
+	t.Parallel()
+	checkLinearizable(t, newNaive(noBug), 50)
+}
+
+// TestCheckerCatchesBrokenStore runs histories against the naive store with
+// one bug at a time until porcupine rejects one, and fails if it never does.
+func TestCheckerCatchesBrokenStore(t *testing.T) {
+	t.Parallel()
+	const maxSeeds = 300
+	for _, tc := range []struct {
+		name string
+		bug  bug
+	}{
+		{"promote-last", promoteLast},
+		{"check-then-act", checkThenAct},
+		{"confirm-ignores-expiry", confirmIgnoresExpiry},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for seed := uint64(1); seed <= maxSeeds; seed++ {
+				res, path := runHistory(t, newNaive(tc.bug), workload(seed))
+				switch res {
+				case porcupine.Illegal:
+					t.Logf("caught at seed %d; timeline in %s", seed, path)
+					return
+				case porcupine.Unknown:
+					t.Fatalf("seed %d: check timed out; timeline in %s", seed, path)
+				}
+			}
+			t.Fatalf("%d histories of a store with bug %s all passed", maxSeeds, tc.name)
+		})
+	}
+}

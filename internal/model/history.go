@@ -1,0 +1,155 @@
+package model
+
+import (
+	"context"
+	"encoding/base64"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// Workload describes one random concurrent history. Keep it small: the
+// checker's work grows steeply with the number of overlapping calls, so many
+// short histories find more than a few long ones.
+type Workload struct {
+	Seed         uint64
+	Clients      int           // goroutines calling the store
+	OpsPerClient int           // calls each makes
+	Users        int           // distinct user ids they share, so calls on one user race
+	Inventory    int64         // units at the start
+	Ticks        int           // clock moves, spread over the history
+	Tick         time.Duration // how far each moves the clock
+}
+
+// Clock is the fake clock the store under test reads.
+type Clock interface {
+	Now() time.Time
+	Advance(time.Duration) time.Time
+}
+
+// Record initializes s, then runs w.Clients goroutines of random calls on it
+// while one more goroutine (client id w.Clients) moves clock forward and now
+// and then changes the inventory, and returns every call as a porcupine
+// operation. Call and Return come from one counter, so they order calls by
+// real time. The calls' choices depend only on w.Seed; how they interleave
+// is up to the scheduler.
+func Record(ctx context.Context, s sale.Store, clock Clock, w Workload) []porcupine.Operation {
+	r := &recorder{store: s}
+	r.call(ctx, w.Clients, Input{Kind: OpInitialize, Total: w.Inventory})
+
+	var done atomic.Int64
+	total := int64(w.Clients * w.OpsPerClient)
+	var wg sync.WaitGroup
+	begin := make(chan struct{}) // released at once, so that the clients overlap from the first call
+	for c := range w.Clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(w.Seed, uint64(c)))
+			<-begin
+			for range w.OpsPerClient {
+				r.call(ctx, c, r.pick(rng, w))
+				done.Add(1)
+				runtime.Gosched() // let the others in between calls, even on few cores
+			}
+		})
+	}
+	wg.Go(func() {
+		<-begin
+		rng := rand.New(rand.NewPCG(w.Seed, uint64(w.Clients)))
+		for i := 1; i <= w.Ticks; i++ {
+			// Spread the moves over the history, so that holds expire while
+			// other calls are in flight, not all at the end.
+			for done.Load() < int64(i)*total/int64(w.Ticks+1) && done.Load() < total {
+				runtime.Gosched()
+			}
+			call := r.seq.Add(1)
+			now := clock.Advance(w.Tick)
+			r.add(porcupine.Operation{ClientId: w.Clients, Input: Input{Kind: OpClock, Now: now}, Output: Output{}, Call: call, Return: r.seq.Add(1)})
+			if rng.IntN(4) == 0 {
+				r.call(ctx, w.Clients, Input{Kind: OpInitialize, Total: rng.Int64N(w.Inventory + 2), Reset: rng.IntN(8) == 0})
+			}
+		}
+	})
+	close(begin)
+	wg.Wait()
+	return r.ops
+}
+
+type recorder struct {
+	store sale.Store
+	seq   atomic.Int64
+
+	mu  sync.Mutex
+	ops []porcupine.Operation
+	ids []string // every reservation id any answer named, newest last
+}
+
+func (r *recorder) call(ctx context.Context, client int, in Input) {
+	call := r.seq.Add(1)
+	out := Apply(ctx, r.store, in)
+	ret := r.seq.Add(1)
+	r.add(porcupine.Operation{ClientId: client, Input: in, Output: out, Call: call, Return: ret})
+}
+
+func (r *recorder) add(op porcupine.Operation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ops = append(r.ops, op)
+	if out := op.Output.(Output); out.Reservation != nil && out.Reservation.ID != "" {
+		r.ids = append(r.ids, out.Reservation.ID)
+	}
+}
+
+// knownID returns one of the newest reservation ids, so that calls crowd on
+// the holds most likely still in play, or "" if none is known yet.
+func (r *recorder) knownID(rng *rand.Rand) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ids) == 0 {
+		return ""
+	}
+	return r.ids[len(r.ids)-1-rng.IntN(min(len(r.ids), 6))]
+}
+
+// pick chooses a random call. Weights favour reserve, confirm and cancel,
+// the calls that change the sale.
+func (r *recorder) pick(rng *rand.Rand, w Workload) Input {
+	user := "u" + strconv.Itoa(rng.IntN(w.Users))
+	n := rng.IntN(100)
+	var kind Kind
+	switch {
+	case n < 30:
+		return Input{Kind: OpReserve, User: user}
+	case n < 42:
+		kind = OpConfirm
+	case n < 54:
+		kind = OpCancel
+	case n < 59:
+		kind = OpReservation
+	case n < 74:
+		return Input{Kind: OpUser, User: user}
+	case n < 82:
+		return Input{Kind: OpLeave, User: user}
+	case n < 92:
+		return Input{Kind: OpStatus}
+	case n < 95:
+		return Input{Kind: OpExpire}
+	default:
+		// A guessed id: well formed, never issued.
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return Input{Kind: []Kind{OpConfirm, OpCancel, OpReservation}[rng.IntN(3)], ID: base64.RawURLEncoding.EncodeToString(b[:])}
+	}
+	id := r.knownID(rng)
+	if id == "" {
+		return Input{Kind: OpReserve, User: user}
+	}
+	return Input{Kind: kind, ID: id}
+}

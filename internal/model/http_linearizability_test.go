@@ -1,0 +1,217 @@
+package model_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// httpStore is a sale.Store whose every call is a request to the real HTTP
+// stack through the generated typed client, so that the model checks what a
+// client sees: validation, routing, status codes and JSON included.
+// Expire has no endpoint; it calls the store directly, as the server's
+// sweeper does.
+type httpStore struct {
+	c     *generated.ClientWithResponses
+	swept sale.Store
+}
+
+const adminToken = "linearizability-admin-token"
+
+func newHTTPStore(t testing.TB, clock sale.Clock) sale.Store {
+	inner := newMemStore(t, clock)
+	h, err := httpapi.New(httpapi.Config{Store: inner, AdminToken: adminToken})
+	if err != nil {
+		t.Fatalf("httpapi.New: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := generated.NewClientWithResponses(srv.URL, generated.WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return &httpStore{c: c, swept: inner}
+}
+
+// TestHTTPLinearizable is TestStoreLinearizable through the whole HTTP stack.
+func TestHTTPLinearizable(t *testing.T) {
+	t.Parallel()
+	checkLinearizable(t, newHTTPStore, 20)
+}
+
+func asAdmin(_ context.Context, req *http.Request) error {
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	return nil
+}
+
+func (h *httpStore) Initialize(ctx context.Context, total int64, reset bool) (sale.Status, error) {
+	resp, err := h.c.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: total, Reset: &reset}, asAdmin)
+	if err != nil {
+		return sale.Status{}, err
+	}
+	if resp.JSON200 != nil {
+		return statusOf(*resp.JSON200), nil
+	}
+	return sale.Status{}, problemError(resp.StatusCode(), resp.Body, "", total)
+}
+
+func (h *httpStore) Reserve(ctx context.Context, user string) (sale.ReserveResult, error) {
+	resp, err := h.c.ReserveWithResponse(ctx, generated.ReserveRequest{UserId: user})
+	if err != nil {
+		return sale.ReserveResult{}, err
+	}
+	switch {
+	case resp.JSON201 != nil:
+		b := resp.JSON201
+		// The 201 body carries no created_at; zero tells the model so.
+		return sale.ReserveResult{Reservation: &sale.Reservation{ID: b.ReservationId, UserID: b.UserId, Status: sale.HoldStatus(b.Status), ExpiresAt: b.ExpiresAt}}, nil
+	case resp.JSON202 != nil:
+		b := resp.JSON202
+		if b.UserId != user {
+			return sale.ReserveResult{}, fmt.Errorf("202 for %q names user %q", user, b.UserId)
+		}
+		return sale.ReserveResult{Position: b.WaitlistPosition, AlreadyWaiting: b.Message != "Added to waitlist"}, nil
+	}
+	return sale.ReserveResult{}, problemError(resp.StatusCode(), resp.Body, user, 0)
+}
+
+func (h *httpStore) Confirm(ctx context.Context, id string) (sale.Reservation, error) {
+	resp, err := h.c.ConfirmReservationWithResponse(ctx, id)
+	if err != nil {
+		return sale.Reservation{}, err
+	}
+	if resp.JSON200 != nil {
+		return reservationOf(*resp.JSON200), nil
+	}
+	return sale.Reservation{}, problemError(resp.StatusCode(), resp.Body, "", 0)
+}
+
+func (h *httpStore) Cancel(ctx context.Context, id string) (sale.Reservation, error) {
+	resp, err := h.c.CancelReservationWithResponse(ctx, id)
+	if err != nil {
+		return sale.Reservation{}, err
+	}
+	if resp.JSON200 != nil {
+		return reservationOf(*resp.JSON200), nil
+	}
+	return sale.Reservation{}, problemError(resp.StatusCode(), resp.Body, "", 0)
+}
+
+func (h *httpStore) Reservation(ctx context.Context, id string) (sale.Reservation, error) {
+	resp, err := h.c.GetReservationWithResponse(ctx, id)
+	if err != nil {
+		return sale.Reservation{}, err
+	}
+	if resp.JSON200 != nil {
+		return reservationOf(*resp.JSON200), nil
+	}
+	return sale.Reservation{}, problemError(resp.StatusCode(), resp.Body, "", 0)
+}
+
+func (h *httpStore) User(ctx context.Context, user string) (sale.UserState, error) {
+	resp, err := h.c.GetUserWithResponse(ctx, user)
+	if err != nil {
+		return sale.UserState{}, err
+	}
+	if resp.JSON200 == nil {
+		return sale.UserState{}, problemError(resp.StatusCode(), resp.Body, user, 0)
+	}
+	b := resp.JSON200
+	u := sale.UserState{UserID: b.UserId, State: sale.UserStateKind(b.State)}
+	if b.WaitlistPosition != nil {
+		u.Position = *b.WaitlistPosition
+	}
+	if b.Reservation != nil {
+		r := reservationOf(*b.Reservation)
+		u.Reservation = &r
+	}
+	return u, nil
+}
+
+func (h *httpStore) Leave(ctx context.Context, user string) error {
+	resp, err := h.c.LeaveWaitlistWithResponse(ctx, user)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode() == http.StatusNoContent {
+		return nil
+	}
+	return problemError(resp.StatusCode(), resp.Body, user, 0)
+}
+
+func (h *httpStore) Status(ctx context.Context) (sale.Status, error) {
+	resp, err := h.c.GetStatusWithResponse(ctx)
+	if err != nil {
+		return sale.Status{}, err
+	}
+	if resp.JSON200 == nil {
+		return sale.Status{}, problemError(resp.StatusCode(), resp.Body, "", 0)
+	}
+	return statusOf(*resp.JSON200), nil
+}
+
+func (h *httpStore) Expire(ctx context.Context) (int, error) { return h.swept.Expire(ctx) }
+
+func (h *httpStore) Close() error { return nil }
+
+func statusOf(s generated.Status) sale.Status {
+	return sale.Status{Initialized: s.Initialized, Total: s.TotalInventory, Available: s.Available, Held: s.Held, Confirmed: s.Confirmed, Waiting: s.WaitlistSize}
+}
+
+func reservationOf(r generated.Reservation) sale.Reservation {
+	return sale.Reservation{ID: r.ReservationId, UserID: r.UserId, Status: sale.HoldStatus(r.Status), CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}
+}
+
+// problemError turns a problem answer back into the store error it stands
+// for, by its type. user, when known, is whose reservation a conflict names
+// (the problem body does not say). total is the initialize call's argument.
+func problemError(status int, body []byte, user string, total int64) error {
+	var p generated.Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		return fmt.Errorf("status %d with a body that is no problem: %q", status, body)
+	}
+	if p.Status != status {
+		return fmt.Errorf("status %d with a problem that says %d", status, p.Status)
+	}
+	var base error
+	switch p.Type {
+	case "/problems/not-initialized":
+		base = sale.ErrNotInitialized
+	case "/problems/reservation-not-found":
+		base = sale.ErrReservationNotFound
+	case "/problems/not-waiting":
+		base = sale.ErrNotWaiting
+	case "/problems/already-reserved":
+		base = sale.ErrAlreadyReserved
+	case "/problems/hold-expired":
+		base = sale.ErrHoldExpired
+	case "/problems/hold-cancelled":
+		base = sale.ErrHoldCancelled
+	case "/problems/already-confirmed":
+		base = sale.ErrAlreadyConfirmed
+	case "/problems/inventory-conflict":
+		var taken int64
+		if p.Detail == nil {
+			return fmt.Errorf("inventory conflict without detail")
+		}
+		if _, err := fmt.Sscanf(*p.Detail, "total_inventory %d is below held + confirmed = %d", new(int64), &taken); err != nil {
+			return fmt.Errorf("inventory conflict detail %q: %w", *p.Detail, err)
+		}
+		return &sale.InventoryError{Total: total, Taken: taken}
+	default:
+		return fmt.Errorf("status %d: %s", status, body)
+	}
+	if p.ReservationId != nil && p.ReservationStatus != nil {
+		// The problem names the reservation and its state, not its times;
+		// zero times tell the model they were not said.
+		return &sale.ConflictError{Err: base, Reservation: sale.Reservation{ID: *p.ReservationId, UserID: user, Status: sale.HoldStatus(*p.ReservationStatus)}}
+	}
+	return base
+}

@@ -1,0 +1,173 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// Kind names an operation in a history.
+type Kind uint8
+
+const (
+	OpInitialize Kind = iota
+	OpReserve
+	OpConfirm
+	OpCancel
+	OpReservation
+	OpUser
+	OpLeave
+	OpStatus
+	OpExpire
+	// OpClock is the test moving the fake clock to Input.Now. Recording it
+	// as an operation is what makes time part of the history: a store call
+	// that overlaps it may have read either time, and the checker tries both.
+	OpClock
+)
+
+var kindNames = [...]string{"initialize", "reserve", "confirm", "cancel", "reservation", "user", "leave", "status", "expire", "clock"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Input is one call: the operation and its arguments.
+type Input struct {
+	Kind  Kind
+	User  string    // reserve, user, leave
+	ID    string    // confirm, cancel, reservation
+	Total int64     // initialize
+	Reset bool      // initialize
+	Now   time.Time // clock
+}
+
+// Err is the kind of error a call returned, one per sale sentinel.
+type Err uint8
+
+const (
+	OK Err = iota
+	ErrNotInitialized
+	ErrNotFound
+	ErrNotWaiting
+	ErrAlreadyReserved
+	ErrHoldExpired
+	ErrHoldCancelled
+	ErrAlreadyConfirmed
+	ErrInventory
+	ErrInvalid
+	ErrOther // anything else: never what the model expects
+)
+
+var errNames = [...]string{"ok", "not-initialized", "not-found", "not-waiting", "already-reserved", "hold-expired", "hold-cancelled", "already-confirmed", "inventory-conflict", "invalid", "other"}
+
+func (e Err) String() string {
+	if int(e) < len(errNames) {
+		return errNames[e]
+	}
+	return fmt.Sprintf("err(%d)", e)
+}
+
+// Output is one call's answer, in a form both a store and the model produce.
+// Fields an answer does not carry stay zero.
+type Output struct {
+	Err    Err
+	Detail string // the error text, for people reading a failed history
+
+	// Reservation is the hold a call answered with: a new or conflicting
+	// hold from reserve, the result of confirm, cancel and reservation (also
+	// in a conflict), a user's current or last hold. An empty UserID or a
+	// zero CreatedAt or ExpiresAt means the answer did not carry it (the
+	// HTTP 201 body has no created_at, a 409 problem names only the
+	// reservation's id and status), not that it was empty.
+	Reservation    *sale.Reservation
+	Position       int64
+	AlreadyWaiting bool
+	State          sale.UserStateKind
+	Status         sale.Status
+	Taken          int64
+	Expired        int
+}
+
+// Apply makes the call in on s and returns its answer as an Output.
+// OpClock is not a store call; Apply answers it with ErrOther.
+func Apply(ctx context.Context, s sale.Store, in Input) Output {
+	var out Output
+	var err error
+	switch in.Kind {
+	case OpInitialize:
+		out.Status, err = s.Initialize(ctx, in.Total, in.Reset)
+	case OpReserve:
+		var res sale.ReserveResult
+		res, err = s.Reserve(ctx, in.User)
+		out.Reservation, out.Position, out.AlreadyWaiting = res.Reservation, res.Position, res.AlreadyWaiting
+	case OpConfirm:
+		out.Reservation, err = reservation(s.Confirm(ctx, in.ID))
+	case OpCancel:
+		out.Reservation, err = reservation(s.Cancel(ctx, in.ID))
+	case OpReservation:
+		out.Reservation, err = reservation(s.Reservation(ctx, in.ID))
+	case OpUser:
+		var u sale.UserState
+		u, err = s.User(ctx, in.User)
+		out.State, out.Position, out.Reservation = u.State, u.Position, u.Reservation
+		if err == nil && u.UserID != in.User {
+			err = fmt.Errorf("user %q answered for user %q", in.User, u.UserID)
+		}
+	case OpLeave:
+		err = s.Leave(ctx, in.User)
+	case OpStatus:
+		out.Status, err = s.Status(ctx)
+	case OpExpire:
+		out.Expired, err = s.Expire(ctx)
+	default:
+		err = fmt.Errorf("%v is not a store call", in.Kind)
+	}
+	if err != nil {
+		out.Err, out.Detail = classify(err)
+		var ce *sale.ConflictError
+		if errors.As(err, &ce) {
+			r := ce.Reservation
+			out.Reservation = &r
+		}
+		var ie *sale.InventoryError
+		if errors.As(err, &ie) {
+			out.Taken = ie.Taken
+		}
+	}
+	return out
+}
+
+func reservation(r sale.Reservation, err error) (*sale.Reservation, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func classify(err error) (Err, string) {
+	for _, c := range []struct {
+		target error
+		kind   Err
+	}{
+		{sale.ErrNotInitialized, ErrNotInitialized},
+		{sale.ErrReservationNotFound, ErrNotFound},
+		{sale.ErrNotWaiting, ErrNotWaiting},
+		{sale.ErrAlreadyReserved, ErrAlreadyReserved},
+		{sale.ErrHoldExpired, ErrHoldExpired},
+		{sale.ErrHoldCancelled, ErrHoldCancelled},
+		{sale.ErrAlreadyConfirmed, ErrAlreadyConfirmed},
+		{sale.ErrInventoryConflict, ErrInventory},
+		{sale.ErrInvalid, ErrInvalid},
+	} {
+		if errors.Is(err, c.target) {
+			return c.kind, err.Error()
+		}
+	}
+	return ErrOther, err.Error()
+}

@@ -1,0 +1,239 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// State is what the checker carries between steps: the sale and the clock.
+// The clock moves only through OpClock steps.
+type State struct {
+	Now  time.Time
+	Sale *Sale
+}
+
+// Checker returns the porcupine model of a sale whose clock starts at start
+// and whose holds last ttl.
+func Checker(start time.Time, ttl time.Duration) porcupine.Model {
+	return porcupine.Model{
+		Init: func() any { return &State{Now: start, Sale: New(ttl)} },
+		Step: func(state, input, output any) (bool, any) {
+			return Step(state.(*State), input.(Input), output.(Output))
+		},
+		Equal: func(a, b any) bool { return a.(*State).equal(b.(*State)) },
+		DescribeOperation: func(input, output any) string {
+			return describeOp(start, input.(Input), output.(Output))
+		},
+		DescribeState: func(state any) string { return state.(*State).describe(start) },
+	}
+}
+
+// expected is the model's answer, with holds named by index, before it is
+// compared with a store's Output.
+type expected struct {
+	Output
+	hold int // the index of the hold the answer names, or -1
+}
+
+// Step reports whether a store could have answered in with out when in
+// took effect at state, and the state after it. It never changes state.
+func Step(state *State, in Input, out Output) (bool, *State) {
+	next := &State{Now: state.Now, Sale: state.Sale.Clone()}
+	if in.Kind == OpClock {
+		next.Now = in.Now
+		return !in.Now.Before(state.Now), next
+	}
+	want := next.apply(in)
+	return next.matches(want, out), next
+}
+
+// apply runs in on the model and returns its answer.
+func (st *State) apply(in Input) expected {
+	s, now := st.Sale, st.Now
+	want := expected{hold: -1}
+	switch in.Kind {
+	case OpInitialize:
+		// A rejected argument takes no effect, not even expiry.
+		if in.Total < 0 || in.Total > sale.MaxInventory {
+			want.Err = ErrInvalid
+			break
+		}
+		if taken, ok := s.Initialize(now, in.Total, in.Reset); !ok {
+			want.Err, want.Taken = ErrInventory, taken
+			break
+		}
+		want.Status = s.Status(now)
+	case OpReserve:
+		hold, pos, waiting, held, ok := s.Reserve(now, in.User)
+		switch {
+		case !ok:
+			want.Err = ErrNotInitialized
+		case held:
+			want.Err, want.hold = ErrAlreadyReserved, hold
+		default:
+			want.hold, want.Position, want.AlreadyWaiting = hold, pos, waiting
+		}
+	case OpConfirm, OpCancel, OpReservation:
+		s.Expire(now)
+		i := s.find(in.ID)
+		if i < 0 {
+			want.Err = ErrNotFound
+			break
+		}
+		want.hold = i
+		switch in.Kind {
+		case OpConfirm:
+			switch s.Confirm(now, i) {
+			case sale.Expired:
+				want.Err = ErrHoldExpired
+			case sale.Cancelled:
+				want.Err = ErrHoldCancelled
+			}
+		case OpCancel:
+			switch s.Cancel(now, i) {
+			case sale.Expired:
+				want.Err = ErrHoldExpired
+			case sale.Confirmed:
+				want.Err = ErrAlreadyConfirmed
+			}
+		}
+	case OpUser:
+		u, pos := s.User(now, in.User)
+		want.State, want.Position, want.hold = u.State, pos, u.Hold
+	case OpLeave:
+		if !s.Leave(now, in.User) {
+			want.Err = ErrNotWaiting
+		}
+	case OpStatus:
+		want.Status = s.Status(now)
+	case OpExpire:
+		want.Expired = s.Expire(now)
+	default:
+		want.Err = ErrOther
+	}
+	return want
+}
+
+// matches compares the model's answer with a store's, binding a hold's
+// reservation id the first time an answer names it.
+func (st *State) matches(want expected, out Output) bool {
+	if want.Err != out.Err || want.Position != out.Position || want.AlreadyWaiting != out.AlreadyWaiting ||
+		want.State != out.State || want.Status != out.Status || want.Taken != out.Taken || want.Expired != out.Expired {
+		return false
+	}
+	if want.hold < 0 || out.Reservation == nil {
+		return want.hold < 0 && out.Reservation == nil
+	}
+	h, r := &st.Sale.Holds[want.hold], out.Reservation
+	if (r.UserID != "" && r.UserID != h.User) || r.Status != h.Status ||
+		(!r.CreatedAt.IsZero() && !r.CreatedAt.Equal(h.Created)) ||
+		(!r.ExpiresAt.IsZero() && !r.ExpiresAt.Equal(h.Expires)) {
+		return false
+	}
+	switch {
+	case h.ID == r.ID:
+		return true
+	case h.ID != "" || r.ID == "" || st.Sale.find(r.ID) >= 0:
+		return false // a hold with two ids, or two holds with one id
+	}
+	h.ID = r.ID
+	return true
+}
+
+// find returns the index of the hold with that id, or -1. Holds whose id no
+// answer has named yet cannot match: no client could know their id.
+func (s *Sale) find(id string) int {
+	if id == "" {
+		return -1
+	}
+	for i := range s.Holds {
+		if s.Holds[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (st *State) equal(o *State) bool {
+	a, b := st.Sale, o.Sale
+	if !st.Now.Equal(o.Now) || a.Initialized != b.Initialized || a.Total != b.Total || a.Available != b.Available ||
+		len(a.Holds) != len(b.Holds) || len(a.Users) != len(b.Users) || len(a.Line) != len(b.Line) {
+		return false
+	}
+	for i := range a.Holds {
+		x, y := a.Holds[i], b.Holds[i]
+		if x.ID != y.ID || x.User != y.User || x.Status != y.Status || !x.Created.Equal(y.Created) || !x.Expires.Equal(y.Expires) {
+			return false
+		}
+	}
+	for k, v := range a.Users {
+		if b.Users[k] != v {
+			return false
+		}
+	}
+	for i := range a.Line {
+		if a.Line[i] != b.Line[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// The descriptions below label porcupine's HTML timeline; times are shown
+// relative to the start of the history.
+
+func (st *State) describe(start time.Time) string {
+	s := st.Sale
+	var b strings.Builder
+	fmt.Fprintf(&b, "t=%v total=%d available=%d line=%v holds:", st.Now.Sub(start), s.Total, s.Available, s.Line)
+	for _, h := range s.Holds {
+		fmt.Fprintf(&b, " %s/%s/%s/exp %v", shortID(h.ID), h.User, h.Status, h.Expires.Sub(start))
+	}
+	return b.String()
+}
+
+func describeOp(start time.Time, in Input, out Output) string {
+	var arg string
+	switch in.Kind {
+	case OpClock:
+		return fmt.Sprintf("clock → %v", in.Now.Sub(start))
+	case OpInitialize:
+		arg = fmt.Sprintf("%d, reset=%v", in.Total, in.Reset)
+	case OpReserve, OpUser, OpLeave:
+		arg = in.User
+	case OpConfirm, OpCancel, OpReservation:
+		arg = shortID(in.ID)
+	}
+	res := out.Err.String()
+	switch {
+	case in.Kind == OpStatus || in.Kind == OpInitialize && out.Err == OK:
+		s := out.Status
+		res = fmt.Sprintf("total=%d available=%d held=%d confirmed=%d waiting=%d", s.Total, s.Available, s.Held, s.Confirmed, s.Waiting)
+	case in.Kind == OpUser:
+		res = fmt.Sprintf("%s pos=%d", out.State, out.Position)
+	case in.Kind == OpExpire:
+		res = fmt.Sprintf("%d expired", out.Expired)
+	case out.Position > 0:
+		res = fmt.Sprintf("waiting pos=%d again=%v", out.Position, out.AlreadyWaiting)
+	case out.Err == ErrInventory:
+		res += fmt.Sprintf(" taken=%d", out.Taken)
+	}
+	if r := out.Reservation; r != nil {
+		res += fmt.Sprintf(" [%s %s %s created %v expires %v]", shortID(r.ID), r.UserID, r.Status, r.CreatedAt.Sub(start), r.ExpiresAt.Sub(start))
+	}
+	return fmt.Sprintf("%s(%s) → %s", in.Kind, arg, res)
+}
+
+func shortID(id string) string {
+	if len(id) > 6 {
+		return id[:6]
+	}
+	if id == "" {
+		return "?"
+	}
+	return id
+}
