@@ -14,7 +14,14 @@ var SchemaSQLite string
 //go:embed schema.postgres.sql
 var SchemaPostgres string
 
-// ReliableDrivers answers the question for September 2024 in both dialects.
+// ReliableDriversSQLite answers the question for September 2024 in SQLite.
 //
-//go:embed reliable_drivers.sql
-var ReliableDrivers string
+//go:embed reliable_drivers.sqlite.sql
+var ReliableDriversSQLite string
+
+// ReliableDriversPostgres answers the question for September 2024 in
+// PostgreSQL. The two differ only in how they name the month: no expression
+// for it is both valid in SQLite and indexable in PostgreSQL.
+//
+//go:embed reliable_drivers.postgres.sql
+var ReliableDriversPostgres string

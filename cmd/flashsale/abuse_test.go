@@ -11,8 +11,9 @@ import (
 )
 
 // Abuse cases that need the real server's connection timeouts, set short
-// here so that the tests take a second, not a minute. docs/abuse.md lists
-// them with the in-process cases of internal/httpapi/abuse_test.go.
+// here so that the tests take a second, not a minute. The abuse table in the
+// README lists them with the in-process cases of
+// internal/httpapi/abuse_test.go.
 
 var shortTimeouts = []string{"--read-header-timeout", "300ms", "--read-timeout", "1s", "--write-timeout", "2s", "--idle-timeout", "1s"}
 

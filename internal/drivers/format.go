@@ -1,12 +1,12 @@
 package drivers
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 )
 
 // Format is an output format for Write.
@@ -43,31 +43,48 @@ func Write(w io.Writer, f Format, m Month, ds []Driver) error {
 }
 
 func writeTable(w io.Writer, m Month, ds []Driver) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\t%s\t%s\t\n", header[0], header[1], header[2])
+	rows := [][]string{header}
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t\n", d.ID, d.TotalDeliveries, d.SuccessRate)
+		rows = append(rows, record(d))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	// Numbers align right, under headers as wide as their columns.
+	widths := make([]int, len(header))
+	for _, r := range rows {
+		for i, cell := range r {
+			widths[i] = max(widths[i], len(cell))
+		}
+	}
+	bw := bufio.NewWriter(w)
+	for _, r := range rows {
+		for i, cell := range r {
+			if i > 0 {
+				bw.WriteString("  ")
+			}
+			fmt.Fprintf(bw, "%*s", widths[i], cell)
+		}
+		bw.WriteByte('\n')
 	}
 	noun := "drivers"
 	if len(ds) == 1 {
 		noun = "driver"
 	}
-	_, err := fmt.Fprintf(w, "(%d reliable %s in %s)\n", len(ds), noun, m)
-	return err
+	fmt.Fprintf(bw, "(%d reliable %s in %s)\n", len(ds), noun, m)
+	return bw.Flush()
+}
+
+func record(d Driver) []string {
+	return []string{
+		strconv.FormatInt(d.ID, 10),
+		strconv.FormatInt(d.TotalDeliveries, 10),
+		d.SuccessRate.String(),
+	}
 }
 
 func writeCSV(w io.Writer, ds []Driver) error {
 	cw := csv.NewWriter(w)
 	cw.Write(header)
 	for _, d := range ds {
-		cw.Write([]string{
-			strconv.FormatInt(d.ID, 10),
-			strconv.FormatInt(d.TotalDeliveries, 10),
-			d.SuccessRate.String(),
-		})
+		cw.Write(record(d))
 	}
 	cw.Flush()
 	return cw.Error()

@@ -31,7 +31,7 @@ func (db *DB) Generate(ctx context.Context, s Sample) error {
 	reliability := make([]float64, s.Drivers)
 	for i := range reliability {
 		if rng.IntN(10) < 6 {
-			reliability[i] = 0.88 + 0.12*rng.Float64() // steady
+			reliability[i] = 0.88 + 0.11*rng.Float64() // steady
 		} else {
 			reliability[i] = 0.60 + 0.35*rng.Float64() // struggling
 		}

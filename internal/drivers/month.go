@@ -21,8 +21,9 @@ func ParseMonth(s string) (Month, error) {
 	if err != nil {
 		return Month{}, fmt.Errorf("month %q: want YYYY-MM, such as 2024-09", s)
 	}
-	// Both ends of the range must be four-digit years, or the text
-	// comparison in SQLite would put 10000-01-01 before 9999-12-01.
+	// Both ends of the range must have four-digit years: SQLite names a
+	// month by the first seven characters of its timestamps, YYYY-MM, and
+	// text comparison of a range would put 10000-01-01 before 9999-12-01.
 	if t.Year() < 1 || t.Year() > 9998 {
 		return Month{}, fmt.Errorf("month %q: year must be between 0001 and 9998", s)
 	}

@@ -16,42 +16,68 @@ type Driver struct {
 	SuccessRate     Rate  `json:"success_rate"`
 }
 
-// septemberBounds are the literals in sql/reliable_drivers.sql that make it
-// runnable as it is for September 2024.
-var septemberBounds = [2]string{"'2024-09-01 00:00:00'", "'2024-10-01 00:00:00'"}
-
-// monthQuery is sql/reliable_drivers.sql with its bounds turned into the
-// parameters $1 and $2, a form both pgx and modernc.org/sqlite accept.
-var monthQuery = mustParameterize(sqlfiles.ReliableDrivers)
-
-// parameterize replaces each September bound with a parameter. It insists
-// that each occurs exactly once, so an edit to the file that this rewrite
-// would get wrong stops every program and test at start-up.
-func parameterize(query string) (string, error) {
-	for i, lit := range septemberBounds {
-		if n := strings.Count(query, lit); n != 1 {
-			return "", fmt.Errorf("reliable_drivers.sql: found the bound %s %d times, want exactly once", lit, n)
-		}
-		query = strings.Replace(query, lit, fmt.Sprintf("$%d", i+1), 1)
-	}
-	return query, nil
+// monthSQL is what query.go knows of one dialect's query file.
+type monthSQL struct {
+	file      string             // the file's name, for errors
+	text      string             // the file, runnable as it is for September 2024
+	september string             // the one literal in text that names the month
+	arg       func(Month) string // the value that replaces september for a month
 }
 
-func mustParameterize(query string) string {
-	q, err := parameterize(query)
+// monthSQLs are sql/reliable_drivers.<dialect>.sql. The dialects name the
+// month differently because the index leads with an expression on the
+// timestamp, and no such expression is both valid in SQLite and indexable in
+// PostgreSQL: SQLite compares the text's YYYY-MM prefix, PostgreSQL the
+// month's first instant.
+var monthSQLs = map[Dialect]monthSQL{
+	SQLite: {
+		file:      "sql/reliable_drivers.sqlite.sql",
+		text:      sqlfiles.ReliableDriversSQLite,
+		september: "'2024-09'",
+		arg:       Month.String,
+	},
+	Postgres: {
+		file:      "sql/reliable_drivers.postgres.sql",
+		text:      sqlfiles.ReliableDriversPostgres,
+		september: "TIMESTAMP '2024-09-01 00:00:00'",
+		arg:       func(m Month) string { return m.Start().Format(TimestampLayout) },
+	},
+}
+
+// monthQueries are the query files with the month turned into the parameter
+// $1, a form both pgx and modernc.org/sqlite accept.
+var monthQueries = map[Dialect]string{
+	SQLite:   mustParameterize(monthSQLs[SQLite]),
+	Postgres: mustParameterize(monthSQLs[Postgres]),
+}
+
+// parameterize replaces the month literal of q with $1. It insists that the
+// literal occurs exactly once, so an edit to the file that this rewrite would
+// get wrong stops every program and test at start-up.
+func parameterize(q monthSQL) (string, error) {
+	if n := strings.Count(q.text, q.september); n != 1 {
+		return "", fmt.Errorf("%s: found the month literal %s %d times, want exactly once", q.file, q.september, n)
+	}
+	return strings.Replace(q.text, q.september, "$1", 1), nil
+}
+
+func mustParameterize(q monthSQL) string {
+	s, err := parameterize(q)
 	if err != nil {
 		panic(err)
 	}
-	return q
+	return s
 }
+
+// monthArg is the value of $1 in monthQueries for month m.
+func (d Dialect) monthArg(m Month) string { return monthSQLs[d].arg(m) }
 
 // Reliable returns the reliable drivers of month m, in the order of the SQL:
 // success rate (as printed, to two decimals) descending, then total
 // deliveries descending, then driver id ascending. It returns an empty,
 // non-nil slice when there are none.
 func (db *DB) Reliable(ctx context.Context, m Month) ([]Driver, error) {
-	start, end := m.bounds()
-	ds, err := db.reliable(ctx, monthQuery, start, end)
+	ds, err := db.reliable(ctx, monthQueries[db.dialect], db.dialect.monthArg(m))
 	if err != nil {
 		return nil, fmt.Errorf("query month %s: %w", m, err)
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// The abuse suite: what an attacker sends and what they get. docs/abuse.md
-// lists the same cases; each row names the test that holds it.
+// The abuse suite: what an attacker sends and what they get. The README's
+// abuse table lists the same cases; each row names the test that holds it.
 
 func TestAbuseAdminToken(t *testing.T) {
 	t.Parallel()
