@@ -236,7 +236,11 @@ func (s *Store) Reservation(ctx context.Context, reservationID string) (sale.Res
 }
 
 // resolve runs change on the hold with that id under the sale lock, after
-// applying due expiries, and returns the hold as it is afterwards.
+// applying due expiries, and returns the hold as it is afterwards. The clock
+// is read once: the whole operation takes effect at that instant, and a
+// promotion it causes is dated by it (the linearizability checker caught an
+// earlier Cancel that read the clock twice). Expiries are applied even when
+// the id is unknown, as every method promises.
 func (s *Store) resolve(ctx context.Context, op, id string, change func(*hold, time.Time) error) (sale.Reservation, error) {
 	if err := ctx.Err(); err != nil {
 		return sale.Reservation{}, err
