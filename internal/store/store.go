@@ -149,7 +149,6 @@ func (s *Store) Reserve(ctx context.Context, userID string) (sale.ReserveResult,
 	if err := ctx.Err(); err != nil {
 		return sale.ReserveResult{}, err
 	}
-	id := newID() // made outside the lock; wasted only when the user ends up in line
 	for {
 		acct := s.users.getOrPut(userID, s.current, func() *account {
 			return &account{id: userID, epoch: s.epoch.Load(), state: sale.None}
@@ -161,7 +160,7 @@ func (s *Store) Reserve(ctx context.Context, userID string) (sale.ReserveResult,
 			s.mu.Unlock()
 			continue
 		}
-		res, err := s.reserve(acct, id)
+		res, err := s.reserve(acct)
 		s.mu.Unlock()
 		if err != nil {
 			return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", userID, err)
@@ -170,7 +169,7 @@ func (s *Store) Reserve(ctx context.Context, userID string) (sale.ReserveResult,
 	}
 }
 
-func (s *Store) reserve(acct *account, id string) (sale.ReserveResult, error) {
+func (s *Store) reserve(acct *account) (sale.ReserveResult, error) {
 	now := s.clock.Now()
 	s.expireDue(now)
 	if !s.initialized {
@@ -184,7 +183,7 @@ func (s *Store) reserve(acct *account, id string) (sale.ReserveResult, error) {
 	}
 	if s.available > 0 {
 		s.available--
-		h := s.grant(acct, id, now)
+		h := s.grant(acct, now)
 		r := h.snapshot()
 		return sale.ReserveResult{Reservation: &r}, nil
 	}
@@ -363,14 +362,18 @@ func (s *Store) release(now time.Time) {
 // promote gives a unit that is already out of stock to the head of the line.
 func (s *Store) promote(now time.Time) {
 	acct := s.line.pop()
-	h := s.grant(acct, newID(), now)
+	h := s.grant(acct, now)
 	s.emit(sale.Event{Kind: sale.EventPromoted, UserID: acct.id, ReservationID: h.id})
 }
 
 // grant makes a fresh hold for acct on a unit the caller took out of stock.
-func (s *Store) grant(acct *account, id string, now time.Time) *hold {
+//
+// The id is made here, under the lock, for grants only: once the stock is
+// gone nearly every request joins the line and needs none, and a grant
+// happens at most once per unit and promotion.
+func (s *Store) grant(acct *account, now time.Time) *hold {
 	h := &hold{
-		id:        id,
+		id:        newID(),
 		acct:      acct,
 		epoch:     acct.epoch,
 		createdAt: now,
@@ -382,7 +385,7 @@ func (s *Store) grant(acct *account, id string, now time.Time) *hold {
 	s.expiries.push(h)
 	// Published under mu, so a user who reads their promotion can read the
 	// reservation at once.
-	s.holds.put(id, h)
+	s.holds.put(h.id, h)
 	return h
 }
 
