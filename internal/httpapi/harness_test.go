@@ -115,20 +115,27 @@ func (v *validating) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 resp.StatusCode,
-		Header:                 resp.Header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
-	}
-	in.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+	if err := validateResponse(req, route, params, resp.StatusCode, resp.Header, body); err != nil {
 		v.t.Errorf("%s %s answered %d, which api/openapi.yaml does not allow: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
 	}
 	if resp.StatusCode >= 400 {
 		checkProblem(v.t, resp.StatusCode, resp.Header, body)
 	}
 	return resp, nil
+}
+
+// validateResponse checks one answer against the operation the request
+// matched: a status the document lists for it, and headers and body that
+// match what it says of that status.
+func validateResponse(req *http.Request, route *routers.Route, params map[string]string, status int, header http.Header, body []byte) error {
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 status,
+		Header:                 header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	in.SetBodyBytes(body)
+	return openapi3filter.ValidateResponse(context.Background(), in)
 }
 
 // checkProblem asserts an RFC 9457 body whose status matches the response's.
