@@ -23,7 +23,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 func main() {
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		debug.SetGCPercent(cfg.gcPercent)
 	}
 
-	st, err := store.New(sale.Config{HoldTTL: cfg.holdTTL})
+	st, err := memory.New(sale.Config{HoldTTL: cfg.holdTTL})
 	if err != nil {
 		return err
 	}

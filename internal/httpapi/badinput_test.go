@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // Every bad input gets a clear 4xx problem and changes nothing.
@@ -85,7 +85,7 @@ func (failing) Status(context.Context) (sale.Status, error) {
 }
 
 func TestServerErrorsAreProblems(t *testing.T) {
-	st, err := store.New(sale.Config{})
+	st, err := memory.New(sale.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
@@ -37,7 +37,7 @@ type fuzzTarget struct {
 func newFuzzTarget(f *testing.F, inventory int64) *fuzzTarget {
 	f.Helper()
 	clock := clocktest.New(epoch)
-	st, err := store.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
+	st, err := memory.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
@@ -55,7 +55,7 @@ func withStore(s sale.Store) option {
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	clock := clocktest.New(epoch)
-	st, err := store.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
+	st, err := memory.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

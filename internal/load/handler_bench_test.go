@@ -10,7 +10,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // BenchmarkReserveHandler prices one POST /reserve in each handler without
@@ -23,7 +23,7 @@ import (
 func BenchmarkReserveHandler(b *testing.B) {
 	b.Run("baseline", func(b *testing.B) { benchReserve(b, NewBaseline(testToken)) })
 	b.Run("flashsale", func(b *testing.B) {
-		st, err := store.New(sale.Config{})
+		st, err := memory.New(sale.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

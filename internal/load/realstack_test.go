@@ -8,7 +8,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // startRealStack serves the whole HTTP stack over the in-memory store on a
@@ -16,7 +16,7 @@ import (
 // the comparison runs it.
 func startRealStack(t *testing.T) *httptest.Server {
 	t.Helper()
-	st, err := store.New(sale.Config{HoldTTL: sale.DefaultHoldTTL})
+	st, err := memory.New(sale.Config{HoldTTL: sale.DefaultHoldTTL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,6 +161,11 @@ func (h *httpStore) Expire(ctx context.Context) (int, error) { return h.swept.Ex
 
 func (h *httpStore) Close() error { return nil }
 
+// Events has no endpoint (yet); it reads the store directly.
+func (h *httpStore) Events(ctx context.Context, after uint64, limit int) ([]sale.Event, <-chan struct{}, error) {
+	return h.swept.Events(ctx, after, limit)
+}
+
 func statusOf(s generated.Status) sale.Status {
 	return sale.Status{Initialized: s.Initialized, Total: s.TotalInventory, Available: s.Available, Held: s.Held, Confirmed: s.Confirmed, Waiting: s.WaitlistSize}
 }

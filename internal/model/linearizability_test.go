@@ -4,11 +4,11 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 func newMemStore(t testing.TB, clock sale.Clock) sale.Store {
-	s, err := store.New(sale.Config{HoldTTL: ttl, Clock: clock})
+	s, err := memory.New(sale.Config{HoldTTL: ttl, Clock: clock})
 	if err != nil {
 		t.Fatalf("new store: %v", err)
 	}

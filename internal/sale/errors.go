@@ -56,3 +56,13 @@ func (e *InventoryError) Unwrap() error { return ErrInventoryConflict }
 
 // MaxInventory bounds Initialize's total, as the API document does.
 const MaxInventory = 1_000_000_000
+
+// ErrUnavailable: the store cannot take or make durable a change right now
+// (its disk is full, its database is down, it is closed). Nothing the call
+// asked for happened; the same call may succeed later.
+var ErrUnavailable = errors.New("store unavailable")
+
+// ErrEventsGone: the events after the asked-for sequence are no longer kept
+// (a memory store keeps only the newest). The consumer must re-read the state
+// it follows and go on from the feed's newest event.
+var ErrEventsGone = errors.New("events no longer kept")

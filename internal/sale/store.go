@@ -53,6 +53,8 @@ type Store interface {
 	// so that waiting users are promoted even when nobody else calls.
 	Expire(ctx context.Context) (int, error)
 
+	Feed
+
 	// Close releases the backend's resources.
 	Close() error
 }
@@ -71,42 +73,21 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 // Config is what every Store needs to know.
 type Config struct {
-	// HoldTTL is how long a hold lasts unless confirmed.
+	// HoldTTL is how long a hold lasts unless confirmed; zero means
+	// DefaultHoldTTL. It is kept to Precision.
 	HoldTTL time.Duration
 	// Clock tells the time; nil means SystemClock.
 	Clock Clock
-	// OnEvent, when set, receives every change to the line in the order the
-	// changes took effect. It is called while the store's state is locked,
-	// so it must not block or call back into the store: hand the event to a
-	// buffered channel or an in-memory feed.
-	OnEvent func(Event)
 }
 
 // DefaultHoldTTL is the hold lifetime when none is configured.
 const DefaultHoldTTL = 5 * time.Minute
 
-// EventKind names a change to the line.
-type EventKind string
+// Precision is the resolution of every time a Store gives out or keeps:
+// PostgreSQL's timestamptz resolution, so that every backend answers the same
+// created_at and expires_at to the digit.
+const Precision = time.Microsecond
 
-const (
-	// EventJoined: UserID joined the line at Position.
-	EventJoined EventKind = "joined"
-	// EventLeft: UserID left the line from Position; everyone behind moved
-	// up one place.
-	EventLeft EventKind = "left"
-	// EventPromoted: UserID, the head of the line, got hold ReservationID;
-	// everyone behind moved up one place.
-	EventPromoted EventKind = "promoted"
-	// EventReset: a new sale started; the line is empty.
-	EventReset EventKind = "reset"
-)
-
-// Event is one change to the line. Seq increases by one per event, so a
-// consumer that sees a gap knows it missed something and must re-read.
-type Event struct {
-	Seq           uint64
-	Kind          EventKind
-	UserID        string
-	ReservationID string
-	Position      int64
-}
+// Instant is t as a Store keeps it: in UTC, cut to Precision, with no
+// monotonic clock reading.
+func Instant(t time.Time) time.Time { return t.UTC().Truncate(Precision) }

@@ -1,19 +1,27 @@
-// Package store is the in-memory sale.Store: the reference implementation of
-// the sale's rules, fast enough to serve a crowd from one process.
+// Package store runs a sale for every backend: the rules of internal/rules
+// on their in-memory state, one lock around them, the feed of committed
+// events, and, for a durable backend, group commit through its Journal.
+// A backend package (memory, sqlite) only says where the events are kept.
 //
-// Locks (docs/design.md argues each point at length):
+// Memory only (no Journal): each call takes the lock, decides, publishes its
+// events and returns. Nothing is written, so nothing can fail.
 //
-//   - Store.mu, the sale lock, guards the numbers (total, available, held,
-//     confirmed), the waitlist, the expiry heap, the event sequence, and the
-//     mutable fields of every account and hold. Every rule is applied under
-//     it, so each operation is one atomic step and the invariants hold
-//     whenever it is free.
-//   - Each directory shard's lock guards one shard of the user and hold
-//     directories (maps from id to entry). It is a leaf: nothing is locked
-//     while it is held. It is taken either alone or inside Store.mu.
+// With a Journal: one writer goroutine takes every call that changes the
+// sale, many at a time, and for each batch, holding the lock throughout,
 //
-// So the only lock order is Store.mu, then one shard lock, and no cycle, hence
-// no deadlock, is possible.
+//  1. begins a journal transaction and applies what other processes
+//     committed since (nothing, for a journal this process owns alone);
+//  2. runs each call's decision on the state, in arrival order;
+//  3. commits the events they emitted in that one transaction;
+//  4. publishes the events to the feed and answers every caller.
+//
+// So an answer always describes committed state, and no one can observe a
+// change before it is durable: reads take the same lock. A read that would
+// first have to expire a hold is a change, and goes through the writer like
+// one. If the commit fails, every call in the batch gets sale.ErrUnavailable,
+// the in-memory state (which already holds the batch's changes) is marked
+// stale, and the next batch rebuilds it from the journal before deciding.
+// docs/design.md argues each point.
 package store
 
 import (
@@ -23,397 +31,499 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/rules"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
-// Store is the in-memory sale.Store. Its zero value is not usable; call New.
+// Journal keeps a sale's events durably. It need not be safe for concurrent
+// use by more than the store's writer plus concurrent Reads.
+type Journal interface {
+	// Read returns up to limit committed events with Seq > after, oldest
+	// first. Events before the last reset may be gone: asked for them, Read
+	// starts at that reset.
+	Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error)
+	// Begin starts the transaction that one batch is committed in.
+	Begin(ctx context.Context) (Batch, error)
+	// Close releases the journal.
+	Close() error
+}
+
+// Batch is one journal transaction.
+type Batch interface {
+	// Since returns the events committed by others after seq, the last one
+	// this process applied; the transaction keeps others from committing
+	// until it ends. A journal owned by one process returns none.
+	Since(ctx context.Context, after uint64) ([]sale.Event, error)
+	// Commit appends events and commits. When it returns nil, they are
+	// durable; otherwise none of them is.
+	Commit(ctx context.Context, events []sale.Event) error
+	// Rollback ends the transaction, writing nothing.
+	Rollback() error
+}
+
+// Limits of the writer, written once here.
+const (
+	// maxBatch bounds the calls decided and committed together. Big enough
+	// that a crowd's calls share a commit, small enough that one batch does
+	// not hold the lock for long.
+	maxBatch = 512
+	// journalTimeout bounds one journal transaction.
+	journalTimeout = 10 * time.Second
+	// RetryAfter is how long after a failed commit the store answers
+	// sale.ErrUnavailable at once without trying the journal again, so that
+	// an outage is not made worse by every caller retrying it.
+	RetryAfter = time.Second
+	// replayPage is how many events a rebuild reads at a time.
+	replayPage = 4096
+	// feedKeep is how many of the newest events the feed keeps in memory;
+	// a consumer further behind reads the journal (or, with none, gets
+	// sale.ErrEventsGone).
+	feedKeep = 1 << 16
+)
+
+// Store is a sale.Store over the rules, kept in memory or in a Journal.
 type Store struct {
 	clock   sale.Clock
 	ttl     time.Duration
-	onEvent func(sale.Event)
+	journal Journal // nil: memory only
 
-	users *directory[account] // by user id
-	holds *directory[hold]    // by reservation id
+	mu      sync.Mutex
+	sale    *rules.Sale
+	stale   error     // set when sale may hold changes the journal refused
+	lastErr error     // the last journal failure
+	retryAt time.Time // no journal work before this, after a failure
 
-	// epoch numbers the sales: Initialize with reset starts a new one. It is
-	// written under mu and read without it by the directories, which use it
-	// to replace entries left from an earlier sale.
-	epoch atomic.Uint64
+	feed feed
 
-	mu          sync.Mutex
-	initialized bool
-	total       int64
-	available   int64
-	held        int64
-	confirmed   int64
-	line        *waitlist
-	expiries    expiries
-	seq         uint64
+	queue   chan *op
+	closing chan struct{}
+	stopped chan struct{}
+	close   sync.Once
+
+	stats counters
 }
 
-// account is one user's standing in one sale. id and epoch never change;
-// the other fields are guarded by Store.mu.
-type account struct {
-	id    string
-	epoch uint64
-
-	state  sale.UserStateKind
-	ticket uint64 // the waitlist ticket, while state is Waiting; set by the waitlist
-	hold   *hold  // the current hold or purchase, or the last hold
-}
-
-// hold is one reservation. All fields but status are set before the hold is
-// published and never change; status is guarded by Store.mu.
-type hold struct {
-	id        string
-	acct      *account
-	epoch     uint64
-	createdAt time.Time
-	expiresAt time.Time
-
-	status sale.HoldStatus
+// op is one call waiting for the writer.
+type op struct {
+	ctx  context.Context
+	run  func(*rules.Sale, time.Time) error
+	err  error
+	done chan struct{}
 }
 
 var _ sale.Store = (*Store)(nil)
 
-// New returns an empty store; nothing is for sale until Initialize.
-func New(cfg sale.Config) (*Store, error) {
-	if cfg.HoldTTL == 0 {
-		cfg.HoldTTL = sale.DefaultHoldTTL
-	}
-	if cfg.HoldTTL < 0 {
-		return nil, fmt.Errorf("new store: hold TTL %v is negative", cfg.HoldTTL)
-	}
+// Open returns a store over journal, rebuilt from the events it holds, with
+// every hold that expired meanwhile expired now. A nil journal keeps the
+// sale in memory only.
+func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = sale.SystemClock{}
+	}
+	r, err := rules.New(cfg.HoldTTL)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{
 		clock:   cfg.Clock,
 		ttl:     cfg.HoldTTL,
-		onEvent: cfg.OnEvent,
-		users:   newDirectory[account](),
-		holds:   newDirectory[hold](),
-		line:    newWaitlist(),
+		journal: journal,
+		sale:    r,
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
 	}
-	s.epoch.Store(1)
+	s.feed.more = make(chan struct{})
+	if journal == nil {
+		close(s.stopped)
+		return s, nil
+	}
+	if err := s.rebuild(ctx); err != nil {
+		return nil, err
+	}
+	s.feed.last = s.sale.Seq()
+	s.queue = make(chan *op, maxBatch)
+	go s.write()
+	if _, err := s.Expire(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store: expire holds due since the last run: %w", err)
+	}
 	return s, nil
 }
 
-// Close does nothing: memory needs no releasing.
-func (s *Store) Close() error { return nil }
+// Close stops the writer and closes the journal. Calls still waiting get
+// sale.ErrUnavailable.
+func (s *Store) Close() error {
+	var err error
+	s.close.Do(func() {
+		close(s.closing)
+		<-s.stopped
+		if s.journal != nil {
+			err = s.journal.Close()
+		}
+	})
+	return err
+}
 
 // Initialize implements sale.Store.
 func (s *Store) Initialize(ctx context.Context, total int64, reset bool) (sale.Status, error) {
-	if err := ctx.Err(); err != nil {
-		return sale.Status{}, err
-	}
-	if total < 0 || total > sale.MaxInventory {
-		return sale.Status{}, fmt.Errorf("initialize %d: %w: total must be within 0..%d", total, sale.ErrInvalid, sale.MaxInventory)
-	}
-	s.mu.Lock()
-	now := s.clock.Now()
-	s.expireDue(now)
-	if reset && s.initialized {
-		s.epoch.Add(1)
-		s.held, s.confirmed = 0, 0
-		s.line = newWaitlist()
-		s.expiries = nil
-		s.emit(sale.Event{Kind: sale.EventReset})
-	}
-	if taken := s.held + s.confirmed; total < taken {
-		s.mu.Unlock()
-		return sale.Status{}, fmt.Errorf("initialize %d: %w", total, &sale.InventoryError{Total: total, Taken: taken})
-	}
-	s.initialized = true
-	s.total = total
-	s.available = total - s.held - s.confirmed
-	for s.available > 0 && s.line.len() > 0 {
-		s.available--
-		s.promote(now)
-	}
-	st := s.status()
-	s.mu.Unlock()
-
-	if reset {
-		// Entries of earlier sales are already invisible (every reader checks
-		// the epoch under mu); this only gives their memory back.
-		cur := s.epoch.Load()
-		s.users.deleteIf(func(a *account) bool { return a.epoch < cur })
-		s.holds.deleteIf(func(h *hold) bool { return h.epoch < cur })
-	}
-	return st, nil
+	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.Status, error) {
+		return r.Initialize(now, total, reset)
+	})
 }
 
 // Reserve implements sale.Store.
 func (s *Store) Reserve(ctx context.Context, userID string) (sale.ReserveResult, error) {
-	if err := ctx.Err(); err != nil {
-		return sale.ReserveResult{}, err
-	}
-	for {
-		acct := s.users.getOrPut(userID, s.current, func() *account {
-			return &account{id: userID, epoch: s.epoch.Load(), state: sale.None}
-		})
-		s.mu.Lock()
-		if acct.epoch != s.epoch.Load() {
-			// A reset started a new sale between the lookup and the lock:
-			// this account belongs to the old one. Look up again.
-			s.mu.Unlock()
-			continue
-		}
-		res, err := s.reserve(acct)
-		s.mu.Unlock()
-		if err != nil {
-			return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", userID, err)
-		}
-		return res, nil
-	}
-}
-
-func (s *Store) reserve(acct *account) (sale.ReserveResult, error) {
-	now := s.clock.Now()
-	s.expireDue(now)
-	if !s.initialized {
-		return sale.ReserveResult{}, sale.ErrNotInitialized
-	}
-	switch acct.state {
-	case sale.Holding, sale.Bought:
-		return sale.ReserveResult{}, &sale.ConflictError{Err: sale.ErrAlreadyReserved, Reservation: acct.hold.snapshot()}
-	case sale.Waiting:
-		return sale.ReserveResult{Position: s.line.position(acct.ticket), AlreadyWaiting: true}, nil
-	}
-	if s.available > 0 {
-		s.available--
-		h := s.grant(acct, now)
-		r := h.snapshot()
-		return sale.ReserveResult{Reservation: &r}, nil
-	}
-	_, pos := s.line.push(acct)
-	acct.state = sale.Waiting
-	s.emit(sale.Event{Kind: sale.EventJoined, UserID: acct.id, Position: pos})
-	return sale.ReserveResult{Position: pos}, nil
+	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.ReserveResult, error) {
+		return r.Reserve(now, userID)
+	})
 }
 
 // Confirm implements sale.Store.
-func (s *Store) Confirm(ctx context.Context, reservationID string) (sale.Reservation, error) {
-	return s.resolve(ctx, "confirm", reservationID, func(h *hold, _ time.Time) error {
-		switch h.status {
-		case sale.Held:
-			h.status = sale.Confirmed
-			h.acct.state = sale.Bought
-			s.held--
-			s.confirmed++
-		case sale.Expired:
-			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()}
-		case sale.Cancelled:
-			return &sale.ConflictError{Err: sale.ErrHoldCancelled, Reservation: h.snapshot()}
-		}
-		return nil // Confirmed: a repeat succeeds again
+func (s *Store) Confirm(ctx context.Context, id string) (sale.Reservation, error) {
+	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.Reservation, error) {
+		return r.Confirm(now, id)
 	})
 }
 
 // Cancel implements sale.Store.
-func (s *Store) Cancel(ctx context.Context, reservationID string) (sale.Reservation, error) {
-	return s.resolve(ctx, "cancel", reservationID, func(h *hold, now time.Time) error {
-		switch h.status {
-		case sale.Held:
-			h.status = sale.Cancelled
-			h.acct.state = sale.None
-			s.held--
-			s.release(now)
-		case sale.Expired:
-			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()}
-		case sale.Confirmed:
-			return &sale.ConflictError{Err: sale.ErrAlreadyConfirmed, Reservation: h.snapshot()}
-		}
-		return nil // Cancelled: a repeat succeeds again
+func (s *Store) Cancel(ctx context.Context, id string) (sale.Reservation, error) {
+	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.Reservation, error) {
+		return r.Cancel(now, id)
 	})
-}
-
-// Reservation implements sale.Store.
-func (s *Store) Reservation(ctx context.Context, reservationID string) (sale.Reservation, error) {
-	return s.resolve(ctx, "read reservation", reservationID, func(*hold, time.Time) error { return nil })
-}
-
-// resolve runs change on the hold with that id under the sale lock, after
-// applying due expiries, and returns the hold as it is afterwards. The clock
-// is read once: the whole operation takes effect at that instant, and a
-// promotion it causes is dated by it (the linearizability checker caught an
-// earlier Cancel that read the clock twice). Expiries are applied even when
-// the id is unknown, as every method promises.
-func (s *Store) resolve(ctx context.Context, op, id string, change func(*hold, time.Time) error) (sale.Reservation, error) {
-	if err := ctx.Err(); err != nil {
-		return sale.Reservation{}, err
-	}
-	h := s.holds.get(id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.clock.Now()
-	s.expireDue(now)
-	if h == nil || h.epoch != s.epoch.Load() {
-		return sale.Reservation{}, fmt.Errorf("%s %s: %w", op, id, sale.ErrReservationNotFound)
-	}
-	if err := change(h, now); err != nil {
-		return sale.Reservation{}, fmt.Errorf("%s %s: %w", op, id, err)
-	}
-	return h.snapshot(), nil
-}
-
-// User implements sale.Store.
-func (s *Store) User(ctx context.Context, userID string) (sale.UserState, error) {
-	if err := ctx.Err(); err != nil {
-		return sale.UserState{}, err
-	}
-	// A lookup never creates an account: reading unknown users costs no memory.
-	acct := s.users.get(userID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireDue(s.clock.Now())
-	st := sale.UserState{UserID: userID, State: sale.None}
-	if acct == nil || acct.epoch != s.epoch.Load() {
-		return st, nil
-	}
-	st.State = acct.state
-	if acct.state == sale.Waiting {
-		st.Position = s.line.position(acct.ticket)
-	}
-	if acct.hold != nil && acct.state != sale.Waiting {
-		r := acct.hold.snapshot()
-		st.Reservation = &r
-	}
-	return st, nil
 }
 
 // Leave implements sale.Store.
 func (s *Store) Leave(ctx context.Context, userID string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	acct := s.users.get(userID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireDue(s.clock.Now())
-	if acct == nil || acct.epoch != s.epoch.Load() || acct.state != sale.Waiting {
-		return fmt.Errorf("leave %s: %w", userID, sale.ErrNotWaiting)
-	}
-	pos := s.line.position(acct.ticket)
-	s.line.remove(acct.ticket)
-	acct.state = sale.None
-	s.emit(sale.Event{Kind: sale.EventLeft, UserID: userID, Position: pos})
-	return nil
-}
-
-// Status implements sale.Store.
-func (s *Store) Status(ctx context.Context) (sale.Status, error) {
-	if err := ctx.Err(); err != nil {
-		return sale.Status{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireDue(s.clock.Now())
-	return s.status(), nil
+	_, err := change(ctx, s, func(r *rules.Sale, now time.Time) (struct{}, error) {
+		return struct{}{}, r.Leave(now, userID)
+	})
+	return err
 }
 
 // Expire implements sale.Store.
 func (s *Store) Expire(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.expireDue(s.clock.Now()), nil
+	return read(ctx, s, func(*rules.Sale) (int, error) { return 0, nil },
+		func(r *rules.Sale, now time.Time) (int, error) { return r.Expire(now), nil })
 }
 
-// current reports whether acct belongs to the running sale. The directories
-// call it to replace accounts left from a sale that a reset ended.
-func (s *Store) current(acct *account) bool { return acct.epoch == s.epoch.Load() }
+// Reservation implements sale.Store.
+func (s *Store) Reservation(ctx context.Context, id string) (sale.Reservation, error) {
+	get := func(r *rules.Sale) (sale.Reservation, error) { return r.Reservation(id) }
+	return read(ctx, s, get, expireThen(get))
+}
 
-// The methods below run with s.mu held.
+// User implements sale.Store.
+func (s *Store) User(ctx context.Context, userID string) (sale.UserState, error) {
+	get := func(r *rules.Sale) (sale.UserState, error) { return r.User(userID), nil }
+	return read(ctx, s, get, expireThen(get))
+}
 
-// expireDue expires every hold whose expiresAt is not after now, releasing
-// each unit in turn, and returns how many expired. A hold is expired at
-// expiresAt exactly.
-func (s *Store) expireDue(now time.Time) int {
-	n := 0
-	for len(s.expiries) > 0 && !now.Before(s.expiries.peek().expiresAt) {
-		h := s.expiries.pop()
-		if h.status != sale.Held {
-			continue // confirmed or cancelled since; see expiries
+// Status implements sale.Store.
+func (s *Store) Status(ctx context.Context) (sale.Status, error) {
+	get := func(r *rules.Sale) (sale.Status, error) { return r.Status(), nil }
+	return read(ctx, s, get, expireThen(get))
+}
+
+func expireThen[T any](get func(*rules.Sale) (T, error)) func(*rules.Sale, time.Time) (T, error) {
+	return func(r *rules.Sale, now time.Time) (T, error) {
+		r.Expire(now)
+		return get(r)
+	}
+}
+
+// read answers from memory when nothing is due to expire (the common case,
+// a pure read under the lock) and otherwise runs viaWriter as a change.
+func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error), viaWriter func(*rules.Sale, time.Time) (T, error)) (T, error) {
+	if s.journal != nil {
+		if err := ctx.Err(); err != nil {
+			var zero T
+			return zero, err
 		}
-		h.status = sale.Expired
-		h.acct.state = sale.None
-		s.held--
-		s.release(now)
-		n++
+		s.mu.Lock()
+		if s.stale == nil && !s.sale.Due(s.clock.Now()) {
+			v, err := get(s.sale)
+			s.mu.Unlock()
+			return v, err
+		}
+		s.mu.Unlock()
 	}
-	return n
+	return change(ctx, s, viaWriter)
 }
 
-// release puts one unit that stopped being held back into play: to the head
-// of the line if anyone waits, else into stock. This is what keeps
-// available > 0 ⇒ nobody waiting.
-func (s *Store) release(now time.Time) {
-	if s.line.len() > 0 {
-		s.promote(now)
+// change runs decide as one atomic step: inline for a memory store, through
+// the writer's next batch for a durable one, answering once it is committed.
+func change[T any](ctx context.Context, s *Store, decide func(*rules.Sale, time.Time) (T, error)) (T, error) {
+	var zero, out T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	if s.journal == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		v, err := decide(s.sale, s.clock.Now())
+		s.feed.add(s.sale.Take())
+		return v, err
+	}
+	// out is written by the writer and read here only after done is
+	// closed; a caller that gives up first never reads it.
+	o := &op{ctx: ctx, done: make(chan struct{}), run: func(r *rules.Sale, now time.Time) error {
+		v, err := decide(r, now)
+		out = v
+		return err
+	}}
+	select {
+	case s.queue <- o:
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case <-s.closing:
+		return zero, errClosed
+	}
+	select {
+	case <-o.done:
+		return out, o.err
+	case <-ctx.Done():
+		// The change may still be made: to this caller its outcome is
+		// unknown, as with any request whose answer was lost.
+		return zero, ctx.Err()
+	case <-s.stopped:
+		select {
+		case <-o.done:
+			return out, o.err
+		default:
+			return zero, errClosed
+		}
+	}
+}
+
+var errClosed = fmt.Errorf("%w: the store is closed", sale.ErrUnavailable)
+
+// write is the writer goroutine: it takes what has queued, up to maxBatch
+// calls, commits them as one batch, and answers them.
+func (s *Store) write() {
+	defer close(s.stopped)
+	batch := make([]*op, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case o := <-s.queue:
+			batch = append(batch, o)
+		case <-s.closing:
+			for {
+				select {
+				case o := <-s.queue:
+					o.err = errClosed
+					close(o.done)
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-s.queue:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.mu.Lock()
+		s.commit(batch)
+		s.mu.Unlock()
+		for _, o := range batch {
+			close(o.done)
+		}
+	}
+}
+
+// commit decides and commits one batch, setting each op's err. s.mu is held.
+func (s *Store) commit(batch []*op) {
+	failAll := func(err error) {
+		for _, o := range batch {
+			o.err = err
+		}
+	}
+	if err := s.ready(); err != nil {
+		failAll(err)
 		return
 	}
-	s.available++
-}
-
-// promote gives a unit that is already out of stock to the head of the line.
-func (s *Store) promote(now time.Time) {
-	acct := s.line.pop()
-	h := s.grant(acct, now)
-	s.emit(sale.Event{Kind: sale.EventPromoted, UserID: acct.id, ReservationID: h.id})
-}
-
-// grant makes a fresh hold for acct on a unit the caller took out of stock.
-//
-// The id is made here, under the lock, for grants only: once the stock is
-// gone nearly every request joins the line and needs none, and a grant
-// happens at most once per unit and promotion.
-func (s *Store) grant(acct *account, now time.Time) *hold {
-	h := &hold{
-		id:        newID(),
-		acct:      acct,
-		epoch:     acct.epoch,
-		createdAt: now,
-		expiresAt: now.Add(s.ttl),
-		status:    sale.Held,
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	start := time.Now()
+	tx, err := s.journal.Begin(ctx)
+	if err != nil {
+		failAll(s.failed(fmt.Errorf("begin: %w", err)))
+		return
 	}
-	acct.state, acct.hold = sale.Holding, h
-	s.held++
-	s.expiries.push(h)
-	// Published under mu, so a user who reads their promotion can read the
-	// reservation at once.
-	s.holds.put(h.id, h)
-	return h
+	missed, err := tx.Since(ctx, s.sale.Seq())
+	if err == nil {
+		err = s.applyAll(missed)
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		s.stale = err
+		failAll(s.failed(fmt.Errorf("catch up: %w", err)))
+		return
+	}
+	s.feed.add(missed)
+
+	ran := 0
+	for _, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			o.err = err // gave up before anything was decided for it
+			continue
+		}
+		o.err = s.decide(o)
+		ran++
+	}
+	events := s.sale.Take()
+	if len(events) == 0 {
+		_ = tx.Rollback()
+		return
+	}
+	if err := tx.Commit(ctx, events); err != nil {
+		// Every call in the batch may have decided on another's change, so
+		// none of their answers stands.
+		s.stale = err
+		failAll(s.failed(fmt.Errorf("commit: %w", err)))
+		return
+	}
+	s.stats.batch(ran, len(events), time.Since(start))
+	s.feed.add(events)
 }
 
-func (s *Store) emit(e sale.Event) {
-	s.seq++
-	e.Seq = s.seq
-	if s.onEvent != nil {
-		s.onEvent(e)
+// decide runs one op's decision, turning a panic (a bug) into an error and
+// the state stale, so that one bad call cannot take the server down or
+// leave half a change in memory.
+func (s *Store) decide(o *op) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: decision panicked: %v", p)
+			s.stale = err
+		}
+	}()
+	return o.run(s.sale, s.clock.Now())
+}
+
+// ready rebuilds stale state before a batch, unless the journal failed too
+// recently to try again. s.mu is held.
+func (s *Store) ready() error {
+	if s.lastErr != nil && time.Now().Before(s.retryAt) {
+		return fmt.Errorf("%w: %w", sale.ErrUnavailable, s.lastErr)
+	}
+	if s.stale == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	if err := s.rebuild(ctx); err != nil {
+		return s.failed(err)
+	}
+	return nil
+}
+
+// rebuild replaces the in-memory state with the journal's. s.mu is held (or
+// the store is not yet shared).
+func (s *Store) rebuild(ctx context.Context) error {
+	r, err := rules.New(s.ttl)
+	if err != nil {
+		return err
+	}
+	for after := uint64(0); ; {
+		events, err := s.journal.Read(ctx, after, replayPage)
+		if err != nil {
+			return fmt.Errorf("rebuild the sale: read events after %d: %w", after, err)
+		}
+		if len(events) == 0 {
+			break
+		}
+		for _, e := range events {
+			if err := r.Apply(e); err != nil {
+				return fmt.Errorf("rebuild the sale: the journal is inconsistent: %w", err)
+			}
+		}
+		after = events[len(events)-1].Seq
+	}
+	s.sale, s.stale = r, nil
+	return nil
+}
+
+func (s *Store) applyAll(events []sale.Event) error {
+	for _, e := range events {
+		if err := s.sale.Apply(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failed records a journal failure and returns what callers get for it.
+func (s *Store) failed(err error) error {
+	s.lastErr, s.retryAt = err, time.Now().Add(RetryAfter)
+	s.stats.failures.Add(1)
+	return fmt.Errorf("%w: %w", sale.ErrUnavailable, err)
+}
+
+// Events implements sale.Feed.
+func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Event, <-chan struct{}, error) {
+	if limit < 1 {
+		return nil, nil, fmt.Errorf("events: %w: limit %d must be positive", sale.ErrInvalid, limit)
+	}
+	events, more, last, ok := s.feed.page(after, limit)
+	if ok {
+		return events, more, nil
+	}
+	if s.journal == nil || after > last {
+		return nil, nil, fmt.Errorf("events after %d (the newest is %d): %w", after, last, sale.ErrEventsGone)
+	}
+	events, err := s.journal.Read(ctx, after, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: read events after %d: %w", sale.ErrUnavailable, after, err)
+	}
+	if len(events) == 0 || events[len(events)-1].Seq < last {
+		return events, closedChan, nil
+	}
+	return events, more, nil
+}
+
+// Stats counts the writer's work since the store opened.
+type Stats struct {
+	Batches     uint64        // batches committed
+	Calls       uint64        // calls decided in them
+	Events      uint64        // events committed
+	CommitTime  time.Duration // spent beginning, deciding and committing them
+	Failures    uint64        // journal failures
+	MaxBatch    uint64        // the most calls in one batch
+	OpenBatches int           // calls waiting for the writer now
+}
+
+// Stats reads the counters.
+func (s *Store) Stats() Stats {
+	st := s.stats.read()
+	st.OpenBatches = len(s.queue)
+	return st
+}
+
+type counters struct {
+	batches, calls, events, nanos, failures, max atomic.Uint64
+}
+
+func (c *counters) batch(calls, events int, d time.Duration) {
+	c.batches.Add(1)
+	c.calls.Add(uint64(calls))
+	c.events.Add(uint64(events))
+	c.nanos.Add(uint64(d))
+	for m := c.max.Load(); uint64(calls) > m && !c.max.CompareAndSwap(m, uint64(calls)); m = c.max.Load() {
 	}
 }
 
-func (s *Store) status() sale.Status {
-	return sale.Status{
-		Initialized: s.initialized,
-		Total:       s.total,
-		Available:   s.available,
-		Held:        s.held,
-		Confirmed:   s.confirmed,
-		Waiting:     int64(s.line.len()),
-	}
-}
-
-func (h *hold) snapshot() sale.Reservation {
-	return sale.Reservation{
-		ID:        h.id,
-		UserID:    h.acct.id,
-		Status:    h.status,
-		CreatedAt: h.createdAt,
-		ExpiresAt: h.expiresAt,
+func (c *counters) read() Stats {
+	return Stats{
+		Batches:    c.batches.Load(),
+		Calls:      c.calls.Load(),
+		Events:     c.events.Load(),
+		CommitTime: time.Duration(c.nanos.Load()),
+		Failures:   c.failures.Load(),
+		MaxBatch:   c.max.Load(),
 	}
 }

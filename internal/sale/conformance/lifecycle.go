@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"testing"
+	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
 )
@@ -47,6 +48,22 @@ var lifecycleTests = []test{
 		h.hold("bob")
 		h.hold("carol")
 		h.wantStatus(3, 0, 3, 0, 0)
+	}},
+
+	{"TimesToTheMicrosecond", func(t *testing.T, f Factory) {
+		h := start(t, f)
+		h.init(1, false)
+		h.clock.Set(t0.Add(1500*time.Nanosecond + 7)) // 1.500007 µs after t0
+		r := h.hold("alice")
+		want := t0.Add(time.Microsecond)
+		if !r.CreatedAt.Equal(want) || !r.ExpiresAt.Equal(want.Add(ttl)) || r.CreatedAt.Location() != time.UTC {
+			t.Fatalf("hold made at t0+1.500007µs: created %v, expires %v; want %v and %v, in UTC",
+				r.CreatedAt, r.ExpiresAt, want, want.Add(ttl))
+		}
+		// Expired from the microsecond of expires_at on, not a nanosecond
+		// later: a clock 999 ns short of the next microsecond still counts.
+		h.clock.Set(r.ExpiresAt.Add(999 * time.Nanosecond))
+		h.wantReservationStatus(r.ID, sale.Expired)
 	}},
 
 	{"ReservationIDsAreDistinct", func(t *testing.T, f Factory) {

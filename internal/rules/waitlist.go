@@ -1,4 +1,4 @@
-package store
+package rules
 
 // waitlist is the FIFO line. Each joiner takes the next ticket; a Fenwick
 // (binary indexed) tree over the tickets counts who is still in line, so a
@@ -8,7 +8,7 @@ package store
 // This is the "queue number minus serving counter" of virtual waiting rooms,
 // made exact when people leave from the middle of the line.
 //
-// It is not safe for concurrent use; Store.mu guards it.
+// It is not safe for concurrent use; its Sale's owner serializes calls.
 type waitlist struct {
 	base  uint64     // ticket of slots[0]
 	slots []*account // slots[i]: the account holding ticket base+i; nil once it left or was served
@@ -51,8 +51,8 @@ func (w *waitlist) remove(ticket uint64) {
 	w.compact()
 }
 
-// pop takes the first account out of the line, or returns nil if it is empty.
-func (w *waitlist) pop() *account {
+// first returns the first account in the line, or nil if it is empty.
+func (w *waitlist) first() *account {
 	if w.size == 0 {
 		return nil
 	}
@@ -60,7 +60,15 @@ func (w *waitlist) pop() *account {
 	for w.slots[w.head] == nil {
 		w.head++
 	}
-	a := w.slots[w.head]
+	return w.slots[w.head]
+}
+
+// pop takes the first account out of the line, or returns nil if it is empty.
+func (w *waitlist) pop() *account {
+	a := w.first()
+	if a == nil {
+		return nil
+	}
 	w.slots[w.head] = nil
 	w.add(w.head+1, -1)
 	w.head++

@@ -1,44 +1,60 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
-// eventTests: Config.OnEvent hears every change to the line, in order.
+// eventTests: the feed has every change, committed, in order, numbered
+// without a gap.
 var eventTests = []test{
 	{"Sequence", func(t *testing.T, f Factory) {
 		h := start(t, f)
 		h.init(1, false)
-		a := h.hold("alice") // a hold from stock is no change to the line
+		a := h.hold("alice")
 		h.wait("w1", 1)
 		h.wait("w2", 2)
 		h.wait("w3", 3)
-		h.waitAgain("w2", 2) // asking again is no change either
+		h.waitAgain("w2", 2) // asking again changes nothing
 		h.leave("w2")
 		h.cancel(a.ID)
 		p1 := h.wantHolding("w1")
+		h.confirm(p1.ID)
 		h.wait("w4", 2)
 		h.init(3, false)
 		p3 := h.wantHolding("w3")
 		p4 := h.wantHolding("w4")
+		h.advance(ttl)
+		h.expire()
+		h.init(3, false) // the same total again changes nothing
+		before := h.events()
 		h.init(1, true)
 
 		want := []sale.Event{
+			{Kind: sale.EventInitialized, Total: 1},
+			{Kind: sale.EventGranted, UserID: "alice", ReservationID: a.ID},
 			{Kind: sale.EventJoined, UserID: "w1", Position: 1},
 			{Kind: sale.EventJoined, UserID: "w2", Position: 2},
 			{Kind: sale.EventJoined, UserID: "w3", Position: 3},
-			{Kind: sale.EventLeft, UserID: "w2"},
+			{Kind: sale.EventLeft, UserID: "w2", Position: 2},
+			{Kind: sale.EventCancelled, UserID: "alice", ReservationID: a.ID},
 			{Kind: sale.EventPromoted, UserID: "w1", ReservationID: p1.ID},
+			{Kind: sale.EventConfirmed, UserID: "w1", ReservationID: p1.ID},
 			{Kind: sale.EventJoined, UserID: "w4", Position: 2},
+			{Kind: sale.EventInitialized, Total: 3},
 			{Kind: sale.EventPromoted, UserID: "w3", ReservationID: p3.ID},
 			{Kind: sale.EventPromoted, UserID: "w4", ReservationID: p4.ID},
+			{Kind: sale.EventExpired, UserID: "w3", ReservationID: p3.ID},
+			{Kind: sale.EventExpired, UserID: "w4", ReservationID: p4.ID},
 			{Kind: sale.EventReset},
+			{Kind: sale.EventInitialized, Total: 1},
 		}
-		got := h.log.all()
+		got := append(before, h.events()...)
 		if err := checkSeq(got); err != nil {
 			t.Fatal(err)
 		}
@@ -47,12 +63,82 @@ var eventTests = []test{
 		}
 		for i := range want {
 			g, w := got[i], want[i]
-			// Left and reset events may carry a position or not; the rest
-			// must match exactly.
 			if g.Kind != w.Kind || g.UserID != w.UserID || g.ReservationID != w.ReservationID ||
-				(g.Kind == sale.EventJoined && g.Position != w.Position) {
+				g.Position != w.Position || g.Total != w.Total {
 				t.Fatalf("event %d:\n got %s\nwant %s\nall: %s", i, showEvents(got[i:i+1]), showEvents(want[i:i+1]), showEvents(got))
 			}
+			if g.At.IsZero() || (g.Kind == sale.EventGranted || g.Kind == sale.EventPromoted) && !g.ExpiresAt.Equal(g.At.Add(ttl)) {
+				t.Fatalf("event %d: %+v: want a time, and a new hold's expiry one TTL after it", i, g)
+			}
+		}
+		if !got[1].At.Equal(a.CreatedAt) || !got[7].At.Equal(p1.CreatedAt) {
+			t.Fatalf("events are dated %v and %v, the holds they made %v and %v", got[1].At, got[7].At, a.CreatedAt, p1.CreatedAt)
+		}
+	}},
+
+	{"WakesConsumers", func(t *testing.T, f Factory) {
+		h := start(t, f)
+		h.init(1, false)
+		events, more, err := h.s.Events(h.ctx, 0, 10)
+		if err != nil || len(events) != 1 {
+			t.Fatalf("events: %v, %v; want the initialization", events, err)
+		}
+		select {
+		case <-more:
+			t.Fatal("the wake channel is closed before anything new was committed")
+		default:
+		}
+		h.hold("alice")
+		select {
+		case <-more:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a commit did not wake the consumer")
+		}
+		events, _, err = h.s.Events(h.ctx, events[0].Seq, 10)
+		if err != nil || len(events) != 1 || events[0].Kind != sale.EventGranted {
+			t.Fatalf("events after the wake: %s, %v", showEvents(events), err)
+		}
+	}},
+
+	{"Paged", func(t *testing.T, f Factory) {
+		h := start(t, f)
+		h.init(0, false)
+		for i := range 25 {
+			h.wait(userName(i), int64(i+1))
+		}
+		events, more, err := h.s.Events(h.ctx, 3, 10)
+		if err != nil || len(events) != 10 || events[0].Seq != 4 {
+			t.Fatalf("events after 3, 10 of them: %s, %v", showEvents(events), err)
+		}
+		select {
+		case <-more:
+		default:
+			t.Fatal("a page short of the newest event must come with a closed wake channel")
+		}
+		if _, _, err := h.s.Events(h.ctx, 0, 0); !errors.Is(err, sale.ErrInvalid) {
+			t.Fatalf("a limit of 0: %v, want sale.ErrInvalid", err)
+		}
+	}},
+
+	{"BeforeResetStartsAtReset", func(t *testing.T, f Factory) {
+		h := start(t, f)
+		h.init(1, false)
+		h.hold("alice")
+		h.wait("bob", 1)
+		h.init(2, true)
+		all := h.events()
+		// A consumer that last saw the first event may be told the rest or
+		// start at the reset; either way the reset is the first thing after
+		// its seq that it hears of the new sale, and nothing is reordered.
+		events, _, err := h.s.Events(h.ctx, 1, 100)
+		if err != nil || len(events) == 0 {
+			t.Fatalf("events after 1: %s, %v", showEvents(events), err)
+		}
+		if events[len(events)-1].Seq != lastSeq(all) || checkSeq(events) != nil {
+			t.Fatalf("events after 1: %s; all: %s", showEvents(events), showEvents(all))
+		}
+		if events[0].Seq != 2 && events[0].Kind != sale.EventReset {
+			t.Fatalf("events after 1 start with %s: neither the next one nor a reset", showEvents(events[:1]))
 		}
 	}},
 
@@ -66,7 +152,7 @@ var eventTests = []test{
 		h.wait("w3", 3)
 		h.clock.Set(a.ExpiresAt) // both holds expire at once
 		h.expire()
-		line, err := replay(h.log.all())
+		line, err := replay(h.events())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,6 +208,8 @@ func replay(events []sale.Event) ([]string, error) {
 			line = line[1:]
 		case sale.EventReset:
 			line = nil
+		case sale.EventInitialized, sale.EventGranted, sale.EventConfirmed, sale.EventCancelled, sale.EventExpired:
+			// no change to the line
 		default:
 			return nil, fmt.Errorf("event %d: unknown kind %q", i, e.Kind)
 		}
@@ -141,6 +229,9 @@ func showEvents(events []sale.Event) string {
 		}
 		if e.ReservationID != "" {
 			s += " " + e.ReservationID
+		}
+		if e.Kind == sale.EventInitialized {
+			s += fmt.Sprintf(" total=%d", e.Total)
 		}
 	}
 	return s + "]"

@@ -13,8 +13,9 @@
 //	}
 //
 // Each subtest makes a fresh store with a fake clock (so nothing sleeps) and a
-// fixed hold TTL, and closes it when the subtest ends. Times are compared to
-// the nanosecond: a backend must give back the times it was given.
+// fixed hold TTL, and closes it when the subtest ends. Times are compared
+// exactly, at sale.Precision (microseconds): every backend keeps times to the
+// microsecond, so every backend gives back the same ones.
 package conformance
 
 import (

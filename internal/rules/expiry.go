@@ -1,4 +1,4 @@
-package store
+package rules
 
 import "container/heap"
 
@@ -8,7 +8,7 @@ import "container/heap"
 // reach the top (lazy deletion), which keeps confirm and cancel O(1). The heap
 // therefore holds at most the holds made in the last TTL.
 //
-// Store.mu guards it.
+// Its Sale's owner serializes calls.
 type expiries []*hold
 
 func (h expiries) Len() int           { return len(h) }

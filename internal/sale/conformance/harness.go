@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,21 +18,20 @@ const ttl = 5 * time.Minute
 // leap-year edge, so that no backend's time handling is tested by accident.
 var t0 = time.Date(2030, time.March, 4, 12, 0, 0, 0, time.UTC)
 
-// harness is one store under test with its clock and the events it emitted.
-// Its helpers fail the test on any answer other than the one they expect,
-// and check the sale's invariants after every step.
+// harness is one store under test with its clock. Its helpers fail the test
+// on any answer other than the one they expect, and check the sale's
+// invariants after every step.
 type harness struct {
 	t     *testing.T
 	ctx   context.Context
 	clock *clocktest.Clock
 	s     sale.Store
-	log   *eventLog
 }
 
 func start(t *testing.T, f Factory) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: t.Context(), clock: clocktest.New(t0), log: &eventLog{}}
-	h.s = f(t, sale.Config{HoldTTL: ttl, Clock: h.clock, OnEvent: h.log.add})
+	h := &harness{t: t, ctx: t.Context(), clock: clocktest.New(t0)}
+	h.s = f(t, sale.Config{HoldTTL: ttl, Clock: h.clock})
 	t.Cleanup(func() {
 		if err := h.s.Close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -45,7 +42,9 @@ func start(t *testing.T, f Factory) *harness {
 
 func (h *harness) now() time.Time { return h.clock.Now() }
 
-func (h *harness) advance(d time.Duration) time.Time { return h.clock.Advance(d) }
+// advance moves the clock by d and returns the instant a store keeps for the
+// new time (sale.Instant: microseconds, UTC).
+func (h *harness) advance(d time.Duration) time.Time { return sale.Instant(h.clock.Advance(d)) }
 
 // at sets the clock to t and returns t.
 func (h *harness) at(t time.Time) time.Time {
@@ -86,10 +85,11 @@ func (h *harness) hold(user string) sale.Reservation {
 	return r
 }
 
-// freshHold checks that r is a hold for user made at the clock's time.
+// freshHold checks that r is a hold for user made at the clock's time, to
+// the microsecond.
 func (h *harness) freshHold(r sale.Reservation, user string) {
 	h.t.Helper()
-	now := h.now()
+	now := sale.Instant(h.now())
 	if !validID(r.ID) || r.UserID != user || r.Status != sale.Held ||
 		!r.CreatedAt.Equal(now) || !r.ExpiresAt.Equal(now.Add(ttl)) {
 		h.t.Fatalf("hold for %s at %v: got %+v; want status held, created now, expiring now+%v, a URL-safe id of 22+ characters",
@@ -303,22 +303,27 @@ func show(u sale.UserState) string {
 	return s
 }
 
-// eventLog collects the events a store emits, in order.
-type eventLog struct {
-	mu     sync.Mutex
-	events []sale.Event
+// events reads every event the store's feed has, in order.
+func (h *harness) events() []sale.Event {
+	h.t.Helper()
+	var all []sale.Event
+	for {
+		page, _, err := h.s.Events(h.ctx, lastSeq(all), 1000)
+		if err != nil {
+			h.t.Fatalf("events after %d: %v", lastSeq(all), err)
+		}
+		if len(page) == 0 {
+			return all
+		}
+		all = append(all, page...)
+	}
 }
 
-func (l *eventLog) add(e sale.Event) {
-	l.mu.Lock()
-	l.events = append(l.events, e)
-	l.mu.Unlock()
-}
-
-func (l *eventLog) all() []sale.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.events)
+func lastSeq(events []sale.Event) uint64 {
+	if len(events) == 0 {
+		return 0
+	}
+	return events[len(events)-1].Seq
 }
 
 func userName(i int) string { return fmt.Sprintf("user-%04d", i) }

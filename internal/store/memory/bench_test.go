@@ -1,4 +1,4 @@
-package store
+package memory_test
 
 import (
 	"context"
@@ -10,22 +10,23 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // The store's micro-benchmarks, for `make bench`:
 //
-//	go test ./internal/store -run '^$' -bench 'Reserve|Confirm|Waitlist|Line' -benchmem
-//	go test ./internal/store -run '^$' -bench 'MemoryPerWaitingUser' -benchtime 1x
+//	go test ./internal/store/memory -run '^$' -bench 'Reserve|Confirm|Line' -benchmem
+//	go test ./internal/store/memory -run '^$' -bench 'MemoryPerWaitingUser' -benchtime 1x
 //
-// Waitlist and Line report ns/op at 1k, 100k and 1M waiting users: flat or
-// growing by a constant step per tenfold is O(log n); growing tenfold would
-// be O(n).
+// Line reports ns/op at 1k, 100k and 1M waiting users: flat or growing by a
+// constant step per tenfold is O(log n); growing tenfold would be O(n).
 
 var sizes = []int{1_000, 100_000, 1_000_000}
 
-func benchStore(b *testing.B, total int64) *Store {
+func benchStore(b *testing.B, total int64) *store.Store {
 	b.Helper()
-	s, err := New(sale.Config{HoldTTL: sale.DefaultHoldTTL})
+	s, err := memory.New(sale.Config{HoldTTL: sale.DefaultHoldTTL})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,103 +138,8 @@ func BenchmarkConfirm(b *testing.B) {
 	}
 }
 
-// BenchmarkWaitlist1M times the line itself (no store, no locks): join,
-// position, leave and promote, with n users waiting. Untimed refills keep
-// the line between n and 2n long.
-func BenchmarkWaitlist1M(b *testing.B) {
-	b.Run("join", func(b *testing.B) {
-		for _, n := range sizes {
-			b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
-				w, _ := filledLine(n)
-				accts := make([]account, n)
-				b.ResetTimer()
-				for i := range b.N {
-					if i > 0 && i%n == 0 {
-						b.StopTimer()
-						for range n {
-							w.pop()
-						}
-						b.StartTimer()
-					}
-					w.push(&accts[i%n])
-				}
-			})
-		}
-	})
-	b.Run("position", func(b *testing.B) {
-		for _, n := range sizes {
-			b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
-				w, accts := filledLine(n)
-				rng := rand.New(rand.NewPCG(1, 1))
-				b.ResetTimer()
-				sum := int64(0)
-				for range b.N {
-					sum += w.position(accts[rng.IntN(n)].ticket)
-				}
-				if sum == 0 {
-					b.Fatal("no positions")
-				}
-			})
-		}
-	})
-	b.Run("leave", func(b *testing.B) {
-		for _, n := range sizes {
-			b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
-				w, accts := filledLine(n)
-				live := len(accts)
-				rng := rand.New(rand.NewPCG(1, 2))
-				b.ResetTimer()
-				for range b.N {
-					if live == n/2 {
-						b.StopTimer()
-						for ; live < n; live++ {
-							accts[live] = &account{}
-							accts[live].ticket, _ = w.push(accts[live])
-						}
-						b.StartTimer()
-					}
-					i := rng.IntN(live)
-					w.remove(accts[i].ticket)
-					live--
-					accts[i] = accts[live]
-				}
-			})
-		}
-	})
-	b.Run("promote", func(b *testing.B) {
-		for _, n := range sizes {
-			b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
-				w, _ := filledLine(n)
-				b.ResetTimer()
-				for range b.N {
-					if w.len() == n/2 {
-						b.StopTimer()
-						for w.len() < n {
-							w.push(&account{})
-						}
-						b.StartTimer()
-					}
-					w.pop()
-				}
-			})
-		}
-	})
-}
-
-// filledLine returns a line of n accounts, each holding its ticket as the
-// store's accounts do.
-func filledLine(n int) (*waitlist, []*account) {
-	w := newWaitlist()
-	accts := make([]*account, n)
-	for i := range accts {
-		accts[i] = &account{}
-		accts[i].ticket, _ = w.push(accts[i])
-	}
-	return w, accts
-}
-
-// BenchmarkLine1M times the same operations through the whole store (user
-// directory, sale lock, an event hook) with n users waiting in a sold-out
+// BenchmarkLine1M times the line's operations through the whole store (the
+// rules, the lock, the feed) with n users waiting in a sold-out
 // sale. Each timed batch is undone untimed, so the line stays n long.
 func BenchmarkLine1M(b *testing.B) {
 	for _, n := range sizes {
@@ -304,6 +210,7 @@ func BenchmarkLine1M(b *testing.B) {
 					l.join(b, u)
 				}
 				cancelled = cancelled[:0]
+				l.readPromotions(b)
 				l.holds = append(l.holds, l.promoted...)
 				l.promoted = l.promoted[:0]
 			})
@@ -316,7 +223,8 @@ const lineBatch = 1000
 
 type lineBench struct {
 	ctx      context.Context
-	s        *Store
+	s        *store.Store
+	seen     uint64   // the last event read for promotions
 	holds    []string // live holds, to cancel
 	promoted []string // holds given to the line since the last restore
 }
@@ -324,11 +232,7 @@ type lineBench struct {
 func newLineBench(b *testing.B, n int) *lineBench {
 	b.Helper()
 	l := &lineBench{ctx: context.Background()}
-	s, err := New(sale.Config{HoldTTL: sale.DefaultHoldTTL, OnEvent: func(e sale.Event) {
-		if e.Kind == sale.EventPromoted {
-			l.promoted = append(l.promoted, e.ReservationID)
-		}
-	}})
+	s, err := memory.New(sale.Config{HoldTTL: sale.DefaultHoldTTL})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -347,6 +251,25 @@ func newLineBench(b *testing.B, n int) *lineBench {
 		l.join(b, l.user(i))
 	}
 	return l
+}
+
+// readPromotions collects the holds the line was given, from the feed.
+func (l *lineBench) readPromotions(b *testing.B) {
+	for {
+		events, _, err := l.s.Events(l.ctx, l.seen, 4096)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(events) == 0 {
+			return
+		}
+		for _, e := range events {
+			if e.Kind == sale.EventPromoted {
+				l.promoted = append(l.promoted, e.ReservationID)
+			}
+		}
+		l.seen = events[len(events)-1].Seq
+	}
 }
 
 func (l *lineBench) user(i int) string { return "user-" + strconv.Itoa(i) }
@@ -379,9 +302,9 @@ func (l *lineBench) batches(b *testing.B, op func(k int), restore func()) {
 }
 
 // BenchmarkMemoryPerWaitingUser joins 1,000,000 users to a sold-out sale and
-// reports the heap each one costs: for "store", everything the store keeps
-// (account, user directory entry, line slot, the user id string itself);
-// for "line", the waitlist's share alone.
+// reports the heap each one costs: everything the store keeps (account,
+// map entry, line slot, the event in the feed). The line's share alone is
+// rules.BenchmarkLineMemory.
 func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 	const n = 1_000_000
 	ids := make([]string, n)
@@ -409,23 +332,6 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 			b.StartTimer()
 		}
 	})
-	b.Run("line", func(b *testing.B) {
-		accts := make([]account, n)
-		for range b.N {
-			b.StopTimer()
-			before := heapInUse()
-			b.StartTimer()
-			w := newWaitlist()
-			for i := range accts {
-				w.push(&accts[i])
-			}
-			b.StopTimer()
-			after := heapInUse()
-			runtime.KeepAlive(w)
-			b.ReportMetric(float64(after-before)/n, "B/user")
-			b.StartTimer()
-		}
-	})
 }
 
 func heapInUse() uint64 {
@@ -434,13 +340,4 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
-}
-
-// BenchmarkNewID: the price of an unguessable id, paid by every Reserve
-// (even one that ends in the line, since the id is made before the lock).
-func BenchmarkNewID(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = newID()
-	}
 }

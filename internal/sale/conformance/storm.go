@@ -248,7 +248,7 @@ func audit(t *testing.T, h *harness, users int, ids []string) {
 	if holding != st.Held || bought != st.Confirmed || int64(len(line)) != st.Waiting {
 		t.Fatalf("audit: users show %d holding, %d bought, %d waiting; status %+v", holding, bought, len(line), st)
 	}
-	replayed, err := replay(h.log.all())
+	replayed, err := replay(h.events())
 	if err != nil {
 		t.Fatalf("audit: events: %v", err)
 	}
@@ -263,7 +263,7 @@ func audit(t *testing.T, h *harness, users int, ids []string) {
 	if ids == nil {
 		return
 	}
-	for _, e := range h.log.all() {
+	for _, e := range h.events() {
 		if e.Kind == sale.EventPromoted {
 			ids = append(ids, e.ReservationID)
 		}

@@ -130,7 +130,7 @@ func fiftyForTen(t *testing.T, f Factory) {
 		}
 	}
 	var promoted []string
-	for _, e := range h.log.all() {
+	for _, e := range h.events() {
 		if e.Kind == sale.EventPromoted {
 			promoted = append(promoted, e.UserID)
 		}
@@ -204,7 +204,7 @@ func doubleClickSoldOut(t *testing.T, f Factory) {
 		h.wantStatus(1, 0, 1, 0, want)
 		h.wantWaiting(user, want)
 	}
-	line, err := replay(h.log.all())
+	line, err := replay(h.events())
 	if err != nil {
 		t.Fatal(err)
 	}

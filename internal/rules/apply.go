@@ -1,0 +1,126 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// Apply replays one committed event, as a durable store does at start and
+// as a server catching up on other servers' changes does. It refuses an
+// event that does not follow from the state (a gap in Seq, a promotion of
+// someone who is not the head of the line, a hold resolved twice), so a
+// damaged log is reported, not silently turned into a different sale.
+//
+// Each event has its Seq one above the last applied, except a reset, which
+// may follow any earlier Seq: it voids everything before it, so a log
+// pruned up to its last reset replays from there.
+func (s *Sale) Apply(e sale.Event) error {
+	if len(s.pending) > 0 {
+		return fmt.Errorf("apply event %d: %d decided events not taken yet", e.Seq, len(s.pending))
+	}
+	if err := s.apply(e); err != nil {
+		return fmt.Errorf("apply event %d (%s): %w", e.Seq, e.Kind, err)
+	}
+	return nil
+}
+
+// apply makes the change e records. It is the only code that changes the
+// sale's state; it decides nothing.
+func (s *Sale) apply(e sale.Event) error {
+	switch {
+	case e.Kind == sale.EventReset && e.Seq > s.seq:
+	case e.Seq != s.seq+1:
+		return fmt.Errorf("sequence %d does not follow %d", e.Seq, s.seq)
+	}
+	switch e.Kind {
+	case sale.EventReset:
+		s.clear()
+
+	case sale.EventInitialized:
+		if e.Total < s.held+s.confirmed || e.Total < 0 {
+			return fmt.Errorf("total %d below held + confirmed = %d", e.Total, s.held+s.confirmed)
+		}
+		s.initialized, s.total = true, e.Total
+		s.available = e.Total - s.held - s.confirmed
+
+	case sale.EventGranted, sale.EventPromoted:
+		if s.available < 1 {
+			return fmt.Errorf("hold %s for %s with no unit in stock", e.ReservationID, e.UserID)
+		}
+		if e.ReservationID == "" || s.holds[e.ReservationID] != nil {
+			return fmt.Errorf("hold id %q is empty or taken", e.ReservationID)
+		}
+		if !e.ExpiresAt.After(e.At) {
+			return fmt.Errorf("hold %s expires at %v, not after it is made at %v", e.ReservationID, e.ExpiresAt, e.At)
+		}
+		var a *account
+		if e.Kind == sale.EventPromoted {
+			if a = s.line.first(); a == nil || a.id != e.UserID {
+				return fmt.Errorf("%s promoted, but the head of the line is %v", e.UserID, a)
+			}
+			s.line.pop()
+		} else {
+			if a = s.accounts[e.UserID]; a == nil {
+				a = &account{id: e.UserID}
+				s.accounts[e.UserID] = a
+			} else if a.state != sale.None {
+				return fmt.Errorf("hold for %s, who is %s", e.UserID, a.state)
+			}
+		}
+		h := &hold{id: e.ReservationID, acct: a, status: sale.Held, createdAt: e.At, expiresAt: e.ExpiresAt}
+		a.state, a.hold = sale.Holding, h
+		s.holds[h.id] = h
+		s.expiries.push(h)
+		s.available--
+		s.held++
+
+	case sale.EventJoined:
+		a := s.accounts[e.UserID]
+		if a == nil {
+			a = &account{id: e.UserID}
+			s.accounts[e.UserID] = a
+		} else if a.state != sale.None {
+			return fmt.Errorf("%s joins the line, but is %s", e.UserID, a.state)
+		}
+		if s.available > 0 {
+			return fmt.Errorf("%s joins the line with %d units in stock", e.UserID, s.available)
+		}
+		if pos := int64(s.line.len()) + 1; pos != e.Position {
+			return fmt.Errorf("%s joins at %d, recorded as %d", e.UserID, pos, e.Position)
+		}
+		s.line.push(a)
+		a.state = sale.Waiting
+
+	case sale.EventLeft:
+		a := s.accounts[e.UserID]
+		if a == nil || a.state != sale.Waiting {
+			return fmt.Errorf("%s leaves a line they are not in", e.UserID)
+		}
+		s.line.remove(a.ticket)
+		a.state = sale.None
+
+	case sale.EventConfirmed, sale.EventCancelled, sale.EventExpired:
+		h := s.holds[e.ReservationID]
+		if h == nil || h.status != sale.Held {
+			return fmt.Errorf("hold %q is not held", e.ReservationID)
+		}
+		s.held--
+		switch e.Kind {
+		case sale.EventConfirmed:
+			h.status, h.acct.state = sale.Confirmed, sale.Bought
+			s.confirmed++
+		case sale.EventCancelled:
+			h.status, h.acct.state = sale.Cancelled, sale.None
+			s.available++ // released; the rules hand it to the line at once
+		case sale.EventExpired:
+			h.status, h.acct.state = sale.Expired, sale.None
+			s.available++
+		}
+
+	default:
+		return fmt.Errorf("unknown kind %q", e.Kind)
+	}
+	s.seq = e.Seq
+	return nil
+}

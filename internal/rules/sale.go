@@ -1,0 +1,305 @@
+// Package rules is the flash sale's rules, written once, and the in-memory
+// state they run on. Every backend runs the same rules on the same state:
+// the memory store keeps nothing else; a durable store also writes the
+// events the rules emit and replays them at start.
+//
+// A decision (Initialize, Reserve, Confirm, Cancel, Leave, Expire) reads the
+// state, decides, and records what it decided as events; an event changes
+// the state only through apply, the one place each kind of change is made.
+// Replaying a sale's events through Apply therefore rebuilds exactly the
+// state the decisions left, with nothing restated.
+//
+// A Sale is not safe for concurrent use: its owner serializes calls
+// (internal/store does it with one lock).
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// Sale is one sale's whole state.
+type Sale struct {
+	ttl time.Duration
+
+	seq         uint64 // the last event applied
+	initialized bool
+	total       int64
+	available   int64
+	held        int64
+	confirmed   int64
+	accounts    map[string]*account // by user id
+	holds       map[string]*hold    // by reservation id
+	line        *waitlist
+	expiries    expiries
+
+	pending []sale.Event // decided since the last Take
+}
+
+// account is one user's standing in the sale.
+type account struct {
+	id     string
+	state  sale.UserStateKind
+	ticket uint64 // the waitlist ticket while state is Waiting; the waitlist keeps it
+	hold   *hold  // the current hold or purchase, or the last hold
+}
+
+// hold is one reservation.
+type hold struct {
+	id        string
+	acct      *account
+	status    sale.HoldStatus
+	createdAt time.Time
+	expiresAt time.Time
+}
+
+// New returns an empty sale whose holds last ttl (kept to sale.Precision).
+func New(ttl time.Duration) (*Sale, error) {
+	if ttl == 0 {
+		ttl = sale.DefaultHoldTTL
+	}
+	ttl = ttl.Truncate(sale.Precision)
+	if ttl <= 0 {
+		return nil, fmt.Errorf("hold TTL %v must be at least %v", ttl, sale.Precision)
+	}
+	s := &Sale{ttl: ttl}
+	s.clear()
+	return s, nil
+}
+
+func (s *Sale) clear() {
+	s.initialized = false
+	s.total, s.available, s.held, s.confirmed = 0, 0, 0, 0
+	s.accounts = make(map[string]*account)
+	s.holds = make(map[string]*hold)
+	s.line = newWaitlist()
+	s.expiries = nil
+}
+
+// Seq is the sequence number of the last event applied.
+func (s *Sale) Seq() uint64 { return s.seq }
+
+// Take returns the events decided since the last Take, in order, and
+// forgets them.
+func (s *Sale) Take() []sale.Event {
+	e := s.pending
+	s.pending = nil
+	return e
+}
+
+// Initialize sets the total inventory; with reset it first starts a new
+// sale. Without reset, a total below held + confirmed fails with
+// *sale.InventoryError. Units that become available go to the line first.
+func (s *Sale) Initialize(now time.Time, total int64, reset bool) (sale.Status, error) {
+	if total < 0 || total > sale.MaxInventory {
+		return sale.Status{}, fmt.Errorf("initialize %d: %w: total must be within 0..%d", total, sale.ErrInvalid, sale.MaxInventory)
+	}
+	now = sale.Instant(now)
+	s.expire(now)
+	if reset && s.initialized {
+		s.emit(sale.Event{Kind: sale.EventReset, At: now})
+	}
+	if taken := s.held + s.confirmed; total < taken {
+		return sale.Status{}, fmt.Errorf("initialize %d: %w", total, &sale.InventoryError{Total: total, Taken: taken})
+	}
+	if !s.initialized || total != s.total {
+		s.emit(sale.Event{Kind: sale.EventInitialized, At: now, Total: total})
+	}
+	for s.available > 0 && s.line.len() > 0 {
+		s.promote(now)
+	}
+	return s.Status(), nil
+}
+
+// Reserve gives user a hold while units are in stock, or a place at the end
+// of the line once sold out. A user already waiting gets their place; one
+// holding or owning a unit gets *sale.ConflictError wrapping
+// sale.ErrAlreadyReserved.
+func (s *Sale) Reserve(now time.Time, user string) (sale.ReserveResult, error) {
+	now = sale.Instant(now)
+	s.expire(now)
+	if !s.initialized {
+		return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user, sale.ErrNotInitialized)
+	}
+	if a := s.accounts[user]; a != nil {
+		switch a.state {
+		case sale.Holding, sale.Bought:
+			return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user,
+				&sale.ConflictError{Err: sale.ErrAlreadyReserved, Reservation: a.hold.snapshot()})
+		case sale.Waiting:
+			return sale.ReserveResult{Position: s.line.position(a.ticket), AlreadyWaiting: true}, nil
+		}
+	}
+	if s.available > 0 {
+		r := s.grant(sale.EventGranted, user, now).snapshot()
+		return sale.ReserveResult{Reservation: &r}, nil
+	}
+	pos := int64(s.line.len()) + 1
+	s.emit(sale.Event{Kind: sale.EventJoined, At: now, UserID: user, Position: pos})
+	return sale.ReserveResult{Position: pos}, nil
+}
+
+// Confirm turns a hold into a purchase; confirming a confirmed reservation
+// succeeds again. An expired or cancelled hold is a *sale.ConflictError.
+func (s *Sale) Confirm(now time.Time, id string) (sale.Reservation, error) {
+	now = sale.Instant(now)
+	s.expire(now)
+	h := s.holds[id]
+	if h == nil {
+		return sale.Reservation{}, fmt.Errorf("confirm %s: %w", id, sale.ErrReservationNotFound)
+	}
+	switch h.status {
+	case sale.Held:
+		s.emit(sale.Event{Kind: sale.EventConfirmed, At: now, UserID: h.acct.id, ReservationID: id})
+	case sale.Expired:
+		return sale.Reservation{}, fmt.Errorf("confirm %s: %w", id, &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()})
+	case sale.Cancelled:
+		return sale.Reservation{}, fmt.Errorf("confirm %s: %w", id, &sale.ConflictError{Err: sale.ErrHoldCancelled, Reservation: h.snapshot()})
+	}
+	return h.snapshot(), nil
+}
+
+// Cancel releases a hold, its unit going to the head of the line or back to
+// stock; cancelling a cancelled reservation succeeds again. An expired or
+// confirmed hold is a *sale.ConflictError.
+func (s *Sale) Cancel(now time.Time, id string) (sale.Reservation, error) {
+	now = sale.Instant(now)
+	s.expire(now)
+	h := s.holds[id]
+	if h == nil {
+		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, sale.ErrReservationNotFound)
+	}
+	switch h.status {
+	case sale.Held:
+		s.emit(sale.Event{Kind: sale.EventCancelled, At: now, UserID: h.acct.id, ReservationID: id})
+		s.refill(now)
+	case sale.Expired:
+		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()})
+	case sale.Confirmed:
+		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, &sale.ConflictError{Err: sale.ErrAlreadyConfirmed, Reservation: h.snapshot()})
+	}
+	return h.snapshot(), nil
+}
+
+// Leave takes a waiting user out of the line; sale.ErrNotWaiting otherwise.
+func (s *Sale) Leave(now time.Time, user string) error {
+	now = sale.Instant(now)
+	s.expire(now)
+	a := s.accounts[user]
+	if a == nil || a.state != sale.Waiting {
+		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
+	}
+	s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(a.ticket)})
+	return nil
+}
+
+// Expire expires every hold due at now, each unit going to the head of the
+// line or back to stock, and reports how many expired. A hold is expired
+// at its ExpiresAt exactly. Every decision does this first.
+func (s *Sale) Expire(now time.Time) int { return s.expire(sale.Instant(now)) }
+
+func (s *Sale) expire(now time.Time) int {
+	n := 0
+	for s.Due(now) {
+		h := s.expiries.pop()
+		s.emit(sale.Event{Kind: sale.EventExpired, At: now, UserID: h.acct.id, ReservationID: h.id})
+		s.refill(now)
+		n++
+	}
+	return n
+}
+
+// Due reports whether a hold is due to expire at now: whether a read at now
+// must first apply an expiry (and so is a change, not a pure read).
+func (s *Sale) Due(now time.Time) bool {
+	// Confirmed and cancelled holds stay in the heap until they reach the
+	// top (lazy deletion keeps confirm and cancel O(1)); drop them here.
+	for len(s.expiries) > 0 && s.expiries.peek().status != sale.Held {
+		s.expiries.pop()
+	}
+	return len(s.expiries) > 0 && !sale.Instant(now).Before(s.expiries.peek().expiresAt)
+}
+
+// refill gives a unit just released to the head of the line, if anyone
+// waits. Released units land in stock first (see apply), so this is what
+// keeps "available > 0 ⇒ nobody waits" true after every decision.
+func (s *Sale) refill(now time.Time) {
+	if s.available > 0 && s.line.len() > 0 {
+		s.promote(now)
+	}
+}
+
+// promote gives the head of the line a fresh hold on a unit in stock.
+func (s *Sale) promote(now time.Time) {
+	s.grant(sale.EventPromoted, s.line.first().id, now)
+}
+
+// grant emits a new hold for user and returns it. The id is made here, for
+// grants only: once stock is gone nearly every request joins the line and
+// needs none.
+func (s *Sale) grant(kind sale.EventKind, user string, now time.Time) *hold {
+	id := newID()
+	s.emit(sale.Event{Kind: kind, At: now, UserID: user, ReservationID: id, ExpiresAt: now.Add(s.ttl)})
+	return s.holds[id]
+}
+
+// emit numbers e, applies it and records it for Take. The rules only emit
+// events that apply to the state they just read, so a failure here is a bug.
+func (s *Sale) emit(e sale.Event) {
+	e.Seq = s.seq + 1
+	if err := s.apply(e); err != nil {
+		panic(fmt.Sprintf("rules: an event the rules decided does not apply: %v", err))
+	}
+	s.pending = append(s.pending, e)
+}
+
+// Status is the sale's numbers. It applies no expiry: call Expire first, or
+// check Due.
+func (s *Sale) Status() sale.Status {
+	return sale.Status{
+		Initialized: s.initialized,
+		Total:       s.total,
+		Available:   s.available,
+		Held:        s.held,
+		Confirmed:   s.confirmed,
+		Waiting:     int64(s.line.len()),
+	}
+}
+
+// User is where a user stands; unknown users are None. It applies no expiry.
+func (s *Sale) User(user string) sale.UserState {
+	st := sale.UserState{UserID: user, State: sale.None}
+	a := s.accounts[user]
+	if a == nil {
+		return st
+	}
+	st.State = a.state
+	if a.state == sale.Waiting {
+		st.Position = s.line.position(a.ticket)
+	} else if a.hold != nil {
+		r := a.hold.snapshot()
+		st.Reservation = &r
+	}
+	return st
+}
+
+// Reservation reads one reservation. It applies no expiry.
+func (s *Sale) Reservation(id string) (sale.Reservation, error) {
+	h := s.holds[id]
+	if h == nil {
+		return sale.Reservation{}, fmt.Errorf("read reservation %s: %w", id, sale.ErrReservationNotFound)
+	}
+	return h.snapshot(), nil
+}
+
+func (h *hold) snapshot() sale.Reservation {
+	return sale.Reservation{
+		ID:        h.id,
+		UserID:    h.acct.id,
+		Status:    h.status,
+		CreatedAt: h.createdAt,
+		ExpiresAt: h.expiresAt,
+	}
+}
