@@ -12,6 +12,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/sale/conformance"
 )
 
 // bug is a mistake that flash-sale stores are known to make.
@@ -48,9 +49,9 @@ type naive struct {
 	line        []string
 }
 
-func newNaive(b bug) storeFactory {
-	return func(t testing.TB, clock sale.Clock) sale.Store {
-		return &naive{bug: b, clock: clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}}
+func newNaive(b bug) conformance.Factory {
+	return func(t *testing.T, cfg sale.Config) sale.Store {
+		return &naive{bug: b, clock: cfg.Clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}}
 	}
 }
 
@@ -284,7 +285,7 @@ func (n *naive) Events(context.Context, uint64, int) ([]sale.Event, <-chan struc
 // so that what the checker catches below is the bug and nothing else.
 func TestNaiveStoreLinearizable(t *testing.T) {
 	t.Parallel()
-	checkLinearizable(t, newNaive(noBug), 50)
+	conformance.Linearizable(t, newNaive(noBug), 50)
 }
 
 // TestCheckerCatchesBrokenStore runs histories against the naive store with
@@ -302,7 +303,7 @@ func TestCheckerCatchesBrokenStore(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := uint64(1); seed <= maxSeeds; seed++ {
-				res, path := runHistory(t, newNaive(tc.bug), workload(seed))
+				res, path := conformance.CheckHistory(t, newNaive(tc.bug), seed)
 				switch res {
 				case porcupine.Illegal:
 					t.Logf("caught at seed %d; timeline in %s", seed, path)

@@ -11,6 +11,7 @@ import (
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/sale/conformance"
 )
 
 // httpStore is a sale.Store whose every call is a request to the real HTTP
@@ -25,8 +26,8 @@ type httpStore struct {
 
 const adminToken = "linearizability-admin-token"
 
-func newHTTPStore(t testing.TB, clock sale.Clock) sale.Store {
-	inner := newMemStore(t, clock)
+func newHTTPStore(t *testing.T, cfg sale.Config) sale.Store {
+	inner := newMemStore(t, cfg.Clock)
 	h, err := httpapi.New(httpapi.Config{Store: inner, AdminToken: adminToken})
 	if err != nil {
 		t.Fatalf("httpapi.New: %v", err)
@@ -43,7 +44,7 @@ func newHTTPStore(t testing.TB, clock sale.Clock) sale.Store {
 // TestHTTPLinearizable is TestStoreLinearizable through the whole HTTP stack.
 func TestHTTPLinearizable(t *testing.T) {
 	t.Parallel()
-	checkLinearizable(t, newHTTPStore, 20)
+	conformance.Linearizable(t, newHTTPStore, 20)
 }
 
 func asAdmin(_ context.Context, req *http.Request) error {

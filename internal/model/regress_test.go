@@ -10,6 +10,7 @@ import (
 	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/model"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/sale/conformance"
 )
 
 // The tests in this file are the minimal histories behind failures that
@@ -57,8 +58,8 @@ func (s *script) clock(now time.Time, call, ret int64) {
 func (s *script) check() {
 	s.t.Helper()
 	checker := model.Checker(start, ttl)
-	if res, info := porcupine.CheckOperationsVerbose(checker, s.ops, checkTimeout); res != porcupine.Ok {
-		s.t.Errorf("history is %s:\n%s", res, describeFailure(checker, s.ops, info))
+	if res, info := porcupine.CheckOperationsVerbose(checker, s.ops, conformance.CheckTimeout); res != porcupine.Ok {
+		s.t.Errorf("history is %s:\n%s", res, conformance.DescribeFailure(checker, s.ops, info))
 	}
 }
 

@@ -11,15 +11,18 @@ import (
 	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
-func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, cfg sale.Config) sale.Store {
-		s, err := memory.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+// open makes an empty memory store: the factory both checks take.
+func open(t *testing.T, cfg sale.Config) sale.Store {
+	s, err := memory.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
+
+func TestConformance(t *testing.T) { conformance.Run(t, open) }
+
+func TestLinearizable(t *testing.T) { conformance.Linearizable(t, open, 100) }
 
 func TestNewRejectsNegativeTTL(t *testing.T) {
 	if _, err := memory.New(sale.Config{HoldTTL: -time.Second}); err == nil {

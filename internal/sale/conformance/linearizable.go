@@ -1,4 +1,4 @@
-package model_test
+package conformance
 
 import (
 	"cmp"
@@ -21,12 +21,9 @@ import (
 // Every history starts at the same instant and holds last three ticks, so a
 // hold made early in a history expires in the middle of it.
 var (
-	start = time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
-	ttl   = 3 * time.Second
+	linStart = time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	linTTL   = 3 * time.Second
 )
-
-// storeFactory makes a fresh store that reads clock and holds units for ttl.
-type storeFactory func(t testing.TB, clock sale.Clock) sale.Store
 
 // seeds lists the seeded histories a linearizability test checks:
 // FLASHSALE_LIN_HISTORIES, or def. FLASHSALE_LIN_SEED replays one seed.
@@ -58,25 +55,32 @@ func workload(seed uint64) model.Workload {
 	return model.Workload{Seed: seed, Clients: 4, OpsPerClient: 40, Users: 6, Inventory: 2, Ticks: 12, Tick: time.Second}
 }
 
-// checkTimeout bounds one check. A timeout is a failure, as in etcd's
+// CheckTimeout bounds one check. A timeout is a failure, as in etcd's
 // robustness tests: an unchecked history proves nothing.
-const checkTimeout = 10 * time.Second
+const CheckTimeout = 10 * time.Second
 
-// runHistory records one history against a fresh store and checks it. On a
-// result other than Ok it writes porcupine's HTML timeline and returns its path.
-func runHistory(t testing.TB, newStore storeFactory, w model.Workload) (porcupine.CheckResult, string) {
+// CheckHistory records one seeded history against a fresh store from
+// newStore and checks it. On a result other than Ok it writes porcupine's
+// HTML timeline and a text account, and returns the timeline's path.
+func CheckHistory(t *testing.T, newStore Factory, seed uint64) (porcupine.CheckResult, string) {
 	t.Helper()
-	clock := clocktest.New(start)
-	s := newStore(t, clock)
+	w := workload(seed)
+	clock := clocktest.New(linStart)
+	s := newStore(t, sale.Config{HoldTTL: linTTL, Clock: clock})
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	history := model.Record(ctx, s, clock, w)
-	checker := model.Checker(start, ttl)
-	res := porcupine.CheckOperationsTimeout(checker, history, checkTimeout)
+	checker := model.Checker(linStart, linTTL)
+	res := porcupine.CheckOperationsTimeout(checker, history, CheckTimeout)
 	if res == porcupine.Ok {
 		return res, ""
 	}
-	_, info := porcupine.CheckOperationsVerbose(checker, history, checkTimeout)
+	_, info := porcupine.CheckOperationsVerbose(checker, history, CheckTimeout)
 	dir := os.Getenv("FLASHSALE_PORCUPINE_DIR")
 	if dir == "" {
 		dir = t.TempDir()
@@ -84,7 +88,7 @@ func runHistory(t testing.TB, newStore storeFactory, w model.Workload) (porcupin
 		t.Fatalf("porcupine dir: %v", err)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("%s-seed-%d.html", sanitize(t.Name()), w.Seed))
-	if err := os.WriteFile(strings.TrimSuffix(path, ".html")+".txt", describeFailure(checker, history, info), 0o644); err != nil {
+	if err := os.WriteFile(strings.TrimSuffix(path, ".html")+".txt", DescribeFailure(checker, history, info), 0o644); err != nil {
 		t.Errorf("write history: %v", err)
 	}
 	if err := porcupine.VisualizePath(checker, info, path); err != nil {
@@ -94,18 +98,23 @@ func runHistory(t testing.TB, newStore storeFactory, w model.Workload) (porcupin
 	return res, path
 }
 
-// checkLinearizable fails t for every seeded history of newStore that is not
-// linearizable against the model.
-func checkLinearizable(t *testing.T, newStore storeFactory, defaultHistories int) {
+// Linearizable records random concurrent histories against fresh stores
+// from newStore, with holds expiring in the middle of them, and has
+// porcupine check that each has a sequential order, consistent with real
+// time, that internal/model (the sale's specification) accepts answer for
+// answer. It fails t for every history that has none. histories is how many
+// seeds to check unless FLASHSALE_LIN_HISTORIES says otherwise;
+// FLASHSALE_LIN_SEED replays one.
+func Linearizable(t *testing.T, newStore Factory, histories int) {
 	failed := 0
-	for _, seed := range seeds(t, defaultHistories) {
+	for _, seed := range seeds(t, histories) {
 		if failed == 3 {
 			t.Fatalf("stopped after %d failing histories", failed)
 		}
-		res, path := runHistory(t, newStore, workload(seed))
+		res, path := CheckHistory(t, newStore, seed)
 		if res != porcupine.Ok {
 			failed++
-			t.Errorf("seed %d: history is %s; timeline in %s (replay: FLASHSALE_LIN_SEED=%d FLASHSALE_PORCUPINE_DIR=/tmp/lin go test -run '%s$' ./internal/model)",
+			t.Errorf("seed %d: history is %s; timeline in %s (replay: FLASHSALE_LIN_SEED=%d FLASHSALE_PORCUPINE_DIR=/tmp/lin go test -run '%s$' ./...)",
 				seed, res, path, seed, t.Name())
 		}
 	}
@@ -121,11 +130,11 @@ func sanitize(name string) string {
 	return string(b)
 }
 
-// describeFailure writes a failed history as text: every call in call order,
+// DescribeFailure writes a failed history as text: every call in call order,
 // then the longest order porcupine could linearize, the model's state after
 // it, and the calls it could not place next. The first of those, by return
 // time, is usually where the store went wrong.
-func describeFailure(checker porcupine.Model, history []porcupine.Operation, info porcupine.LinearizationInfo) []byte {
+func DescribeFailure(checker porcupine.Model, history []porcupine.Operation, info porcupine.LinearizationInfo) []byte {
 	var text []byte
 	sorted := slices.SortedFunc(slices.Values(history), func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
 	text = append(text, "history, in call order:\n"...)

@@ -1,0 +1,224 @@
+// Package sqlite keeps a sale in one SQLite file (modernc.org/sqlite, pure
+// Go): the rules run in memory (internal/store), and every batch of their
+// events is committed to the file, in WAL mode with synchronous=FULL, before
+// anyone is answered. Start-up replays the events since the last reset.
+//
+// One process owns a file: Open takes an exclusive lock on PATH-lock and
+// fails at once if another process has it. Other programs may read the file
+// while it is in use (WAL readers do not block the writer).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/store"
+)
+
+// Open opens (or creates) the sale in the SQLite file at path and returns it
+// rebuilt from the file, with holds that expired while nobody ran it
+// expired now. Every error names the file and says what is wrong with it.
+func Open(ctx context.Context, path string, cfg sale.Config) (*store.Store, error) {
+	j, err := openJournal(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open sale database %s: %w", path, err)
+	}
+	s, err := store.Open(ctx, j, cfg)
+	if err != nil {
+		j.Close()
+		return nil, fmt.Errorf("open sale database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// journal is a store.Journal over one SQLite file.
+type journal struct {
+	db   *sql.DB
+	lock *os.File
+}
+
+func openJournal(ctx context.Context, path string) (*journal, error) {
+	if path == "" {
+		return nil, errors.New("no path given")
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("folder %s does not exist", dir)
+		}
+		return nil, err
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, errors.New("it is not a regular file")
+	}
+	lock, err := lockFile(path + "-lock")
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{lock: lock}
+	if j.db, err = sql.Open("sqlite", dsn(path)); err != nil {
+		j.Close()
+		return nil, err
+	}
+	// WAL lets readers (the feed, an operator's sqlite3) run beside the
+	// one writer; the store's writer goroutine is the only one that writes.
+	j.db.SetMaxOpenConns(4)
+	j.db.SetConnMaxIdleTime(time.Minute)
+	if err := migrate(ctx, j.db); err != nil {
+		j.Close()
+		return nil, explain(err)
+	}
+	return j, nil
+}
+
+// dsn asks for WAL with synchronous=FULL: a commit returns only once the WAL
+// is synced, so an answered change survives a power cut, not just a crash
+// (docs/design.md has the numbers behind choosing FULL). BEGIN IMMEDIATE
+// takes the write lock at the start of a batch, not at its first write.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// explain turns SQLite's codes into what an operator can act on.
+func explain(err error) error {
+	var se *msqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("it is not a SQLite database (%w)", err)
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("it cannot be written: flashsale needs a writable file in a writable folder (%w)", err)
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("the disk is full (%w)", err)
+	case sqlite3.SQLITE_CANTOPEN:
+		return fmt.Errorf("it cannot be opened or created (%w)", err)
+	case sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("it is damaged (%w)", err)
+	}
+	return err
+}
+
+// Close closes the database, then gives up the lock.
+func (j *journal) Close() error {
+	var err error
+	if j.db != nil {
+		err = j.db.Close()
+	}
+	if j.lock != nil {
+		err = errors.Join(err, j.lock.Close()) // closing releases the flock
+	}
+	return err
+}
+
+const columns = "seq, kind, at_us, user_id, reservation_id, position, expires_us, total"
+
+// Read implements store.Journal.
+func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
+	return readEvents(ctx, j.db, after, limit)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func readEvents(ctx context.Context, q querier, after uint64, limit int) ([]sale.Event, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > ? ORDER BY seq LIMIT ?", int64(after), limit)
+	if err != nil {
+		return nil, explain(err)
+	}
+	defer rows.Close()
+	var events []sale.Event
+	for rows.Next() {
+		var (
+			e           sale.Event
+			seq         int64
+			kind        string
+			atUS, expUS int64
+		)
+		if err := rows.Scan(&seq, &kind, &atUS, &e.UserID, &e.ReservationID, &e.Position, &expUS, &e.Total); err != nil {
+			return nil, explain(err)
+		}
+		e.Seq, e.Kind, e.At = uint64(seq), sale.EventKind(kind), time.UnixMicro(atUS).UTC()
+		if expUS != 0 {
+			e.ExpiresAt = time.UnixMicro(expUS).UTC()
+		}
+		events = append(events, e)
+	}
+	return events, explain(rows.Err())
+}
+
+// Begin implements store.Journal.
+func (j *journal) Begin(ctx context.Context) (store.Batch, error) {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, explain(err)
+	}
+	return &batch{tx: tx}, nil
+}
+
+type batch struct{ tx *sql.Tx }
+
+// Since implements store.Batch. This process holds the file's lock, so no
+// one else can have committed; reading costs one index probe and would
+// catch a second writer that somehow got past the lock.
+func (b *batch) Since(ctx context.Context, after uint64) ([]sale.Event, error) {
+	return readEvents(ctx, b.tx, after, 1<<20)
+}
+
+// Commit implements store.Batch: the events in one transaction, older ones
+// dropped in the same transaction when a reset voids them.
+func (b *batch) Commit(ctx context.Context, events []sale.Event) error {
+	if err := b.write(ctx, events); err != nil {
+		_ = b.tx.Rollback()
+		return explain(err)
+	}
+	return explain(b.tx.Commit())
+}
+
+func (b *batch) write(ctx context.Context, events []sale.Event) error {
+	for _, e := range events {
+		if e.Kind == sale.EventReset {
+			if _, err := b.tx.ExecContext(ctx, "DELETE FROM sale_events WHERE seq < ?", int64(e.Seq)); err != nil {
+				return err
+			}
+		}
+	}
+	stmt, err := b.tx.PrepareContext(ctx, "INSERT INTO sale_events ("+columns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, e := range events {
+		var expUS int64
+		if !e.ExpiresAt.IsZero() {
+			expUS = e.ExpiresAt.UnixMicro()
+		}
+		if _, err := stmt.ExecContext(ctx, int64(e.Seq), string(e.Kind), e.At.UnixMicro(), e.UserID, e.ReservationID, e.Position, expUS, e.Total); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rollback implements store.Batch.
+func (b *batch) Rollback() error { return b.tx.Rollback() }
