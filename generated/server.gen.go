@@ -249,6 +249,9 @@ type TooLarge = Problem
 // Unauthorized RFC 9457 problem details, with extension members.
 type Unauthorized = Problem
 
+// Unavailable RFC 9457 problem details, with extension members.
+type Unavailable = Problem
+
 // UnsupportedMediaType RFC 9457 problem details, with extension members.
 type UnsupportedMediaType = Problem
 
@@ -703,6 +706,15 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Headers UnauthorizedResponseHeaders
 }
 
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnavailableResponseHeaders
+}
+
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type GetHealthRequestObject struct {
@@ -845,6 +857,25 @@ func (response Initialize500ApplicationProblemPlusJSONResponse) VisitInitializeR
 	return err
 }
 
+type Initialize503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Initialize503ApplicationProblemPlusJSONResponse) VisitInitializeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReservationRequestObject struct {
 	ReservationId ReservationID `json:"reservation_id"`
 }
@@ -911,6 +942,25 @@ func (response GetReservation500ApplicationProblemPlusJSONResponse) VisitGetRese
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation503ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -999,6 +1049,25 @@ func (response CancelReservation500ApplicationProblemPlusJSONResponse) VisitCanc
 	return err
 }
 
+type CancelReservation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReservation503ApplicationProblemPlusJSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmReservationRequestObject struct {
 	ReservationId ReservationID `json:"reservation_id"`
 }
@@ -1079,6 +1148,25 @@ func (response ConfirmReservation500ApplicationProblemPlusJSONResponse) VisitCon
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmReservation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmReservation503ApplicationProblemPlusJSONResponse) VisitConfirmReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1241,6 +1329,25 @@ func (response Reserve500ApplicationProblemPlusJSONResponse) VisitReserveRespons
 	return err
 }
 
+type Reserve503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Reserve503ApplicationProblemPlusJSONResponse) VisitReserveResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetStatusRequestObject struct {
 }
 
@@ -1274,6 +1381,25 @@ func (response GetStatus500ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus503ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1328,6 +1454,25 @@ func (response GetUser500ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser503ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1390,6 +1535,25 @@ func (response LeaveWaitlist500ApplicationProblemPlusJSONResponse) VisitLeaveWai
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveWaitlist503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveWaitlist503ApplicationProblemPlusJSONResponse) VisitLeaveWaitlistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1709,87 +1873,93 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1DwNUxu3tn/lzL47U6BrsA20FzOdefTepOW9NOkLZDJz47ysvHuMVdbSVtICbsJ/f3Ok/V4ZMNDcvsxk",
-	"Bhvp6Oh8f4nPQSyXmRQojA4mn4OMKbZEg8p+eosa1RUzXIrTf9IXCepY8Yy+CCbB+QKBJ6DQ5EpgArMV",
-	"RL++OTuHPWU3YnQMo/HfQTGRyCXMuNEhzJjG7w5yle4GYYA3bJmlGEyC/d/Hg++vT+ifPvqfm6F4cbCa",
-	"nQRhwOmkjJlFEAaCLWmtqtH6xJMgDBT+nnOFSTAxKscw0PECl4wQ/pvCeTAJ/mOvvuae+63ea9/u9jYM",
-	"3mlU6y6qFzLLUH2jgSchMA1Ma1TGXdssEC6YwWu2al+LpTxG/y1yjeop6BfI3hLiCnUmhUbLtR9Z8hZ/",
-	"z1Eb+hRLYVDYH1mWpTy2F97LlJyluPz2N003/FyibAFwccVSntCPVyzN0RHEMJ5a4lvQMJPJChZEBwGo",
-	"lFQTSCRq8Y2BJTPxAhyeE8iUzFCZFUzLK08D4BqWXGsuLoIw0IaZXAeTg+EwDAw3lnKnDgkozgvCwKwy",
-	"+kWJut4r8ByUSywpHka8Xx0Mt6XP7PKSdCMQsrySWXANiYzzJQoDW1EHgWh7N7gNg1NhUAmWPpr69fY+",
-	"+UnSrG4pmDOeYgJGAhP6GtWxFUPLC8uYGaKAVF5cYNIg8mGbyO6sEqTd7Cd1gdTz0PgEZvkFSAEyV6B5",
-	"gpaY7oho212kQOkSMdP2AxcXlr4NvX0tzUuZi+SRpBaN7X1SCwkNSwNrLVQtvgc1ZRtIWgGa23M8lG0c",
-	"MRDSDNzC5yHz6/YNrrkhGWaGrPZW5D25kOFzKV8xdYGPJKxpbPfLcMuMLHP6CYEZWEptYDQ8+Pvh99/B",
-	"bGVQNyk82m9SuAHBSAmpPdFDYloxMFIO3IrnMxP2aK5BkqCO4Bf+I2xF7dMKer4TLDcLqfgf+FhhzTsg",
-	"+nRl4EwmS5ZcwAyZQgVGXqIgJCsv05TYUU3PFooeKrbOfx4a/uJcAEgF10qKiwJzh/JW1DyR6BgGC2RJ",
-	"EZu8f/9+cJKbBQpD1MO+1z5Jr9lKQ/SjI4RCli5/mAbzlOmFZilOg4hg1rcorqyNIr90axF+J3SeZZIc",
-	"/S+YcHZu1zySgRWoTfWicQJBDq1JMXhj9rKUcdFSkcMmS6sTYUnYg72il7nVyoFdObBLnl9VCPH/Onvz",
-	"2rLXd6ZVmOpUS7ifkaVmYUmdJJyAsvRXF1VwIu2cpRrDIGt89bkiyOcARb4MJh8CeRl8DHtMboZfH8pd",
-	"9To5+w1jQyr8s0yTDXHAm4wr1J+Y8ceUC5kmRBS3LoG5kksXZHChDROGXGQuUtQaYinmXC0p3sS5VAjc",
-	"kPTOpVoS+CBhBgeGLxvsLe8YdiPmzQLj0EPLBaaJh5phFdU+NHhtk78X2ddBcoFD2CSqj02nghvOUv4H",
-	"NoLgDXhGKBTsmrM8NdWyNvv+qWQGeIVqZbkYQpareME0AhMJXDNuUq4NoDBqZb/ShikDDAReA1mf3ZpP",
-	"MylTZIKwN9Kw9BMXVyiMVKu+2LwT3GiYS1UBqSSAC/PdQRAGS3bDl8Sm0bD8FwZLLtyXw+pYCrguUPWY",
-	"0MXBR+VS23v4vX35Dzg6OPweCtMCzrrp0EUfeGNQaApGlricodJ0gzYDSnP4uS9cTitiazWra+eKDxTO",
-	"UaGI/wzhb26vFeGBIM7chpYOVfw5PDpqMMZlPx3WVLbcQw1TuKI2A04T8ohzjtpG0ZdcJCDnJTuOYaaY",
-	"iBdkWMjQtAToHkp2xaRwJRa/8C7L2aDHhsoYK2QGk8KAPszWtY3uV7aPG4vFV7WXYZOg93DKVwfpFXNy",
-	"kbEkIZ+0YVUnY4ayvWAS/O+Hk8G/2OCP4eDo0+Dj5/H49m8+DvWJ1/VGYVC5yOrW9luyGGmKfn/l4D7S",
-	"VzyNeeVuHyPqO26ADrtiPGWztG0fK7dwhwdo0m7zvZb8m2/jladO+qL2ki4IuTA8tXZszpU2ZXmx3hk9",
-	"2I1uiFzpwT9p/sfm9OxwunnTPnJhg3GhT5bbuPjEZV3hcjQglY0XTLHYoNLkCVIk1dMhJPyCYgkKTqLd",
-	"T5P/HET+2uWS3bxCcUER+Gj8d3vx6vMaTbbgPn7r1WTClcQbHxGYNbzIAy1taZ6xaS+EFFjQ1VUge0R/",
-	"htC2wbdMal7i3WbQr3QrYeB6gQIii2hEGUFU4Bb5I7xS9Eb3il7bIfil532BJ26a3yxRa+aqPLXYnFiH",
-	"YGQVBAdfiZajAXmh5BhGREFr1hMQeGN24dSAXiguLjUwDRnKLEVgC2QJMIXlWqkgRXaFT6V5SRYf1uEd",
-	"Zp9EFeNccbM6IwIUVj1ZcnEuL1H4k0hiCDOyqPSEEA0GdsvAfo5gSyqIXr46Ofv57OTVi08n//zl9PWn",
-	"8zf//eK1q6lYWlv7aeskNbcWxmQunediLvuHn2GaamCQ8iU3SBmOjC/JwkiBFG8meWxsdRpiJa8TmwDI",
-	"3NisyZbMNKYpFxe7UzEVJ6K+SG0uXQxrAe/CmevA6G6TaQLXC56Ss+BGT4XCJeMU3eIKLpBSrp0dStF2",
-	"dmBrPBxtuwpoERX1sutjkCJG0DJNpoKwtXB+k1wAA5Lf2MDL05dvYGenZK4DPC7Lq8gVlOze3oUTMRVl",
-	"fi8VVNGIS/4vJN1RNlwc3VAK4AJSLjCE64Wka2hgUzFXqBd24zEwKExE2Zki2VVCu/qBrSREP704hz2S",
-	"N733uRC728iSe2fnVFwxxZkwemcHmClyWTmzlnOWIizlEoWZTEVUuSf4FshSwreNasQP0PFnUTgVUW/Z",
-	"NB8O92PPYvI/rTPsSoRhBHyZpZTHRC0HCD/AsLqETXbMandnB6LihtZ+dptzMUtTVLtwvihMA4/RNqGQ",
-	"CRLSqdDcwAwXlC6Zot33jQZWVxiJ1EWPj7jC4wVo4gs3x8DrVtFUNPZUbUNapjGd78Ibka4gaoYwFt/G",
-	"ngS2nCpORaMeul1c+YVSUlmeKYRoXe0xgq0yE9+mWyNEtrhG6oksXkxFmZ/T4aCNJf27t6dQJYCQiwQV",
-	"RHWRMDqGOOVkoOlaOWlInU06+K4yaT9SXhiRyEcuo48mdIEvtgQJX8DlJ/DFsoBo+2UqvgwGg+o/rY3W",
-	"Nvsi+AIHwyF8AfPQfl0XYqu8bMGNCJ27atJdEHXbxO4/gC8gJOg8XoCSuUGColDLXMXY2+zvvzQBrW3e",
-	"+PAoI4YKABGGdKIsuzqjWNemukCWaBYysaiwNJXXJVUOSyLbG+EN15T60TduR011H1qN2NeBOyqIxFKs",
-	"25SNVbDCPiSWKmTJalDY/Aao6pbFEmseNRF+JvOLBdl/cgw9iLRsUBjmNjRrmEuTXRRbrSSVUuYFVRl2",
-	"D7BrphuGf93dKmO5DkL5+5DsTcwEkXyGd0CuzKyFnfLYtEELvHYGmURkhqm87tv3LsxOe4vgjfYLeJ5+",
-	"WF/pvEV/C+awA4buF3V7H1Ffj5jBQRGEWEBjez8pYcnEqqlErnBqeUkicwwaEaK3aNRqcDI3qCIPCYuu",
-	"NHyBQ2tvWLd3vb5dTdCCMKA8SmgbJhezH7+cnjdqe3VLKggDiouKeHZ3uDukZTJDwTIeTIL93eHuviuf",
-	"LGxwuLewvZE/6OcL9LQZTuxogIbxcFiESYRspmRMYY9FuhJsWw10URiX4jQJJsFPaIruS2fIZDwc3tEG",
-	"87W/5GWr61XWzOj7DdpMBTaeLtNZNSJAwPLlklHiH7ziVyhQa4pr2YW2jaBMBx9pVcML2+EnqY0vzDUa",
-	"om7csgvvi3DW9tFNFDrDUzcCXGZtFjgVlckln32JmZmAYty6GeKGU8EFE4m2KmkD2TKDokU2hJsKZmxw",
-	"GpbBIUiVkBSTrabECmwIQ1rci78i1wGe5xqTqbC+5GB45C4B0dR1PabBBIzKMWq0KVzfQk+8vY6p8DQ7",
-	"yOUqCnqSXSv9bYGq2zPF4BNq86NMVhsKk0KLlxWkitVntsVijY+94eHQkZK0qhS7or3jBq16ZaLD4a2r",
-	"F/hBM0cSOYfR0AO7B240HG4g2v3O1W07sySkb5+sh/Z2nRZ0o3I4Gg5b1cBhWd8bdip2a0ho93eqZ5tQ",
-	"oSyN+9vIlv6MomkSTFIYRnbbxfgLJi7QjlscOKr4zqmot9eYk7NbRvdvac1I2E1HjxwGKB3ymkmANlVh",
-	"/w4H/QMckiMTCXTUmCxIt+vYGv44ak3bFUe5U5wJKkMqwy5RrJnA6wQYzzgy4IlObLDXQs2SQyqbsLuJ",
-	"vG7E4wZwDkb797O3mnqyGw4fIg+e6ZDbMDh8iPyd1jN1deEnmHxol3w+fLz92PRnZ2jqoogt7nR5vN1w",
-	"dRZS4eyagdDe53br6HZtAOHGITt5CHEgzpWitMrJ07GdAy2CZhuyEn80RGWI7Y0tmoXaJxu2sg1RqVOz",
-	"exiMh+PvBqPRYHx4PjqcDIeT4fBf7e5Yb81hsabbHQzuHQUsC8pVmbMopm+gHK0a9rop1WrJ463ewf1b",
-	"fAOXjxPySorfiBb6DYm1VurjbdgaRf/gP6Ze0u3JfrxX4Pdc2tQdet/8pHBN3PgWU7RhYJnETSrz5Sn7",
-	"uUS9naFPxVZd/YO6+Ldts1sWXzoLb4uj/3BJIEWBrM4Ip6KpuqyRC7ALxoUvQHOAnlUx6w7sX0Q7a4S+",
-	"ooqGICgyr+sE/w6dfVrAUjWIfc8C7puUJi9eRy2UOHhKGBvx0zeZ02qcekOd5mR2GUU0N/WCnF595lkf",
-	"GjQ8a7PGA1tRvy5kFb90sltRq4Tlwpyn2OSf+JWrDtiYytopMjJ92/wA2+pQ/vOM63muBBlFN0EpbJep",
-	"zEp34R/u+MIYViRtYEmZa8cYhqAJisIiidVsjrtw0hvSZGYqotowRYA3LDbpalKeVKT1tb09GB5Bm1le",
-	"w+t2P6/l9Srtv9PyNhTtq1veSo/+n1ler/vcxPK26s/PYGIboLwm9mdSmeaqnk1tl8ytISonth57yVo/",
-	"4cny6r12PVK2/tL1Gv+Vy98/nwdpdSu6PsF2sVrNh2JFHYU83W/8mK/abuMuj3FHofV93cW3hdK6JVz1",
-	"eIpQ2N7Z08zvmeZud38X3pTdfSia+w7wb5ILF6m/PH35plGx3RoPx9vkBlo9prIAS+E505faeRCHXjkK",
-	"MBVuFqDMk8uZgBCEnYBgoDGWIoEsZTFWRxDIsoU1Fe0eloVvvUm/H1b3B6O2nJOzecHihQO/ZGVHpH5u",
-	"FQ0GdQ8lAsOXqCFDVSK4NcsVZSPlOvsx2j6GGa6krXEzR0rn8MhZHoyPHEat7orP7RUDmE+qBjv/0TQc",
-	"T/Ytm9VgR08tVfxlyxD21Yv3BaeVSK6d2ru+WqFMbmqzqYidt1uvZMz8M1w9zx3dHWk+4AXXeDjekDvl",
-	"XGCTQdWom3e+rSbwTM68c1+T7zcgemMgz9foKqzXcavD3+3ukyHooRHBlh2OE3hjth/MlPcLVOhubOKF",
-	"5XWm5FKWHOpNGN3Lk0fFXo+NnwpbWej1mgCjMO88xs4gwYOeAD8xsijU1BtWvGvNNjBd+IK7EtXSKVg/",
-	"LaQ5bQ9ae186rx3HsIXdajTPvkjsDmG7Eta6C5wRZDd/0pqC7mLfGRZ5xhDpIeMhW32XGhZuvOtP3cR0",
-	"n5HRdkhwS2JyPRXNsZatqDsOs03+8Kv3Jg7Gj1WkYsZiXcuqP28BzBhcZsWDtVrFjsssW8Co9b573JCb",
-	"8xqgm07wvp5vzH48l8Tce5FqgKRjQRuhjm+MgGKpqq1fDRaplS1T2HJsy27eOXB8+8SY/W0ZAlrpt3Jr",
-	"Z1ybLsQfxtdvnfzzJhRsa/JdwoAWLNMLaSZFofsKQeT22Z8N8JWdvzZ2Xrh48FqMgzolzZg2xUBtK6qn",
-	"vS6GjmUuDOV8LgzxxZc/oTkrn0I9tXMu0+RNbtZ1ztt98+/2y8b5/veP75yPxsOD522eK05WT8jrJ+d9",
-	"Z0bGl9XYCwF3Iy82M0rdCxGvCHXihbWyFAkpMArrxxCwVc5YV1lVMfTvi3W2y0FkN4XamIWpwTTNeGTz",
-	"vObMDWQyTTUlctwqrp2wrtKdFVxTXORCoeIPsVhqNHM5jZAySp5aeXovLecaytt2vUsEeiGvtT12KgiY",
-	"O8Qv6xQu/Amt1M7jm79gZ7V65rM+6Qndw5/uFBraCMi+CKr3xExJJ/C+bKDcVr8gekAGsL+BItePpO6I",
-	"ab7Rtvn+6JGXpyi/ywmYk3M3itNQ9sqFbN7ILZ/82A5uCadtLBJM0fcHP6pYz77iceUcMkbHbniN3Ewx",
-	"4b+U9Ps8c09VbP2lp0yvCMj72hd2VOrgzvPnpjr9icXmx/1Zo/ceoW3nOjM5WzMYvu5PGr32LvXG8aVe",
-	"PHMMv2aQ3UXWpZN4ekHTcn5dKPQson1bwetPDRSzw2GznVR0S8sOv62R7tZ/Ss761tvQJ49uTnRev0Ox",
-	"JUul+BWFTdXsnJsmKuuiDdDVdfvg35RJIYokk1y0UHKDR/1Nbn63sVBmmijyfwEAAP//",
+	"1FyNc9u2kv9XdnhvprZLyZI/2hd5OnPua9L6Lk16sTOZeVEuhMiViZoEWAC0oib+328W4Dcpx7LdpJeZ",
+	"Tm0ZWCwWi99+Qh+9UKaZFCiM9mYfvYwplqJBZX97hRrVNTNcirOf6IMIdah4Rh94M+8iRuARKDS5EhjB",
+	"Yg3Bby/PL2Bf2YkYnMD04J+gmIhkCgtutA8LpvG7o1wlY8/38ANLswS9mXf4x8Ho+9Up/dNP/ufDRDw9",
+	"Wi9OPd/jtFLGTOz5nmApjVU1W+955Pmewj9yrjDyZkbl6Hs6jDFlxPA/FC69mfcf+/U2991f9X57dzc3",
+	"vvdao9q0UR3LLEP1jQYe+cA0MK1RGbdtEyNcMoMrtm5viyU8xOFd5BrVQ9gvmL0hxhXqTAqN9tR+ZNEr",
+	"/CNHbei3UAqDwv7Isizhod3wfqbkIsH029817fBjybIlwMU1S3hEP16zJEcnEMN4YoVvScNCRmuISQ4C",
+	"UCmpZhBJ1OIbAykzYQyOzxlkSmaozBrm5ZbnHnANKdeai0vP97RhJtfe7Ggy8T3DjZXcmWMCivU83zPr",
+	"jP5Qsq73Cz5H5RArirsJ7zdHw03pH3a5SdoRCFluycRcQyTDPEVhYCfoMBDsjr0b3zsTBpVgyb2lX0/v",
+	"i580zd4tBUvGE4zASGBCr1CdWDW0Z2EPZoEoIJGXlxg1hHzcFrJbqyRpJw+LumDqcWR8Cov8EqQAmSvQ",
+	"PEIrTLdEsOs2UrB0hZhp+wsXl1a+jXv7QppnMhfRPUUtGtP7ohYSGkgDGxGqVt+jWrINJq0CLe06A5Jt",
+	"LDES0ozcwMcR84v2DlbckA4zQ6i9EwyuXOjwhZTPmbrEewrWNKYP63ALRtKcfkJgBlKpDUwnR/88/v47",
+	"WKwN6qaEp4dNCTcoGCkhsSsOiJhGjIyUIzfi8WDCLs01SFLUKfzKf4SdoL1aIc/XguUmlor/ifdV1rxD",
+	"oi9XBg4yWZRyAQtkChUYeYWCmKysTFNjp7U8WywOSLG1/uPI8FdnAkAqWCkpLgvOHcs7QXNFkqPvxcii",
+	"wjd58+bN6DQ3MQpD0sO+1T5NVmytIfjRCUIhS9If5t4yYTrWLMG5FxDNehfFlrVRZJduLMOvBbtmPGGL",
+	"BO9/bk0KGyCdJQghEwQVC4QwZuISI1D8MjYg5OqEQCQmWa0YmSCBJ+R3qTVwAVPdwvfGHTkn2AwRmjwM",
+	"H23158e7HbSnbzRoIxW7rHZn2BXSgaf0/yhXtCiwYsf1hufCnn/JVrA7A240RFxfkTIv8yQhKvYzZhh5",
+	"lWCN80qM4YWT1Vw0kYbpK4xgSbpWidCJPq0HpWwNOg9DxAjY0qCai+AVyXl0Sr8FoDGUItLjuWirY2NQ",
+	"XxPP3SQy1SvG6YSXUiEYtaYTZZeMi7YmplzwNE+92bQ6LTKPl6gqtdR5lknyP3/FiLMLO+ie+lmR2hau",
+	"GysQZd9aOoMfzH6WMC5ayH3cRJpqRUiJe7B7HFTMauTIjhzZIY+P4MT4f52/fGFRZ2hNi+PVqlZwvyBL",
+	"TGxFHUWciLLkN+fschLtkiUafS9rfPSxEshHDwUd8FtPXnnv/B72NKOCt+Wsepxc/I6hIcvyi0yiLXnA",
+	"DxlXqN8zMxzqxDKJSChuXARLJVPn+3KhDROGPLdcJKg1hFIsuUopDHJKzQ2p8lKqlMh7ETM4MjxtHG+5",
+	"R78byG0Xr/kDsowxiQak6VfB1l1jqrb4ewFnHbsVPPhNoQ4d05nghrOE/4mN2GyLMyMWiuNasjwx1bD2",
+	"8f2kZAZ4jWptT9GHLFdhTODIRGTBJ+HaAAoyHfSRNkwZYCBwZQF7XJ/TQsoEmSDujTQsec/FNQoj1bqv",
+	"Nq8FITGBa0mk0gAuzHdHnu+l7EOBaZPyn18D3WQA6NqH0OVhSMrlbe/x9+rZv+DJ0fH3UEALOHTTvnOK",
+	"8YNBoclHTjFdoNK0g/YBlHD4sa9c7laEFjWrbeeKjxQuUaEI/wrlb06vL8IdSZy7Ca07VJ3P8ZMnjYNx",
+	"QXnnaCosH5CGKUxR+wDOInLUlhy1NbpXXEQgl+VxnMBCMRHGBCwENC0F+owku2pSmBLLn38bcjbkseVl",
+	"DBUyg1EBoHfDujbofmF83Fotvihe+k2BfuakhtJzvRxjLjIWRWSTtkw2ZswYVETzf9+ejv7NRn9ORk/e",
+	"j959PDi4+cfQCfWF17VGvleZyGrX9lNCjCTBYXvl6N7TVjzs8MrZQwdR73ELdlrhT98s3GIBmrLbfq4V",
+	"//bTeGWpo76qPaMNQi4MTyyOLbnSpsx61zODO5vRLZkrLfh7zf/cXp6dk27utM+c7zVjxgFdbvMypC6b",
+	"8unTEV3ZMGaKhQaVJkuQIF097UPEL8mXIOckGL+f/ecoGE6pp+zDcxSX5IFPD/5pN179vuEmW3Lvvh28",
+	"ycQrqTfewzFrWJE7Im0Jz9jECyEFFnJ1ifGe0B/BtW2cWyY1L/luH9BvtCthYBWjgMAyGlBEEBS8BcMe",
+	"3m1R6zDIlFIY0p43BZ+4bXyTotbMJR9rtTm1BqGIwIms94VkOR2RFYpOYEoStLAegcAPZgxnBnSsuLjS",
+	"wDRkKLMEgcXIImAKy7FSQYLsGh8q81IsQ1z7t8A+qSqGueJmfU4CKFA9Srm4kFcohoNIOhBmZJGA9CEY",
+	"jeyUkf09gB2pIHj2/PT8l/PT50/fn/7069mL9xcv//vpC5fqs7K2+GnTd/VpxcZkLpznYimHki1JooFB",
+	"wlNukCIcGV4RwkiB5G9GeWhs0QRCJVeRDQBkbmzUZDO5GpOEi8vxXMzFqag3UsOl82Et4TGcu8Kg7tY+",
+	"Z7CKeULGghs9FwpTxsm7xTVcIoVce3sUou3twc7BZLrrEvOFV9SLrk9AihBByySaC+LW0vldcgEMSH9D",
+	"A8/Onr2Evb3ycB3hgzLrj1xBedy7YzgVc1HG91JB5Y244P9Sos1W1SaOdigFcAEJF+jDKpa0DQ1sLpYK",
+	"dWwnngCDAiLKginprhLa5Q9sJiH4+ekF7JO+6f2PhdrdBFbce3tn4popzoTRe3vATBHLyoVFzkWCkMoU",
+	"hZnNRVCZJ/gWCCnh20Y24gfo2LPAn4ugN2yeTyaH4cBgsj+tNexIhEkAPM0SimOClgGEH2BSbcIGO2Y9",
+	"3tuDoNihxc9uzThkSYJqDBdxAQ08tGnMFJkgJZ0LbdOFMYVLpqhCf6OB1YlvEnVReqZT4WEMms6FmxPg",
+	"dQVzLhpzqmo2DdOYLMfwUiRrCJoujOW3MSeCHXcV56KRpt8ttvxUKansmSmEYFPuMYCdMhLfpV0jBDa5",
+	"RtcTWRjPRRmf0+KgjRX961dnUAWAkIsIFQR1kjA4gTDhBNC0rZxuSB1NOvouM2l/pbgwIJUPXEQfzGgD",
+	"n2wKEj6Bi0/gkz0Cku2nufg0Go2q/2hssLEGHcAnOJpM4BOYu5aRuxRbVQ9Lbkrs3FYq6ZKoq3l2/hF8",
+	"AiFB52EMSubG5t8VapmrEHuTh8uCTUIba4pDfJQeQ0WABEN3oky7OlCsc1NdIimaWEaWFZYkclVK5bgU",
+	"st0RfuCaQj/6xM2opT7EVsP3deSeFEJiCdbV88YoWGOfEksUsmg9KjC/QaraZTHEwqMmwS9kfhkT/pNh",
+	"6FGkYaMCmNvULDCXkF1WEOKisId6A6kK2AeIrZhuAP+mvVVguYlC+Xef8KZRw9pIuYJZSzvhoWmTFrhy",
+	"gEwqssBErvr43qXZqboSvelhQW+gTNu/dINJf0vmuEOG9hd0ax9B/x4xg6PCCbGEDuz+pISUiXXzErnE",
+	"qT1LUpkT0IjQLjv1RVg0S8AnOLZ4w7otFZu7KIYgpyq0WYKl5G4p4bmCHUljBTu2LLfMk8Svq3GRXInd",
+	"dt2yKGuWpUtbYOtvlMzJT7liC54UNvQNgQyrqoXEDsJOMBq5n/QfCTcY7PqFt3AwmfhwMJn6c0EOEEWS",
+	"B5Mj533b4kVSrm1tsKs8cgMKSQM0DQxlmnJjMJqRgxMqpmO6u5lcoYIwN0WhsqbiWnAgkdqBTuw8SM/3",
+	"KFwV2kYjRefXr2cXjRRqXZD2fI/czyJsGE/GExomMxQs497MOxxPxocuSxVbH3w/tiWoP+nnSxyo5pxa",
+	"rjRJpPBGiddMyZC8S6sbFX7YpKtzdrkUZ5E3835GUxS5Oi1mB5PJLdXGoSqjvGoVF8vUJH2+RTWv4Gag",
+	"mHdeNQgRsTxNmVp7M+85v0aBWlP4wC61rbdl2ntHoxrOjm19lNoMRRNGQ9B1D8dWJckPt100JvAdvtf1",
+	"FpfAMDHORWXZyDW6wszMQDFurTmdhkO6mIlIW+Sz8UIZqNIg6ynPBTM2BvBLHxykiggsyCRS/ArWUySw",
+	"7Lm5gev/WOYao7mwJvto8sRtAoK5Ky7NvRkYlWPQqAa58pCeDZaU5mKgpkSejSLfMnLa31aougpWtD2i",
+	"Nj/KaL2lMim0fFlFqo763FayLMbbHR5PnCjpVpVqV1TRXJtlLxt3PLlxaZlh0syJRC5hOhmg3SM3nUy2",
+	"UO1+gfCmHcAT0zcPvod2d51KfyNBO51MWknXSZlGnXQSoxtEaOd3kpTbSKGsQGzuKAFGQQspJl2YLozb",
+	"ZqsjJ5WhdSrp7Te6ZO2U6eentDqk7KQn9+y5KP2eDQ0XbanC4S1+0A9wTP6CiKBzjQlBusXdVuvXk1av",
+	"bbGUW8VBUOm5krkXG/pvO37cI3ZmDDiB1qdusWbFIZXNi7h+3K5j6drvjqaHnz/equfRTji+iz4MNOHc",
+	"+N7xXfSv6hK2Ew7vpH2NJq06J+fN3razcW/f3bxr2sBzNHW+yubdunqx2zCPllJhIJs+6v7HdlXvZqPT",
+	"4RqoOyEinVqYK0UOmNPBE9s5XsQzNpqgM9UQlNHPoD/SzKE/GAzLClF1BZuFXe9gcvDdaDodHRxfTI9n",
+	"k8lsMvl3u3DZG3NcjOkWbr3PNg+Xuf4qA13UOba4UK3ywqa+9mrI/ZHy6PNThlq0v9zFqDT/pWhtuaHl",
+	"Fg3f3fitBy9vh1eqh3RL7O8+e0n2XRTcfVqz/Ur+Bv/0FSZo3c0yJp9VMDmQxXV5l3bCZS526mQu1Lnc",
+	"XZusYOGVsyQ21/0vF9PbrsU6wJ+L5nVnjZjDtTYOOIKO0KNe5rqg/je50TVDX/Ba+zYgD+q0z9e45w9z",
+	"jKp6/9Djo8+9x3DBe+kdUYAykJHa6jyHGq1adfBBl6r5/qP0VpqTes5UL932qM+ZGta4mbKDnaCf5rMX",
+	"vzTMO0ErI+ncqS+N4z/za5e5sP6exTYCpj6e3wGP3Tb/OkC+yJUgIHVNtMIWGsuIeQz/cssXAFodQ4NL",
+	"iqo7AOqDJipFv78GzZY4htNeny4zcxHUYBYAfmChSdazcqUi5VBj9NHkCbQPeBCs3ezHRevBi/410bpx",
+	"Ob84Wld37/8ZWg+a3G3QulWCeARYbpAahOVf6Mo0R/VwuF01sUBUNu3dd5P1/YQH6+vgtuuuws2brscM",
+	"b7n8++NZnVbBqmtHoHiHU1eJihG15/J1bM2P+bptam6zMrckjt/UzR828Vt3ElSlwcLltnIa6AHpwXm3",
+	"KWQML8umECh6Qhzh3yUXLiJ4dvbsZSMDvXMwOdgl09EqTZYJZQoDmL7Szuo49soOEvuWiqsqhi9bSXwQ",
+	"tnGGFS+jIEtYiNUSRLKsfM5Fu/Rp6VsL1C+j1mXloH03yEA9ZWHsyKesLKTVj0eD0aguvQVgeIoaMlQl",
+	"gzuLXFHUU46zvwa7J7DAtbQ5e2aaJR2ubenOctSqVQ2ZyqJv90HZbWdzmmDzYHu0XU55+tA0yt82RWIf",
+	"Sw2+R7caybW79q4cW1wm1+zbvIidl6jPZciGW/961j643Tu9w3vUg8nBlqdTtpM2D6jqkBxsi6wFvJCL",
+	"wXbB2fdbCL3RxzlUuCvQ66TVGNJtCiEg6LERwI7tqRT4weze+VDexKjQ7diEsT3rTMlUlifUa0z77Jnc",
+	"y1+7r89VYGVxrzc4JQW88xA7/Sd3+kKDB3ojxTUddEVet1pimC5swW0BcWkUrJ0W0py1+/MHv7dhYxeP",
+	"TTpXHZ32IWu3d9+lyjZt4Jwou7alVvN8l/tOj9EjulV36Sra6ZtUvzDjXXvqGu37Bxns+kS3FCbXc9Hs",
+	"htoJul1Uu2QPv3it5ejgvhepaM3ZVILrt+kAMwbTrHjnWF+xTS/xjw4aenNRE3TdFoPfBdJoGXosjfns",
+	"Rqq+o/FXfdH+pf38V6XbaG+M1XXbTt00O8Ouf/2sbrjnhhx0TfZOGNCCZTqWZlYk4a8RRG5fmNqgQNlW",
+	"f2Nb04u31UXnsbvYGdOm6N1uRQI01/ndocyFodjSuS5DPunPaM7LV3cP7R6QSfQyN5u6B9q9A98dls0D",
+	"h9/fv3tgejA5etwGguo7Jr5KfHluZHhVtQsRQ65VyEZgiXvANKh2Hb9ko/4FQgoM/PqtDuyUTwCq6K14",
+	"kzLkU+2WffKuSbrRQ1STaZqLwMaTzV4lyGSSaAoYuQUI+wCgCqvWsCL/y7lcxddXWWk0Y0aNkDAK0lo5",
+	"hF7KgGsod9u1YgHoWK60XXYuiJhbZPh+kFvyF5STO2/D/obV5eoV2ubgynfv0rrde2g9LftgrZ4TMiUT",
+	"O2co6iin1Q/c7hBpHG5x+es3fLf4TraflZl7twp9acBw8Qpzd8O1PTUAojJV2xezy1dstopd0mkDTIQJ",
+	"Dn21UuWH2odpLtVEAHbiGgXJnBWPVlJJf88z9/rK5oZ6F/A5EXlT29zONTy6df2lqVZ/YPL8fl8g92ZA",
+	"0dtx2EIuNrx12PTlcS8Ghw7GGOVdeuT4YsPbDOf1l4bl6yRorbZsctMe5TrcVPT63RZFC73fLKkVVeay",
+	"M8LmfMf1F31aG37jD+mw6+Nd1s+xbApWKX5dfv9Uo3OrzPM2SFfb7ZN/WQa5KKJMctFiyTV59Se5/urG",
+	"QJlpksj/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
@@ -33,6 +36,7 @@ var (
 	probMediaType        = problemKind{"/problems/unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
 	probRateLimited      = problemKind{"/problems/rate-limited", "Too many requests", http.StatusTooManyRequests}
 	probInternal         = problemKind{"/problems/internal", "Internal server error", http.StatusInternalServerError}
+	probUnavailable      = problemKind{"/problems/unavailable", "Service unavailable", http.StatusServiceUnavailable}
 )
 
 // problem builds an RFC 9457 body of the given kind.
@@ -46,6 +50,14 @@ func withReservation(p generated.Problem, r sale.Reservation) generated.Problem 
 	id, st := r.ID, generated.ReservationStatus(r.Status)
 	p.ReservationId, p.ReservationStatus = &id, &st
 	return p
+}
+
+// writeUnavailable answers a request the store could not serve now (its disk
+// is full, its database down): 503 with Retry-After, nothing done.
+func writeUnavailable(w http.ResponseWriter) {
+	secs := int((sale.RetryAfter + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeProblem(w, problem(probUnavailable, fmt.Sprintf("the sale cannot be changed right now; nothing was done; retry in %ds", secs)))
 }
 
 // writeProblem writes p outside the strict handlers: validation failures,

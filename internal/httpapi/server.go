@@ -76,7 +76,14 @@ func New(cfg Config) (http.Handler, error) {
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, validationProblem(err))
 		},
+		// The store's errors that are part of the rules became typed
+		// responses in the handlers; what is left is an outage or a bug.
 		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, sale.ErrUnavailable) {
+				log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+				writeUnavailable(w)
+				return
+			}
 			log.Error("handler failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			writeProblem(w, problem(probInternal, "the server failed to answer; the error has been logged"))
 		},

@@ -3,6 +3,7 @@ package sale
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The errors a Store returns. Each maps to one problem type in the HTTP API;
@@ -59,8 +60,14 @@ const MaxInventory = 1_000_000_000
 
 // ErrUnavailable: the store cannot take or make durable a change right now
 // (its disk is full, its database is down, it is closed). Nothing the call
-// asked for happened; the same call may succeed later.
+// asked for happened; the same call may succeed after RetryAfter.
 var ErrUnavailable = errors.New("store unavailable")
+
+// RetryAfter is how long a store that failed to write waits before it tries
+// its storage again, answering ErrUnavailable at once meanwhile, so that an
+// outage is not made worse by every caller retrying it. Clients are told to
+// wait as long.
+const RetryAfter = time.Second
 
 // ErrEventsGone: the events after the asked-for sequence are no longer kept
 // (a memory store keeps only the newest). The consumer must re-read the state

@@ -69,10 +69,6 @@ const (
 	maxBatch = 512
 	// journalTimeout bounds one journal transaction.
 	journalTimeout = 10 * time.Second
-	// RetryAfter is how long after a failed commit the store answers
-	// sale.ErrUnavailable at once without trying the journal again, so that
-	// an outage is not made worse by every caller retrying it.
-	RetryAfter = time.Second
 	// replayPage is how many events a rebuild reads at a time.
 	replayPage = 4096
 	// feedKeep is how many of the newest events the feed keeps in memory;
@@ -459,7 +455,7 @@ func (s *Store) applyAll(events []sale.Event) error {
 
 // failed records a journal failure and returns what callers get for it.
 func (s *Store) failed(err error) error {
-	s.lastErr, s.retryAt = err, time.Now().Add(RetryAfter)
+	s.lastErr, s.retryAt = err, time.Now().Add(sale.RetryAfter)
 	s.stats.failures.Add(1)
 	return fmt.Errorf("%w: %w", sale.ErrUnavailable, err)
 }
