@@ -14,6 +14,8 @@ import (
 // the environment as FLASHSALE_<NAME> (dashes as underscores); a flag on the
 // command line wins over the environment.
 type config struct {
+	store             string
+	db                string
 	addr              string
 	adminToken        string
 	holdTTL           time.Duration
@@ -34,6 +36,8 @@ type config struct {
 // flags defines the command line, writing into c.
 func flags(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("flashsale", flag.ContinueOnError)
+	fs.StringVar(&c.store, "store", "memory", "where the sale is kept: memory (lost on restart) or sqlite (a file, --db)")
+	fs.StringVar(&c.db, "db", "", "the SQLite file of --store sqlite; created if missing (its folder must exist)")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for POST /initialize (default: a random one, logged once)")
 	fs.DurationVar(&c.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold lasts unless confirmed")
@@ -76,6 +80,12 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
+	case c.store != "memory" && c.store != "sqlite":
+		return c, fmt.Errorf("-store %q: want memory or sqlite", c.store)
+	case c.store == "sqlite" && c.db == "":
+		return c, fmt.Errorf("-store sqlite needs -db PATH, the file to keep the sale in")
+	case c.store != "sqlite" && c.db != "":
+		return c, fmt.Errorf("-db is only for -store sqlite (the store is %s)", c.store)
 	case c.holdTTL <= 0:
 		return c, fmt.Errorf("-hold-ttl %v must be positive", c.holdTTL)
 	case c.rateLimit < 0:

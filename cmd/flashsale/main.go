@@ -1,6 +1,7 @@
-// Command flashsale serves the reservation API on the in-memory store.
+// Command flashsale serves the reservation API.
 //
-//	flashsale --addr 127.0.0.1:8080 --inventory 100
+//	flashsale --addr 127.0.0.1:8080 --inventory 100                 # in memory
+//	flashsale --store sqlite --db sale.db --inventory 100           # survives kill -9
 //
 // See `flashsale -h` for flags; each is also FLASHSALE_<NAME> in the
 // environment.
@@ -23,7 +24,6 @@ import (
 
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 func main() {
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		debug.SetGCPercent(cfg.gcPercent)
 	}
 
-	st, err := memory.New(sale.Config{HoldTTL: cfg.holdTTL})
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "hold_ttl", cfg.holdTTL.String(),
+	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "hold_ttl", cfg.holdTTL.String(),
 		"rate_limit", cfg.rateLimit, "rate_burst", cfg.rateBurst, "pprof", cfg.pprof)
 
 	select {

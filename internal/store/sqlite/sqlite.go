@@ -19,8 +19,7 @@ import (
 	"path/filepath"
 	"time"
 
-	msqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store"
@@ -95,27 +94,6 @@ func dsn(path string) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-}
-
-// explain turns SQLite's codes into what an operator can act on.
-func explain(err error) error {
-	var se *msqlite.Error
-	if !errors.As(err, &se) {
-		return err
-	}
-	switch se.Code() & 0xff {
-	case sqlite3.SQLITE_NOTADB:
-		return fmt.Errorf("it is not a SQLite database (%w)", err)
-	case sqlite3.SQLITE_READONLY:
-		return fmt.Errorf("it cannot be written: flashsale needs a writable file in a writable folder (%w)", err)
-	case sqlite3.SQLITE_FULL:
-		return fmt.Errorf("the disk is full (%w)", err)
-	case sqlite3.SQLITE_CANTOPEN:
-		return fmt.Errorf("it cannot be opened or created (%w)", err)
-	case sqlite3.SQLITE_CORRUPT:
-		return fmt.Errorf("it is damaged (%w)", err)
-	}
-	return err
 }
 
 // Close closes the database, then gives up the lock.
@@ -193,31 +171,6 @@ func (b *batch) Commit(ctx context.Context, events []sale.Event) error {
 		return explain(err)
 	}
 	return explain(b.tx.Commit())
-}
-
-func (b *batch) write(ctx context.Context, events []sale.Event) error {
-	for _, e := range events {
-		if e.Kind == sale.EventReset {
-			if _, err := b.tx.ExecContext(ctx, "DELETE FROM sale_events WHERE seq < ?", int64(e.Seq)); err != nil {
-				return err
-			}
-		}
-	}
-	stmt, err := b.tx.PrepareContext(ctx, "INSERT INTO sale_events ("+columns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, e := range events {
-		var expUS int64
-		if !e.ExpiresAt.IsZero() {
-			expUS = e.ExpiresAt.UnixMicro()
-		}
-		if _, err := stmt.ExecContext(ctx, int64(e.Seq), string(e.Kind), e.At.UnixMicro(), e.UserID, e.ReservationID, e.Position, expUS, e.Total); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Rollback implements store.Batch.
