@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
+	storepkg "github.com/flashsale/flashsale/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -72,6 +73,9 @@ func newMetrics(reg *prometheus.Registry, store sale.Store) (*metrics, error) {
 				return float64(get(st))
 			}))
 	}
+	if src, ok := store.(statsSource); ok {
+		collectorsToRegister = append(collectorsToRegister, storeCollectors(src)...)
+	}
 	for _, c := range collectorsToRegister {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -94,4 +98,29 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	}
 	c.Inc()
 	t.Observe(d.Seconds())
+}
+
+// statsSource is a store that batches writes (internal/store with a journal)
+// and counts its work.
+type statsSource interface{ Stats() storepkg.Stats }
+
+// storeCollectors report the group commit: batches and the calls in them
+// (their ratio is the mean batch size), commit time, the largest batch,
+// failures, and calls waiting now.
+func storeCollectors(src statsSource) []prometheus.Collector {
+	counter := func(name, help string, get func(storepkg.Stats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return get(src.Stats()) })
+	}
+	gauge := func(name, help string, get func(storepkg.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return get(src.Stats()) })
+	}
+	return []prometheus.Collector{
+		counter("flashsale_store_batches_total", "Batches committed by the store's writer.", func(s storepkg.Stats) float64 { return float64(s.Batches) }),
+		counter("flashsale_store_batched_calls_total", "Calls decided in committed batches.", func(s storepkg.Stats) float64 { return float64(s.Calls) }),
+		counter("flashsale_store_events_total", "Events committed.", func(s storepkg.Stats) float64 { return float64(s.Events) }),
+		counter("flashsale_store_commit_seconds_total", "Time spent deciding and committing batches.", func(s storepkg.Stats) float64 { return s.CommitTime.Seconds() }),
+		counter("flashsale_store_failures_total", "Failed journal transactions (each answered 503).", func(s storepkg.Stats) float64 { return float64(s.Failures) }),
+		gauge("flashsale_store_max_batch_calls", "The most calls committed in one batch.", func(s storepkg.Stats) float64 { return float64(s.MaxBatch) }),
+		gauge("flashsale_store_queued_calls", "Calls waiting for the writer now.", func(s storepkg.Stats) float64 { return float64(s.Queued) }),
+	}
 }

@@ -484,19 +484,19 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 
 // Stats counts the writer's work since the store opened.
 type Stats struct {
-	Batches     uint64        // batches committed
-	Calls       uint64        // calls decided in them
-	Events      uint64        // events committed
-	CommitTime  time.Duration // spent beginning, deciding and committing them
-	Failures    uint64        // journal failures
-	MaxBatch    uint64        // the most calls in one batch
-	OpenBatches int           // calls waiting for the writer now
+	Batches    uint64        // batches committed
+	Calls      uint64        // calls decided in them
+	Events     uint64        // events committed
+	CommitTime time.Duration // spent beginning, deciding and committing them
+	Failures   uint64        // journal failures
+	MaxBatch   uint64        // the most calls in one batch
+	Queued     int           // calls waiting for the writer now
 }
 
 // Stats reads the counters.
 func (s *Store) Stats() Stats {
 	st := s.stats.read()
-	st.OpenBatches = len(s.queue)
+	st.Queued = len(s.queue)
 	return st
 }
 
