@@ -9,18 +9,25 @@ import (
 	"github.com/flashsale/flashsale/internal/store/sqlite"
 )
 
-// open opens a sale in a fresh file of t's own.
-func open(t *testing.T, cfg sale.Config) sale.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sale.db"), cfg)
-	if err != nil {
-		t.Fatal(err)
+// file gives a test a fresh file, and the factory that opens a store on it:
+// each call opens the same file again, as a restarted server does.
+func file(t *testing.T) conformance.Factory {
+	path := filepath.Join(t.TempDir(), "sale.db")
+	return func(t *testing.T, cfg sale.Config) sale.Store {
+		t.Helper()
+		s, err := sqlite.Open(t.Context(), path, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	return s
 }
 
-func TestConformance(t *testing.T) {
-	conformance.Run(t, open)
-}
+// open opens a store on a fresh file of t's own.
+func open(t *testing.T, cfg sale.Config) sale.Store { return file(t)(t, cfg) }
+
+func TestConformance(t *testing.T) { conformance.Run(t, open) }
 
 func TestLinearizable(t *testing.T) { conformance.Linearizable(t, open, 100) }
+
+func TestDurable(t *testing.T) { conformance.RunDurable(t, file) }
