@@ -83,6 +83,11 @@ type Store struct {
 	ttl     time.Duration
 	journal Journal // nil: memory only
 
+	// retryAfter is how long the store answers ErrUnavailable at once after
+	// a journal failure, before trying again (sale.RetryAfter; tests
+	// shorten it).
+	retryAfter time.Duration
+
 	mu      sync.Mutex
 	sale    *rules.Sale
 	stale   error     // set when sale may hold changes the journal refused
@@ -121,12 +126,13 @@ func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error)
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{
-		clock:   cfg.Clock,
-		ttl:     cfg.HoldTTL,
-		journal: journal,
-		sale:    r,
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
+		clock:      cfg.Clock,
+		ttl:        cfg.HoldTTL,
+		journal:    journal,
+		retryAfter: sale.RetryAfter,
+		sale:       r,
+		closing:    make(chan struct{}),
+		stopped:    make(chan struct{}),
 	}
 	s.feed.more = make(chan struct{})
 	if journal == nil {
@@ -298,21 +304,31 @@ var errClosed = fmt.Errorf("%w: the store is closed", sale.ErrUnavailable)
 func (s *Store) write() {
 	defer close(s.stopped)
 	batch := make([]*op, 0, maxBatch)
+	refuse := func() {
+		for {
+			select {
+			case o := <-s.queue:
+				o.err = errClosed
+				close(o.done)
+			default:
+				return
+			}
+		}
+	}
 	for {
 		batch = batch[:0]
+		select {
+		case <-s.closing: // before more work, however much is queued
+			refuse()
+			return
+		default:
+		}
 		select {
 		case o := <-s.queue:
 			batch = append(batch, o)
 		case <-s.closing:
-			for {
-				select {
-				case o := <-s.queue:
-					o.err = errClosed
-					close(o.done)
-				default:
-					return
-				}
-			}
+			refuse()
+			return
 		}
 	fill:
 		for len(batch) < maxBatch {
@@ -455,7 +471,7 @@ func (s *Store) applyAll(events []sale.Event) error {
 
 // failed records a journal failure and returns what callers get for it.
 func (s *Store) failed(err error) error {
-	s.lastErr, s.retryAt = err, time.Now().Add(sale.RetryAfter)
+	s.lastErr, s.retryAt = err, time.Now().Add(s.retryAfter)
 	s.stats.failures.Add(1)
 	return fmt.Errorf("%w: %w", sale.ErrUnavailable, err)
 }

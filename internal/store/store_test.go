@@ -1,0 +1,374 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/clocktest"
+	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/sale/conformance"
+)
+
+// journal is a Journal in memory that can be made to fail or to stall, for
+// the writer's failure paths. One transaction at a time, across every store
+// sharing it: the lock several servers would take on one database.
+type journal struct {
+	tx     sync.Mutex // held from Begin to Commit or Rollback
+	mu     sync.Mutex
+	events []sale.Event
+	fail   error         // Commit fails with it while set
+	gate   chan struct{} // Commit waits for it to close while set
+	commit atomic.Int32  // commits attempted
+}
+
+func (j *journal) setFail(err error) { j.mu.Lock(); j.fail = err; j.mu.Unlock() }
+
+// stall makes commits wait until release is called (at the latest when the
+// test ends, before its stores close).
+func (j *journal) stall(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	j.mu.Lock()
+	j.gate = gate
+	j.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			j.mu.Lock()
+			j.gate = nil
+			j.mu.Unlock()
+			close(gate)
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+func (j *journal) Read(_ context.Context, after uint64, limit int) ([]sale.Event, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []sale.Event
+	for _, e := range j.events {
+		if e.Seq > after && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (j *journal) Begin(context.Context) (Batch, error) { j.tx.Lock(); return &memBatch{j: j}, nil }
+func (j *journal) Close() error                         { return nil }
+
+type memBatch struct{ j *journal }
+
+func (b *memBatch) Since(ctx context.Context, after uint64) ([]sale.Event, error) {
+	return b.j.Read(ctx, after, 1<<30)
+}
+
+func (b *memBatch) Commit(_ context.Context, events []sale.Event) error {
+	defer b.j.tx.Unlock()
+	b.j.commit.Add(1)
+	b.j.mu.Lock()
+	gate, fail := b.j.gate, b.j.fail
+	b.j.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	if fail != nil {
+		return fail
+	}
+	b.j.mu.Lock()
+	b.j.events = append(b.j.events, events...)
+	b.j.mu.Unlock()
+	return nil
+}
+
+func (b *memBatch) Rollback() error { b.j.tx.Unlock(); return nil }
+
+// open returns a store over j whose failures back off for only a moment.
+func open(t *testing.T, j *journal, clock sale.Clock) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), j, sale.Config{HoldTTL: time.Minute, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.retryAfter = 10 * time.Millisecond
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestConformanceOverJournal runs the whole suite through the writer, the
+// batching and the rebuild, with a journal that cannot fail: what any
+// durable backend adds to the engine is only where the events go.
+func TestConformanceOverJournal(t *testing.T) {
+	conformance.Run(t, func(t *testing.T, cfg sale.Config) sale.Store {
+		s, err := Open(t.Context(), &journal{}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestFailedCommitChangesNothing: every call of a batch whose commit fails
+// is told ErrUnavailable, nothing of it is in the feed or visible, and the
+// store serves again, from the journal's state, once the journal recovers.
+func TestFailedCommitChangesNothing(t *testing.T) {
+	ctx := t.Context()
+	j := &journal{}
+	s := open(t, j, clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
+	if _, err := s.Initialize(ctx, 2, false); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Reserve(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := s.sale.Seq()
+
+	j.setFail(errors.New("disk full"))
+	var wg sync.WaitGroup
+	for _, u := range []string{"bob", "carol", "dave"} {
+		wg.Go(func() {
+			if _, err := s.Reserve(ctx, u); !errors.Is(err, sale.ErrUnavailable) {
+				t.Errorf("reserve %s while the journal fails: %v, want ErrUnavailable", u, err)
+			}
+		})
+	}
+	wg.Wait()
+	// The state in memory held the failed batch's changes: until it is
+	// rebuilt, no read may answer from it.
+	if _, err := s.Status(ctx); !errors.Is(err, sale.ErrUnavailable) {
+		t.Fatalf("status while the journal fails: %v, want ErrUnavailable", err)
+	}
+	if events, _, err := s.Events(ctx, seq, 10); err != nil || len(events) != 0 {
+		t.Fatalf("the feed after failed commits: %v, %v; want nothing new", events, err)
+	}
+
+	j.setFail(nil)
+	deadline := time.Now().Add(10 * time.Second)
+	var st sale.Status
+	for {
+		if st, err = s.Status(ctx); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("status after the journal recovered: %v", err)
+	}
+	if want := (sale.Status{Initialized: true, Total: 2, Available: 1, Held: 1}); st != want {
+		t.Fatalf("status after recovery: %+v, want %+v (only alice's hold)", st, want)
+	}
+	for _, u := range []string{"bob", "carol", "dave"} {
+		if us, err := s.User(ctx, u); err != nil || us.State != sale.None {
+			t.Fatalf("%s after a failed reserve: %+v, %v; want none", u, us, err)
+		}
+	}
+	if r, err := s.Reservation(ctx, a.Reservation.ID); err != nil || r.Status != sale.Held {
+		t.Fatalf("alice's hold after recovery: %+v, %v", r, err)
+	}
+	if res, err := s.Reserve(ctx, "bob"); err != nil || res.Reservation == nil {
+		t.Fatalf("reserve after recovery: %+v, %v", res, err)
+	}
+	if got := s.Stats().Failures; got == 0 {
+		t.Fatal("no failure counted")
+	}
+}
+
+// TestBackOffAfterFailure: right after a failed commit the store does not
+// touch the journal again until retryAfter has passed.
+func TestBackOffAfterFailure(t *testing.T) {
+	ctx := t.Context()
+	j := &journal{}
+	s := open(t, j, sale.SystemClock{})
+	s.retryAfter = time.Hour
+	if _, err := s.Initialize(ctx, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	j.setFail(errors.New("database down"))
+	for range 20 {
+		if _, err := s.Reserve(ctx, "alice"); !errors.Is(err, sale.ErrUnavailable) {
+			t.Fatalf("reserve: %v, want ErrUnavailable", err)
+		}
+	}
+	if n := j.commit.Load(); n != 2 { // the initialize, then one failed try
+		t.Fatalf("%d commits tried, want 2: calls during the back-off must not reach the journal", n)
+	}
+}
+
+// TestGroupCommit: calls that arrive while a commit is in progress are all
+// decided and committed together in the next one.
+func TestGroupCommit(t *testing.T) {
+	ctx := t.Context()
+	j := &journal{}
+	s := open(t, j, sale.SystemClock{})
+	if _, err := s.Initialize(ctx, 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	release := j.stall(t)
+	const n = 50
+	var wg sync.WaitGroup
+	reserve := func(i int) {
+		wg.Go(func() {
+			if _, err := s.Reserve(ctx, fmt.Sprint("user-", i)); err != nil {
+				t.Errorf("reserve: %v", err)
+			}
+		})
+	}
+	// One call is in the stalled commit; the others queue behind it.
+	reserve(0)
+	waitFor(t, func() bool { return j.commit.Load() == 2 })
+	for i := 1; i < n; i++ {
+		reserve(i)
+	}
+	waitFor(t, func() bool { return s.Stats().Queued == n-1 })
+	release()
+	wg.Wait()
+	st := s.Stats()
+	if st.Calls != n+1 || st.Batches != 3 || st.MaxBatch != n-1 {
+		t.Fatalf("stats %+v: want %d calls in 3 batches (initialize, the first reserve, the other %d together)", st, n+1, n-1)
+	}
+}
+
+// TestGiveUpWhileQueued: a caller whose context ends while its call waits
+// gets its context's error at once, and a call nobody waits for any more is
+// not decided.
+func TestGiveUpWhileQueued(t *testing.T) {
+	j := &journal{}
+	s := open(t, j, sale.SystemClock{})
+	if _, err := s.Initialize(t.Context(), 10, false); err != nil {
+		t.Fatal(err)
+	}
+	release := j.stall(t)
+	go s.Reserve(t.Context(), "first") // stalls in the commit
+	waitFor(t, func() bool { return j.commit.Load() == 2 })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { _, err := s.Reserve(ctx, "quitter"); done <- err }()
+	waitFor(t, func() bool { return s.Stats().Queued == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("reserve given up while queued: %v", err)
+	}
+	release()
+	waitFor(t, func() bool { return s.Stats().Queued == 0 })
+	if u, err := s.User(t.Context(), "quitter"); err != nil || u.State != sale.None {
+		t.Fatalf("quitter: %+v, %v; a call given up before it was decided must not be made", u, err)
+	}
+}
+
+// TestCloseAnswersWaitingCalls: Close lets the batch in progress finish and
+// answers the calls still queued with ErrUnavailable, never leaving one
+// waiting.
+func TestCloseAnswersWaitingCalls(t *testing.T) {
+	j := &journal{}
+	s := open(t, j, sale.SystemClock{})
+	if _, err := s.Initialize(t.Context(), 10, false); err != nil {
+		t.Fatal(err)
+	}
+	release := j.stall(t)
+	errs := make(chan error, 5)
+	go func() { _, err := s.Reserve(t.Context(), "u0"); errs <- err }()
+	waitFor(t, func() bool { return j.commit.Load() == 2 })
+	for i := 1; i < 5; i++ {
+		go func() { _, err := s.Reserve(t.Context(), fmt.Sprint("u", i)); errs <- err }()
+	}
+	waitFor(t, func() bool { return s.Stats().Queued == 4 })
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	// Close must wait for the batch in progress, not cut it off.
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a commit was in progress", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	ok, unavailable := 0, 0
+	for range 5 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, sale.ErrUnavailable):
+			unavailable++
+		default:
+			t.Fatalf("reserve during close: %v", err)
+		}
+	}
+	if ok+unavailable != 5 || ok < 1 {
+		t.Fatalf("%d answered, %d unavailable: the batch in progress must finish", ok, unavailable)
+	}
+	if _, err := s.Reserve(t.Context(), "late"); !errors.Is(err, sale.ErrUnavailable) {
+		t.Fatalf("reserve after close: %v", err)
+	}
+}
+
+// TestTwoStoresOneJournal: two stores sharing one journal, as two servers
+// share one database, catch up on each other's events inside every batch,
+// so together they never sell more than the stock and keep one line.
+func TestTwoStoresOneJournal(t *testing.T) {
+	ctx := t.Context()
+	j := &journal{}
+	a, b := open(t, j, sale.SystemClock{}), open(t, j, sale.SystemClock{})
+	if _, err := a.Initialize(ctx, 10, false); err != nil {
+		t.Fatal(err)
+	}
+	var holds, waits atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 40 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			res, err := s.Reserve(ctx, fmt.Sprint("user-", i))
+			switch {
+			case err != nil:
+				t.Errorf("reserve: %v", err)
+			case res.Reservation != nil:
+				holds.Add(1)
+			default:
+				waits.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if holds.Load() != 10 || waits.Load() != 30 {
+		t.Fatalf("%d holds and %d places in line from two stores, want 10 and 30", holds.Load(), waits.Load())
+	}
+	// Each learns of the other's changes in its next batch: asked again for a
+	// user the other served, it knows the answer.
+	for _, c := range []struct {
+		s    *Store
+		user string
+	}{{b, "user-0"}, {a, "user-1"}} {
+		res, err := c.s.Reserve(ctx, c.user)
+		if !(errors.Is(err, sale.ErrAlreadyReserved) || err == nil && res.AlreadyWaiting) {
+			t.Fatalf("%s again, at the other store: %+v, %v", c.user, res, err)
+		}
+	}
+	sa, errA := a.Status(ctx)
+	sb, errB := b.Status(ctx)
+	want := sale.Status{Initialized: true, Total: 10, Held: 10, Waiting: 30}
+	if errA != nil || errB != nil || sa != want || sb != want {
+		t.Fatalf("statuses %+v (%v) and %+v (%v), want %+v", sa, errA, sb, errB, want)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
