@@ -19,8 +19,9 @@
 // change before it is durable: reads take the same lock. A read that would
 // first have to expire a hold is a change, and goes through the writer like
 // one. If the commit fails, every call in the batch gets sale.ErrUnavailable,
-// the in-memory state (which already holds the batch's changes) is marked
-// stale, and the next batch rebuilds it from the journal before deciding.
+// and the in-memory state, which already holds the batch's changes, is
+// rebuilt from the journal at once (or, if the journal cannot even be read,
+// marked stale and rebuilt before the next batch).
 // docs/design.md argues each point.
 package store
 
@@ -373,8 +374,9 @@ func (s *Store) commit(batch []*op) {
 	}
 	if err != nil {
 		_ = tx.Rollback()
-		s.stale = err
 		failAll(s.failed(fmt.Errorf("catch up: %w", err)))
+		s.stale = err
+		s.recover(ctx)
 		return
 	}
 	s.feed.add(missed)
@@ -396,8 +398,9 @@ func (s *Store) commit(batch []*op) {
 	if err := tx.Commit(ctx, events); err != nil {
 		// Every call in the batch may have decided on another's change, so
 		// none of their answers stands.
-		s.stale = err
 		failAll(s.failed(fmt.Errorf("commit: %w", err)))
+		s.stale = err
+		s.recover(ctx)
 		return
 	}
 	s.stats.batch(ran, len(events), time.Since(start))
@@ -432,6 +435,17 @@ func (s *Store) ready() error {
 		return s.failed(err)
 	}
 	return nil
+}
+
+// recover rebuilds the state at once after a failed batch, so that reads go
+// on being answered from committed state while writes wait out retryAfter:
+// a full disk stops sales, not the shoppers' view of them. Rebuilding only
+// reads the journal; if even that fails, the state stays stale and the next
+// batch tries again. s.mu is held.
+func (s *Store) recover(ctx context.Context) {
+	if err := s.rebuild(ctx); err != nil {
+		s.lastErr = fmt.Errorf("%w; then rebuilding: %w", s.lastErr, err)
+	}
 }
 
 // rebuild replaces the in-memory state with the journal's. s.mu is held (or

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -54,17 +55,29 @@ func openJournal(ctx context.Context, path string) (*journal, error) {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("folder %s does not exist", dir)
+			return nil, fmt.Errorf("its folder %s does not exist (flashsale creates the file, not its folder)", dir)
 		}
 		return nil, err
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, errors.New("it is not a regular file")
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, errors.New("it is a folder: give the path of a file in it, e.g. " + filepath.Join(path, "sale.db"))
+	} else if err == nil && !st.Mode().IsRegular() {
+		return nil, errors.New("it is not a regular file (a device, a pipe or a socket): give the path of a file")
+	}
+	// Before anything is created beside it or SQLite is let at it (the
+	// connection switches a file to WAL, a change to its header), a file
+	// that is plainly not a flashsale sale is refused.
+	if err := checkHeader(path); err != nil {
+		return nil, err
 	}
 	lock, err := lockFile(path + "-lock")
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
+			return nil, fmt.Errorf("its folder %s cannot be written (%w): flashsale needs a writable file in a writable folder", dir, pe.Err)
+		}
 		return nil, err
 	}
 	j := &journal{lock: lock}
