@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -117,6 +118,36 @@ var eventTests = []test{
 		}
 		if _, _, err := h.s.Events(h.ctx, 0, 0); !errors.Is(err, sale.ErrInvalid) {
 			t.Fatalf("a limit of 0: %v, want sale.ErrInvalid", err)
+		}
+	}},
+
+	{"Subscribe", func(t *testing.T, f Factory) {
+		h := start(t, f)
+		h.init(1, false)
+		ctx, cancel := context.WithCancel(h.ctx)
+		sub := sale.Subscribe(ctx, h.s, 0)
+		h.hold("alice")
+		h.wait("bob", 1)
+		var got []sale.Event
+		for len(got) < 3 {
+			select {
+			case e := <-sub.C():
+				got = append(got, e)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("subscription delivered %s, then nothing for 10s", showEvents(got))
+			}
+		}
+		if err := checkSeq(got); err != nil || got[0].Seq != 1 || got[1].Kind != sale.EventGranted || got[2].Kind != sale.EventJoined {
+			t.Fatalf("subscription delivered %s (%v)", showEvents(got), err)
+		}
+		if err := sub.Err(); err != nil {
+			t.Fatalf("a running subscription reports %v", err)
+		}
+		cancel()
+		for range sub.C() { // drained and closed once the context ends
+		}
+		if err := sub.Err(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("an ended subscription reports %v, want context.Canceled", err)
 		}
 	}},
 

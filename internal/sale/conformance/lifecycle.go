@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -48,6 +50,33 @@ var lifecycleTests = []test{
 		h.hold("bob")
 		h.hold("carol")
 		h.wantStatus(3, 0, 3, 0, 0)
+	}},
+
+	{"CancelledContext", func(t *testing.T, f Factory) {
+		// A call whose context is already done changes nothing and says why.
+		h := start(t, f)
+		h.init(1, false)
+		r := h.hold("alice")
+		ctx, cancel := context.WithCancel(h.ctx)
+		cancel()
+		calls := map[string]error{}
+		_, calls["initialize"] = h.s.Initialize(ctx, 5, true)
+		_, calls["reserve"] = h.s.Reserve(ctx, "bob")
+		_, calls["confirm"] = h.s.Confirm(ctx, r.ID)
+		_, calls["cancel"] = h.s.Cancel(ctx, r.ID)
+		_, calls["reservation"] = h.s.Reservation(ctx, r.ID)
+		_, calls["user"] = h.s.User(ctx, "alice")
+		calls["leave"] = h.s.Leave(ctx, "alice")
+		_, calls["status"] = h.s.Status(ctx)
+		_, calls["expire"] = h.s.Expire(ctx)
+		for op, err := range calls {
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s with a cancelled context: %v", op, err)
+			}
+		}
+		h.wantStatus(1, 0, 1, 0, 0)
+		h.wantReservationStatus(r.ID, sale.Held)
+		h.wantNone("bob")
 	}},
 
 	{"TimesToTheMicrosecond", func(t *testing.T, f Factory) {
