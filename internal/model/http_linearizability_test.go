@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/sale/conformance"
+	"github.com/flashsale/flashsale/internal/store/sqlite"
 )
 
 // httpStore is a sale.Store whose every call is a request to the real HTTP
@@ -26,8 +28,16 @@ type httpStore struct {
 
 const adminToken = "linearizability-admin-token"
 
-func newHTTPStore(t *testing.T, cfg sale.Config) sale.Store {
-	inner := newMemStore(t, cfg.Clock)
+// overHTTP serves the stores newStore makes through the whole HTTP stack.
+func overHTTP(newStore conformance.Factory) conformance.Factory {
+	return func(t *testing.T, cfg sale.Config) sale.Store {
+		inner := newStore(t, cfg)
+		t.Cleanup(func() { inner.Close() })
+		return newHTTPStore(t, inner)
+	}
+}
+
+func newHTTPStore(t *testing.T, inner sale.Store) sale.Store {
 	h, err := httpapi.New(httpapi.Config{Store: inner, AdminToken: adminToken})
 	if err != nil {
 		t.Fatalf("httpapi.New: %v", err)
@@ -41,10 +51,22 @@ func newHTTPStore(t *testing.T, cfg sale.Config) sale.Store {
 	return &httpStore{c: c, swept: inner}
 }
 
-// TestHTTPLinearizable is TestStoreLinearizable through the whole HTTP stack.
+// TestHTTPLinearizable is the linearizability check through the whole HTTP
+// stack, on each backend.
 func TestHTTPLinearizable(t *testing.T) {
 	t.Parallel()
-	conformance.Linearizable(t, newHTTPStore, 20)
+	t.Run("memory", func(t *testing.T) {
+		conformance.Linearizable(t, overHTTP(func(t *testing.T, cfg sale.Config) sale.Store { return newMemStore(t, cfg.Clock) }), 20)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		conformance.Linearizable(t, overHTTP(func(t *testing.T, cfg sale.Config) sale.Store {
+			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sale.db"), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}), 20)
+	})
 }
 
 func asAdmin(_ context.Context, req *http.Request) error {
