@@ -3,7 +3,7 @@
 #   make test      every test, with the race detector, plus brief fuzzing
 #   make lint      gofmt, go vet, and generated code up to date
 #   make generate  regenerate generated/ from api/openapi.yaml
-#   make bench     store micro-benchmarks and the HTTP load comparison
+#   make bench     store micro-benchmarks and the HTTP load comparison, memory and SQLite
 #   make bench-sql the reliable-drivers query on 10M rows, with and without its index
 
 GO          ?= go
@@ -18,7 +18,7 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzPrecheckAgreesWithValidator \
 	./internal/drivers:FuzzParseMonth
 
-.PHONY: run test test-go fuzz lint generate check-generated bench bench-store bench-http bench-sql build clean
+.PHONY: run test test-go fuzz lint generate check-generated bench bench-store bench-http bench-sqlite bench-sql build clean
 
 run:
 	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
@@ -54,13 +54,14 @@ check-generated: generate
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-store bench-http
+bench: bench-store bench-http bench-sqlite
 
 # Store micro-benchmarks: parallel reserve and confirm, the waitlist at 1k,
 # 100k and 1M users, and memory per waiting user.
 bench-store:
-	$(GO) test ./internal/store -run '^$$' -bench 'Reserve|Confirm|Waitlist|Line' -benchmem -benchtime 300ms
-	$(GO) test ./internal/store -run '^$$' -bench 'MemoryPerWaitingUser' -benchmem -benchtime 1x
+	$(GO) test ./internal/rules -run '^$$' -bench 'Waitlist|LineMemory|NewID' -benchmem -benchtime 300ms
+	$(GO) test ./internal/store/memory -run '^$$' -bench 'Reserve|Confirm|Line' -benchmem -benchtime 300ms
+	$(GO) test ./internal/store/memory -run '^$$' -bench 'MemoryPerWaitingUser' -benchmem -benchtime 1x
 
 # The full stack against a bare net/http handler, same load, one after the
 # other; then a sell-out with 119,000 users in line; then both handlers
@@ -69,6 +70,16 @@ bench-http: build
 	bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s --inventory 1000
 	bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --requests 120000 --inventory 1000
 	$(GO) test ./internal/load -run '^$$' -bench ReserveHandler -benchmem -benchtime 200000x
+
+# The real server on a fresh SQLite file beside the memory store, same load,
+# same run; then group commit without HTTP at 1, 64 and 512 callers; then a
+# restart with 1,000,000 users in line. About two minutes. Every file goes
+# under $TMPDIR: point it at the disk to be measured, never a tmpfs, since
+# each commit waits for fsync.
+bench-sqlite: build
+	bin/flashsale-load compare --server-bin bin/flashsale --sqlite --concurrency 64 --duration 10s --inventory 1000
+	$(GO) test ./internal/store/sqlite -run '^$$' -bench GroupCommit -benchtime 3s
+	$(GO) test ./internal/store/sqlite -run '^$$' -bench Restart1MWaiting -benchtime 1x -timeout 30m -v
 
 bench-sql:
 	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m

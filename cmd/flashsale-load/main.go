@@ -4,11 +4,13 @@
 //	flashsale-load run --url http://127.0.0.1:8080 --token T --inventory 1000 --concurrency 64 --duration 10s
 //	flashsale-load baseline --addr 127.0.0.1:0
 //	flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s
+//	flashsale-load compare --server-bin bin/flashsale --sqlite --duration 10s
 //
 // run drives one running server; baseline serves the bare net/http handler
 // the real server is measured against; compare starts both, one after the
-// other, under identical load and prints the ratios. Any book-keeping
-// violation exits non-zero.
+// other, under identical load and prints the ratios; with --sqlite it runs
+// the real server a second time on a fresh SQLite file and compares that
+// with the memory store too. Any book-keeping violation exits non-zero.
 package main
 
 import (
@@ -39,7 +41,7 @@ func main() {
 const usage = `usage:
   flashsale-load run      --url URL --token T [load flags]   drive a running server
   flashsale-load baseline [--addr A] [--admin-token T]       serve the baseline
-  flashsale-load compare  --server-bin BIN [load flags] [--profile FILE]
+  flashsale-load compare  --server-bin BIN [load flags] [--profile FILE] [--sqlite [--db-dir DIR]]
 load flags: --inventory N --concurrency N (--duration D | --requests N) [--warmup D] [--mix] [--max-time D]
 flashsale-load <command> -h lists a command's flags.`
 
@@ -138,7 +140,9 @@ func compare(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.StringVar(&cc.ServerBin, "server-bin", "bin/flashsale", "the real server's binary")
 	fs.StringVar(&cc.Self, "baseline-bin", "", "the binary serving the baseline (default: this one)")
-	fs.StringVar(&cc.Profile, "profile", "", "write a CPU profile of the real server under load to this file")
+	fs.StringVar(&cc.Profile, "profile", "", "write a CPU profile of the real server under load to this file (with --sqlite, the SQLite run's to FILE with .sqlite before its extension)")
+	fs.BoolVar(&cc.SQLite, "sqlite", false, "also run the real server on a fresh SQLite file (--store sqlite --db DIR/flashsale-load-*/sale.db, removed after) and compare it with the memory store")
+	fs.StringVar(&cc.DBDir, "db-dir", os.TempDir(), "the folder --sqlite makes its file in; commits wait for fsync, so put it on the disk you mean to measure, not a tmpfs")
 	loadFlags(fs, &cc.Load, time.Second)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return err

@@ -131,6 +131,50 @@ func TestCompareStartsChildren(t *testing.T) {
 	}
 }
 
+// TestCompareSQLiteRunsAThirdServer: --sqlite starts the server once more
+// with --store sqlite and a --db in a folder made for that run under
+// --db-dir, and removes the folder afterwards.
+func TestCompareSQLiteRunsAThirdServer(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, "1")
+	tmp := t.TempDir()
+	argsLog := filepath.Join(tmp, "args")
+	fake := filepath.Join(tmp, "fake-flashsale")
+	script := "#!/bin/sh\necho \"$@\" >> \"" + argsLog + "\"\nexec \"" + self + "\" baseline --addr \"$2\" --admin-token \"$4\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dbDir := filepath.Join(tmp, "db")
+	if err := os.Mkdir(dbDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake, "--sqlite", "--db-dir", dbDir,
+		"--inventory", "20", "--concurrency", "4", "--requests", "300", "--warmup", "0s"}, noEnv, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"== flashsale on SQLite", "throughput SQLite", "books      balance on all three"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(argsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || strings.Contains(lines[0], "--store") || !strings.Contains(lines[1], "--store sqlite --db "+dbDir+"/") {
+		t.Errorf("server started with:\n%s\nwant the memory store, then --store sqlite --db under %s", b, dbDir)
+	}
+	if left, _ := os.ReadDir(dbDir); len(left) != 0 {
+		t.Errorf("%s still holds %d entries after the run", dbDir, len(left))
+	}
+}
+
 func TestCompareFailsWhenServerCannotStart(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {

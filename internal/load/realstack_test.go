@@ -20,6 +20,12 @@ func startRealStack(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveStack(t, st)
+}
+
+// serveStack serves the whole HTTP stack over st, closing both at the end.
+func serveStack(t *testing.T, st sale.Store) *httptest.Server {
+	t.Helper()
 	t.Cleanup(func() { _ = st.Close() })
 	h, err := httpapi.New(httpapi.Config{
 		Store: st, AdminToken: testToken, RateLimit: 1e6, RateBurst: 1e6,

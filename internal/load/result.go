@@ -29,6 +29,10 @@ type Result struct {
 	// both share the machine, so each one's cost per request matters.
 	ClientCPU time.Duration
 	ServerCPU time.Duration
+
+	// Store is the server's group commit during the run (set by Compare
+	// from the real server's /metrics), nil when not read.
+	Store *StoreStats
 }
 
 // StatusCount is how often one kind of request got one status.
@@ -102,6 +106,9 @@ func (r Result) Print(w io.Writer) {
 		st.TotalInventory, st.Available, st.Held, st.Confirmed, st.WaitlistSize)
 	if cpu := r.cpuLine(); cpu != "" {
 		fmt.Fprintf(w, "  cpu        %s\n", cpu)
+	}
+	if r.Store != nil {
+		fmt.Fprintf(w, "  store      %s\n", r.Store.line())
 	}
 	if len(r.Violations) == 0 {
 		fmt.Fprintln(w, "  books      balance")
