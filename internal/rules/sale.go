@@ -82,10 +82,11 @@ func (s *Sale) clear() {
 func (s *Sale) Seq() uint64 { return s.seq }
 
 // Take returns the events decided since the last Take, in order, and
-// forgets them.
+// forgets them. The slice is valid until the next decision, which reuses
+// its array: a crowd's calls then allocate nothing for their events.
 func (s *Sale) Take() []sale.Event {
 	e := s.pending
-	s.pending = nil
+	s.pending = s.pending[:0]
 	return e
 }
 

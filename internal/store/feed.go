@@ -10,14 +10,27 @@ import (
 // more are committed. Events enter it only after their commit, in commit
 // order (the writer adds them under the store lock), so a consumer can never
 // hear of a change that a crash could undo.
+//
+// The events are kept in a circular buffer of keep: publishing one costs
+// a copy into a slot, nothing more, however long the sale runs.
 type feed struct {
+	keep int // feedKeep, but for tests
+
 	mu   sync.Mutex
-	ring []sale.Event  // the newest events, oldest first; it starts at a reset or after feedKeep
-	last uint64        // the newest committed event's Seq
-	more chan struct{} // closed and replaced whenever events are added
+	buf  []sale.Event // grows to keep, then wraps
+	head int          // index in buf of the oldest kept event
+	n    int          // events kept; they start at a reset or after keep
+	last uint64       // the newest committed event's Seq
+	// more is closed when events are added, if a consumer took it since the
+	// last time; nil until someone waits, so a sale nobody follows pays no
+	// channel per commit.
+	more chan struct{}
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// at returns the i-th kept event, 0 the oldest.
+func (f *feed) at(i int) *sale.Event { return &f.buf[(f.head+i)%len(f.buf)] }
 
 func (f *feed) add(events []sale.Event) {
 	if len(events) == 0 {
@@ -29,17 +42,33 @@ func (f *feed) add(events []sale.Event) {
 		if e.Kind == sale.EventReset {
 			// Nothing before a reset matters to anyone: a consumer that
 			// was behind starts at the reset and re-reads its state.
-			clear(f.ring)
-			f.ring = f.ring[:0]
+			f.head, f.n = 0, 0
 		}
-		f.ring = append(f.ring, e)
-	}
-	if len(f.ring) > 2*feedKeep {
-		f.ring = append([]sale.Event(nil), f.ring[len(f.ring)-feedKeep:]...)
+		switch {
+		case len(f.buf) < f.keep && f.head == 0 && f.n == len(f.buf):
+			f.buf = append(f.buf, e)
+			f.n++
+		case f.n < len(f.buf):
+			*f.at(f.n) = e
+			f.n++
+		default: // full: the oldest makes room
+			f.buf[f.head] = e
+			f.head = (f.head + 1) % len(f.buf)
+		}
 	}
 	f.last = events[len(events)-1].Seq
-	close(f.more)
-	f.more = make(chan struct{})
+	if f.more != nil {
+		close(f.more)
+		f.more = nil
+	}
+}
+
+// wait returns the channel closed at the next add. f.mu is held.
+func (f *feed) wait() chan struct{} {
+	if f.more == nil {
+		f.more = make(chan struct{})
+	}
+	return f.more
 }
 
 // page returns up to limit kept events with Seq > after and the channel to
@@ -49,24 +78,34 @@ func (f *feed) page(after uint64, limit int) (events []sale.Event, more <-chan s
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if after == f.last {
-		return nil, f.more, f.last, true
+		return nil, f.wait(), f.last, true
 	}
-	if after > f.last || len(f.ring) == 0 {
+	if after > f.last || f.n == 0 {
 		return nil, nil, f.last, false
 	}
-	first := f.ring[0].Seq
+	oldest := f.at(0)
 	i := 0
 	switch {
-	case after >= first:
-		i = int(after - first + 1)
-	case after+1 == first, f.ring[0].Kind == sale.EventReset:
+	case after >= oldest.Seq:
+		i = int(after - oldest.Seq + 1)
+	case after+1 == oldest.Seq, oldest.Kind == sale.EventReset:
 	default:
 		return nil, nil, f.last, false
 	}
-	n := min(limit, len(f.ring)-i)
-	events = append([]sale.Event(nil), f.ring[i:i+n]...)
+	n := min(limit, f.n-i)
+	events = make([]sale.Event, n)
+	for k := range events {
+		events[k] = *f.at(i + k)
+	}
 	if events[n-1].Seq < f.last {
 		return events, closedChan, f.last, true
 	}
-	return events, f.more, f.last, true
+	return events, f.wait(), f.last, true
+}
+
+// newest is the newest committed event's Seq.
+func (f *feed) newest() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
 }

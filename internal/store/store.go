@@ -135,7 +135,7 @@ func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error)
 		closing:    make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
-	s.feed.more = make(chan struct{})
+	s.feed.keep = feedKeep
 	if journal == nil {
 		close(s.stopped)
 		return s, nil
@@ -511,6 +511,10 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 	}
 	return events, more, nil
 }
+
+// Seq is the newest committed event's Seq: a consumer that has read the
+// state it follows can go on from here.
+func (s *Store) Seq() uint64 { return s.feed.newest() }
 
 // Stats counts the writer's work since the store opened.
 type Stats struct {

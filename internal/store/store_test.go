@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -370,5 +371,54 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestFeedRing: the feed keeps the newest events in a circular buffer,
+// starts again at a reset, and says when what a consumer asks for is gone.
+func TestFeedRing(t *testing.T) {
+	f := &feed{keep: 4}
+	ev := func(seq uint64, kind sale.EventKind) sale.Event { return sale.Event{Seq: seq, Kind: kind} }
+	seqs := func(events []sale.Event) []uint64 {
+		var out []uint64
+		for _, e := range events {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	for seq := uint64(1); seq <= 6; seq++ { // wraps: 3..6 kept
+		f.add([]sale.Event{ev(seq, sale.EventJoined)})
+	}
+	if got, _, _, ok := f.page(2, 10); !ok || !slices.Equal(seqs(got), []uint64{3, 4, 5, 6}) {
+		t.Fatalf("after 2: %v, %v", seqs(got), ok)
+	}
+	if got, _, _, ok := f.page(4, 1); !ok || !slices.Equal(seqs(got), []uint64{5}) {
+		t.Fatalf("after 4, one: %v, %v", seqs(got), ok)
+	}
+	if _, _, _, ok := f.page(1, 10); ok {
+		t.Fatal("events after 1 are gone, but the feed served them")
+	}
+	if _, _, _, ok := f.page(7, 10); ok {
+		t.Fatal("the feed served events after its newest")
+	}
+	_, more, _, _ := f.page(6, 10)
+	f.add([]sale.Event{ev(7, sale.EventJoined), ev(8, sale.EventReset), ev(9, sale.EventInitialized)})
+	select {
+	case <-more:
+	default:
+		t.Fatal("adding did not wake a waiting consumer")
+	}
+	// After a reset, a consumer from before it starts at the reset.
+	if got, _, _, ok := f.page(1, 10); !ok || !slices.Equal(seqs(got), []uint64{8, 9}) {
+		t.Fatalf("after 1, past a reset: %v, %v", seqs(got), ok)
+	}
+	for seq := uint64(10); seq <= 13; seq++ { // wraps again: 10..13 kept
+		f.add([]sale.Event{ev(seq, sale.EventJoined)})
+	}
+	if got, _, _, ok := f.page(9, 10); !ok || !slices.Equal(seqs(got), []uint64{10, 11, 12, 13}) {
+		t.Fatalf("after 9: %v, %v", seqs(got), ok)
+	}
+	if _, _, _, ok := f.page(8, 10); ok {
+		t.Fatal("the reset was overwritten, but a consumer before it was served")
 	}
 }
