@@ -196,6 +196,7 @@ func BenchmarkLine1M(b *testing.B) {
 			// Cancel a hold: the head of the line gets the unit. The
 			// canceller joins again at the back, untimed.
 			var cancelled []string
+			l.seen = l.s.Seq() // promotions are read from here on
 			l.batches(b, func(k int) {
 				for _, id := range l.holds[:k] {
 					r, err := l.s.Cancel(l.ctx, id)
@@ -250,7 +251,6 @@ func newLineBench(b *testing.B, n int) *lineBench {
 	for i := range n {
 		l.join(b, l.user(i))
 	}
-	l.seen = s.Seq() // the filling's events are long gone from the feed
 	return l
 }
 
