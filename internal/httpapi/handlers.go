@@ -174,7 +174,7 @@ func resolveConflict(err error) (generated.Problem, bool) {
 	var p generated.Problem
 	switch {
 	case errors.Is(err, sale.ErrHoldExpired):
-		p = problem(probHoldExpired, fmt.Sprintf("reservation %s expired at %s", r.ID, r.ExpiresAt.UTC().Format(time.RFC3339)))
+		p = problem(probHoldExpired, fmt.Sprintf("reservation %s expired at %s", r.ID, r.ExpiresAt.UTC().Format(time.RFC3339Nano)))
 	case errors.Is(err, sale.ErrHoldCancelled):
 		p = problem(probHoldCancelled, fmt.Sprintf("reservation %s was cancelled", r.ID))
 	case errors.Is(err, sale.ErrAlreadyConfirmed):
