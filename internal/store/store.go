@@ -97,10 +97,11 @@ type Store struct {
 
 	feed feed
 
-	queue   chan *op
-	closing chan struct{}
-	stopped chan struct{}
-	close   sync.Once
+	queue        chan *op
+	closing      chan struct{}
+	stopped      chan struct{}
+	close        sync.Once // stops the writer
+	closeJournal sync.Once
 
 	stats counters
 }
@@ -117,7 +118,8 @@ var _ sale.Store = (*Store)(nil)
 
 // Open returns a store over journal, rebuilt from the events it holds, with
 // every hold that expired meanwhile expired now. A nil journal keeps the
-// sale in memory only.
+// sale in memory only. The store closes the journal when it is closed; if
+// Open fails, the journal is still the caller's.
 func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = sale.SystemClock{}
@@ -147,23 +149,29 @@ func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error)
 	s.queue = make(chan *op, maxBatch)
 	go s.write()
 	if _, err := s.Expire(ctx); err != nil {
-		s.Close()
+		s.stop() // the journal stays the caller's to close
 		return nil, fmt.Errorf("open store: expire holds due since the last run: %w", err)
 	}
 	return s, nil
 }
 
-// Close stops the writer and closes the journal. Calls still waiting get
-// sale.ErrUnavailable.
-func (s *Store) Close() error {
-	var err error
+// stop stops the writer; calls still waiting get sale.ErrUnavailable.
+func (s *Store) stop() {
 	s.close.Do(func() {
 		close(s.closing)
 		<-s.stopped
-		if s.journal != nil {
-			err = s.journal.Close()
-		}
 	})
+}
+
+// Close stops the writer and closes the journal. Calls still waiting get
+// sale.ErrUnavailable.
+func (s *Store) Close() error {
+	s.stop()
+	if s.journal == nil {
+		return nil
+	}
+	var err error
+	s.closeJournal.Do(func() { err = s.journal.Close() })
 	return err
 }
 
