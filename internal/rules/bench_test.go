@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/flashsale/flashsale/internal/membench"
 )
 
 // The line's own micro-benchmarks (no store, no lock), for `make bench`:
@@ -117,26 +119,18 @@ func BenchmarkLineMemory(b *testing.B) {
 	accts := make([]account, n)
 	for range b.N {
 		b.StopTimer()
-		before := heapInUse()
+		before := membench.HeapInUse()
 		b.StartTimer()
 		w := newWaitlist()
 		for i := range accts {
 			w.push(&accts[i])
 		}
 		b.StopTimer()
-		after := heapInUse()
+		after := membench.HeapInUse()
 		runtime.KeepAlive(w)
 		b.ReportMetric(float64(after-before)/n, "B/user")
 		b.StartTimer()
 	}
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // BenchmarkNewID: the price of an unguessable id, paid by every grant.

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/flashsale/flashsale/internal/membench"
+
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store"
 	"github.com/flashsale/flashsale/internal/store/memory"
@@ -316,7 +318,7 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 		ctx := context.Background()
 		for range b.N {
 			b.StopTimer()
-			before := heapInUse()
+			before := membench.HeapInUse()
 			s := benchStore(b, 0)
 			b.StartTimer()
 			for _, id := range ids {
@@ -325,7 +327,7 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			after := heapInUse()
+			after := membench.HeapInUse()
 			runtime.KeepAlive(s)
 			// The ids were allocated before; a store that copies them pays
 			// for the copy here, one that shares them does not.
@@ -333,12 +335,4 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 			b.StartTimer()
 		}
 	})
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

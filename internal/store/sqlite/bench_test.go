@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/membench"
+
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store"
 	"github.com/flashsale/flashsale/internal/store/sqlite"
@@ -136,13 +138,13 @@ func BenchmarkRestart1MWaiting(b *testing.B) {
 			}
 			for range b.N {
 				b.StopTimer()
-				heap0 := heapInUse()
+				heap0 := membench.HeapInUse()
 				b.StartTimer()
 				start := time.Now()
 				s := openBench(b, c.path)
 				took := time.Since(start)
 				b.StopTimer()
-				heap1 := heapInUse()
+				heap1 := membench.HeapInUse()
 				got, err := s.Status(ctx)
 				if err != nil {
 					b.Fatal(err)
@@ -307,12 +309,4 @@ func copyFile(from, to string) error {
 		return fmt.Errorf("copy %s to %s: %w", from, to, err)
 	}
 	return nil
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
