@@ -39,9 +39,15 @@ func (f *feed) add(events []sale.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range events {
-		if e.Kind == sale.EventReset {
+		switch {
+		case e.Kind == sale.EventReset:
 			// Nothing before a reset matters to anyone: a consumer that
 			// was behind starts at the reset and re-reads its state.
+			f.head, f.n = 0, 0
+		case f.n > 0 && e.Seq != f.at(f.n-1).Seq+1:
+			// The kept events must run without a gap for page to index
+			// them; should one ever come, start over from here (those
+			// behind read the journal).
 			f.head, f.n = 0, 0
 		}
 		switch {

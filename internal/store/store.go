@@ -476,6 +476,19 @@ func (s *Store) rebuild(ctx context.Context) error {
 				return fmt.Errorf("rebuild the sale: the journal is inconsistent: %w", err)
 			}
 		}
+		// A commit reported as failed may still have been made (a
+		// database that committed and then lost the connection): its
+		// events are in the journal, so the feed gets them now, in order
+		// and without a gap.
+		if last := s.feed.newest(); last > 0 && events[len(events)-1].Seq > last {
+			var unseen []sale.Event
+			for _, e := range events {
+				if e.Seq > last {
+					unseen = append(unseen, e)
+				}
+			}
+			s.feed.add(unseen)
+		}
 		after = events[len(events)-1].Seq
 	}
 	s.sale, s.stale = r, nil

@@ -23,6 +23,7 @@ type journal struct {
 	mu     sync.Mutex
 	events []sale.Event
 	fail   error         // Commit fails with it while set
+	lost   bool          // with fail: the events are committed all the same
 	gate   chan struct{} // Commit waits for it to close while set
 	commit atomic.Int32  // commits attempted
 }
@@ -79,13 +80,16 @@ func (b *memBatch) Commit(_ context.Context, events []sale.Event) error {
 	if gate != nil {
 		<-gate
 	}
-	if fail != nil {
+	b.j.mu.Lock()
+	lost := b.j.lost
+	b.j.mu.Unlock()
+	if fail != nil && !lost {
 		return fail
 	}
 	b.j.mu.Lock()
 	b.j.events = append(b.j.events, events...)
 	b.j.mu.Unlock()
-	return nil
+	return fail
 }
 
 func (b *memBatch) Rollback() error { b.j.tx.Unlock(); return nil }
@@ -420,5 +424,50 @@ func TestFeedRing(t *testing.T) {
 	}
 	if _, _, _, ok := f.page(8, 10); ok {
 		t.Fatal("the reset was overwritten, but a consumer before it was served")
+	}
+}
+
+// TestCommitMadeButReportedFailed: a database that commits and then loses
+// the connection reports a failure for a change it made. The callers are
+// told 503 (their outcome is unknown to them), and the rebuilt state and
+// the feed both have the change, the feed without a gap.
+func TestCommitMadeButReportedFailed(t *testing.T) {
+	ctx := t.Context()
+	j := &journal{}
+	s := open(t, j, sale.SystemClock{})
+	if _, err := s.Initialize(ctx, 5, false); err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	j.fail, j.lost = errors.New("connection lost after commit"), true
+	j.mu.Unlock()
+	if _, err := s.Reserve(ctx, "alice"); !errors.Is(err, sale.ErrUnavailable) {
+		t.Fatalf("reserve: %v, want ErrUnavailable", err)
+	}
+	j.setFail(nil)
+	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.Holding {
+		t.Fatalf("alice after a commit that was made: %+v, %v; want holding", u, err)
+	}
+	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob"); return err == nil })
+	var all []sale.Event
+	for {
+		page, _, err := s.Events(ctx, uint64(len(all)), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+	}
+	kinds := []sale.EventKind{}
+	for i, e := range all {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("event %d has seq %d: the feed has a gap", i, e.Seq)
+		}
+		kinds = append(kinds, e.Kind)
+	}
+	if !slices.Equal(kinds, []sale.EventKind{sale.EventInitialized, sale.EventGranted, sale.EventGranted}) {
+		t.Fatalf("feed %v", kinds)
 	}
 }
