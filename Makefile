@@ -18,15 +18,22 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzPrecheckAgreesWithValidator \
 	./internal/drivers:FuzzParseMonth
 
-.PHONY: run test test-go fuzz lint generate check-generated bench bench-store bench-http bench-sqlite bench-sql build clean
+.PHONY: run test test-go skipped fuzz lint generate check-generated bench bench-store bench-http bench-sqlite bench-sql build clean
 
 run:
 	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
 
 test: test-go fuzz
+	@$(MAKE) --no-print-directory skipped
 
-test-go:
+test-go: skipped
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+# Says which tests skip on this machine and why (CI runs them all).
+skipped:
+	@[ -n "$$FLASHSALE_TEST_POSTGRES_DSN" ] || echo "skipped: the PostgreSQL tests (set FLASHSALE_TEST_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
+	@command -v chromium >/dev/null || echo "skipped: the /docs browser test (apt-get install -y chromium)"
+	@[ "$$(id -u)" = 0 ] || echo "skipped: the full-disk and read-only database tests (they mount file systems: run as root)"
 
 # Each fuzz target for $(FUZZTIME); the committed corpus under testdata/fuzz
 # also runs as plain tests in test-go.
