@@ -60,7 +60,7 @@ func (h *harness) snapshot(users, ids []string) snapshot {
 	return s
 }
 
-// same reports the first difference between two snapshots, or "".
+// diff reports the first difference between two snapshots, or "".
 func (s snapshot) diff(o snapshot) string {
 	if s.status != o.status {
 		return fmt.Sprintf("status %+v, then %+v", s.status, o.status)

@@ -125,15 +125,7 @@ const columns = "seq, kind, at_us, user_id, reservation_id, position, expires_us
 
 // Read implements store.Journal.
 func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
-	return readEvents(ctx, j.db, after, limit)
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func readEvents(ctx context.Context, q querier, after uint64, limit int) ([]sale.Event, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > ? ORDER BY seq LIMIT ?", int64(after), limit)
+	rows, err := j.db.QueryContext(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > ? ORDER BY seq LIMIT ?", int64(after), limit)
 	if err != nil {
 		return nil, explain(err)
 	}
