@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/rules"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// write is the writer goroutine: it takes what has queued, up to maxBatch
+// calls, commits them as one batch, and answers them.
+func (s *Store) write() {
+	defer close(s.stopped)
+	batch := make([]*op, 0, maxBatch)
+	refuse := func() {
+		for {
+			select {
+			case o := <-s.queue:
+				o.err = errClosed
+				close(o.done)
+			default:
+				return
+			}
+		}
+	}
+	for {
+		batch = batch[:0]
+		select {
+		case <-s.closing: // before more work, however much is queued
+			refuse()
+			return
+		default:
+		}
+		select {
+		case o := <-s.queue:
+			batch = append(batch, o)
+		case <-s.closing:
+			refuse()
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-s.queue:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.mu.Lock()
+		s.commit(batch)
+		s.mu.Unlock()
+		for _, o := range batch {
+			close(o.done)
+		}
+	}
+}
+
+// commit decides and commits one batch, setting each op's err. s.mu is held.
+func (s *Store) commit(batch []*op) {
+	failAll := func(err error) {
+		for _, o := range batch {
+			o.err = err
+		}
+	}
+	if err := s.ready(); err != nil {
+		failAll(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	start := time.Now()
+	tx, err := s.journal.Begin(ctx)
+	if err != nil {
+		failAll(s.failed(fmt.Errorf("begin: %w", err)))
+		return
+	}
+	missed, err := tx.Since(ctx, s.sale.Seq())
+	if err == nil {
+		err = s.applyAll(missed)
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		failAll(s.failed(fmt.Errorf("catch up: %w", err)))
+		s.stale = err
+		s.recover(ctx)
+		return
+	}
+	s.feed.add(missed)
+
+	ran := 0
+	for _, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			o.err = err // gave up before anything was decided for it
+			continue
+		}
+		o.err = s.decide(o)
+		ran++
+	}
+	events := s.sale.Take()
+	if len(events) == 0 {
+		_ = tx.Rollback()
+		return
+	}
+	if err := tx.Commit(ctx, events); err != nil {
+		// Every call in the batch may have decided on another's change, so
+		// none of their answers stands.
+		failAll(s.failed(fmt.Errorf("commit: %w", err)))
+		s.stale = err
+		s.recover(ctx)
+		return
+	}
+	s.stats.batch(ran, len(events), time.Since(start))
+	s.feed.add(events)
+}
+
+// decide runs one op's decision, turning a panic (a bug) into an error and
+// the state stale, so that one bad call cannot take the server down or
+// leave half a change in memory.
+func (s *Store) decide(o *op) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: decision panicked: %v", p)
+			s.stale = err
+		}
+	}()
+	return o.run(s.sale, s.clock.Now())
+}
+
+// ready rebuilds stale state before a batch, unless the journal failed too
+// recently to try again. s.mu is held.
+func (s *Store) ready() error {
+	if s.lastErr != nil && time.Now().Before(s.retryAt) {
+		return fmt.Errorf("%w: %w", sale.ErrUnavailable, s.lastErr)
+	}
+	if s.stale == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	if err := s.rebuild(ctx); err != nil {
+		return s.failed(err)
+	}
+	return nil
+}
+
+// recover rebuilds the state at once after a failed batch, so that reads go
+// on being answered from committed state while writes wait out retryAfter:
+// a full disk stops sales, not the shoppers' view of them. Rebuilding only
+// reads the journal; if even that fails, the state stays stale and the next
+// batch tries again. s.mu is held.
+func (s *Store) recover(ctx context.Context) {
+	if err := s.rebuild(ctx); err != nil {
+		s.lastErr = fmt.Errorf("%w; then rebuilding: %w", s.lastErr, err)
+	}
+}
+
+// rebuild replaces the in-memory state with the journal's. s.mu is held (or
+// the store is not yet shared).
+func (s *Store) rebuild(ctx context.Context) error {
+	r, err := rules.New(s.ttl)
+	if err != nil {
+		return err
+	}
+	for after := uint64(0); ; {
+		events, err := s.journal.Read(ctx, after, replayPage)
+		if err != nil {
+			return fmt.Errorf("rebuild the sale: read events after %d: %w", after, err)
+		}
+		if len(events) == 0 {
+			break
+		}
+		for _, e := range events {
+			if err := r.Apply(e); err != nil {
+				return fmt.Errorf("rebuild the sale: the journal is inconsistent: %w", err)
+			}
+		}
+		// A commit reported as failed may still have been made (a
+		// database that committed and then lost the connection): its
+		// events are in the journal, so the feed gets them now, in order
+		// and without a gap.
+		if last := s.feed.newest(); last > 0 && events[len(events)-1].Seq > last {
+			var unseen []sale.Event
+			for _, e := range events {
+				if e.Seq > last {
+					unseen = append(unseen, e)
+				}
+			}
+			s.feed.add(unseen)
+		}
+		after = events[len(events)-1].Seq
+	}
+	s.sale, s.stale = r, nil
+	return nil
+}
+
+func (s *Store) applyAll(events []sale.Event) error {
+	for _, e := range events {
+		if err := s.sale.Apply(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failed records a journal failure and returns what callers get for it.
+func (s *Store) failed(err error) error {
+	s.lastErr, s.retryAt = err, time.Now().Add(s.retryAfter)
+	s.stats.failures.Add(1)
+	return fmt.Errorf("%w: %w", sale.ErrUnavailable, err)
+}
