@@ -3,7 +3,9 @@
 #   make test      every test, with the race detector, plus brief fuzzing
 #   make lint      gofmt, go vet, and generated code up to date
 #   make generate  regenerate generated/ from api/openapi.yaml
-#   make bench     store micro-benchmarks and the HTTP load comparison, memory and SQLite
+#   make bench     store micro-benchmarks and the HTTP load comparison, memory, SQLite and
+#                  PostgreSQL (one server, then two on one database; $FLASHSALE_TEST_POSTGRES_DSN
+#                  or the local postgres://postgres@127.0.0.1:5432/test)
 #   make bench-sql the reliable-drivers query on 10M rows, with and without its index
 
 GO          ?= go
@@ -18,7 +20,7 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzPrecheckAgreesWithValidator \
 	./internal/drivers:FuzzParseMonth
 
-.PHONY: run test test-go skipped fuzz lint generate check-generated bench bench-store bench-http bench-sqlite bench-sql build clean
+.PHONY: run test test-go skipped fuzz lint generate check-generated bench bench-store bench-http bench-sqlite bench-postgres bench-sql build clean
 
 run:
 	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
@@ -34,6 +36,7 @@ skipped:
 	@[ -n "$$FLASHSALE_TEST_POSTGRES_DSN" ] || echo "skipped: the PostgreSQL tests (set FLASHSALE_TEST_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
 	@command -v chromium >/dev/null || echo "skipped: the /docs browser test (apt-get install -y chromium)"
 	@[ "$$(id -u)" = 0 ] || echo "skipped: the full-disk and read-only database tests (they mount file systems: run as root)"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || echo "skipped: the PostgreSQL outage tests (they start a private cluster with initdb: apt-get install -y postgresql)"
 
 # Each fuzz target for $(FUZZTIME); the committed corpus under testdata/fuzz
 # also runs as plain tests in test-go.
@@ -61,7 +64,7 @@ check-generated: generate
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-store bench-http bench-sqlite
+bench: bench-store bench-http bench-sqlite bench-postgres
 
 # Store micro-benchmarks: parallel reserve and confirm, the waitlist at 1k,
 # 100k and 1M users, and memory per waiting user.
@@ -87,6 +90,20 @@ bench-sqlite: build
 	bin/flashsale-load compare --server-bin bin/flashsale --sqlite --concurrency 64 --duration 10s --inventory 1000
 	$(GO) test ./internal/store/sqlite -run '^$$' -bench GroupCommit -benchtime 3s
 	$(GO) test ./internal/store/sqlite -run '^$$' -bench Restart1MWaiting -benchtime 1x -timeout 30m -v
+
+# The real server on PostgreSQL beside the memory store, same load, same
+# run: first one server, then two servers sharing the sale on one schema with
+# the connections spread over both. Each run makes a schema
+# flashsale_load_<random> in the database and drops it afterwards. About a
+# minute. On a small machine the servers, PostgreSQL and the load generator
+# share the same cores: read the figures as the machine's.
+# Then the store alone: group commit from 1, 64 and 512 callers, and
+# position lookups at 1,000,000 waiting.
+PG_DSN = $${FLASHSALE_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+bench-postgres: build
+	bin/flashsale-load compare --server-bin bin/flashsale --postgres "$(PG_DSN)" --concurrency 64 --duration 10s --inventory 1000
+	bin/flashsale-load compare --server-bin bin/flashsale --postgres "$(PG_DSN)" --postgres-servers 2 --concurrency 64 --duration 10s --inventory 1000
+	FLASHSALE_TEST_POSTGRES_DSN="$(PG_DSN)" $(GO) test ./internal/store/postgres -run '^$$' -bench . -benchtime 2s -timeout 30m
 
 bench-sql:
 	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m

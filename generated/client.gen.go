@@ -90,9 +90,12 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetHealth Liveness
+	// GetHealth Liveness and the store
 	//
-	// Answers 200 while the process serves requests.
+	// Answers 200 while the process serves requests and its store answers
+	// (with `--store postgres`, the database). Answers 503 when the store is
+	// down: the `detail` says why, and sales resume by themselves once it is
+	// back.
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -205,9 +208,12 @@ type ClientInterface interface {
 	LeaveWaitlist(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetHealth Liveness
+// GetHealth Liveness and the store
 //
-// Answers 200 while the process serves requests.
+// Answers 200 while the process serves requests and its store answers
+// (with `--store postgres`, the database). Answers 503 when the store is
+// down: the `detail` says why, and sales resume by themselves once it is
+// back.
 //
 // Corresponds with GET /healthz (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -777,9 +783,12 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetHealthWithResponse Liveness
+	// GetHealthWithResponse Liveness and the store
 	//
-	// Answers 200 while the process serves requests.
+	// Answers 200 while the process serves requests and its store answers
+	// (with `--store postgres`, the database). Answers 503 when the store is
+	// down: the `detail` says why, and sales resume by themselves once it is
+	// back.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -906,16 +915,30 @@ type ClientWithResponsesInterface interface {
 	LeaveWaitlistWithResponse(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*LeaveWaitlistResponse, error)
 }
 
+// GetHealthResponse503Headers the declared response headers of an HTTP 503 response for GetHealth
+type GetHealthResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetHealthResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetHealthResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1618,9 +1641,12 @@ func (r LeaveWaitlistResponse) ContentType() string {
 	return ""
 }
 
-// GetHealthWithResponse Liveness
+// GetHealthWithResponse Liveness and the store
 //
-// Answers 200 while the process serves requests.
+// Answers 200 while the process serves requests and its store answers
+// (with `--store postgres`, the database). Answers 503 when the store is
+// down: the `detail` says why, and sales resume by themselves once it is
+// back.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1833,6 +1859,26 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetHealthResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

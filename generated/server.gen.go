@@ -267,7 +267,7 @@ type ReserveJSONRequestBody = ReserveRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// GetHealth Liveness
+	// GetHealth Liveness and the store
 	// (GET /healthz)
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// Initialize Set the stock (or start a new sale)
@@ -300,7 +300,7 @@ type ServerInterface interface {
 
 type Unimplemented struct{}
 
-// GetHealth Liveness
+// GetHealth Liveness and the store
 // (GET /healthz)
 func (_ Unimplemented) GetHealth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -738,6 +738,25 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth503ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1564,7 +1583,7 @@ func (response LeaveWaitlist503ApplicationProblemPlusJSONResponse) VisitLeaveWai
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-	// GetHealth Liveness
+	// GetHealth Liveness and the store
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
 	// Initialize Set the stock (or start a new sale)
@@ -1877,94 +1896,97 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1FyNbxu3kv9XBnsPqJ2uZMkf7YuMAue2Seu7NOnFDgK8KpeldkcW6xWpklw7auL//TDD/d6VY9l+aS9A",
-	"Ucsmh8Ph8Def1Mcg1suVVqicDSYfg5UwYokODX96jRbNlXBSq9Mf6RcJ2tjIFf0imATnCwSZgEGXGYUJ",
-	"zNYQ/frq7Bz2DE/E6BjG+/8EI1SilzCTzoYwExa/OcxMOgzCAD+I5SrFYBIc/LE/+Pb6hP7Zp//zYaSe",
-	"Ha5nJ0EYSFppJdwiCAMlljTWVGy9l0kQBgb/yKTBJJg4k2EY2HiBS0EM/8PgPJgE/7FXbXPP/9XuNXd3",
-	"cxMGbyyaTRu1C71aofnKgkxCEBaEtWic37ZbIFwIh9di3dyWSGWM/bvILJqHsJ8ze0OMG7QrrSzyqX0v",
-	"ktf4R4bW0adYK4eKfxSrVSpj3vDeyuhZisuvf7e0w48Fy0xAqiuRyoR+vBJphl4gTsiUhc+kYaaTNSxI",
-	"DgrQGG0mkGi06isHS+HiBXg+J7AyeoXGrWFabHkagLSwlNZKdRGEgXXCZTaYHI5GYeCkY8mdeiYgXy8I",
-	"A7de0R8K1u1ezuegGMKiuJvwfvU0/JTuYRebpB2B0sWW3EJaSHScLVE52IlaDES7w+AmDE6VQ6NEem/p",
-	"V9O74idN47tlYC5kigk4DULZazTHrIZ8FnwwM0QFqb64wKQm5KOmkP1aBUme3C/qnKnHkfEJzLIL0Ap0",
-	"ZsDKBFmYfolo128kZ+kScWX5g1QXLN/avX2p3XOdqeSeola16V1RKw01pIGNCFWp72El2RqTrEBzXqdH",
-	"srUlBkq7gR/4OGJ+2dzBtXSkw8IRau9EvSvnOnyu9QthLvCegnW16f063ICRZUY/IQgHS20djEeH/zz6",
-	"9huYrR3auoTHB3UJ1yg4rSHlFXtETCMGTuuBH/F4MMFLSwuaFHUMv8jvYSdqrpbL840SmVtoI//E+ypr",
-	"1iLRlasAD5kiWUoFMxQGDTh9iYqYLK1MXWPHlTwbLPZIsbH+48jwF28CQBu4Nlpd5Jx7lnei+ookxzBY",
-	"oEhy3+Tt27eDk8wtUDmSHnat9kl6LdYWou+9IAyKdPndNJinwi6sSHEaRESz2kW+ZesM2aUbZviNEldC",
-	"pmKW4v3PrU5hA6SLFCEWiqBihhAvhLrABIy8WDhQ+vqYQGRBsroWZIIUHpPfZdYgFYxtA99rd+SMYDNG",
-	"qPPQf7Tlnx/vdtCevrJgnTbiotydE5dIB76k/yeZoUVB5DuuNjxVfP4FW9HuBKSzkEh7Sco8z9KUqPDv",
-	"hBPkVQIb52s1hJdeVlNVRxphLzGBOelaKUIv+mU1aCnWYLM4RkxAzB2aqYpek5wHJ/QpAouxVokdTlVT",
-	"HWuDupp45ieRqb4Wkk54rg2CM2s6UXEhpGpq4lIqucyWwWRcnhaZxws0pVrabLXS5H/+gokU5zzonvpZ",
-	"ktoWrmsrEOWQLZ3DD25vlQqpGsh9VEeackVYEvfAe+xVzHLkgEcOeMjjIzgx/l9nr14y6vStyThersqC",
-	"+xlF6hYs6iSRRFSkv3pnV5Jo5yK1GAar2q8+lgL5GKCiA/4t0JfBu7CDPfWo4LdiVjVOz37H2JFl+Vmn",
-	"yZY84IeVNGjfC9cf6ix0mpBQ/LgE5kYvve8rlXVCOfLcMpWitRBrNZdmSWEQK/VUSTeEZ1do1uDkEgmf",
-	"eOrJr6dE8835D3QNSKeWMjba3yd/nebaLImnIBEOBzQ76AgmbEd/2wV5Yc8BLDBNeo4gLCO0uwZizTPr",
-	"RKlVwJfzENZPou9sT5V0UqTyT6wFdFscNLGQn/FcZKkrhzXP/EejV4B8ZHT0IawyEy8IUYVKGLFSaR2g",
-	"IntDv7JOGAcCFF4zyg+rc5ppnaJQxL3TTqTvpbpC5bRZd3XtjSL4JkQuiJQaIJX75jAIg6X4kAPhqPgX",
-	"Vug46kHH5iG0eeiTcgERHf5eP/8Bnh4efQs5HoGHRBt6Txo/OFSWHOslLmdoLO2geQAFhn7sKpe/SjFD",
-	"bbntzMiBwTkaVPG/Q/nr06uLcEcSZ35C4w6V53P09GntYHwk3zqa0gD0SMPl9qt5AKcJeXdziZYB41Kq",
-	"BPS8OI5jmBmh4gWhEUFMQ4E+I8m2muT2h/kLb4Pbmjy2vIyxQeEw6UXdtwtUvEWGXvJPliLBcBNa3hkr",
-	"b0P65pr5SNjRpsD93Yev/2hYvbWKflHsDuuH+xmt6csvdpKkmVqJJCGjumW2dCWcQ0M0//e3k8G/xODP",
-	"0eDp+8G7j/v7N//oO6Gu8NqWMQxKG1/umn9L6JWm2G87Pd172q2HHV4xu+8gqj1uwU4jfuuaqFusUV12",
-	"289l8W8/TZZeQ9JVtee0QciUkylf67k01hVp+2pmdGeTviVzhTfx3so/t5dn66TrO+0yFwb1oLdHl5u8",
-	"9KnLpoLAeEBXNl4II2KHxpJVSpGung0hkRfk15CjFA3fT/5zEPXXBJbiwwtUFxRCjPf/yRsvP2+4yUzu",
-	"3de9N5l4JfXGeziJNYt2R6Qt4BnreKG0wlyuPrPfEfojuNm1c1tpKwu+mwf0K+1KObgmIxcxoxGFH1HO",
-	"W9Tvbd4WdveDTCGFPu15m/OJ2wZoS7RW+OxppTYnbBDyFAKRDb6QLMcDskLJMYxJggzrCSj84IZw6sAu",
-	"jFSXFoSFFepViiAWKBIQBoux2kCK4gofKvNCLH1ch7fAPqkqxpmRbn1GAshRPVlKda4vUfVHwXQgwuk8",
-	"gxpCNBjwlAF/jthTip6/ODn7+ezkxbP3Jz/+cvry/fmr/3720ucqWdaMn5x/rE5r4dzK5yOkmuu+bFGa",
-	"WhCQyqV0SNGWji8JYbRC8n2TLHZc9YHY6OuEgxGdOY7gOBVtMU2luhhO1VSdqGojFVx6f5oJD+HMVzZt",
-	"u3g7geuFTMlYSGenyuBScDCPa7hACv+ePCHX8ckT2NkfjXd9ZaHwI9vpgWPQKkawOk2mirhlOr9rqUAA",
-	"6W/s4Pnp81fw5ElxuJ7wflG2QGmgOO7dIZyoqSoSFNpA6Y14d/ZCoy08V2/iaIdagVSQSoUhXC80bcOC",
-	"mKq5QbvgiccgIIeIouJLumuU9VkMToVEPz07hz3SN7v3MVe7m4jF/eTJqboSRgrl7JMnIFweV+sZI+cs",
-	"RVjqJSo3maqoNE/wNRBSwte1dMp30LJnUThVUWfYNBuNDuKewWR/GmvwSIRRBHK5SimmihoGEL6DUbkJ",
-	"DrzcevjkCUT5Dhk/20XvWKQpmiGcL3JokDHnYZcoFCnpVFnOdy4odHN5Gf0rC6LK3JOo89o5nYqMF2Dp",
-	"XKQ7BlmVYKeqNqcsx9Mwi+l8CK9Uuoao7sIwv7U5Cez4qzhVtTrDbr7lZ8Zow2dmEKJNydMIdoqswC7t",
-	"GiHi7CBdTxTxYqqKXAEtDtax6N+8PoUyGIVMJWggqrKc0THEqSSApm1ldEOqyNbT96lV/kgxakQqH/ns",
-	"QjShDXziHCp8Ah+fwCc+ApLtp6n6NBgMyv9obLSxiB7BJzgcjeATuLvWwdsUG2UbJjcmdm6r9bRJVOVI",
-	"nn8In0BpsFm8AKMzxwUEg1ZnJsbO5P66Zp3QxqJoHx+Fx1ASIMHQnSjyxh4UqzxZm8gS3UInzIpIU31d",
-	"SOWoEDLvCD9IS6Efx9o8o5J6H1s139eTe5oLSaRYlf9ro2CNXUoiNSiS9SDH/Bqpcpf5EIZHS4Kf6exi",
-	"QfhPhqFDkYYNcmBuUqvlGZKyBLLIK5NoN5Aqgb2H2LWwNeDftLcSLDdRKP4eEt7UinAbKZcwy7RTGbsm",
-	"aYXXHpBJRWaY6usuvrdptsrGRG98kNPrqTN3L11v1YLJHLXI0P6idvEm6t4j4XCQOyFMaJ/3pzUshVrX",
-	"L5FP4vJZksocg0WEZt2sK8K82wM+wRHjjWj3hGxuA+mDnLJSyAQLyd1Sg/QVR5LGNexwXXGepWlYlRMT",
-	"fa12m4XXvC5b1F65QtjdKJmTHzMjZjLNbehbAhlRljuJHYSdaDDwP9k/Uukw2g1zb2F/NAphfzQOp4oc",
-	"IIok90eH3vvm6ktarM022JdOpQODpAGWBsZ6uZTOYTIhByc2wi7o7q70NRqIM5dXWisqvocIUm096Cy8",
-	"BxmEAYWrynI0kreu/XJ6XkvnVhX1IAzI/czDhuFoOKJheoVKrGQwCQ6Go+GBz1It2AffW3AN7U/6+QJ7",
-	"kpQnzJUlieTeKPG6Mjom75J1o8QPTgB7Z1dqdZoEk+AndHmVrtUjtz8a3VIu7SuT6stGdbRITdLvtyhH",
-	"5tz0VCPPyg4nIpYtl8Ksg0nwQl6hQmspfBAXlguGKxu8o1E1Z4d7N7V1fdGEsxC13cMhqyT54dwG5KLQ",
-	"43tV+/EJDLfAqSotG7lGl7hyEzBCsjWn0/BItxAqsYx8HC8UgSoNYk95qoTjGCAsfHDQJiGwIJNI8Suw",
-	"p0hg2XFzI9/AMs8sJlPFJvtw9NRvAqKpL3RNgwk4k2FUq0z5UpWd9Ja3pqqnvkWejSHfMi9KNhWqqsjl",
-	"fZto3fc6WW+pTAaZL1ak8qjPuKrGGM87PBp5UdKtKtQur+j5PtFONu5odOPTMv2khReJnsN41EO7Q248",
-	"Gm2h2t1i5U0zgCembx58D3l3rVaFWoJ2PBo1kq6jIo06aiVGN4iQ57eSlNtIoahAbG6JAUFBCykmXZg2",
-	"jHO32KGXSt86pfT2am2+PGX8+SmNFi+e9PSeTSOF37OhY6QpVTi4xQ/6Do7IX1AJtK4xIUi70NzoXXva",
-	"aBbOl/KreAgqPFcy92pDA3HLj3vE1pIeJ5B96gZrLA5tOC/iG4rbjqXvHzwcH3z+eMumTZ5wdBd96Oki",
-	"ugmDo7voX9nmzBMO7qR9tS6zKicXTH5rZuN+e3fzrm4Dz9BV+SrOu7X1YrdmHplSbiDrPurex2ZV72aj",
-	"0+E7wFshIp1anBlDDpjXwWNufc/jGY4m6EwtREX00+uP1HPoDwbDokJUXsF6kTnYH+1/MxiPB/tH5+Oj",
-	"yWg0GY2Gh/vjg4Nv/9WsX3aGHjWHtsu4wWd7oYvMf5mPzqseW1yvRrFhU5t+OeT+uHn4+Sl9Hedf7pqU",
-	"9+CVamy5pvOMje9uwsb7nd/6V6qGtAvu7z57ZfZ8TNx+KbT9SuEGb/U1psjOZxGhT0rQ7Mnp+ixMM/0y",
-	"VTtVaheqzO4upy5EfOntCme+f/ARPjdhVuH+VNUvv6hFIL5Ts8ct9IQe9WpX5fW/5f2u2PuClzzkYD2q",
-	"UkJ/xa1/mNNU9gL0vaz63GMTH9gXnhMFLz3Zqq3Os68hrFEj73W36o9bCk+mPqnjaHVScY/6Vqtmqevp",
-	"PNiJuilAhoHCaO9EjWyld7W+NKr/JK98VoN9QUY6gqkuut8Bnf02/33wfJ4ZRbDqO4QVFyGLaHoIP/jl",
-	"czgtj6HGJUXcLTgNwRKV/DGDBSvmOISTThOycFMVVZgWAX4QsUvXk2KlPB1RIfbh6Ck0D7gXuv3sx8Xu",
-	"3ov+98Hu2lX94thd3sT/Z9jda463we5GseIRQLpGqhekf6YLVB/VQeVmfYVhqWjvu+8mq9sKj6W2vbuv",
-	"2hA3770a07/z4u+PZ4oaFa62cYH85VFVVspHVO7MX2OAvs/WTftzm+m5JdP8tuoW4Uxx1XpQ1hJzr5zl",
-	"1NM00sH4dhfJEF4VXSSQN5F4wr9rqXzQ8Pz0+ataynpnf7S/S/akUcssMtAUKQh7ab0p8uwVLSf8ekya",
-	"Mugvek9CUNxpI/K3YLBKRYzlEkSyKJVOVbNWyvTZLHXrrlUdOmreDbJaz0S88OSXoqi8Vc9lo8GgqtVF",
-	"/OzGwgpNweDOLDMUGBXj+GO0ewwzXGtO8gtXrwFJy7U+5qhR3Oqzn3mj74PS4d701DHnwWZpuyT0+KF5",
-	"l797MoVfifU+xGfFlNbffl/Gze+UbxKu38fWE9wXOhb9LYMd2x/d7rne4SHu/mh/y0Mq2lDr51R2Vva2",
-	"U1YCnulZb5vh5NsthF7r/+wr+OUgdtxoKGk3kxAedNiIYId7MRV+cLt3PpS3CzTod+ziBZ/1yuilLk6o",
-	"09D22TO5l/d2Xw8sh8z8em9wUXKUlzG2+lbu9E0OD3RK8mva65G8abTSCJubhNuC5cI2sLlW2p02+/p7",
-	"v7BiY/cPJ6vLTlB+wdvu+fdJtU0bOCPKvt2p0XTf5r7Vm/SI3tVdupF2upY1zK1526z6Bv3uQUa7IdEt",
-	"hCntVNW7qHaidvfVLpnFL16jOdy/70XKW3o2le667T0gnMPlKn+rWV2xTV9BcLhf05vziqDv0uj9EpRa",
-	"q9FjacxnN1L2Kw3/0qf8X9rdf114j3xjWNe5DbtudvojgOo5Xn+vDvnpluydcmCVWNmFdpM8XX+FoDJ+",
-	"JcuxgeEnAo5b2vNH5XnHsr/YK2Fd3vPdCAhorne/Y50pR5Gmd136XNOf0J0Vr/Ue2nWg0+RV5jZ1HTR7",
-	"Dr45KJoODr69f9fBeH90+LiNB+WXa/wlYeaZ0/Fl2WZEDPkWIw7EUv/wqVftWn7JRv2LlFYYhdUbH9gp",
-	"ng6UQVz+lqXPp9ot+ut9c3Wt96giUzcXEYeV9R4nWOk0tRQ3SgYIfjhQRldruCb/y7tc+fd2sTTqoaNF",
-	"SAXFao1UQidzIC0Uu21bsQjsQl9bXnaqiJhfpP9+kFvybyhDt96U/e2r0uVbts2hVuhft7V7AJH9Ln72",
-	"Vs2JhdEpz+mLQYpp1TO5O8QdB1tAQfUS8BZPirtihbt3w9GXhg8fvQh/U3zzVA0uSsO1fRG8eAvH1e+C",
-	"ThNuEkyx7xumSq+Un7f5/BPB2bFvNyTjlj99WWr6e7byb7g4YdS5ji+IyNvKArcu5eGt689dufoDE+v3",
-	"+x69tz2K3ozKZnq24cXEpu/Qe9k7tDfiKO7SI0cbG154+BigMDN/TdaWtWWT0/Yo1+GmpNft0sgb8cN6",
-	"8S2vRxcdFZwIHlbfd8oW/Sbs02HfDTyvHnVxXtYYeVV8DVet/6tI/tZIl9vtkn9VhLyokpWWqsGSbxXr",
-	"TvJd2rWBemVJIv8XAAD//w==",
+	"1DwNc9u2kn9lh/dmaruULPmjfZGnM+e2yavv0qQXO5OZV+VCiFyZqEmABUDLauL/frMAv0k5lu2mvcx0",
+	"alvAYnex37vQRy+UaSYFCqO92UcvY4qlaFDZ396gRnXNDJfi7Ef6Q4Q6VDyjP3gz7yJG4BEoNLkSGMFi",
+	"DcEvr88vYF/ZjRicwPTgn6CYiGQKC260Dwum8ZujXCVjz/fwhqVZgt7MO/z9YPTt6pT+6Wf/czMRz4/W",
+	"i1PP9zidlDETe74nWEprVY3WBx55vqfw95wrjLyZUTn6ng5jTBkh/A+FS2/m/cd+Tea++1Tvt6m7vfW9",
+	"txrVJkJ1LLMM1VcaeOQD08C0RmUc2SZGuGQGV2zdJoslPMRhKnKN6jHoF8jeEuIKdSaFRntr37PoDf6e",
+	"ozb0WyiFQWF/ZFmW8NASvJ8puUgw/fo3TRR+LFG2ALi4ZgmP6MdrluToGGIYTyzzLWhYyGgNMfFBACol",
+	"1QwiiVp8ZSBlJozB4TmDTMkMlVnDvCR57gHXkHKtubj0fE8bZnLtzY4mE98z3FjOnTkkoDjP8z2zzuiD",
+	"EnW9X+A5KpdYVtyPeb84GG5L/7JLIokiELIkycRcQyTDPEVhYCfoIBDsjr1b3zsTBpVgyYO5X2/vs58k",
+	"zeqWgiXjCUZgJDChV6hOrBjau7AXs0AUkMjLS4waTD5uM9mdVYK0m4dZXSD1NDw+hUV+CVKAzBVoHqFl",
+	"pjsi2HWEFChdIWba/sLFpeVvQ29fSfNC5iJ6IKtFY3uf1UJCw9LARgtVi+9RzdkGklaAlvacAc42jhgJ",
+	"aUZu4dOw+VWbghU3JMPMkNXeCQZPLmT4QsqXTF3iAxlrGtuHZbhlRtKcfkJgBlKpDUwnR/88/vYbWKwN",
+	"6iaHp4dNDjcgGCkhsScOsJhWjIyUI7fi6cyEPZprkCSoU/iZfw87Qfu0gp9vBctNLBX/Ax8qrHkHRJ+v",
+	"DJzJZFHKBSyQKVRg5BUKQrLyMk2Jndb8bKE4wMXW+U/Dw5+dCwCpYKWkuCwwdyjvBM0TiY++FyOLitjk",
+	"3bt3o9PcxCgMcQ/7Xvs0WbG1huB7xwiFLEm/m3vLhOlYswTnXkAwayoKkrVR5JduLcJvBbtmPGGLBB9+",
+	"b00IG0w6SxBCJshULBDCmIlLjEDxy9iAkKsTMiIx8WrFyAUJPKG4S62BC5jqln1v6Mg5mc0QoYnD8NVW",
+	"Hz+ddhBNX2nQRip2WVFn2BXShaf0/yhXdCiwguKa4Lmw91+iFezOgBsNEddXJMzLPEkIiv0bM4yiSrDO",
+	"eSXG8Mrxai6alobpK4xgSbJWsNB3FlEKBLwJ0eJuXU/g7iaYC+Iq6hmsYnQfVYdpQ/FgVPheuhnuVqQ8",
+	"ihIEuZyLUKYpN4Y+pE8KGpmImg4ulHkSOR/BRQQyN8CWBtWKqUjPxSpGE5MeEwALz+Kfsgj9JtSUUTh2",
+	"jRCzLEMKx3cUMntSQQYscCkVglFrwohdMi52x+CuKq0ZRZB0HoZI1BEmcxG8IVkbndJvAWgMpYj0eC7a",
+	"KtlY1NfGc7eJwpUV42YImbY2plzwNE+92bSSWAoRLlFVqqnzLJMUg/+MEWcXdtEDdbQCta3LapxAkH17",
+	"kwZvzH6WMC5a3uu4aW2rEyEl7MHSOKic1cqRXTmyS57eixHi/3X++pW1vENnWl9WnWoZ9xOyxMSW1VHE",
+	"CShLfnEBPyfWLlmi0feyxp8+Vgz56KGgC/7Vk1fee79nf5uZ0a/lrnqdXPyGoSHv+pNMoi1xwJuMK9Qf",
+	"mBlO92KZRMQUty6CpZKpi/85aZMwFL3mIkGtIZRiyVVKqaAV6rngZgzPr1GtwfAUnWXgGk5/OSOYby9+",
+	"IDVwxiJU0umTU6elVCnh5EXM4Ih2ez3G+N0MeLtE1x+4gBiTaOAK/CpLvW8y2r6zXqZeJ70FDn7zJobu",
+	"9kxww1nC/8BGUrvFRRMKxR0vWZ6Yaln7zn9UMgO0V0ZX70OWqzAmQ0/mmixWwrUBFORz6U/aMGWAgcCV",
+	"9XTj+p4WUibIBGFvpGHJBy6uURip1n1ZeyvIhZFXKoFUEsCF+ebI872U3RSGcFL+82vrOBmwju1L6OIw",
+	"xOXSRPTwe/PiB3h2dPwtFPYInEnUhe/EG4NCk99MMV2g0kRB+wJKG/qxL1xOlUJraiuyc8VHCpeoUIR/",
+	"hvA3t9eKcE8Q525DS4eq+zl+9qxxMa6a0bmaygEMcMMU/qt9AWcRRbhLjtoajCsbIyzL6ziBhWIipCDG",
+	"mpiWAH2Gk10xKfyPxc+/y9w2+LGlMoYKmcFo0Oq+K0Msa3rrGGeDtby3rbzL0rfPLFbCjlSl3d99/PlP",
+	"Zqu3FtEvarv95uV+RmqGaqy9QnEuMhZF5FS3rBhnzBhUBPN/fz0d/ZuN/piMnn0Yvf94cHD7j6Eb6jOv",
+	"6xl9r/LxFdX2r2S9kgSHfaeD+0C/9bjLK3cPXURN4xbotHLYvou6wxs1ebf9Xsv+7bfxKmqI+qL2ggiE",
+	"XBieWLVecqVN2bqodwb3dulbIldGEx80/2N7fnZuuklpHznfayb+A7LcxmVIXDY1RaYjUtkwZoqFBpUm",
+	"r5QgqZ72IeKXFNdQoBSMP8z+cxQM90VSdvMSxSWlENODf1rCq983aLIF9/7rQU0mXEm88QFBYsOj3dPS",
+	"luYZm/ZCSIEFX113o8f0JwizG/eWSc1LvNsX9AtRJYyrXQQW0YDSj6DALRiONu9Ku4eNTMmFIel5V+CJ",
+	"2yZoKWrNXAW5FptT6xCKEgKB9b4QL6cj8kLRCUyJg9asRyDwxozhzICOFRdXGpiGDGWWILAYWQRMYblW",
+	"KkiQXeNjeV6yZQhr/w6zT6KKYa64WZ8TAwqrHqVcXMgrFMNZMF0IM7KoIvsQjEZ2y8j+HthIKXjx8vT8",
+	"p/PTl88/nP7489mrDxev//v5K1evtby29tPWYOvbio3JXD2Ci6UcqhYliQYGCU+5Qcq2ZHhFFkYKpNg3",
+	"ykNjO18QKrmKbDIic2MzOFuO15gkXFyO52IuTkVNSG0uXTxtAY/h3HV3dbeBPYNVzBNyFtzouVCYMlfm",
+	"W8MlUvq3t0eh494e7BxMpruuu1LGkd3ywAlIESJomURzQdhaOL9JLoAByW9o4MXZi9ewt1dergN8ULZu",
+	"kCsor3t3DKdiLsoChVRQRSMunL2UqMvI1bk4olAK4AISbsufsSQyNLC5WCrUsd14AgwKE1F2vUl2ldCu",
+	"imFLIcG/nl/APsmb3v9YiN1tYNm9t3cmrpniTBi9twfMFHm1XFjLuUgQUpmiMLO5CCr3BF8DWUr4ulFO",
+	"+Q46/izw5yLoLZvnk8lhOLCY/E/rDLsSYRIAT7OEcqqg5QDhO5hURNjEy6zHe3sQFBRa+9lt/IcsSVCN",
+	"4SIuTAMPbS06RSZISOdC23pnzMvCbyyzrzSwuntBrC7mB+hWeBiDpnvh5gR43Yaei8aeaiSBlmlMlmN4",
+	"LZI1BM0QxuLb2BPBjlPFuWj0WnYLkp8rJZW9M4UQbCqeBrBTVgWK8nFgq4OknsjCeC7KWgEdDtpY1r99",
+	"cwZVMgq5iFBBUFc5gxMIE04GmsjKSUPqzNbBd6VV+yvlqAGJfFmpnxEBn2wNFT6By0/gk70C4u2nufg0",
+	"Go2q/2htsHGQIIBPcDSZwCcw950F6EJsta4suCmhc1e/qwuibsna/UfwCYQEnYcxKJkb20RRqGWuQuxt",
+	"Hu7tNgFtbAwP4VFGDBUAYgzpRFk3LnofVZ2sCyRFE8vIosKSRK5KrhyXTLYU4Q3XlPrZXNvuqLk+hFYj",
+	"9nXgnhVMYgnWIxCNVbDGPiSWKGTRelTY/AaoispiiTWPmhi/kPllTPafHEMPIi0bFYa5Da1RZ4iqFkhc",
+	"dGdRbwBVGfYBYCumG4Z/E22VsdwEofzcJ3vTaERuhFyZWQs74aFpgxa4cgaZRGSBiVz17XsXZqd1TvCm",
+	"hwW8gV57X+kGuxYWzHEHDNEXdJs3QV+PmMFREYRYQAeWPikhZWLdVCJXxLV3SSJzAhoR2n2zPguLiRf4",
+	"BMfW3rDuXMzmUZghk1N1Sy3AknN39GFd75C4sYId21td5kni113OSK7Ebrv5XPSmy/6z7RD2CSV38mOu",
+	"2IInhQ99R0aGVS1fQgdhJxiN3E/694QbDHb9Ilo4mEx8OJhM/bmgAIgyyYPJkYu+bfclKc9uNEG5AYUk",
+	"AZoWFu1XjGYU4ISK6Zh0N5MrVBDmpug211BcLxcSqZ3RiV0E6fkepatC22ykGN/7+eyiUc6tpwo836Pw",
+	"s0gbxpPxhJbJDAXLuDfzDseT8aGrUsU2Bt+PbQ/tD/r5EgeKlKcWK00cKaJRwjVTMqTo0spGZT9cyk2p",
+	"t+Oqo0jPxY618RW3M6nNpUId+K2uto0p3WkkP1XX223iei5IIGatJjlottawite+64uwxKKj8xSLCCnV",
+	"mBCONvrlxsJZsPDKsdaF5lyKs8ibef9CU/QUO1ONB5PJHc3doaauvGr1cstCKv19i+Zpgc1A7/TcKaJf",
+	"N/SbLLdjP8eTw03wK+L237amL3xP52nK1NqbeS/5NQq65NYJlEWxS237ppn23tOeRsxnx3ilNkNJldEQ",
+	"dKPksdVMSkfsRJgJfOfm6hZYdf5cVA6eIsQrzMwMFOO6nHBwBj9mItLWAdi0qczXaZFNGOaCGSsMfpmK",
+	"gFQR2UyKDNwshSl8Ri/aD9ws0zLXGM2FleqjyTNHBARz1++bezMwKseg0aBzHTs9G+zyzcVAm48CPGWn",
+	"PIYktW5MFiO8qM33MlpvKaUKLV5WQquLP7fNRevqLIXHE8dKMi6lPBeNTTcy3CtKHk9uXXVqGDRzLJFL",
+	"mE4GYPfATSeTLXSm37O9bdcxCOnbRyu4pa4zsdGoU08nk1bteVJWkyed+vAGFtr9nVrtNlwoGzGbp6OA",
+	"Ue5GgkkK0/Vm1oIcOa7cbUEaE992y/ReRqcxzUebnj1wdqYM/zYMzrS5Cod3hIPfwTGFTSKCjhqTBen2",
+	"21tjjM9ac+PFUe4UZ4LKAJ6iHrFhlrwTzj7hhM1ALGxTixZqlh1S2fKQmy3vxtdulPRoeg+fUs3v2g3H",
+	"95GHgWEq68HuIX/VxPuDXV5RmvRmv7aLkr++v33f9IjnaOqynS0/duVit+EeLaTCQTZD9f2P7ebm7cbY",
+	"yz0G6GTKdGthrhTFoU4GT+wriCKts0kV3amGoEwCx0OBTrOV8GhjWDbKKhVs9tq9g8nBN6PpdHRwfDE9",
+	"nk0ms8lkfHQwPTz89t/tNm5v6XF7abeb7X12LL5sgFRl+aL5s4V6tXoum15sVEsebjePPr9l6PHBl1OT",
+	"Sg9eixbJDZm3tvH9rd96yvXr8En1ku7cwfvPqsy+Kw10H41tf5K/IVp9gwna4LMsVMwqozlQ2nbFqHYV",
+	"irKeqsINdYF711ZwWHjl/IptAPzgCh12FrWuesxFU/lZIxFzA6sDYaED9KSqXU8Z/C31u0bvCyq5b2sW",
+	"QV0Z+yu0/nFBUzUSMfTI7nPvjlx9o4ycKHkZKNptdZ9Dc3GtUYHBcKv5zqmMZJqbeoFWryL5pM/2Gp66",
+	"WdWEnaBfCbVmoHTaO0GraLs7/ius+r/4tSvu2FjQWjoyU33rfg/r7Mj888zzRa4EmVU3KC1sL7bMpsfw",
+	"gzu+MKfVNTSwpIy7Y0590ASleNeiQbMljuG0N4vNzFwEtU0LAG9YaJL1rDypKEfUFvto8gzaFzxout3u",
+	"p7Xdg4r+97HdDVX94ra70sT/Z7Z70B1vY7tbPZsnMNINUING+idSoOaqnlVut5msWSqnHB9KZK2t8FRi",
+	"O0h9PY25mfZ6zTDl5edP54pajb6uc4HiEVrdXStW1OHMX+OAvs/Xbf9zl+u5o9L8rh6asZXiegKjaqkW",
+	"Ubnl08DsTM/Gd4dpxvC6HKaBYpbGAf5NcuGShhdnL143StY7B5ODXfInrZZuWYGmTIHpK+1ckUOvnLyx",
+	"Dwm5qpL+cgTHB2EHjljxJA6yhIVYHUEgy47xXLRbxha+dUv99nPdjg/aukFe6zkLYwc+ZWUDsn45HYxG",
+	"dcsysK+PNGSoSgR3FrmixKhcZ38Ndk9ggWtpi/zMNFthXNuWp2seNXt8Q/6zmHd+VDncuZ6mzXm0W9qu",
+	"CD19bN3l715MsY/lBr+TwQom1077XTe70Ck3K93Ux85r7JcyZMOTkz3fH9wdud7jTfbB5GDLSyqncZv3",
+	"VA2YDk6V1gxeyMXgtOXs2y2Y3hiDHeokFkbspDVX052pIXvQQyOAHTuSKvDG7N77Ut7FqNBRbMLY3nWm",
+	"ZCrLG+rN9X32Th4UvT00AitMZqHeG0KUwsrzEDvjO/f6Uo9HBiWFmg5GJG9bE0VMFy7hrmS59A3WXQtp",
+	"ztrPGwa/u2TjEJQtVlcDsfYhc/fpgyuqbSLgnCC7qa/W24Mu9p0RrSeMru4zlLXT96x+4c27btW9U+hf",
+	"ZLDrE9ySmVzPRXOYbCfoDqHtklv84j2ao4OHKlIx2bSpddefcgJmDKZZ8WS1VrFN30ZxdNCQm4saoBtW",
+	"Gfw+nMbE1VNJzGcJqca2xn/pNxp86XD/TRk9Wo2xsm6n0ZtuZzgDqF8lDo8sUZyuyd8JA1qwTMfSzIpy",
+	"/TWCyO1jYZsb2G+psAMhWL6tLwa3nWJnTJti9L2VENBeF36HMheGMk0XumwYKzovHy0+dupAJtHr3Gya",
+	"OmjPHHxzWA4dHH778KmD6cHk6GkHD6rvWflL0sxzI8OraszITYyRCbaJWOLefw2KXScu2Sh/gZACA79+",
+	"6gQ75QuKKokrnvQMxVS75TMDN2PemD2qwTTdRWDTyuaME2QySTTljdwaCPt+osqu1rCi+MuFXMVXuFlu",
+	"NFNHjZAwytVapYRe5YBrKKnterEAdCxX2h47FwTMHTKsHxSW/Alt6M7Tur99V7p60rc51fLdI7/ucCHa",
+	"uMu+/qv3hEzJxO4ZykHKbfVrwXvkHYdbmIL6QeQdkZQdDmbmwQNHX9p8uOyFOU1xw1MNc1E5ru2b4OWT",
+	"QNv9LuG0zU2ECQ592VgVldpXfq7+RObsxI0bknMrXgClkj7PM/eUzRaMeur4koC8qz1wRymP7jx/aarT",
+	"H1lYf9hXKr4bEPR2VraQiw0PRzZ9neKrwaWDGUepS0+cbWx46OJygNLN/DVVWystm4K2J1GH2wpef0pD",
+	"l2PQjeZb0Y8uJypsIXhcf/Wt9ei3/pAMu2ngZf22zdZlleLX5beRNea/yuJvA3RFbh/86zLlRRFlkosW",
+	"Sm5UrL/JjX83FspME0f+LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,12 +5,16 @@
 //	flashsale-load baseline --addr 127.0.0.1:0
 //	flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s
 //	flashsale-load compare --server-bin bin/flashsale --sqlite --duration 10s
+//	flashsale-load compare --server-bin bin/flashsale --postgres postgres://postgres@127.0.0.1:5432/test --postgres-servers 2
 //
 // run drives one running server; baseline serves the bare net/http handler
 // the real server is measured against; compare starts both, one after the
 // other, under identical load and prints the ratios; with --sqlite it runs
 // the real server a second time on a fresh SQLite file and compares that
-// with the memory store too. Any book-keeping violation exits non-zero.
+// with the memory store too; with --postgres DSN it runs it on a schema of
+// its own in that database (dropped afterwards), with --postgres-servers N
+// as N servers sharing the sale, the load spread over them. Any
+// book-keeping violation exits non-zero.
 package main
 
 import (
@@ -42,6 +46,7 @@ const usage = `usage:
   flashsale-load run      --url URL --token T [load flags]   drive a running server
   flashsale-load baseline [--addr A] [--admin-token T]       serve the baseline
   flashsale-load compare  --server-bin BIN [load flags] [--profile FILE] [--sqlite [--db-dir DIR]]
+                          [--postgres DSN [--postgres-servers N]]
 load flags: --inventory N --concurrency N (--duration D | --requests N) [--warmup D] [--mix] [--max-time D]
 flashsale-load <command> -h lists a command's flags.`
 
@@ -140,11 +145,16 @@ func compare(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.StringVar(&cc.ServerBin, "server-bin", "bin/flashsale", "the real server's binary")
 	fs.StringVar(&cc.Self, "baseline-bin", "", "the binary serving the baseline (default: this one)")
-	fs.StringVar(&cc.Profile, "profile", "", "write a CPU profile of the real server under load to this file (with --sqlite, the SQLite run's to FILE with .sqlite before its extension)")
+	fs.StringVar(&cc.Profile, "profile", "", "write a CPU profile of the real server under load to this file (with --sqlite, the SQLite run's to FILE with .sqlite before its extension; with --postgres, each PostgreSQL server's with .postgres, .postgres-2, ...)")
 	fs.BoolVar(&cc.SQLite, "sqlite", false, "also run the real server on a fresh SQLite file (--store sqlite --db DIR/flashsale-load-*/sale.db, removed after) and compare it with the memory store")
 	fs.StringVar(&cc.DBDir, "db-dir", os.TempDir(), "the folder --sqlite makes its file in; commits wait for fsync, so put it on the disk you mean to measure, not a tmpfs")
+	fs.StringVar(&cc.Postgres, "postgres", "", "also run the real server on PostgreSQL: the `DSN` of a server and database (postgres://USER@HOST:PORT/DB?sslmode=...) in which a schema flashsale_load_<random> is made for the run and dropped after it; compared with the memory store")
+	fs.IntVar(&cc.PostgresServers, "postgres-servers", 1, "with --postgres: how many servers to start on that one schema, sharing the sale; the load's connections are spread over them round-robin")
 	loadFlags(fs, &cc.Load, time.Second)
 	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	if err := postgresFlags(fs, cc); err != nil {
 		return err
 	}
 	bounded(&cc.Load)
@@ -157,4 +167,17 @@ func compare(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err := load.Compare(ctx, cc)
 	return err
+}
+
+// postgresFlags refuses --postgres-servers without --postgres, or below 1.
+func postgresFlags(fs *flag.FlagSet, cc load.CompareConfig) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "postgres-servers" })
+	switch {
+	case cc.PostgresServers < 1:
+		return fmt.Errorf("--postgres-servers %d: want 1 or more", cc.PostgresServers)
+	case set && cc.Postgres == "":
+		return errors.New("--postgres-servers needs --postgres DSN, the database the servers share")
+	}
+	return nil
 }

@@ -7,10 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/flashsale/flashsale/internal/load"
+	"github.com/flashsale/flashsale/internal/pgtest"
 )
 
 // When this variable is set the test binary is flashsale-load itself, so
@@ -186,4 +190,120 @@ func TestCompareFailsWhenServerCannotStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "start flashsale") {
 		t.Fatalf("err = %v, want the server's start to fail", err)
 	}
+}
+
+func TestComparePostgresFlagsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--postgres-servers", "2"}, "--postgres-servers needs --postgres"},
+		{[]string{"--postgres-servers", "1"}, "--postgres-servers needs --postgres"},
+		{[]string{"--postgres", "postgres://u@h/d", "--postgres-servers", "0"}, "want 1 or more"},
+		{[]string{"--postgres", "postgres://u@h/d", "--postgres-servers", "x"}, "invalid value"},
+		{[]string{"--postgres", "postgres://u@h/d", "--postgres-servers", "3", "--concurrency", "2"}, "below the 3 servers"},
+	} {
+		args := append([]string{"compare", "--baseline-bin", "x", "--server-bin", "y", "--requests", "1"}, tc.args...)
+		err := run(context.Background(), args, noEnv, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run(%q) = %v, want an error saying %q", args, err, tc.want)
+		}
+	}
+}
+
+// fakeServer writes a script that logs its arguments, one line per start,
+// and serves the baseline (this test binary) as if it were flashsale.
+func fakeServer(t *testing.T) (bin, argsLog string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, "1")
+	tmp := t.TempDir()
+	argsLog = filepath.Join(tmp, "args")
+	bin = filepath.Join(tmp, "fake-flashsale")
+	script := "#!/bin/sh\necho \"$@\" >> \"" + argsLog + "\"\nexec \"" + self + "\" baseline --addr \"$2\" --admin-token \"$4\"\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, argsLog
+}
+
+// runSchema is the schema named in the --dsn a server was started with.
+var runSchema = regexp.MustCompile(`--store postgres --dsn \S*search_path=(flashsale_load_[a-z0-9]{12})\b`)
+
+// checkDropped fails t if the schema is still on the server.
+func checkDropped(t *testing.T, dsn, schema string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("schema %s is still there after the run", schema)
+	}
+}
+
+// TestComparePostgresRunsOnASchemaOfItsOwn: --postgres starts the server
+// once more with --store postgres and a --dsn whose search_path is a schema
+// made for the run, for about a second, and drops the schema afterwards.
+func TestComparePostgresRunsOnASchemaOfItsOwn(t *testing.T) {
+	dsn := pgtest.ServerDSN(t)
+	self, _ := os.Executable()
+	fake, argsLog := fakeServer(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake, "--postgres", dsn,
+		"--inventory", "20", "--concurrency", "4", "--duration", "1s", "--warmup", "0s"}, noEnv, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"== flashsale on PostgreSQL", "throughput PostgreSQL", "(target >= 0.25: ", "books      balance on all three"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(argsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || strings.Contains(lines[0], "--store") || !runSchema.MatchString(lines[1]) {
+		t.Fatalf("server started with:\n%s\nwant the memory store, then --store postgres with a schema of the run's", b)
+	}
+	checkDropped(t, dsn, runSchema.FindStringSubmatch(lines[1])[1])
+}
+
+// With --postgres-servers 2 both servers start on the one schema and the
+// load goes to both; the fakes here do not share a sale, so the books check
+// must say so, and the schema is dropped all the same.
+func TestComparePostgresTwoServersCheckedAndDroppedOnFailure(t *testing.T) {
+	dsn := pgtest.ServerDSN(t)
+	self, _ := os.Executable()
+	fake, argsLog := fakeServer(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake, "--postgres", dsn, "--postgres-servers", "2",
+		"--inventory", "20", "--concurrency", "4", "--requests", "300", "--warmup", "0s"}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "flashsale on PostgreSQL, 2 servers: books do not balance") {
+		t.Fatalf("err = %v, want the two unshared fakes' books not to balance\n%s", err, out.String())
+	}
+	for _, want := range []string{"4 connections over 2 servers", "both servers, PostgreSQL and the load generator share the CPU", "throughput PostgreSQL (2 servers)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(argsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 || lines[1] != lines[2] || !runSchema.MatchString(lines[1]) {
+		t.Fatalf("servers started with:\n%s\nwant the memory store, then twice the same --store postgres --dsn", b)
+	}
+	checkDropped(t, dsn, runSchema.FindStringSubmatch(lines[1])[1])
 }

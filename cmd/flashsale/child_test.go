@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,11 +38,15 @@ func buildFlashsale(t *testing.T) string {
 // child is the flashsale binary running as a process of its own, so that
 // it can be killed with SIGKILL like a real server, mid-write.
 type child struct {
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once the process has exited and err is set
-	err    error
-	stderr strings.Builder // read only after exited is closed
+	url       string
+	cmd       *exec.Cmd
+	exited    chan struct{} // closed once the process has exited and err is set
+	err       error
+	stderr    strings.Builder // read only after exited is closed
+	listening chan string     // the address of its "listening" line
+
+	mu   sync.Mutex
+	logs []map[string]any // its log lines, in order
 }
 
 // startChild runs bin with args, which must include --addr 127.0.0.1:0,
@@ -49,7 +54,16 @@ type child struct {
 // with SIGTERM if it is still running.
 func startChild(t *testing.T, bin string, args ...string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	c := spawnChild(t, bin, args...)
+	c.waitListening(t, 15*time.Second)
+	return c
+}
+
+// spawnChild runs bin with args and returns at once, reading its log as it
+// comes. The cleanup stops it with SIGTERM if it is still running.
+func spawnChild(t *testing.T, bin string, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(bin, args...), exited: make(chan struct{}), listening: make(chan string, 1)}
 	// Through an io.Pipe rather than StdoutPipe: Wait then waits for the
 	// last log line to be copied instead of closing the pipe under the
 	// reader.
@@ -64,15 +78,20 @@ func startChild(t *testing.T, bin string, args ...string) *child {
 		pw.Close()
 		close(c.exited)
 	}()
-	listening := make(chan string, 1)
 	go func() {
 		// Read to the end, so that the server never blocks on its log.
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				line = map[string]any{"msg": "(not JSON)", "text": sc.Text()}
+			}
+			c.mu.Lock()
+			c.logs = append(c.logs, line)
+			c.mu.Unlock()
+			if addr, ok := line["addr"].(string); ok && line["msg"] == "listening" {
 				select {
-				case listening <- line.Addr:
+				case c.listening <- addr:
 				default:
 				}
 			}
@@ -80,15 +99,47 @@ func startChild(t *testing.T, bin string, args ...string) *child {
 		_, _ = io.Copy(io.Discard, pr) // a line too long for the scanner
 	}()
 	t.Cleanup(func() { c.stop(t) })
+	return c
+}
+
+// waitListening waits up to limit for the server's "listening" line and
+// sets c.url.
+func (c *child) waitListening(t *testing.T, limit time.Duration) {
+	t.Helper()
 	select {
-	case addr := <-listening:
+	case addr := <-c.listening:
 		c.url = "http://" + addr
 	case <-c.exited:
 		t.Fatalf("the server exited before listening: %v\n%s", c.err, c.stderr.String())
-	case <-time.After(15 * time.Second):
-		t.Fatal("the server did not log its address within 15s")
+	case <-time.After(limit):
+		t.Fatalf("the server did not log its address within %v; its log:\n%s", limit, c.logText())
 	}
-	return c
+}
+
+// logged returns the server's log lines with message msg so far.
+func (c *child) logged(msg string) []map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]any
+	for _, l := range c.logs {
+		if l["msg"] == msg {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// logText is the server's log so far, one JSON line each, for messages.
+func (c *child) logText() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, l := range c.logs {
+		j, _ := json.Marshal(l)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // kill ends the process with SIGKILL, as a crash or the OOM killer would:

@@ -16,6 +16,7 @@ import (
 type config struct {
 	store             string
 	db                string
+	dsn               string
 	addr              string
 	adminToken        string
 	holdTTL           time.Duration
@@ -36,14 +37,15 @@ type config struct {
 // flags defines the command line, writing into c.
 func flags(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("flashsale", flag.ContinueOnError)
-	fs.StringVar(&c.store, "store", "memory", "where the sale is kept: memory (lost on restart) or sqlite (a file, --db)")
+	fs.StringVar(&c.store, "store", "memory", "where the sale is kept: memory (lost on restart), sqlite (a file, --db) or postgres (a database that several servers may share, --dsn)")
 	fs.StringVar(&c.db, "db", "", "the SQLite file of --store sqlite; created if missing (its folder must exist)")
+	fs.StringVar(&c.dsn, "dsn", "", "the PostgreSQL database of --store postgres, as postgres://USER[:PASSWORD]@HOST:PORT/DATABASE?sslmode=...[&search_path=SCHEMA]; the tables are created if missing. At start, flashsale waits for the database while it cannot be reached")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for POST /initialize (default: a random one, logged once)")
 	fs.DurationVar(&c.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold lasts unless confirmed")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 5, "reservation attempts per second per user (0 disables)")
 	fs.IntVar(&c.rateBurst, "rate-burst", 10, "burst of reservation attempts per user")
-	fs.Int64Var(&c.inventory, "inventory", -1, "initialize the sale with this many units at start (-1: wait for POST /initialize)")
+	fs.Int64Var(&c.inventory, "inventory", -1, "initialize the sale with this many units at start, unless it is initialized already (a durable store's sale after a restart; -1: wait for POST /initialize)")
 	fs.DurationVar(&c.sweepInterval, "sweep-interval", time.Second, "how often expired holds are swept when no request arrives")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/")
@@ -80,12 +82,18 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
-	case c.store != "memory" && c.store != "sqlite":
-		return c, fmt.Errorf("-store %q: want memory or sqlite", c.store)
+	case c.store != "memory" && c.store != "sqlite" && c.store != "postgres":
+		return c, fmt.Errorf("-store %q: want memory, sqlite or postgres", c.store)
 	case c.store == "sqlite" && c.db == "":
 		return c, fmt.Errorf("-store sqlite needs -db PATH, the file to keep the sale in")
 	case c.store != "sqlite" && c.db != "":
 		return c, fmt.Errorf("-db is only for -store sqlite (the store is %s)", c.store)
+	case c.store == "postgres" && c.dsn == "":
+		return c, fmt.Errorf("-store postgres needs -dsn postgres://USER@HOST:PORT/DATABASE, the database to keep the sale in")
+	case c.store != "postgres" && c.dsn != "":
+		// FLASHSALE_DSN counts too: a server must not quietly keep its sale
+		// in memory while the operator believes it is in the database.
+		return c, fmt.Errorf("-dsn (or FLASHSALE_DSN) is only for -store postgres (the store is %s)", c.store)
 	case c.holdTTL <= 0:
 		return c, fmt.Errorf("-hold-ttl %v must be positive", c.holdTTL)
 	case c.rateLimit < 0:

@@ -385,3 +385,19 @@ func describeUser(u generated.UserState) string {
 }
 
 func clock(t time.Time) string { return t.Format("15:04:05.000000") }
+
+// checkAfter reads the sale through c, after a crash (when), and checks
+// everything h was told against it: every hold and place still there, the
+// line in order, the books balanced, and the server still selling.
+func checkAfter(t *testing.T, c *generated.ClientWithResponses, h history, when string) observed {
+	t.Helper()
+	o := observe(t, c, h)
+	t.Logf("%s; %s: available %d, held %d, confirmed %d, waiting %d",
+		h.summary(), when, o.status.Available, o.status.Held, o.status.Confirmed, o.status.WaitlistSize)
+	checkHolds(t, h, o)
+	checkUsers(t, h, o)
+	checkLine(t, h, o)
+	checkBalance(t, o)
+	checkStillServes(t, c)
+	return o
+}

@@ -72,16 +72,7 @@ func crashAndCheck(t *testing.T, bin string, seed uint64) {
 
 	h := loadUntilKilled(t, startChild(t, bin, args...), seed, killAt)
 	srv := startChild(t, bin, args...) // the same command line, as an operator would
-	c := newClient(t, srv.url)
-	o := observe(t, c, h)
-	t.Logf("%s; after restart: available %d, held %d, confirmed %d, waiting %d",
-		h.summary(), o.status.Available, o.status.Held, o.status.Confirmed, o.status.WaitlistSize)
-
-	checkHolds(t, h, o)
-	checkUsers(t, h, o)
-	checkLine(t, h, o)
-	checkBalance(t, o)
-	checkStillServes(t, c)
+	checkAfter(t, newClient(t, srv.url), h, "after restart")
 }
 
 // step is one request of the load and what its answer said.
@@ -133,6 +124,7 @@ type loader struct {
 	killAt  int64
 	answers atomic.Int64
 	kill    chan struct{} // closed at the killAt-th answer
+	stop    chan struct{} // closed to end the load between requests; nil: never
 }
 
 // loadUntilKilled drives the load until the kill point (or crashMaxLoad),
@@ -191,6 +183,11 @@ func (l *loader) work(rng *rand.Rand, users []string) history {
 		h[u] = nil
 	}
 	for range crashMaxSteps {
+		select {
+		case <-l.stop:
+			return h
+		default:
+		}
 		u := users[rng.IntN(len(users))]
 		s := l.step(rng, u, lastFact(h[u]))
 		h[u] = append(h[u], s)

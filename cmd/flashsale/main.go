@@ -2,6 +2,7 @@
 //
 //	flashsale --addr 127.0.0.1:8080 --inventory 100                 # in memory
 //	flashsale --store sqlite --db sale.db --inventory 100           # survives kill -9
+//	flashsale --store postgres --dsn postgres://USER@HOST/DB        # several servers, one sale
 //
 // See `flashsale -h` for flags; each is also FLASHSALE_<NAME> in the
 // environment.
@@ -59,13 +60,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	st, err := openStore(ctx, cfg, log)
+	if errors.Is(err, errStopped) {
+		log.Info("stopped", "before", "the store opened")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if cfg.inventory >= 0 {
-		if _, err := st.Initialize(ctx, cfg.inventory, false); err != nil {
-			return fmt.Errorf("initialize inventory: %w", err)
+		if err := initializeOnce(ctx, st, cfg.inventory, log); err != nil {
+			return err
 		}
 	}
 	if cfg.adminToken == "" {
@@ -115,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	swept := make(chan struct{})
 	go func() {
 		defer close(swept)
-		sale.Sweep(sweepCtx, st, cfg.sweepInterval, func(err error) { log.Error("sweep expired holds", "err", err) })
+		sale.Sweep(sweepCtx, st, cfg.sweepInterval, sweepReport(log))
 	}()
 	defer func() { stopSweep(); <-swept }()
 
@@ -144,4 +149,46 @@ func printUsage(w io.Writer) {
 	fs := flags(&config{})
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+}
+
+// initializeOnce initializes a sale that has not been, with --inventory's
+// units. A sale already initialized (a restart of a durable store, the
+// second of several servers started with the same command) is left as it
+// is: only POST /initialize changes a running sale.
+func initializeOnce(ctx context.Context, st sale.Store, units int64, log *slog.Logger) error {
+	status, err := st.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("initialize inventory: %w", err)
+	}
+	if status.Initialized {
+		log.Info("the sale is already initialized; --inventory leaves it as it is", "inventory", units, "total", status.Total)
+		return nil
+	}
+	if _, err := st.Initialize(ctx, units, false); err != nil {
+		return fmt.Errorf("initialize inventory: %w", err)
+	}
+	return nil
+}
+
+// sweepReport logs the sweeper's failures: a store that is unavailable (its
+// database down) once when it goes and once when it is back, at WARN, not
+// every interval; anything else, which is a bug, each time at ERROR.
+func sweepReport(log *slog.Logger) func(error) {
+	down := false
+	return func(err error) {
+		switch {
+		case err == nil:
+			if down {
+				log.Info("sweeper: the store is back")
+			}
+			down = false
+		case errors.Is(err, sale.ErrUnavailable):
+			if !down {
+				log.Warn("sweeper: the store is unavailable; trying again each interval", "err", err)
+			}
+			down = true
+		default:
+			log.Error("sweep expired holds", "err", err)
+		}
+	}
 }

@@ -155,7 +155,35 @@ func (h *handlers) LeaveWaitlist(ctx context.Context, req generated.LeaveWaitlis
 	return nil, err
 }
 
-func (h *handlers) GetHealth(context.Context, generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
+// healthChecker is a store that can say whether its backend answers (a
+// database server); a store without one is healthy while the process runs.
+type healthChecker interface {
+	// Health returns nil when the backend answers; otherwise an error, which
+	// wraps sale.ErrUnavailable, saying what is wrong.
+	Health(ctx context.Context) error
+}
+
+// healthTimeout bounds the store's health check, so that /healthz answers
+// 503 rather than hang when the database does not answer at all.
+const healthTimeout = 3 * time.Second
+
+func (h *handlers) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
+	if hc, ok := h.store.(healthChecker); ok {
+		ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+		defer cancel()
+		if err := hc.Health(ctx); err != nil {
+			// The same problem and Retry-After as every other 503
+			// (writeUnavailable), with the reason: this is the answer
+			// operators and load balancers read.
+			secs := int((sale.RetryAfter + time.Second - 1) / time.Second)
+			return generated.GetHealth503ApplicationProblemPlusJSONResponse{
+				UnavailableApplicationProblemPlusJSONResponse: generated.UnavailableApplicationProblemPlusJSONResponse{
+					Body:    problem(probUnavailable, fmt.Sprintf("the sale's store is down (%v); retry in %ds", err, secs)),
+					Headers: generated.UnavailableResponseHeaders{RetryAfter: &secs},
+				},
+			}, nil
+		}
+	}
 	return generated.GetHealth200JSONResponse{Status: generated.Ok}, nil
 }
 

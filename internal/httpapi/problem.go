@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -53,11 +54,17 @@ func withReservation(p generated.Problem, r sale.Reservation) generated.Problem 
 }
 
 // writeUnavailable answers a request the store could not serve now (its disk
-// is full, its database down): 503 with Retry-After, nothing done.
-func writeUnavailable(w http.ResponseWriter) {
+// is full, its database down): 503 with Retry-After. Nothing was done,
+// unless the store lost its storage while committing and could not find
+// out whether the commit was made: then the detail says so.
+func writeUnavailable(w http.ResponseWriter, err error) {
 	secs := int((sale.RetryAfter + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeProblem(w, problem(probUnavailable, fmt.Sprintf("the sale cannot be changed right now; nothing was done; retry in %ds", secs)))
+	detail := fmt.Sprintf("the sale's store cannot be reached right now; nothing was done; retry in %ds", secs)
+	if errors.Is(err, sale.ErrOutcomeUnknown) {
+		detail = fmt.Sprintf("the sale's store stopped answering while committing this change, which may have been made: read the state (GET /users/{user_id} or /reservations/{reservation_id}) before trying again; retry in %ds", secs)
+	}
+	writeProblem(w, problem(probUnavailable, detail))
 }
 
 // writeProblem writes p outside the strict handlers: validation failures,

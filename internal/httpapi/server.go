@@ -81,7 +81,7 @@ func New(cfg Config) (http.Handler, error) {
 		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, sale.ErrUnavailable) {
 				log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-				writeUnavailable(w)
+				writeUnavailable(w, err)
 				return
 			}
 			log.Error("handler failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -17,6 +17,12 @@ import (
 type Config struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:8080.
 	URL string
+	// MoreURLs are further servers sharing one sale with URL's (several
+	// flashsale servers on one database). The workers' connections are
+	// spread over URL and these, round-robin by connection; the sale is
+	// initialized through URL, and afterwards every server's /status must
+	// equal URL's.
+	MoreURLs []string
 	// Token is the admin bearer token for POST /initialize.
 	Token string
 	// Inventory is the total_inventory the run starts the sale with.
@@ -51,6 +57,14 @@ func (c Config) validate() error {
 	var errs []error
 	if c.URL == "" {
 		errs = append(errs, errors.New("a server URL is required"))
+	}
+	for i, u := range c.MoreURLs {
+		if u == "" {
+			errs = append(errs, fmt.Errorf("server %d's URL is empty", i+2))
+		}
+	}
+	if n := 1 + len(c.MoreURLs); c.Concurrency >= 1 && c.Concurrency < n {
+		errs = append(errs, fmt.Errorf("concurrency %d is below the %d servers: each needs a connection", c.Concurrency, n))
 	}
 	if c.Inventory < 0 {
 		errs = append(errs, fmt.Errorf("inventory %d is negative", c.Inventory))

@@ -24,6 +24,12 @@ type Result struct {
 	Status     generated.Status // /status after the run
 	Violations []string         // empty when the books balance
 
+	// Servers is how many servers the load was spread over (Config's URL
+	// and MoreURLs), and Statuses each one's /status after the run, in that
+	// order, when there were several.
+	Servers  int
+	Statuses []generated.Status
+
 	// ClientCPU is the CPU time the generator spent during the run, and
 	// ServerCPU the server's (set by Compare, which knows its process):
 	// both share the machine, so each one's cost per request matters.
@@ -54,6 +60,7 @@ func newResult(cfg Config, t *tally, elapsed time.Duration, st generated.Status)
 		P99:         micros(t.hist.ValueAtQuantile(99)),
 		Max:         micros(t.hist.Max()),
 		Status:      st,
+		Servers:     1 + len(cfg.MoreURLs),
 	}
 	for o := range numOps {
 		for status, n := range t.counts[o] {
@@ -89,12 +96,15 @@ func (r Result) BooksErr() error {
 
 // Print writes the result for a person to read.
 func (r Result) Print(w io.Writer) {
-	mix := ""
+	mix, over := "", ""
 	if r.Mix {
 		mix = ", mix"
 	}
-	fmt.Fprintf(w, "  requests   %d in %s = %.0f req/s (%d connections, inventory %d%s)\n",
-		r.Requests, r.Elapsed.Round(time.Millisecond), r.Throughput(), r.Concurrency, r.Inventory, mix)
+	if r.Servers > 1 {
+		over = fmt.Sprintf(" over %d servers", r.Servers)
+	}
+	fmt.Fprintf(w, "  requests   %d in %s = %.0f req/s (%d connections%s, inventory %d%s)\n",
+		r.Requests, r.Elapsed.Round(time.Millisecond), r.Throughput(), r.Concurrency, over, r.Inventory, mix)
 	fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  max %s\n", r.P50, r.P90, r.P99, r.Max)
 	var answers []string
 	for _, a := range r.Answers {
@@ -102,8 +112,15 @@ func (r Result) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  answers    %s\n", strings.Join(answers, ", "))
 	st := r.Status
-	fmt.Fprintf(w, "  status     total %d = available %d + held %d + confirmed %d; waitlist %d\n",
-		st.TotalInventory, st.Available, st.Held, st.Confirmed, st.WaitlistSize)
+	same := ""
+	if len(r.Statuses) > 1 && len(checkSameStatus(r.Statuses)) == 0 {
+		same = fmt.Sprintf(" (the same on all %d servers)", len(r.Statuses))
+		if len(r.Statuses) == 2 {
+			same = " (the same on both servers)"
+		}
+	}
+	fmt.Fprintf(w, "  status     total %d = available %d + held %d + confirmed %d; waitlist %d%s\n",
+		st.TotalInventory, st.Available, st.Held, st.Confirmed, st.WaitlistSize, same)
 	if cpu := r.cpuLine(); cpu != "" {
 		fmt.Fprintf(w, "  cpu        %s\n", cpu)
 	}

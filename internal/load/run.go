@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/flashsale/flashsale/generated"
 )
 
 // Run starts a fresh sale on the server, sends the load cfg describes, reads
@@ -18,17 +20,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.maxTime())
 	defer cancel()
-	c, err := newClient(cfg.URL, cfg.Token, cfg.Concurrency)
-	if err != nil {
-		return Result{}, err
+	urls := append([]string{cfg.URL}, cfg.MoreURLs...)
+	cs := make([]*client, len(urls))
+	for i, u := range urls {
+		// Worker w talks to server w mod n: this is how many workers that
+		// gives server i, each with a keep-alive connection of its own.
+		conns := (cfg.Concurrency + len(urls) - 1 - i) / len(urls)
+		var err error
+		if cs[i], err = newClient(u, cfg.Token, conns); err != nil {
+			return Result{}, err
+		}
+		defer cs[i].close()
 	}
-	defer c.close()
+	c := cs[0]
 
 	if cfg.Warmup > 0 {
 		if _, err := c.initialize(ctx, cfg.Inventory); err != nil {
 			return Result{}, fmt.Errorf("warm-up: %w", err)
 		}
-		if _, err := storm(ctx, c, cfg.Concurrency, "w", cfg.Warmup, 0, cfg.Mix); err != nil {
+		if _, err := storm(ctx, cs, cfg.Concurrency, "w", cfg.Warmup, 0, cfg.Mix); err != nil {
 			return Result{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -46,7 +56,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cpu0, cpuOK := selfCPU()
 	start := time.Now()
-	t, err := storm(ctx, c, cfg.Concurrency, "u", cfg.Duration, cfg.Requests, cfg.Mix)
+	t, err := storm(ctx, cs, cfg.Concurrency, "u", cfg.Duration, cfg.Requests, cfg.Mix)
 	elapsed := time.Since(start)
 	cpu1, _ := selfCPU()
 	done()
@@ -61,13 +71,42 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.ClientCPU = cpu1 - cpu0
 	}
 	res.Violations = checkBooks(t, cfg.Mix, cfg.Inventory, st)
+	if len(cs) > 1 {
+		// Every server answers reads after catching up on the others'
+		// commits, so with the load over, all must say the same.
+		res.Statuses = []generated.Status{st}
+		for _, o := range cs[1:] {
+			ost, err := o.status(ctx)
+			if err != nil {
+				return Result{}, fmt.Errorf("server %d: %w", len(res.Statuses)+1, err)
+			}
+			res.Statuses = append(res.Statuses, ost)
+		}
+		res.Violations = append(res.Violations, checkSameStatus(res.Statuses)...)
+	}
 	return res, nil
 }
 
+// checkSameStatus: every server sharing the sale reports what the first
+// one does.
+func checkSameStatus(sts []generated.Status) []string {
+	var v []string
+	for i, st := range sts[1:] {
+		if st != sts[0] {
+			v = append(v, fmt.Sprintf("server %d's /status %+v differs from server 1's %+v", i+2, st, sts[0]))
+		}
+	}
+	return v
+}
+
 // storm runs the workers until the duration is over or limit new users
-// have been sent, and merges what they saw.
-func storm(ctx context.Context, c *client, workers int, prefix string, d time.Duration, limit int64, mix bool) (*tally, error) {
-	s := &shared{c: c, prefix: prefix, mix: mix, limit: limit}
+// have been sent, and merges what they saw. Worker i sends its requests
+// through cs[i mod len(cs)]: with several servers on one sale, each gets an
+// equal share of the connections (and of the requests, as far as the
+// servers keep pace with each other), and a user's follow-ups go to the
+// server that answered their first request.
+func storm(ctx context.Context, cs []*client, workers int, prefix string, d time.Duration, limit int64, mix bool) (*tally, error) {
+	s := &shared{prefix: prefix, mix: mix, limit: limit}
 	if d > 0 {
 		// Workers finish the request in flight and stop; cancelling it
 		// instead would lose an answer the books need.
@@ -77,7 +116,7 @@ func storm(ctx context.Context, c *client, workers int, prefix string, d time.Du
 	ws := make([]*worker, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
-		w := &worker{shared: s, t: newTally()}
+		w := &worker{shared: s, c: cs[i%len(cs)], t: newTally()}
 		ws[i] = w
 		wg.Go(func() { w.run(ctx) })
 	}

@@ -26,6 +26,18 @@ type StoreStats struct {
 // MeanBatch is the mean number of calls per committed batch.
 func (s StoreStats) MeanBatch() float64 { return ratio(float64(s.Calls), float64(s.Batches)) }
 
+// plus is the stats of two stores that shared one sale: the sums, and the
+// larger of the two largest batches.
+func (s StoreStats) plus(o StoreStats) StoreStats {
+	return StoreStats{
+		Batches:    s.Batches + o.Batches,
+		Calls:      s.Calls + o.Calls,
+		Events:     s.Events + o.Events,
+		CommitTime: s.CommitTime + o.CommitTime,
+		MaxBatch:   max(s.MaxBatch, o.MaxBatch),
+	}
+}
+
 // storeMetrics names the /metrics series StoreStats is read from.
 var storeMetrics = []string{
 	"flashsale_store_batches_total",

@@ -15,7 +15,6 @@ import (
 
 // shared is what the workers of one run have in common.
 type shared struct {
-	c      *client
 	prefix string // user id prefix, e.g. "u"
 	mix    bool
 	limit  int64        // new users to send; 0 means until stop
@@ -37,6 +36,7 @@ func (s *shared) fail(err error) {
 // worker sends one request at a time over its own keep-alive connection.
 type worker struct {
 	*shared
+	c    *client // the server this worker talks to
 	t    *tally
 	buf  bytes.Buffer // the last answer's body, reused
 	user []byte       // the current user id, reused

@@ -11,8 +11,10 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/pgtest"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/sale/conformance"
+	"github.com/flashsale/flashsale/internal/store/postgres"
 	"github.com/flashsale/flashsale/internal/store/sqlite"
 )
 
@@ -23,6 +25,7 @@ import (
 // sweeper does.
 type httpStore struct {
 	c     *generated.ClientWithResponses
+	srv   *httptest.Server
 	swept sale.Store
 }
 
@@ -48,7 +51,7 @@ func newHTTPStore(t *testing.T, inner sale.Store) sale.Store {
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	return &httpStore{c: c, swept: inner}
+	return &httpStore{c: c, srv: srv, swept: inner}
 }
 
 // TestHTTPLinearizable is the linearizability check through the whole HTTP
@@ -66,6 +69,21 @@ func TestHTTPLinearizable(t *testing.T) {
 			}
 			return s
 		}), 20)
+	})
+	// Two HTTP servers, each over its own store, on one PostgreSQL schema;
+	// each call goes to the next server in turn.
+	t.Run("postgres, two servers", func(t *testing.T) {
+		pgtest.ServerDSN(t)
+		conformance.LinearizableAcross(t, func(t *testing.T) conformance.Factory {
+			dsn := pgtest.Schema(t)
+			return overHTTP(func(t *testing.T, cfg sale.Config) sale.Store {
+				s, err := postgres.Open(t.Context(), dsn, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
+		}, 20)
 	})
 }
 
@@ -182,7 +200,13 @@ func (h *httpStore) Status(ctx context.Context) (sale.Status, error) {
 
 func (h *httpStore) Expire(ctx context.Context) (int, error) { return h.swept.Expire(ctx) }
 
-func (h *httpStore) Close() error { return nil }
+// Close stops the server and closes the store, so that a test checking many
+// histories holds one history's resources (a database's connections) at a
+// time.
+func (h *httpStore) Close() error {
+	h.srv.Close()
+	return h.swept.Close()
+}
 
 // Events has no endpoint (yet); it reads the store directly.
 func (h *httpStore) Events(ctx context.Context, after uint64, limit int) ([]sale.Event, <-chan struct{}, error) {

@@ -60,8 +60,15 @@ const MaxInventory = 1_000_000_000
 
 // ErrUnavailable: the store cannot take or make durable a change right now
 // (its disk is full, its database is down, it is closed). Nothing the call
-// asked for happened; the same call may succeed after RetryAfter.
+// asked for happened, unless the error also wraps ErrOutcomeUnknown; the
+// same call may succeed after RetryAfter.
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrOutcomeUnknown comes wrapped with ErrUnavailable when the store lost
+// its storage in the middle of committing the call's change and could not
+// find out afterwards whether the commit was made: the change may have
+// happened. The caller should read the state before it tries again.
+var ErrOutcomeUnknown = errors.New("the change may have been made: the storage stopped answering while committing it")
 
 // RetryAfter is how long a store that failed to write waits before it tries
 // its storage again, answering ErrUnavailable at once meanwhile, so that an

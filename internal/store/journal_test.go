@@ -16,10 +16,16 @@ type journal struct {
 	tx     sync.Mutex // held from Begin to Commit or Rollback
 	mu     sync.Mutex
 	events []sale.Event
-	fail   error         // Commit fails with it while set
-	lost   bool          // with fail: the events are committed all the same
-	gate   chan struct{} // Commit waits for it to close while set
-	commit atomic.Int32  // commits attempted
+	fail   error           // Commit fails with it while set
+	lost   bool            // with fail: the events are committed all the same
+	gate   chan struct{}   // Commit waits for it to close while set
+	commit atomic.Int32    // commits attempted
+	wake   []chan struct{} // Watch's, told of each commit
+	head   error           // Head fails with it while set
+	begin  error           // Begin fails with it while set
+	// cut, with fail, becomes begin when a commit fails: the journal is
+	// gone before anyone can ask whether the commit was made.
+	cut error
 }
 
 func (j *journal) setFail(err error) { j.mu.Lock(); j.fail = err; j.mu.Unlock() }
@@ -56,8 +62,17 @@ func (j *journal) Read(_ context.Context, after uint64, limit int) ([]sale.Event
 	return out, nil
 }
 
-func (j *journal) Begin(context.Context) (Batch, error) { j.tx.Lock(); return &memBatch{j: j}, nil }
-func (j *journal) Close() error                         { return nil }
+func (j *journal) Begin(context.Context) (Batch, error) {
+	j.mu.Lock()
+	err := j.begin
+	j.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	j.tx.Lock()
+	return &memBatch{j: j}, nil
+}
+func (j *journal) Close() error { return nil }
 
 type memBatch struct{ j *journal }
 
@@ -78,12 +93,60 @@ func (b *memBatch) Commit(_ context.Context, events []sale.Event) error {
 	lost := b.j.lost
 	b.j.mu.Unlock()
 	if fail != nil && !lost {
+		b.j.mu.Lock()
+		if b.j.cut != nil {
+			b.j.begin = b.j.cut
+		}
+		b.j.mu.Unlock()
 		return fail
 	}
 	b.j.mu.Lock()
 	b.j.events = append(b.j.events, events...)
+	for _, c := range b.j.wake {
+		select {
+		case c <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
 	b.j.mu.Unlock()
 	return fail
 }
 
 func (b *memBatch) Rollback() error { b.j.tx.Unlock(); return nil }
+
+// shared is the journal as several stores see one database: a Shared
+// journal, so each store reads the head before it answers a read, and
+// hears of the others' commits.
+type shared struct{ *journal }
+
+// Head waits for a transaction in progress, as the PostgreSQL journal's
+// does: a read must not land between a batch's decisions and its commit.
+func (j shared) Head(context.Context) (uint64, error) {
+	j.tx.Lock()
+	defer j.tx.Unlock()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.head != nil {
+		return 0, j.head
+	}
+	if len(j.events) == 0 {
+		return 0, nil
+	}
+	return j.events[len(j.events)-1].Seq, nil
+}
+
+func (j shared) Watch(ctx context.Context, changed func(uint64)) {
+	c := make(chan struct{}, 1)
+	j.mu.Lock()
+	j.wake = append(j.wake, c)
+	j.mu.Unlock()
+	changed(0)
+	for {
+		select {
+		case <-c:
+			changed(0)
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -48,6 +48,22 @@ type Journal interface {
 	Close() error
 }
 
+// Shared is a Journal that other processes commit to as well: several
+// servers on one database. The store then follows their commits, so that
+// its feed carries them, and before answering a read from memory it first
+// applies everything committed before the read began (the read barrier),
+// so a read is linearizable across all the servers.
+type Shared interface {
+	Journal
+	// Head returns the Seq of the newest committed event.
+	Head(ctx context.Context) (uint64, error)
+	// Watch calls changed, from one goroutine, each time others may have
+	// committed, with the newest Seq they reported or 0 when it is not
+	// known (after the watch lost and regained its connection). It returns
+	// when ctx ends.
+	Watch(ctx context.Context, changed func(seq uint64))
+}
+
 // Batch is one journal transaction.
 type Batch interface {
 	// Since returns the events committed by others after seq, the last one
@@ -69,6 +85,9 @@ const (
 	maxBatch = 512
 	// journalTimeout bounds one journal transaction.
 	journalTimeout = 10 * time.Second
+	// outcomeTimeout bounds finding out whether a commit that reported
+	// failure was made.
+	outcomeTimeout = 5 * time.Second
 	// replayPage is how many events a rebuild reads at a time.
 	replayPage = 4096
 	// feedKeep is how many of the newest events the feed keeps in memory;
@@ -82,6 +101,7 @@ type Store struct {
 	clock   sale.Clock
 	ttl     time.Duration
 	journal Journal // nil: memory only
+	shared  Shared  // journal, when other processes write it too
 
 	// retryAfter is how long the store answers ErrUnavailable at once after
 	// a journal failure, before trying again (sale.RetryAfter; tests
@@ -95,6 +115,7 @@ type Store struct {
 	retryAt time.Time // no journal work before this, after a failure
 
 	feed feed
+	sync syncer // read barriers and catching up on others' commits
 
 	queue        chan *op
 	closing      chan struct{}
@@ -147,6 +168,10 @@ func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error)
 	s.feed.last = s.sale.Seq()
 	s.queue = make(chan *op, maxBatch)
 	go s.write()
+	if shared, ok := journal.(Shared); ok {
+		s.shared = shared
+		s.startWatch()
+	}
 	if _, err := s.Expire(ctx); err != nil {
 		s.stop() // the journal stays the caller's to close
 		return nil, fmt.Errorf("open store: expire holds due since the last run: %w", err)
@@ -159,6 +184,7 @@ func (s *Store) stop() {
 	s.close.Do(func() {
 		close(s.closing)
 		<-s.stopped
+		s.stopWatch()
 	})
 }
 
@@ -249,6 +275,12 @@ func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error)
 			var zero T
 			return zero, err
 		}
+		if s.shared != nil {
+			if err := s.barrier(ctx); err != nil {
+				var zero T
+				return zero, err
+			}
+		}
 		s.mu.Lock()
 		if s.stale == nil && !s.sale.Due(s.clock.Now()) {
 			v, err := get(s.sale)
@@ -315,6 +347,16 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 	events, more, last, ok := s.feed.page(after, limit)
 	if ok {
 		return events, more, nil
+	}
+	if s.shared != nil && after > last {
+		// Another server made it (a consumer that moved between servers
+		// resumes from what the last one told it): catch up, look again.
+		if err := s.barrier(ctx); err != nil {
+			return nil, nil, err
+		}
+		if events, more, last, ok = s.feed.page(after, limit); ok {
+			return events, more, nil
+		}
 	}
 	if s.journal == nil || after > last {
 		return nil, nil, fmt.Errorf("events after %d (the newest is %d): %w", after, last, sale.ErrEventsGone)

@@ -352,6 +352,9 @@ func TestFeedRing(t *testing.T) {
 // the connection reports a failure for a change it made. The callers are
 // told 503 (their outcome is unknown to them), and the rebuilt state and
 // the feed both have the change, the feed without a gap.
+//
+// A commit reported failed that was made is found by the store, which
+// answers as if nothing had gone wrong; the feed has it once.
 func TestCommitMadeButReportedFailed(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
@@ -362,8 +365,9 @@ func TestCommitMadeButReportedFailed(t *testing.T) {
 	j.mu.Lock()
 	j.fail, j.lost = errors.New("connection lost after commit"), true
 	j.mu.Unlock()
-	if _, err := s.Reserve(ctx, "alice"); !errors.Is(err, sale.ErrUnavailable) {
-		t.Fatalf("reserve: %v, want ErrUnavailable", err)
+	// The store finds the batch in the journal: the answer stands.
+	if res, err := s.Reserve(ctx, "alice"); err != nil || res.Reservation == nil {
+		t.Fatalf("reserve whose commit was made but reported failed: %+v, %v; want the hold", res, err)
 	}
 	j.setFail(nil)
 	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.Holding {
@@ -390,5 +394,40 @@ func TestCommitMadeButReportedFailed(t *testing.T) {
 	}
 	if !slices.Equal(kinds, []sale.EventKind{sale.EventInitialized, sale.EventGranted, sale.EventGranted}) {
 		t.Fatalf("feed %v", kinds)
+	}
+}
+
+// TestCommitOutcomeUnknown: a commit fails and the journal is gone before
+// the store can ask whether it was made: the answer is ErrUnavailable
+// wrapping ErrOutcomeUnknown, so the client knows to look before retrying;
+// a commit refused while the journal still answers is plain ErrUnavailable.
+func TestCommitOutcomeUnknown(t *testing.T) {
+	ctx := t.Context()
+	j := &journal{}
+	s := open(t, j, sale.SystemClock{})
+	if _, err := s.Initialize(ctx, 5, false); err != nil {
+		t.Fatal(err)
+	}
+	j.setFail(errors.New("disk full"))
+	_, err := s.Reserve(ctx, "alice")
+	if !errors.Is(err, sale.ErrUnavailable) || errors.Is(err, sale.ErrOutcomeUnknown) {
+		t.Fatalf("reserve refused by a journal that still answers: %v; want ErrUnavailable, outcome known", err)
+	}
+	j.mu.Lock()
+	j.fail, j.cut = errors.New("connection reset"), errors.New("connection refused")
+	j.mu.Unlock()
+	waitFor(t, func() bool {
+		_, err = s.Reserve(ctx, "bob")
+		return !errors.Is(err, sale.ErrUnavailable) || errors.Is(err, sale.ErrOutcomeUnknown) || err == nil
+	})
+	if !errors.Is(err, sale.ErrUnavailable) || !errors.Is(err, sale.ErrOutcomeUnknown) {
+		t.Fatalf("reserve whose commit failed with the journal gone: %v; want ErrUnavailable wrapping ErrOutcomeUnknown", err)
+	}
+	j.mu.Lock()
+	j.fail, j.cut, j.begin = nil, nil, nil
+	j.mu.Unlock()
+	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob"); return err == nil })
+	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.None {
+		t.Fatalf("alice, whose reserve was refused: %+v, %v", u, err)
 	}
 }

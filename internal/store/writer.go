@@ -40,17 +40,9 @@ func (s *Store) write() {
 			refuse()
 			return
 		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case o := <-s.queue:
-				batch = append(batch, o)
-			default:
-				break fill
-			}
-		}
+		batch = s.fill(batch)
 		s.mu.Lock()
-		s.commit(batch)
+		batch = s.commit(batch)
 		s.mu.Unlock()
 		for _, o := range batch {
 			close(o.done)
@@ -58,8 +50,9 @@ func (s *Store) write() {
 	}
 }
 
-// commit decides and commits one batch, setting each op's err. s.mu is held.
-func (s *Store) commit(batch []*op) {
+// commit decides and commits one batch, setting each op's err, and returns
+// it with the calls that joined it. s.mu is held.
+func (s *Store) commit(batch []*op) []*op {
 	failAll := func(err error) {
 		for _, o := range batch {
 			o.err = err
@@ -67,7 +60,7 @@ func (s *Store) commit(batch []*op) {
 	}
 	if err := s.ready(); err != nil {
 		failAll(err)
-		return
+		return batch
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
 	defer cancel()
@@ -75,7 +68,7 @@ func (s *Store) commit(batch []*op) {
 	tx, err := s.journal.Begin(ctx)
 	if err != nil {
 		failAll(s.failed(fmt.Errorf("begin: %w", err)))
-		return
+		return batch
 	}
 	missed, err := tx.Since(ctx, s.sale.Seq())
 	if err == nil {
@@ -86,9 +79,13 @@ func (s *Store) commit(batch []*op) {
 		failAll(s.failed(fmt.Errorf("catch up: %w", err)))
 		s.stale = err
 		s.recover(ctx)
-		return
+		return batch
 	}
 	s.feed.add(missed)
+	// Calls that queued while the transaction began (for a shared journal,
+	// while it waited for the other servers' batches to commit) join this
+	// one: the busier the database, the bigger the batch.
+	batch = s.fill(batch)
 
 	ran := 0
 	for _, o := range batch {
@@ -102,18 +99,47 @@ func (s *Store) commit(batch []*op) {
 	events := s.sale.Take()
 	if len(events) == 0 {
 		_ = tx.Rollback()
-		return
+		return batch
 	}
 	if err := tx.Commit(ctx, events); err != nil {
+		made, known := s.outcome(events)
+		if made {
+			// Only the commit's answer was lost: the batch is durable,
+			// the state in memory is exactly what it committed, and
+			// every answer stands.
+			s.stats.batch(ran, len(events), time.Since(start))
+			s.feed.add(events)
+			return batch
+		}
 		// Every call in the batch may have decided on another's change, so
 		// none of their answers stands.
-		failAll(s.failed(fmt.Errorf("commit: %w", err)))
+		answer := s.failed(fmt.Errorf("commit: %w", err))
+		if !known {
+			// For this batch only: calls refused later, during the
+			// backoff, were not tried at all.
+			answer = fmt.Errorf("%w (%w)", answer, sale.ErrOutcomeUnknown)
+		}
+		failAll(answer)
 		s.stale = err
 		s.recover(ctx)
-		return
+		return batch
 	}
 	s.stats.batch(ran, len(events), time.Since(start))
 	s.feed.add(events)
+	return batch
+}
+
+// fill adds what has queued, without waiting, up to maxBatch calls.
+func (s *Store) fill(batch []*op) []*op {
+	for len(batch) < maxBatch {
+		select {
+		case o := <-s.queue:
+			batch = append(batch, o)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // decide runs one op's decision, turning a panic (a bug) into an error and
@@ -210,4 +236,50 @@ func (s *Store) failed(err error) error {
 	s.lastErr, s.retryAt = err, time.Now().Add(s.retryAfter)
 	s.stats.failures.Add(1)
 	return fmt.Errorf("%w: %w", sale.ErrUnavailable, err)
+}
+
+// outcome finds out whether a batch whose commit reported failure was
+// committed all the same (a database that committed and then lost the
+// connection before saying so). It takes the journal's write lock first
+// (Begin, then Since: the sale row, for PostgreSQL), which the failed
+// transaction held until it ended, committed or not: only then is what the
+// journal holds final. known is false when the journal cannot be asked.
+func (s *Store) outcome(events []sale.Event) (made, known bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), outcomeTimeout)
+	defer cancel()
+	tx, err := s.journal.Begin(ctx)
+	if err != nil {
+		return false, false
+	}
+	defer func() { _ = tx.Rollback() }()
+	last := events[len(events)-1].Seq
+	if _, err := tx.Since(ctx, last); err != nil {
+		return false, false
+	}
+	got, err := s.journal.Read(ctx, events[0].Seq-1, len(events))
+	if err != nil {
+		return false, false
+	}
+	// A reset in the batch deleted what came before it, in the batch too.
+	want := events
+	for i, e := range events {
+		if e.Kind == sale.EventReset {
+			want = events[i:]
+		}
+	}
+	if len(got) < len(want) {
+		return false, true
+	}
+	for i := range want {
+		if !sameEvent(got[i], want[i]) {
+			return false, true // another server's, at the same Seq
+		}
+	}
+	return true, true
+}
+
+func sameEvent(a, b sale.Event) bool {
+	return a.Seq == b.Seq && a.Kind == b.Kind && a.At.Equal(b.At) && a.UserID == b.UserID &&
+		a.ReservationID == b.ReservationID && a.Position == b.Position &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Total == b.Total
 }

@@ -6,11 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store"
 	"github.com/flashsale/flashsale/internal/store/sqlite"
+	"github.com/flashsale/flashsale/internal/store/storebench"
 )
 
 // The SQLite store's benchmarks, for `make bench-sqlite`:
@@ -43,64 +42,12 @@ func openBench(b *testing.B, path string) *store.Store {
 	return s
 }
 
-// BenchmarkGroupCommit reserves for distinct users from many goroutines at
-// once, each call answered only after its batch is committed, and reports
-// calls/s and the batch sizes the writer formed. The sale sells out after
-// 1,000 units, as in `make bench-http`, so nearly every call joins the line.
-// conns=1 is the naive figure, one transaction and one fsync per call.
+// BenchmarkGroupCommit: see storebench.GroupCommit. conns=1 is one
+// transaction and one fsync per call.
 func BenchmarkGroupCommit(b *testing.B) {
-	for _, conns := range []int{1, 64, 512} {
-		b.Run("conns="+strconv.Itoa(conns), func(b *testing.B) {
-			s := openBench(b, filepath.Join(b.TempDir(), "sale.db"))
-			defer s.Close()
-			ctx := context.Background()
-			if _, err := s.Initialize(ctx, 1000, false); err != nil {
-				b.Fatal(err)
-			}
-			var next atomic.Uint64
-			reserve := func() bool {
-				id := "u-" + strconv.FormatUint(next.Add(1), 36)
-				if _, err := s.Reserve(ctx, id); err != nil {
-					b.Errorf("reserve %s: %v", id, err)
-					return false
-				}
-				return true
-			}
-			before := s.Stats()
-			cpu0 := processCPU(b)
-			b.ResetTimer()
-			start := time.Now()
-			if conns == 1 {
-				for range b.N {
-					if !reserve() {
-						return
-					}
-				}
-			} else {
-				// RunParallel starts parallelism × GOMAXPROCS goroutines.
-				b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() && reserve() {
-					}
-				})
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
-			cpu := processCPU(b) - cpu0
-			after := s.Stats()
-			batches, calls := after.Batches-before.Batches, after.Calls-before.Calls
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
-			if batches > 0 {
-				b.ReportMetric(float64(calls)/float64(batches), "calls/batch")
-				b.ReportMetric(float64((after.CommitTime-before.CommitTime).Microseconds())/float64(batches), "µs/batch")
-			}
-			b.ReportMetric(float64(after.MaxBatch), "max-batch")
-			// Wall time per call moves with the disk and with whatever else
-			// runs on the machine; CPU per call much less, so it is the
-			// figure to compare two versions of the write path by.
-			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/call")
-		})
-	}
+	storebench.GroupCommit(b, func(b *testing.B) *store.Store {
+		return openBench(b, filepath.Join(b.TempDir(), "sale.db"))
+	})
 }
 
 // BenchmarkRestart1MWaiting times the start of a server whose file holds a
@@ -264,15 +211,6 @@ func TestBigBatchSurvivesReopen(t *testing.T) {
 			t.Fatalf("%s reopened: %+v, %v; want %+v", id, u, err, want)
 		}
 	}
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fileSize is the database's bytes, its WAL included.

@@ -1,0 +1,43 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/sale/conformance"
+	"github.com/flashsale/flashsale/internal/store/postgres"
+)
+
+// schema gives a test a schema of its own, and the factory that opens a
+// store on it: each call opens another store on the same tables, as a
+// restarted server, or a second server, does.
+func schema(t *testing.T) conformance.Factory {
+	dsn := pgtest.Schema(t)
+	return func(t *testing.T, cfg sale.Config) sale.Store {
+		t.Helper()
+		s, err := postgres.Open(t.Context(), dsn, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+// open opens a store on a fresh schema of t's own.
+func open(t *testing.T, cfg sale.Config) sale.Store { return schema(t)(t, cfg) }
+
+func TestConformance(t *testing.T) { conformance.Run(t, open) }
+
+func TestLinearizable(t *testing.T) { conformance.Linearizable(t, open, 50) }
+
+func TestDurable(t *testing.T) { conformance.RunDurable(t, schema) }
+
+// Two servers on one database, each call to the next in turn.
+func TestConformanceTwoServers(t *testing.T) {
+	conformance.Run(t, func(t *testing.T, cfg sale.Config) sale.Store {
+		return conformance.Servers(schema(t), 2)(t, cfg)
+	})
+}
+
+func TestLinearizableTwoServers(t *testing.T) { conformance.LinearizableAcross(t, schema, 50) }
