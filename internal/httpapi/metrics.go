@@ -122,5 +122,7 @@ func storeCollectors(src statsSource) []prometheus.Collector {
 		counter("flashsale_store_failures_total", "Failed journal transactions (each answered 503).", func(s storepkg.Stats) float64 { return float64(s.Failures) }),
 		gauge("flashsale_store_max_batch_calls", "The most calls committed in one batch.", func(s storepkg.Stats) float64 { return float64(s.MaxBatch) }),
 		gauge("flashsale_store_queued_calls", "Calls waiting for the writer now.", func(s storepkg.Stats) float64 { return float64(s.Queued) }),
+		counter("flashsale_store_followed_events_total", "Events other servers committed that this one applied (a shared database).", func(s storepkg.Stats) float64 { return float64(s.Followed) }),
+		counter("flashsale_store_catchup_rounds_total", "Catch-up rounds run before reads and on other servers' notifications (a shared database).", func(s storepkg.Stats) float64 { return float64(s.Rounds) }),
 	}
 }

@@ -80,6 +80,7 @@ func (s *Store) runRounds() {
 		s.sync.next = nil
 		s.sync.mu.Unlock()
 
+		s.stats.rounds.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
 		r.err = s.catchUp(ctx, r)
 		cancel()
@@ -142,6 +143,7 @@ func (s *Store) applyCommitted(events []sale.Event) error {
 		}
 	}
 	s.feed.add(fresh)
+	s.stats.followed.Add(uint64(len(fresh)))
 	return nil
 }
 

@@ -98,6 +98,9 @@ func TestWatchFeedsOthersCommits(t *testing.T) {
 			t.Fatalf("the other store's feed did not deliver event %d (%s)", i+1, kind)
 		}
 	}
+	if st := b.(*Store).Stats(); st.Followed != 3 || st.Rounds == 0 {
+		t.Fatalf("the other store's stats: %+v; want 3 events followed, in at least one round", st)
+	}
 }
 
 // TestBarrierUnreachable: when the journal's head cannot be read, a read

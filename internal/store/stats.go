@@ -14,6 +14,10 @@ type Stats struct {
 	Failures   uint64        // journal failures
 	MaxBatch   uint64        // the most calls in one batch
 	Queued     int           // calls waiting for the writer now
+	// With a shared journal: events other servers committed that this one
+	// applied, and the catch-up rounds it ran (one per crowd of reads).
+	Followed uint64
+	Rounds   uint64
 }
 
 // Stats reads the counters.
@@ -25,6 +29,7 @@ func (s *Store) Stats() Stats {
 
 type counters struct {
 	batches, calls, events, nanos, failures, max atomic.Uint64
+	followed, rounds                             atomic.Uint64
 }
 
 func (c *counters) batch(calls, events int, d time.Duration) {
@@ -44,5 +49,7 @@ func (c *counters) read() Stats {
 		CommitTime: time.Duration(c.nanos.Load()),
 		Failures:   c.failures.Load(),
 		MaxBatch:   c.max.Load(),
+		Followed:   c.followed.Load(),
+		Rounds:     c.rounds.Load(),
 	}
 }

@@ -82,6 +82,7 @@ func (s *Store) commit(batch []*op) []*op {
 		return batch
 	}
 	s.feed.add(missed)
+	s.stats.followed.Add(uint64(len(missed)))
 	// Calls that queued while the transaction began (for a shared journal,
 	// while it waited for the other servers' batches to commit) join this
 	// one: the busier the database, the bigger the batch.
