@@ -76,6 +76,7 @@ func TestRedactDSN(t *testing.T) {
 type runLogged struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned err
+	read   chan struct{} // closed when every line run wrote has been read
 	err    error
 	lines  chan map[string]any
 	mu     sync.Mutex
@@ -85,9 +86,10 @@ type runLogged struct {
 func startRun(t *testing.T, args ...string) *runLogged {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runLogged{cancel: cancel, done: make(chan struct{}), lines: make(chan map[string]any, 1000)}
+	r := &runLogged{cancel: cancel, done: make(chan struct{}), read: make(chan struct{}), lines: make(chan map[string]any, 1000)}
 	pr, pw := io.Pipe()
 	go func() {
+		defer close(r.read)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			r.mu.Lock()
@@ -190,7 +192,7 @@ func TestPostgresWaitsAndStopsCleanly(t *testing.T) {
 	if took := time.Since(stopAt); took > 2*time.Second {
 		t.Errorf("the stop took %v", took)
 	}
-	time.Sleep(50 * time.Millisecond) // the last line is read
+	<-r.read
 	if log := r.log(); strings.Contains(log, "s3cret") {
 		t.Errorf("the log shows the password:\n%s", log)
 	} else if !strings.Contains(log, `"msg":"stopped"`) {
