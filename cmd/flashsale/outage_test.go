@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/pgtest"
 )
 
@@ -217,18 +218,18 @@ func TestPostgresStartsWhileDatabaseIsDown(t *testing.T) {
 		select {
 		case <-c.exited:
 		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: still running after 10s:\n%s", redactDSN(bad), c.logText())
+			t.Fatalf("%s: still running after 10s:\n%s", pgdsn.Redact(bad), c.logText())
 		}
 		msg := strings.TrimSpace(c.stderr.String())
 		switch {
 		case c.err == nil:
-			t.Errorf("%s: exit status 0", redactDSN(bad))
+			t.Errorf("%s: exit status 0", pgdsn.Redact(bad))
 		case strings.Count(msg, "\n") > 0 || !strings.HasPrefix(msg, "flashsale: "):
-			t.Errorf("%s: not one line: %q", redactDSN(bad), msg)
+			t.Errorf("%s: not one line: %q", pgdsn.Redact(bad), msg)
 		case strings.Contains(msg+c.logText(), "s3cret"):
 			t.Errorf("the password is shown: %s", msg)
 		case len(c.logged("waiting for PostgreSQL")) > 0:
-			t.Errorf("%s: waited: %s", redactDSN(bad), c.logText())
+			t.Errorf("%s: waited: %s", pgdsn.Redact(bad), c.logText())
 		default:
 			t.Logf("%s", msg)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store"
 	"github.com/flashsale/flashsale/internal/store/memory"
@@ -44,7 +45,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (*store.Store,
 		where = []any{"db", cfg.db}
 	case "postgres":
 		st, err = openPostgres(ctx, cfg.dsn, scfg, log)
-		where = []any{"dsn", redactDSN(cfg.dsn)}
+		where = []any{"dsn", pgdsn.Redact(cfg.dsn)}
 	default:
 		return nil, fmt.Errorf("unknown store %q", cfg.store) // parseConfig refuses it first
 	}
@@ -57,7 +58,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (*store.Store,
 		if ctx.Err() != nil {
 			return nil, errStopped
 		}
-		return nil, redactErr(err, cfg.dsn)
+		return nil, pgdsn.RedactError(err, cfg.dsn)
 	}
 	log.Info("sale database opened", append(where, "took", time.Since(start).String(),
 		"initialized", status.Initialized, "total", status.Total, "available", status.Available,
@@ -81,10 +82,10 @@ func openPostgres(ctx context.Context, dsn string, cfg sale.Config, log *slog.Lo
 		case ctx.Err() != nil:
 			return nil, errStopped
 		case !errors.Is(err, sale.ErrUnavailable):
-			return nil, redactErr(err, dsn)
+			return nil, pgdsn.RedactError(err, dsn)
 		}
-		log.Warn("waiting for PostgreSQL", "dsn", redactDSN(dsn), "attempt", attempt,
-			"retry_in", pause.String(), "reason", redactErr(err, dsn).Error())
+		log.Warn("waiting for PostgreSQL", "dsn", pgdsn.Redact(dsn), "attempt", attempt,
+			"retry_in", pause.String(), "reason", pgdsn.RedactError(err, dsn).Error())
 		select {
 		case <-ctx.Done():
 			return nil, errStopped

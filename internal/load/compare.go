@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/pgdsn"
 )
 
 // CompareConfig is a comparison of the real server with the baseline under
@@ -249,7 +251,7 @@ func measurePostgres(ctx context.Context, cc CompareConfig, srv server, token st
 		s.profile = profileFor(srv.profile, tag)
 		srvs[i] = s
 	}
-	where := fmt.Sprintf("schema %s at %s", schema.name, redactDSN(schema.server))
+	where := fmt.Sprintf("schema %s at %s", schema.name, pgdsn.Redact(schema.server))
 	if n == 1 {
 		fmt.Fprintf(cc.Out, "== %s: the same, every change committed to %s before it is answered\n", postgresName(n), where)
 	} else {

@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -37,7 +37,7 @@ func newSchemaName() string {
 func createSchema(ctx context.Context, dsn string) (*pgSchema, error) {
 	s := &pgSchema{server: dsn, name: newSchemaName()}
 	var err error
-	if s.dsn, err = withSearchPath(dsn, s.name); err != nil {
+	if s.dsn, err = pgdsn.WithParam(dsn, "search_path", s.name); err != nil {
 		return nil, err
 	}
 	if err := s.exec(ctx, "CREATE SCHEMA "+s.name); err != nil {
@@ -58,58 +58,13 @@ func (s *pgSchema) exec(ctx context.Context, sql string) error {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.server)
 	if err != nil {
-		return fmt.Errorf("PostgreSQL at %s: %w", redactDSN(s.server), err)
+		return fmt.Errorf("PostgreSQL at %s: %w", pgdsn.Redact(s.server), err)
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("PostgreSQL at %s: %s: %w", redactDSN(s.server), sql, err)
+		return fmt.Errorf("PostgreSQL at %s: %s: %w", pgdsn.Redact(s.server), sql, err)
 	}
 	return nil
-}
-
-// withSearchPath returns dsn with its search_path set to schema, in
-// either form PostgreSQL takes: a URL (postgres://…?search_path=schema)
-// or keyword/value pairs ("host=… search_path=schema", where the last
-// setting of a keyword wins). schema must need no quoting.
-func withSearchPath(dsn, schema string) (string, error) {
-	if _, err := pgx.ParseConfig(dsn); err != nil {
-		return "", fmt.Errorf("the PostgreSQL DSN: %w", err)
-	}
-	if !isURLDSN(dsn) {
-		return strings.TrimSpace(dsn) + " search_path=" + schema, nil
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", fmt.Errorf("the PostgreSQL DSN: %w", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), nil
-}
-
-func isURLDSN(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
-// redactDSN hides a password in dsn, for messages.
-func redactDSN(dsn string) string {
-	if isURLDSN(dsn) {
-		if u, err := url.Parse(dsn); err == nil && u.User != nil {
-			if _, ok := u.User.Password(); ok {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			}
-			return u.String()
-		}
-		return dsn
-	}
-	f := strings.Fields(dsn)
-	for i, kv := range f {
-		if strings.HasPrefix(kv, "password=") {
-			f[i] = "password=xxxxx"
-		}
-	}
-	return strings.Join(f, " ")
 }
 
 // pgOnThisMachine says whether the server dsn names runs here (loopback or

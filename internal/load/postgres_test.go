@@ -14,45 +14,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/pgtest"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/postgres"
 )
-
-func TestWithSearchPath(t *testing.T) {
-	for _, tc := range []struct{ dsn, want string }{
-		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
-			"postgres://postgres@127.0.0.1:5432/test?search_path=s1&sslmode=disable"},
-		{"postgresql://u:p%40ss@db:5433/shop",
-			"postgresql://u:p%40ss@db:5433/shop?search_path=s1"},
-		// One already there is replaced, not doubled.
-		{"postgres://u@h/d?search_path=public&sslmode=disable",
-			"postgres://u@h/d?search_path=s1&sslmode=disable"},
-		// Keyword/value: the last setting of a keyword wins.
-		{"host=127.0.0.1 port=5432 dbname=test search_path=public ",
-			"host=127.0.0.1 port=5432 dbname=test search_path=public search_path=s1"},
-	} {
-		got, err := withSearchPath(tc.dsn, "s1")
-		if err != nil {
-			t.Errorf("withSearchPath(%q): %v", tc.dsn, err)
-			continue
-		}
-		if got != tc.want {
-			t.Errorf("withSearchPath(%q) = %q, want %q", tc.dsn, got, tc.want)
-		}
-		cfg, err := pgx.ParseConfig(got)
-		if err != nil {
-			t.Errorf("pgx cannot parse %q: %v", got, err)
-		} else if sp := cfg.RuntimeParams["search_path"]; sp != "s1" {
-			t.Errorf("pgx reads search_path %q from %q, want s1", sp, got)
-		}
-	}
-	for _, bad := range []string{"postgres://u@h:notaport/d", "host=h port=x"} {
-		if got, err := withSearchPath(bad, "s1"); err == nil {
-			t.Errorf("withSearchPath(%q) = %q, want an error", bad, got)
-		}
-	}
-}
 
 func TestSchemaNameNeedsNoQuoting(t *testing.T) {
 	valid := regexp.MustCompile(`^flashsale_load_[a-z0-9]{12}$`)
@@ -66,18 +32,6 @@ func TestSchemaNameNeedsNoQuoting(t *testing.T) {
 			t.Fatalf("schema name %q twice", n)
 		}
 		seen[n] = true
-	}
-}
-
-func TestRedactDSN(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://u:secret@h:5432/d?sslmode=disable": "postgres://u:xxxxx@h:5432/d?sslmode=disable",
-		"postgres://u@h/d":                       "postgres://u@h/d",
-		"host=h user=u password=secret dbname=d": "host=h user=u password=xxxxx dbname=d",
-	} {
-		if got := redactDSN(in); got != want {
-			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
@@ -285,7 +239,7 @@ func TestPostgresSchemaCreatedAndDropped(t *testing.T) {
 	err = conn.QueryRow(t.Context(), "SELECT current_schema()").Scan(&current)
 	conn.Close(context.Background())
 	if err != nil || current != s.name {
-		t.Errorf("current_schema() through %s = %q, %v; want %s", redactDSN(s.dsn), current, err, s.name)
+		t.Errorf("current_schema() through %s = %q, %v; want %s", pgdsn.Redact(s.dsn), current, err, s.name)
 	}
 	if err := s.drop(); err != nil {
 		t.Fatal(err)

@@ -7,12 +7,11 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -56,7 +55,7 @@ func exec(t testing.TB, dsn, sql string) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", Redact(dsn), err)
+		t.Fatalf("connect to %s: %v", pgdsn.Redact(dsn), err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
@@ -67,26 +66,9 @@ func exec(t testing.TB, dsn, sql string) {
 // WithParam sets a connection parameter in a URL or key=value DSN.
 func WithParam(t testing.TB, dsn, key, value string) string {
 	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("%s is not a URL: %v", EnvDSN, err)
-		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
+	out, err := pgdsn.WithParam(dsn, key, value)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvDSN, err)
 	}
-	return fmt.Sprintf("%s %s=%s", dsn, key, value)
-}
-
-// Redact hides a password in dsn, for messages.
-func Redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return dsn
+	return out
 }

@@ -1,15 +1,21 @@
-package main
+// Package pgdsn handles PostgreSQL connection strings for everything that
+// is given one (the server, the load generator, the tests): keeping their
+// passwords out of what is shown, and setting a parameter in either form.
+package pgdsn
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // A DSN may carry a password, which must never reach a log line or an error
 // message: both end up in places (log stores, CI output, tickets) that the
-// database's password must not. redactDSN is the DSN to show; redactErr is
+// database's password must not. Redact is the DSN to show; RedactError is
 // an error to show, with every spelling of the password taken out of its
 // text, whatever the library that wrote it did.
 
@@ -72,17 +78,17 @@ func redactText(text, dsn string) string {
 	return text
 }
 
-// redactDSN is dsn with its password replaced, fit for a log line.
-func redactDSN(dsn string) string {
+// Redact is dsn with its password replaced, fit for a log line.
+func Redact(dsn string) string {
 	return redactText(dsn, dsn)
 }
 
-// redactErr is err with dsn's password taken out of its message; errors.Is
-// and errors.As still see what err wraps.
+// RedactError is err with dsn's password taken out of its message;
+// errors.Is and errors.As still see what err wraps.
 //
 // The message is made one line too: pgx lists each address it tried on a
 // line of its own, and flashsale's error at start is one line.
-func redactErr(err error, dsn string) error {
+func RedactError(err error, dsn string) error {
 	if err == nil {
 		return nil
 	}
@@ -102,3 +108,24 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// WithParam returns dsn with the connection parameter key set to value, in
+// either form PostgreSQL takes: a URL (postgres://…?key=value, replacing
+// one already there) or keyword/value pairs ("host=… key=value", where the
+// last setting of a keyword wins). value must need no quoting.
+func WithParam(dsn, key, value string) (string, error) {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return "", fmt.Errorf("the PostgreSQL DSN: %w", err)
+	}
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return strings.TrimSpace(dsn) + " " + key + "=" + value, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("the PostgreSQL DSN: %w", err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
