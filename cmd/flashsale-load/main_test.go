@@ -166,11 +166,7 @@ func TestCompareSQLiteRunsAThirdServer(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	b, err := os.ReadFile(argsLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	b, lines := serverArgs(t, argsLog)
 	if len(lines) != 2 || strings.Contains(lines[0], "--store") || !strings.Contains(lines[1], "--store sqlite --db "+dbDir+"/") {
 		t.Errorf("server started with:\n%s\nwant the memory store, then --store sqlite --db under %s", b, dbDir)
 	}
@@ -268,11 +264,7 @@ func TestComparePostgresRunsOnASchemaOfItsOwn(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	b, err := os.ReadFile(argsLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	b, lines := serverArgs(t, argsLog)
 	if len(lines) != 2 || strings.Contains(lines[0], "--store") || !runSchema.MatchString(lines[1]) {
 		t.Fatalf("server started with:\n%s\nwant the memory store, then --store postgres with a schema of the run's", b)
 	}
@@ -297,13 +289,20 @@ func TestComparePostgresTwoServersCheckedAndDroppedOnFailure(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	b, err := os.ReadFile(argsLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	b, lines := serverArgs(t, argsLog)
 	if len(lines) != 3 || lines[1] != lines[2] || !runSchema.MatchString(lines[1]) {
 		t.Fatalf("servers started with:\n%s\nwant the memory store, then twice the same --store postgres --dsn", b)
 	}
 	checkDropped(t, dsn, runSchema.FindStringSubmatch(lines[1])[1])
+}
+
+// serverArgs reads what the fake server logged of its command lines: the
+// whole, and a line per start.
+func serverArgs(t *testing.T, argsLog string) (string, []string) {
+	t.Helper()
+	b, err := os.ReadFile(argsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), strings.Split(strings.TrimSpace(string(b)), "\n")
 }

@@ -21,6 +21,15 @@ func servers(j *journal) conformance.Factory {
 	}
 }
 
+// twoServers opens two stores on a fresh shared journal, closed when t ends.
+func twoServers(t *testing.T) (*journal, sale.Store, sale.Store) {
+	j := &journal{}
+	open := servers(j)
+	a, b := open(t, sale.Config{}), open(t, sale.Config{})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return j, a, b
+}
+
 // TestConformanceTwoServers runs the whole suite on two stores sharing a
 // journal, each call going to the next in turn: every rule holds across
 // servers as it does in one, without PostgreSQL (its package runs the same
@@ -41,10 +50,7 @@ func TestLinearizableTwoServers(t *testing.T) {
 // time once the client moves between servers.
 func TestReadBarrier(t *testing.T) {
 	ctx := t.Context()
-	j := &journal{}
-	open := servers(j)
-	a, b := open(t, sale.Config{}), open(t, sale.Config{})
-	t.Cleanup(func() { a.Close(); b.Close() })
+	_, a, b := twoServers(t)
 	if _, err := a.Initialize(ctx, 1, false); err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +80,7 @@ func TestReadBarrier(t *testing.T) {
 // anything itself.
 func TestWatchFeedsOthersCommits(t *testing.T) {
 	ctx := t.Context()
-	j := &journal{}
-	open := servers(j)
-	a, b := open(t, sale.Config{}), open(t, sale.Config{})
-	t.Cleanup(func() { a.Close(); b.Close() })
+	_, a, b := twoServers(t)
 	sub := sale.Subscribe(ctx, b, 0)
 	if _, err := a.Initialize(ctx, 1, false); err != nil {
 		t.Fatal(err)
@@ -143,10 +146,7 @@ func TestBarrierUnreachable(t *testing.T) {
 // shared the batches' lock.
 func TestReadWaitsForABatchInFlight(t *testing.T) {
 	ctx := t.Context()
-	j := &journal{}
-	open := servers(j)
-	a, b := open(t, sale.Config{}), open(t, sale.Config{})
-	t.Cleanup(func() { a.Close(); b.Close() })
+	j, a, b := twoServers(t)
 	if _, err := a.Initialize(ctx, 1, false); err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,11 @@ const columns = "seq, kind, at, user_id, reservation_id, position, expires_at, t
 
 // Read implements store.Journal.
 func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
-	return read(ctx, j.pool, "SELECT "+columns+" FROM sale_events WHERE seq > $1 ORDER BY seq LIMIT $2", int64(after), limit)
+	rows, err := j.pool.Query(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > $1 ORDER BY seq LIMIT $2", int64(after), limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return scan(rows)
 }
 
 // Head implements store.Shared. It waits for a batch that is deciding or
@@ -164,18 +168,7 @@ func (j *journal) Head(ctx context.Context) (uint64, error) {
 	return uint64(last), classify(res.Close())
 }
 
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-func read(ctx context.Context, q querier, sql string, args ...any) ([]sale.Event, error) {
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return scan(rows)
-}
-
+// scan reads events, oldest first, and closes rows.
 func scan(rows pgx.Rows) ([]sale.Event, error) {
 	defer rows.Close()
 	var events []sale.Event
