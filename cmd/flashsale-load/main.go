@@ -6,6 +6,8 @@
 //	flashsale-load compare --server-bin bin/flashsale --concurrency 64 --duration 10s
 //	flashsale-load compare --server-bin bin/flashsale --sqlite --duration 10s
 //	flashsale-load compare --server-bin bin/flashsale --postgres postgres://postgres@127.0.0.1:5432/test --postgres-servers 2
+//	flashsale-load wrk --server-bin bin/flashsale --rounds 3 --duration 10s --connections 64 --threads 2
+//	flashsale-load wrk --server-bin bin/flashsale --before-bin /tmp/flashsale-old
 //
 // run drives one running server; baseline serves the bare net/http handler
 // the real server is measured against; compare starts both, one after the
@@ -13,8 +15,16 @@
 // the real server a second time on a fresh SQLite file and compares that
 // with the memory store too; with --postgres DSN it runs it on a schema of
 // its own in that database (dropped afterwards), with --postgres-servers N
-// as N servers sharing the sale, the load spread over them. Any
-// book-keeping violation exits non-zero.
+// as N servers sharing the sale, the load spread over them. wrk measures
+// the same two servers with wrk (https://github.com/wg/wrk, apt-get install
+// wrk) instead of this generator: --rounds times each, alternating
+// (baseline, flashsale, baseline, …), each run a fresh process and a fresh
+// sale, and reports requests/s, p50, p99 and server CPU per request, the
+// ratios per round and their median against the targets; with --before-bin
+// an earlier build of the server runs in every round too, after the
+// baseline and taking turns with the current one, for before and after
+// figures from one run. Any book-keeping violation, and with wrk any answer
+// but a 201 or a 202, exits non-zero.
 package main
 
 import (
@@ -47,6 +57,9 @@ const usage = `usage:
   flashsale-load baseline [--addr A] [--admin-token T]       serve the baseline
   flashsale-load compare  --server-bin BIN [load flags] [--profile FILE] [--sqlite [--db-dir DIR]]
                           [--postgres DSN [--postgres-servers N]]
+  flashsale-load wrk      --server-bin BIN [--before-bin BIN] [--rounds N] [--duration D] [--warmup D]
+                          [--threads N] [--connections N] [--inventory N] [--wrk PATH]   the same two
+                                                             (and an earlier build), measured by wrk
 load flags: --inventory N --concurrency N (--duration D | --requests N) [--warmup D] [--mix] [--max-time D]
 flashsale-load <command> -h lists a command's flags.`
 
@@ -64,11 +77,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serveBaseline(ctx, rest, getenv, stdout)
 	case "compare":
 		return compare(ctx, rest, stdout)
+	case "wrk":
+		return compareWithWrk(ctx, rest, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want run, baseline or compare)", cmd)
+		return fmt.Errorf("unknown command %q (want run, baseline, compare or wrk)", cmd)
 	}
 }
 
@@ -166,6 +181,38 @@ func compare(ctx context.Context, args []string, stdout io.Writer) error {
 		cc.Self = self
 	}
 	_, err := load.Compare(ctx, cc)
+	return err
+}
+
+func compareWithWrk(ctx context.Context, args []string, stdout io.Writer) error {
+	wc := load.WrkConfig{Out: stdout}
+	fs := flag.NewFlagSet("wrk", flag.ContinueOnError)
+	fs.StringVar(&wc.ServerBin, "server-bin", "bin/flashsale", "the real server's binary")
+	fs.StringVar(&wc.BeforeBin, "before-bin", "", "an earlier build of the real server (an older commit's), started with the same flags and measured in the same rounds as \"before\", the two builds taking turns after the baseline")
+	fs.StringVar(&wc.Self, "baseline-bin", "", "the binary serving the baseline (default: this one)")
+	fs.StringVar(&wc.Wrk, "wrk", "wrk", "the wrk binary, a path or a name on PATH")
+	fs.IntVar(&wc.Rounds, "rounds", 3, "measure each server this many times, alternating baseline and flashsale")
+	fs.DurationVar(&wc.Duration, "duration", 10*time.Second, "each measured run, whole seconds")
+	fs.DurationVar(&wc.Warmup, "warmup", 2*time.Second, "a discarded wrk run before each measured one, whole seconds (0s: none)")
+	fs.IntVar(&wc.Threads, "threads", 2, "wrk's threads (-t)")
+	fs.IntVar(&wc.Connections, "connections", 64, "wrk's keep-alive connections (-c), shared by its threads")
+	fs.Int64Var(&wc.Inventory, "inventory", 1000, "units each sale starts with")
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	// Zero means "the default" to load.WrkConfig; on the command line it
+	// is a mistake.
+	if wc.Rounds < 1 || wc.Duration <= 0 || wc.Threads < 1 || wc.Connections < 1 {
+		return fmt.Errorf("--rounds %d, --duration %s, --threads %d, --connections %d: want each above zero", wc.Rounds, wc.Duration, wc.Threads, wc.Connections)
+	}
+	if wc.Self == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this executable to serve the baseline: %w", err)
+		}
+		wc.Self = self
+	}
+	_, err := load.WrkCompare(ctx, wc)
 	return err
 }
 

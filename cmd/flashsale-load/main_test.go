@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,6 +93,9 @@ func TestRunRejectsBadUsage(t *testing.T) {
 		{"run", "--requests", "5", "--duration", "1s"},
 		{"run", "extra"},
 		{"baseline"}, // no token
+		{"wrk", "--rounds", "0"},
+		{"wrk", "--duration", "1500ms", "--server-bin", "x", "--baseline-bin", "y"},
+		{"wrk", "--wrk", "/nonexistent/wrk", "--server-bin", "x", "--baseline-bin", "y"},
 	} {
 		if err := run(context.Background(), args, noEnv, &bytes.Buffer{}); err == nil {
 			t.Errorf("run(%q) = nil, want an error", args)
@@ -98,7 +104,7 @@ func TestRunRejectsBadUsage(t *testing.T) {
 }
 
 func TestHelpIsNotAnError(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"run", "-h"}, {"compare", "-h"}, {"baseline", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"run", "-h"}, {"compare", "-h"}, {"baseline", "-h"}, {"wrk", "-h"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, noEnv, &out); err != nil || out.Len() == 0 {
 			t.Errorf("run(%q) = %v with %d bytes of help", args, err, out.Len())
@@ -305,4 +311,100 @@ func serverArgs(t *testing.T, argsLog string) (string, []string) {
 		t.Fatal(err)
 	}
 	return string(b), strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// TestWrkAgainstBaselineAndRealServer runs the wrk subcommand end to end,
+// briefly: this test binary as the baseline, the real server built from
+// ./cmd/flashsale into a temporary folder, one round of a second each; then
+// once more with that same build as --before-bin too.
+func TestWrkAgainstBaselineAndRealServer(t *testing.T) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if os.Getenv("FLASHSALE_REQUIRE_WRK") != "" {
+			t.Fatal("wrk is not on PATH and FLASHSALE_REQUIRE_WRK is set (CI installs it)")
+		}
+		t.Skip("wrk is not on PATH (apt-get install -y wrk): the wrk comparison cannot run")
+	}
+	if testing.Short() {
+		t.Skip("-short: builds the server and runs wrk for a few seconds")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the server with")
+	}
+	server := filepath.Join(t.TempDir(), "flashsale")
+	if out, err := exec.Command(goBin, "build", "-o", server, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput(); err != nil {
+		t.Fatalf("build the server: %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, "1")
+
+	t.Run("baseline and flashsale", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(t.Context(), []string{"wrk", "--baseline-bin", self, "--server-bin", server,
+			"--rounds", "1", "--duration", "1s", "--warmup", "1s", "--threads", "2", "--connections", "4", "--inventory", "100"}, noEnv, &out)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		checkWrkRows(t, out.String(), "baseline", "flashsale")
+		for _, want := range []string{"command    wrk -t2 -c4 -d1s --latency -s wrk_reserve.lua URL -- m", "flashsale/baseline", "throughput ", "books        balance in all 2 runs"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+	})
+
+	t.Run("with a before build", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(t.Context(), []string{"wrk", "--baseline-bin", self, "--server-bin", server, "--before-bin", server,
+			"--rounds", "1", "--duration", "1s", "--warmup", "0s", "--threads", "2", "--connections", "4", "--inventory", "100"}, noEnv, &out)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		checkWrkRows(t, out.String(), "baseline", "before", "flashsale")
+		for _, want := range []string{
+			"\n  before     " + server + " --rate-limit ",
+			"\n  order      round 1: baseline, before, flashsale\n",
+			"\n  before/baseline ", "\n  flashsale/baseline ",
+			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",
+			"\n               before    ", "books        balance in all 3 runs",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+	})
+}
+
+// wrkRow is a round's row: name, req/s, p50, p99, p99.9, CPU µs/request,
+// 201s, 202s, load.
+var wrkRow = regexp.MustCompile(`(?m)^  (baseline|before|flashsale) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
+
+// checkWrkRows checks that out has a row for each of names, in that order,
+// each with figures above zero and all 100 units held.
+func checkWrkRows(t *testing.T, out string, names ...string) {
+	t.Helper()
+	rows := wrkRow.FindAllStringSubmatch(out, -1)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[1])
+	}
+	if !slices.Equal(got, names) {
+		t.Fatalf("rows %q, want %q, with figures for each:\n%s", got, names, out)
+	}
+	for _, r := range rows {
+		for i, what := range map[int]string{2: "req/s", 6: "CPU per request", 8: "202s"} {
+			if v, _ := strconv.ParseFloat(r[i], 64); v <= 0 {
+				t.Errorf("%s: %s %s, want above zero", r[1], what, r[i])
+			}
+		}
+		if r[3] == "0µs" {
+			t.Errorf("%s: p50 of zero", r[1])
+		}
+		if r[7] != "100" {
+			t.Errorf("%s: %s 201s, want all 100 units held", r[1], r[7])
+		}
+	}
 }

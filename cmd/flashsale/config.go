@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // config is everything the server can be told. Each flag may also come from
@@ -42,7 +44,7 @@ func flags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.dsn, "dsn", "", "the PostgreSQL database of --store postgres, as postgres://USER[:PASSWORD]@HOST:PORT/DATABASE?sslmode=...[&search_path=SCHEMA]; the tables are created if missing. At start, flashsale waits for the database while it cannot be reached")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for POST /initialize (default: a random one, logged once)")
-	fs.DurationVar(&c.holdTTL, "hold-ttl", 5*time.Minute, "how long a hold lasts unless confirmed")
+	fs.DurationVar(&c.holdTTL, "hold-ttl", sale.DefaultHoldTTL, "how long a hold lasts unless confirmed")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 5, "reservation attempts per second per user (0 disables)")
 	fs.IntVar(&c.rateBurst, "rate-burst", 10, "burst of reservation attempts per user")
 	fs.Int64Var(&c.inventory, "inventory", -1, "initialize the sale with this many units at start, unless it is initialized already (a durable store's sale after a restart; -1: wait for POST /initialize)")
@@ -94,14 +96,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		// FLASHSALE_DSN counts too: a server must not quietly keep its sale
 		// in memory while the operator believes it is in the database.
 		return c, fmt.Errorf("-dsn (or FLASHSALE_DSN) is only for -store postgres (the store is %s)", c.store)
-	case c.holdTTL <= 0:
-		return c, fmt.Errorf("-hold-ttl %v must be positive", c.holdTTL)
+	case sale.CheckHoldTTL(c.holdTTL) != nil:
+		return c, fmt.Errorf("-hold-ttl: %w", sale.CheckHoldTTL(c.holdTTL))
 	case c.rateLimit < 0:
 		return c, fmt.Errorf("-rate-limit %v must not be negative", c.rateLimit)
 	case c.rateLimit > 0 && c.rateBurst < 1:
 		return c, fmt.Errorf("-rate-burst %d must be at least 1", c.rateBurst)
-	case c.inventory < -1 || c.inventory > 1_000_000_000:
-		return c, fmt.Errorf("-inventory %d must be within 0..1000000000 (or -1)", c.inventory)
+	case c.inventory < -1 || c.inventory > sale.MaxInventory:
+		return c, fmt.Errorf("-inventory %d must be within 0..%d (or -1)", c.inventory, sale.MaxInventory)
 	case c.gcPercent < -1:
 		return c, fmt.Errorf("-gc-percent %d must be -1 (off) or more", c.gcPercent)
 	case c.sweepInterval <= 0:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // One test per row of the API table in the issue: every operation, every
@@ -72,7 +73,7 @@ func TestInitialize(t *testing.T) {
 	})
 	t.Run("the maximum is accepted", func(t *testing.T) {
 		reset := true
-		resp, err := h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: 1_000_000_000, Reset: &reset}, asAdmin)
+		resp, err := h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: sale.MaxInventory, Reset: &reset}, asAdmin)
 		if err != nil || resp.StatusCode() != 200 {
 			t.Fatalf("%v %s", err, resp.Body)
 		}

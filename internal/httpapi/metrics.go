@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"strconv"
 	"sync"
 	"time"
@@ -49,30 +48,8 @@ func newMetrics(reg *prometheus.Registry, store sale.Store) (*metrics, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
-	// The sale's own numbers, read from the store at scrape time.
-	for _, g := range []struct {
-		name, help string
-		get        func(sale.Status) int64
-	}{
-		{"flashsale_inventory_total", "Units for sale.", func(s sale.Status) int64 { return s.Total }},
-		{"flashsale_inventory_available", "Units in stock.", func(s sale.Status) int64 { return s.Available }},
-		{"flashsale_holds_active", "Units held and not yet confirmed.", func(s sale.Status) int64 { return s.Held }},
-		{"flashsale_units_confirmed", "Units sold.", func(s sale.Status) int64 { return s.Confirmed }},
-		{"flashsale_waitlist_size", "Users waiting in line.", func(s sale.Status) int64 { return s.Waiting }},
-	} {
-		get := g.get
-		collectorsToRegister = append(collectorsToRegister, prometheus.NewGaugeFunc(
-			prometheus.GaugeOpts{Name: g.name, Help: g.help},
-			func() float64 {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				st, err := store.Status(ctx)
-				if err != nil {
-					return -1 // visible in a graph; the error is in the logs of the requests
-				}
-				return float64(get(st))
-			}))
-	}
+	// The sale's own numbers: one snapshot per scrape, so they add up.
+	collectorsToRegister = append(collectorsToRegister, newSaleCollector(store))
 	if src, ok := store.(statsSource); ok {
 		collectorsToRegister = append(collectorsToRegister, storeCollectors(src)...)
 	}

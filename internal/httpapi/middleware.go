@@ -62,8 +62,9 @@ func observe(m *metrics, log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// noStore marks every API answer as uncacheable: stock and positions change
-// from one moment to the next.
+// noStore marks every answer as uncacheable, the only place that does: stock
+// and positions change from one moment to the next, and so do /metrics. The
+// document and the docs page could be cached, but are small and rarely read.
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

@@ -71,7 +71,6 @@ func writeUnavailable(w http.ResponseWriter, err error) {
 // unknown routes, panics.
 func writeProblem(w http.ResponseWriter, p generated.Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p) // the client may be gone; nothing to do then
 }

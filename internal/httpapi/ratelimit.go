@@ -2,76 +2,135 @@ package httpapi
 
 import (
 	"hash/maphash"
-	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket per key (user id), from golang.org/x/time/rate.
-// What is ours is only the keyed map around the buckets: sharded so that
-// users do not queue behind each other's lookups, and pruned so that a crowd
-// of one-time users does not keep a bucket each forever. A bucket that has
-// refilled to its burst is the same as a new one, so dropping it loses
-// nothing.
+// limiter is a per-key rate limit with the semantics of a
+// golang.org/x/time/rate token bucket (a fresh key may make burst requests
+// at once, then one every interval), kept as GCRA: one number per key, its
+// theoretical arrival time (TAT), the instant its bucket would be full again.
+//
+// Keys are not stored. Each hashes to `ways` cells of one table allocated
+// once, as in a count-min sketch, and a key's TAT is the least of its cells.
+// Admitting a request raises all the key's cells to the key's new TAT but
+// never above it and never lowers any (conservative update). So every cell
+// is at least the TAT of every key that maps to it, and a collision can only
+// make a key more limited, never less. That costs a hash and a few atomic
+// words per request, and no allocation, lock or map, whatever the crowd; see
+// docs/ratelimit-notes.md for the false-limit odds and the measurements.
 type limiter struct {
-	limit  rate.Limit
-	burst  int
-	seed   maphash.Seed
-	shards [64]limiterShard
+	interval  uint64 // T, in ns: the steady rate's spacing
+	tolerance uint64 // τ = (burst-1)·T: how far ahead of now a TAT may run
+	seed      maphash.Seed
+	cells     []atomic.Uint64 // TATs, as enc stores them
 }
 
-type limiterShard struct {
-	mu        sync.Mutex
-	buckets   map[string]*rate.Limiter
-	lastPrune time.Time
-}
+const (
+	// cellBits sizes the table: 2^21 cells of 8 bytes, 16 MiB per limiter.
+	// A fresh key is refused only when each of its cells is held up by keys
+	// that are being limited themselves: with 10,000 of those at once,
+	// about 3 keys in a million. Two ways in 2^22 cells would take twice the
+	// memory and, at 10,000, have eight times the odds.
+	cellBits = 21
+	ways     = 3
 
-// pruneEvery bounds how long a full bucket may linger.
-const pruneEvery = time.Minute
+	// maxInterval clamps rates below one a day (and NaN) to one a day, and
+	// maxTolerance clamps bursts to ten years' worth, so that TATs stay far
+	// from overflowing and no wait exceeds a day plus however far the clock
+	// went back.
+	maxInterval  = 24 * time.Hour
+	maxTolerance = 10 * 365 * 24 * time.Hour
+)
 
+// The ways indexes are cut from one 64-bit hash.
+var _ [64 - ways*cellBits]struct{}
+
+// newLimiter returns nil, no limiting, when perSecond <= 0. The rate should be
+// finite: +Inf is taken as the fastest rate the limiter counts, one per
+// nanosecond, and NaN as the slowest, one a day, so that a bad setting shows
+// as 429s rather than silently switching limiting off.
 func newLimiter(perSecond float64, burst int) *limiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	if burst < 1 {
-		burst = 1
+	ns := float64(time.Second) / perSecond
+	interval := uint64(maxInterval)
+	switch {
+	case ns < 1:
+		interval = 1
+	case ns < float64(maxInterval):
+		interval = uint64(ns + 0.5)
 	}
-	l := &limiter{limit: rate.Limit(perSecond), burst: burst, seed: maphash.MakeSeed()}
-	for i := range l.shards {
-		l.shards[i].buckets = make(map[string]*rate.Limiter)
+	tolerance := uint64(maxTolerance)
+	if n := uint64(max(burst, 1) - 1); n < tolerance/interval {
+		tolerance = n * interval
 	}
-	return l
+	return &limiter{
+		interval:  interval,
+		tolerance: tolerance,
+		seed:      maphash.MakeSeed(),
+		cells:     make([]atomic.Uint64, 1<<cellBits),
+	}
 }
 
-// allow takes a token from key's bucket. When none is left it reports how
-// long until one is.
+// enc maps a time in Unix ns to a cell value, keeping the order, so that a
+// zeroed cell reads as the earliest instant: any key whose cells are all zero
+// is fresh, whatever the clock says.
+func enc(ns int64) uint64 { return uint64(ns) ^ 1<<63 }
+
+// allow admits one request for key at now, or reports how long until one
+// would be admitted. now must lie within UnixNano's range (1678–2262, less
+// maxTolerance); a clock that goes back only makes keys it has recently
+// admitted wait longer, by at most how far it went back.
 func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
-	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if now.Sub(sh.lastPrune) > pruneEvery {
-		sh.prune(now, float64(l.burst))
-	}
-	b := sh.buckets[key]
-	if b == nil {
-		b = rate.NewLimiter(l.limit, l.burst)
-		sh.buckets[key] = b
-	}
-	if b.AllowN(now, 1) {
-		return true, 0
-	}
-	missing := 1 - b.TokensAt(now)
-	return false, time.Duration(missing / float64(l.limit) * float64(time.Second))
-}
-
-// prune drops full buckets. The cost is one pass over the shard a minute,
-// paid by whichever request comes first.
-func (sh *limiterShard) prune(now time.Time, burst float64) {
-	for k, b := range sh.buckets {
-		if b.TokensAt(now) >= burst {
-			delete(sh.buckets, k)
+	idx := l.index(key)
+	t := enc(now.UnixNano())
+	for {
+		// The least cell decides. Ties go to the lowest index so that keys
+		// sharing all their cells contend on the same one.
+		d, v := idx[0], l.cells[idx[0]].Load()
+		for _, i := range idx[1:] {
+			if c := l.cells[i].Load(); c < v || c == v && i < d {
+				d, v = i, c
+			}
+		}
+		tat := max(v, t)
+		if tat-t > l.tolerance {
+			return false, time.Duration(tat - t - l.tolerance)
+		}
+		next := tat + l.interval
+		// Raise the other cells first and commit on the deciding one last:
+		// a request that reads the commit then reads the raises too, and a
+		// request that read the deciding cell before it fails its own CAS.
+		// That is what keeps one key's concurrent requests within its rate.
+		for _, i := range idx {
+			if i != d {
+				raise(&l.cells[i], next)
+			}
+		}
+		if l.cells[d].CompareAndSwap(v, next) {
+			return true, 0
 		}
 	}
-	sh.lastPrune = now
+}
+
+// index returns key's cells: disjoint bits of one 64-bit hash serve as
+// independent hashes.
+func (l *limiter) index(key string) (idx [ways]uint32) {
+	h := maphash.String(l.seed, key)
+	for j := range idx {
+		idx[j] = uint32(h>>(j*cellBits)) & (1<<cellBits - 1)
+	}
+	return idx
+}
+
+// raise sets c to at least v.
+func raise(c *atomic.Uint64, v uint64) {
+	for {
+		old := c.Load()
+		if old >= v || c.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }

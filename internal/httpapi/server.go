@@ -61,7 +61,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
 	}
-	pre, err := newReservePrecheck(spec)
+	validator, err := newRequestValidator(spec, cfg.AdminToken, log)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
@@ -90,7 +90,7 @@ func New(cfg Config) (http.Handler, error) {
 	})
 
 	r := chi.NewRouter()
-	r.Use(recoverer(log), observe(m, log))
+	r.Use(noStore, recoverer(log), observe(m, log))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(probNotFound, "no route "+r.URL.Path))
 	})
@@ -110,7 +110,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Get("/docs/*", docs.ServeHTTP)
 
 	r.Group(func(r chi.Router) {
-		r.Use(noStore, requireJSON(operationsWithBody(spec)), validator(spec, pre, cfg.AdminToken, log))
+		r.Use(validator.middleware)
 		generated.HandlerWithOptions(strict, generated.ChiServerOptions{
 			BaseRouter: r,
 			ErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {

@@ -1,136 +1,173 @@
 package httpapi
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"sync"
+	"net/url"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/go-chi/chi/v5"
-	middleware "github.com/oapi-codegen/nethttp-middleware"
 )
 
-// maxBody bounds request bodies; larger ones get 413 before any decoding.
-const maxBody = 1 << 20
+// requestValidator checks every API request against api/openapi.yaml before
+// its handler sees it, and answers what fails with a problem body. It is the
+// request's only validator and reads its body once:
+//
+//   - Routing is chi's, done once. The document's operation for the route
+//     chi matched comes from a table built at start (chi's route patterns
+//     are the document's paths), so kin-openapi never routes again.
+//   - kin-openapi checks the security and the parameters
+//     (openapi3filter.ValidateRequest) and the body against its schema
+//     (openapi3.Schema.VisitJSON). The body is read and decoded once, here,
+//     and the decoded value rides on r.Body to the generated strict handler,
+//     whose runtime.BindJSONBody binds it into the typed request instead of
+//     parsing the bytes again.
+type requestValidator struct {
+	ops  map[string]*operation // by "METHOD /pattern"
+	opts *openapi3filter.Options
+	log  *slog.Logger
+}
 
-// validator checks every request against api/openapi.yaml before a handler
-// sees it, and answers what fails with a problem body.
-func validator(spec *openapi3.T, pre *reservePrecheck, adminToken string, log *slog.Logger) func(http.Handler) http.Handler {
-	registerDecoder.Do(func() { openapi3filter.RegisterBodyDecoder("application/json", strictJSON) })
-	return middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
-		// Servers in the document are for humans; match routes by path only.
-		DoNotValidateServers: true,
-		// Bodies the precheck vouches for are valid by the same rules.
-		Skipper: pre.skip,
-		Options: openapi3filter.Options{
+// operation is what the validator needs of one operation of the document.
+type operation struct {
+	route *routers.Route
+	// checked: the operation has parameters or security requirements for
+	// ValidateRequest to check (POST /reserve has neither).
+	checked bool
+	body    *requestBody // nil when the operation takes none
+}
+
+func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) (*requestValidator, error) {
+	v := &requestValidator{
+		ops: make(map[string]*operation),
+		opts: &openapi3filter.Options{
 			AuthenticationFunc: adminAuth(adminToken),
-			// Defaults are applied by the handlers; filling them in here
-			// would make the validator re-encode every body.
-			SkipSettingDefaults: true,
-			// Errors name the field and the rule, not the whole schema and
-			// value: shorter answers, no echo of inputs, a cheaper failure path.
-			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
+			// The body is this validator's own step, below.
+			ExcludeRequestBody: true,
 		},
-		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, _ middleware.ErrorHandlerOpts) {
+		log: log,
+	}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			security := spec.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			o := &operation{
+				route:   &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				checked: len(op.Parameters)+len(item.Parameters)+len(security) > 0,
+			}
+			if rb := op.RequestBody; rb != nil {
+				media := rb.Value.Content.Get("application/json")
+				if len(rb.Value.Content) != 1 || media == nil || media.Schema == nil {
+					return nil, fmt.Errorf("%s %s: a request body must be application/json with a schema, and only that", method, path)
+				}
+				o.body = &requestBody{doc: rb.Value, schema: media.Schema.Value}
+				if ref := media.Schema.Ref; ref != "" {
+					o.body.schemaID = " " + ref
+				}
+			}
+			v.ops[method+" "+path] = o
+		}
+	}
+	return v, nil
+}
+
+// operation is the document's operation for the route chi matched for r.
+func (v *requestValidator) operation(r *http.Request) *operation {
+	return v.ops[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
+}
+
+// middleware runs after chi has routed (it is the API route group's), so the
+// route pattern and path parameters are known.
+func (v *requestValidator) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := v.operation(r)
+		if op == nil {
+			// Every route of the group is generated from the document, so
+			// this is a bug; failing closed keeps it from serving unchecked.
+			v.log.Error("no operation in the document for a served route", "method", r.Method, "route", chi.RouteContext(r.Context()).RoutePattern())
+			writeProblem(w, problem(probInternal, "the server failed to answer; the error has been logged"))
+			return
+		}
+		if op.body != nil {
+			if p, ok := checkBodyHeaders(r); !ok {
+				writeProblem(w, p)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		}
+		params, p, ok := pathParams(r)
+		if !ok {
+			writeProblem(w, p)
+			return
+		}
+		var err error
+		if op.checked {
+			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+				Request: r, PathParams: params, Route: op.route, Options: v.opts,
+			})
+		}
+		if err == nil && op.body != nil {
+			err = op.body.validate(r)
+		}
+		if err != nil {
 			p := validationProblem(err)
 			if p.Status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="flashsale"`)
 			}
-			log.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+			v.log.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
 			writeProblem(w, p)
-		},
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// pathParams are the path parameters chi matched, unescaped as the
+// generated handlers unescape them, so that the value validated is the value
+// served: chi matches on the escaped path when the request has one
+// (/users/al%69ce), and that is the same URL as /users/alice (RFC 3986).
+// An empty segment (/reservations//confirm) names no operation in the
+// document, whose path parameters are all required: 404, as for any other
+// path it does not have.
+func pathParams(r *http.Request) (map[string]string, generated.Problem, bool) {
+	keys := chi.RouteContext(r.Context()).URLParams
+	if len(keys.Keys) == 0 {
+		return nil, generated.Problem{}, true
+	}
+	params := make(map[string]string, len(keys.Keys))
+	for i, k := range keys.Keys {
+		val := keys.Values[i]
+		if val == "" {
+			return nil, problem(probNotFound, "no route "+r.URL.Path), false
+		}
+		if r.URL.RawPath != "" {
+			u, err := url.PathUnescape(val)
+			if err != nil {
+				return nil, problem(probInvalid, fmt.Sprintf("path parameter %q is not a valid escaped path segment", k)), false
+			}
+			val = u
+		}
+		params[k] = val
+	}
+	return params, generated.Problem{}, true
 }
 
 // validationProblem maps what the validator found to the answer.
 func validationProblem(err error) generated.Problem {
 	var tooLarge *http.MaxBytesError
 	var sec *openapi3filter.SecurityRequirementsError
-	var route *routers.RouteError
 	switch {
 	case errors.As(err, &tooLarge):
 		return problem(probTooLarge, fmt.Sprintf("the request body must be at most %d bytes", tooLarge.Limit))
 	case errors.As(err, &sec):
 		return problem(probUnauthorized, "a valid admin token is required in the Authorization header, as Bearer followed by the token")
-	case errors.As(err, &route) && errors.Is(err, routers.ErrMethodNotAllowed):
-		return problem(probMethod, err.Error())
-	case errors.As(err, &route):
-		return problem(probNotFound, err.Error())
 	}
 	return problem(probInvalid, err.Error())
-}
-
-// requireJSON runs after routing (it is a route group's middleware), so the
-// matched route pattern is known. It answers 415 to a body that is not JSON on an operation that
-// takes one, and 413 to a body over maxBody, before anything reads it.
-// Bodies on other operations are never read, so they are let through.
-func requireJSON(withBody map[string]bool) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !withBody[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()] {
-				next.ServeHTTP(w, r)
-				return
-			}
-			if r.ContentLength > maxBody {
-				writeProblem(w, problem(probTooLarge, fmt.Sprintf("the request body must be at most %d bytes", maxBody)))
-				return
-			}
-			if r.ContentLength != 0 {
-				ct := r.Header.Get("Content-Type")
-				mt, _, err := mime.ParseMediaType(ct)
-				if err != nil || mt != "application/json" {
-					if ct == "" {
-						ct = "missing"
-					}
-					writeProblem(w, problem(probMediaType, "the request body must be application/json, not "+ct))
-					return
-				}
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// operationsWithBody lists "METHOD /path" of every operation that takes a
-// request body, read from the document so that it cannot drift.
-func operationsWithBody(spec *openapi3.T) map[string]bool {
-	out := make(map[string]bool)
-	for path, item := range spec.Paths.Map() {
-		for method, op := range item.Operations() {
-			if op.RequestBody != nil {
-				out[method+" "+path] = true
-			}
-		}
-	}
-	return out
-}
-
-var registerDecoder sync.Once
-
-// strictJSON is kin-openapi's JSON body decoder plus one rule: nothing may
-// follow the JSON value. Without it `{"user_id":"a"} {"user_id":"b"}` would
-// pass validation and reserve for a, which is not what the client sent.
-// kin-openapi keeps body decoders in a process-wide registry, so New
-// registers this one once.
-func strictJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-	dec := json.NewDecoder(body)
-	dec.UseNumber() // as kin-openapi does: integers stay exact for the schema check
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errors.New("unexpected data after the JSON value")}
-	}
-	return v, nil
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // Baseline is the speed of light for POST /reserve on this machine: the
@@ -66,11 +68,9 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-const holdTTL = 5 * time.Minute
-
 func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 	var req generated.ReserveRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || req.UserId == "" {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpapi.MaxBody)).Decode(&req); err != nil || req.UserId == "" {
 		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", "body must be {\"user_id\": \"...\"}")
 		return
 	}
@@ -86,7 +86,7 @@ func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 			ReservationId: id,
 			UserId:        req.UserId,
 			Status:        generated.HoldStatusHeld,
-			ExpiresAt:     time.Now().Add(holdTTL).UTC(),
+			ExpiresAt:     time.Now().Add(sale.DefaultHoldTTL).UTC(),
 		})
 		return
 	}
@@ -124,9 +124,9 @@ func (b *Baseline) initialize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req generated.InitializeRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil ||
-		req.TotalInventory < 0 || req.TotalInventory > 1_000_000_000 {
-		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", "body must be {\"total_inventory\": 0..1000000000}")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpapi.MaxBody)).Decode(&req); err != nil ||
+		req.TotalInventory < 0 || req.TotalInventory > sale.MaxInventory {
+		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", fmt.Sprintf("body must be {\"total_inventory\": 0..%d}", sale.MaxInventory))
 		return
 	}
 	s := &baselineSale{total: req.TotalInventory, key: uint64(time.Now().UnixNano())}

@@ -53,16 +53,7 @@ func checkBooks(t *tally, mix bool, inventory int64, st generated.Status) []stri
 		bad("and %d more answers like the above", more)
 	}
 
-	if !st.Initialized || st.TotalInventory != inventory {
-		bad("status: initialized=%v total_inventory=%d, want true and %d", st.Initialized, st.TotalInventory, inventory)
-	}
-	if st.Available < 0 || st.Held < 0 || st.Confirmed < 0 || st.WaitlistSize < 0 {
-		bad("status has a negative count: %+v", st)
-	}
-	if st.Available+st.Held+st.Confirmed != st.TotalInventory {
-		bad("available %d + held %d + confirmed %d = %d, want total %d",
-			st.Available, st.Held, st.Confirmed, st.Available+st.Held+st.Confirmed, st.TotalInventory)
-	}
+	checkStatusBooks(st, inventory, bad)
 	if st.Available > 0 && st.WaitlistSize > 0 {
 		bad("%d units available while %d users wait", st.Available, st.WaitlistSize)
 	}
@@ -148,4 +139,20 @@ func contains(xs []int, x int) bool {
 		}
 	}
 	return false
+}
+
+// checkStatusBooks checks what every sale's GET /status must show after a
+// run, whoever drove it: initialized with the run's inventory, no negative
+// count, and available + held + confirmed = total.
+func checkStatusBooks(st generated.Status, inventory int64, bad func(format string, args ...any)) {
+	if !st.Initialized || st.TotalInventory != inventory {
+		bad("status: initialized=%v total_inventory=%d, want true and %d", st.Initialized, st.TotalInventory, inventory)
+	}
+	if st.Available < 0 || st.Held < 0 || st.Confirmed < 0 || st.WaitlistSize < 0 {
+		bad("status has a negative count: %+v", st)
+	}
+	if st.Available+st.Held+st.Confirmed != st.TotalInventory {
+		bad("available %d + held %d + confirmed %d = %d, want total %d",
+			st.Available, st.Held, st.Confirmed, st.Available+st.Held+st.Confirmed, st.TotalInventory)
+	}
 }

@@ -4,7 +4,9 @@
 //
 // It also holds the baseline server (the fastest correct answer to the same
 // request on the same machine) and the comparison that runs both under the
-// same load, one after the other, as separate processes.
+// same load, one after the other, as separate processes: with its own
+// generator (Compare) or with wrk, a generator that is not this project's
+// (WrkCompare).
 package load
 
 import (

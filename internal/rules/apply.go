@@ -54,21 +54,25 @@ func (s *Sale) apply(e sale.Event) error {
 		if !e.ExpiresAt.After(e.At) {
 			return fmt.Errorf("hold %s expires at %v, not after it is made at %v", e.ReservationID, e.ExpiresAt, e.At)
 		}
-		var a *account
+		var r ref
 		if e.Kind == sale.EventPromoted {
-			if a = s.line.first(); a == nil || a.id != e.UserID {
-				return fmt.Errorf("%s promoted, but the head of the line is %v", e.UserID, a)
+			if r = s.line.first(); r == 0 || s.accounts.id(r) != e.UserID {
+				head := "nobody"
+				if r != 0 {
+					head = s.accounts.id(r)
+				}
+				return fmt.Errorf("%s promoted, but the head of the line is %s", e.UserID, head)
 			}
 			s.line.pop()
 		} else {
-			if a = s.accounts[e.UserID]; a == nil {
-				a = &account{id: e.UserID}
-				s.accounts[e.UserID] = a
-			} else if a.state != sale.None {
-				return fmt.Errorf("hold for %s, who is %s", e.UserID, a.state)
+			if r = s.accounts.find(e.UserID); r == 0 {
+				r = s.accounts.add(e.UserID)
+			} else if st := s.accounts.get(r).state; st != sale.None {
+				return fmt.Errorf("hold for %s, who is %s", e.UserID, st)
 			}
 		}
-		h := &hold{id: e.ReservationID, acct: a, status: sale.Held, createdAt: e.At, expiresAt: e.ExpiresAt}
+		h := &hold{id: e.ReservationID, user: e.UserID, acct: r, status: sale.Held, createdAt: e.At, expiresAt: e.ExpiresAt}
+		a := s.accounts.get(r)
 		a.state, a.hold = sale.Holding, h
 		s.holds[h.id] = h
 		s.expiries.push(h)
@@ -76,12 +80,9 @@ func (s *Sale) apply(e sale.Event) error {
 		s.held++
 
 	case sale.EventJoined:
-		a := s.accounts[e.UserID]
-		if a == nil {
-			a = &account{id: e.UserID}
-			s.accounts[e.UserID] = a
-		} else if a.state != sale.None {
-			return fmt.Errorf("%s joins the line, but is %s", e.UserID, a.state)
+		r := s.accounts.find(e.UserID)
+		if r != 0 && s.accounts.get(r).state != sale.None {
+			return fmt.Errorf("%s joins the line, but is %s", e.UserID, s.accounts.get(r).state)
 		}
 		if s.available > 0 {
 			return fmt.Errorf("%s joins the line with %d units in stock", e.UserID, s.available)
@@ -89,14 +90,18 @@ func (s *Sale) apply(e sale.Event) error {
 		if pos := int64(s.line.len()) + 1; pos != e.Position {
 			return fmt.Errorf("%s joins at %d, recorded as %d", e.UserID, pos, e.Position)
 		}
-		s.line.push(a)
-		a.state = sale.Waiting
+		if r == 0 {
+			r = s.accounts.add(e.UserID)
+		}
+		s.line.push(r)
+		s.accounts.get(r).state = sale.Waiting
 
 	case sale.EventLeft:
-		a := s.accounts[e.UserID]
-		if a == nil || a.state != sale.Waiting {
+		r := s.accounts.find(e.UserID)
+		if r == 0 || s.accounts.get(r).state != sale.Waiting {
 			return fmt.Errorf("%s leaves a line they are not in", e.UserID)
 		}
+		a := s.accounts.get(r)
 		s.line.remove(a.ticket)
 		a.state = sale.None
 
@@ -106,15 +111,16 @@ func (s *Sale) apply(e sale.Event) error {
 			return fmt.Errorf("hold %q is not held", e.ReservationID)
 		}
 		s.held--
+		a := s.accounts.get(h.acct)
 		switch e.Kind {
 		case sale.EventConfirmed:
-			h.status, h.acct.state = sale.Confirmed, sale.Bought
+			h.status, a.state = sale.Confirmed, sale.Bought
 			s.confirmed++
 		case sale.EventCancelled:
-			h.status, h.acct.state = sale.Cancelled, sale.None
+			h.status, a.state = sale.Cancelled, sale.None
 			s.available++ // released; the rules hand it to the line at once
 		case sale.EventExpired:
-			h.status, h.acct.state = sale.Expired, sale.None
+			h.status, a.state = sale.Expired, sale.None
 			s.available++
 		}
 

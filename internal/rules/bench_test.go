@@ -26,7 +26,10 @@ func BenchmarkWaitlist1M(b *testing.B) {
 		for _, n := range sizes {
 			b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 				w, _ := filledLine(n)
-				accts := make([]account, n)
+				more := make([]ref, n)
+				for i := range more {
+					more[i] = w.accts.add("j" + strconv.Itoa(i))
+				}
 				b.ResetTimer()
 				for i := range b.N {
 					if i > 0 && i%n == 0 {
@@ -36,7 +39,7 @@ func BenchmarkWaitlist1M(b *testing.B) {
 						}
 						b.StartTimer()
 					}
-					w.push(&accts[i%n])
+					w.push(more[i%n])
 				}
 			})
 		}
@@ -49,7 +52,7 @@ func BenchmarkWaitlist1M(b *testing.B) {
 				b.ResetTimer()
 				sum := int64(0)
 				for range b.N {
-					sum += w.position(accts[rng.IntN(n)].ticket)
+					sum += w.position(w.accts.get(accts[rng.IntN(n)]).ticket)
 				}
 				if sum == 0 {
 					b.Fatal("no positions")
@@ -68,13 +71,13 @@ func BenchmarkWaitlist1M(b *testing.B) {
 					if live == n/2 {
 						b.StopTimer()
 						for ; live < n; live++ {
-							accts[live] = &account{}
-							accts[live].ticket, _ = w.push(accts[live])
+							accts[live] = w.accts.add("x" + strconv.Itoa(live))
+							w.push(accts[live])
 						}
 						b.StartTimer()
 					}
 					i := rng.IntN(live)
-					w.remove(accts[i].ticket)
+					w.remove(w.accts.get(accts[i]).ticket)
 					live--
 					accts[i] = accts[live]
 				}
@@ -90,7 +93,7 @@ func BenchmarkWaitlist1M(b *testing.B) {
 					if w.len() == n/2 {
 						b.StopTimer()
 						for w.len() < n {
-							w.push(&account{})
+							w.push(w.accts.add("p" + strconv.Itoa(w.len())))
 						}
 						b.StartTimer()
 					}
@@ -103,12 +106,12 @@ func BenchmarkWaitlist1M(b *testing.B) {
 
 // filledLine returns a line of n accounts, each holding its ticket as the
 // store's accounts do.
-func filledLine(n int) (*waitlist, []*account) {
-	w := newWaitlist()
-	accts := make([]*account, n)
+func filledLine(n int) (*waitlist, []ref) {
+	w := newWaitlist(newAccounts())
+	accts := make([]ref, n)
 	for i := range accts {
-		accts[i] = &account{}
-		accts[i].ticket, _ = w.push(accts[i])
+		accts[i] = w.accts.add("u" + strconv.Itoa(i))
+		w.push(accts[i])
 	}
 	return w, accts
 }
@@ -116,14 +119,18 @@ func filledLine(n int) (*waitlist, []*account) {
 // BenchmarkLineMemory reports the waitlist's share of a waiting user's heap.
 func BenchmarkLineMemory(b *testing.B) {
 	const n = 1_000_000
-	accts := make([]account, n)
+	accts := newAccounts()
+	refs := make([]ref, n)
+	for i := range refs {
+		refs[i] = accts.add("u" + strconv.Itoa(i))
+	}
 	for range b.N {
 		b.StopTimer()
 		before := membench.HeapInUse()
 		b.StartTimer()
-		w := newWaitlist()
-		for i := range accts {
-			w.push(&accts[i])
+		w := newWaitlist(accts)
+		for _, r := range refs {
+			w.push(r)
 		}
 		b.StopTimer()
 		after := membench.HeapInUse()

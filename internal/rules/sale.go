@@ -30,26 +30,19 @@ type Sale struct {
 	available   int64
 	held        int64
 	confirmed   int64
-	accounts    map[string]*account // by user id
-	holds       map[string]*hold    // by reservation id
+	accounts    *accounts
+	holds       map[string]*hold // by reservation id
 	line        *waitlist
 	expiries    expiries
 
 	pending []sale.Event // decided since the last Take
 }
 
-// account is one user's standing in the sale.
-type account struct {
-	id     string
-	state  sale.UserStateKind
-	ticket uint64 // the waitlist ticket while state is Waiting; the waitlist keeps it
-	hold   *hold  // the current hold or purchase, or the last hold
-}
-
 // hold is one reservation.
 type hold struct {
 	id        string
-	acct      *account
+	user      string
+	acct      ref
 	status    sale.HoldStatus
 	createdAt time.Time
 	expiresAt time.Time
@@ -60,11 +53,10 @@ func New(ttl time.Duration) (*Sale, error) {
 	if ttl == 0 {
 		ttl = sale.DefaultHoldTTL
 	}
-	ttl = ttl.Truncate(sale.Precision)
-	if ttl <= 0 {
-		return nil, fmt.Errorf("hold TTL %v must be at least %v", ttl, sale.Precision)
+	if err := sale.CheckHoldTTL(ttl); err != nil {
+		return nil, err
 	}
-	s := &Sale{ttl: ttl}
+	s := &Sale{ttl: ttl.Truncate(sale.Precision)}
 	s.clear()
 	return s, nil
 }
@@ -72,9 +64,13 @@ func New(ttl time.Duration) (*Sale, error) {
 func (s *Sale) clear() {
 	s.initialized = false
 	s.total, s.available, s.held, s.confirmed = 0, 0, 0, 0
-	s.accounts = make(map[string]*account)
+	if s.accounts == nil {
+		s.accounts = newAccounts()
+	} else {
+		s.accounts = s.accounts.emptied()
+	}
 	s.holds = make(map[string]*hold)
-	s.line = newWaitlist()
+	s.line = newWaitlist(s.accounts)
 	s.expiries = nil
 }
 
@@ -124,7 +120,8 @@ func (s *Sale) Reserve(now time.Time, user string) (sale.ReserveResult, error) {
 	if !s.initialized {
 		return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user, sale.ErrNotInitialized)
 	}
-	if a := s.accounts[user]; a != nil {
+	if r := s.accounts.find(user); r != 0 {
+		a := s.accounts.get(r)
 		switch a.state {
 		case sale.Holding, sale.Bought:
 			return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user,
@@ -153,7 +150,7 @@ func (s *Sale) Confirm(now time.Time, id string) (sale.Reservation, error) {
 	}
 	switch h.status {
 	case sale.Held:
-		s.emit(sale.Event{Kind: sale.EventConfirmed, At: now, UserID: h.acct.id, ReservationID: id})
+		s.emit(sale.Event{Kind: sale.EventConfirmed, At: now, UserID: h.user, ReservationID: id})
 	case sale.Expired:
 		return sale.Reservation{}, fmt.Errorf("confirm %s: %w", id, &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()})
 	case sale.Cancelled:
@@ -174,7 +171,7 @@ func (s *Sale) Cancel(now time.Time, id string) (sale.Reservation, error) {
 	}
 	switch h.status {
 	case sale.Held:
-		s.emit(sale.Event{Kind: sale.EventCancelled, At: now, UserID: h.acct.id, ReservationID: id})
+		s.emit(sale.Event{Kind: sale.EventCancelled, At: now, UserID: h.user, ReservationID: id})
 		s.refill(now)
 	case sale.Expired:
 		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: h.snapshot()})
@@ -188,11 +185,11 @@ func (s *Sale) Cancel(now time.Time, id string) (sale.Reservation, error) {
 func (s *Sale) Leave(now time.Time, user string) error {
 	now = sale.Instant(now)
 	s.expire(now)
-	a := s.accounts[user]
-	if a == nil || a.state != sale.Waiting {
+	r := s.accounts.find(user)
+	if r == 0 || s.accounts.get(r).state != sale.Waiting {
 		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
 	}
-	s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(a.ticket)})
+	s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(s.accounts.get(r).ticket)})
 	return nil
 }
 
@@ -205,7 +202,7 @@ func (s *Sale) expire(now time.Time) int {
 	n := 0
 	for s.Due(now) {
 		h := s.expiries.pop()
-		s.emit(sale.Event{Kind: sale.EventExpired, At: now, UserID: h.acct.id, ReservationID: h.id})
+		s.emit(sale.Event{Kind: sale.EventExpired, At: now, UserID: h.user, ReservationID: h.id})
 		s.refill(now)
 		n++
 	}
@@ -234,7 +231,7 @@ func (s *Sale) refill(now time.Time) {
 
 // promote gives the head of the line a fresh hold on a unit in stock.
 func (s *Sale) promote(now time.Time) {
-	s.grant(sale.EventPromoted, s.line.first().id, now)
+	s.grant(sale.EventPromoted, s.accounts.id(s.line.first()), now)
 }
 
 // grant emits a new hold for user and returns it. The id is made here, for
@@ -272,10 +269,11 @@ func (s *Sale) Status() sale.Status {
 // User is where a user stands; unknown users are None. It applies no expiry.
 func (s *Sale) User(user string) sale.UserState {
 	st := sale.UserState{UserID: user, State: sale.None}
-	a := s.accounts[user]
-	if a == nil {
+	r := s.accounts.find(user)
+	if r == 0 {
 		return st
 	}
+	a := s.accounts.get(r)
 	st.State = a.state
 	if a.state == sale.Waiting {
 		st.Position = s.line.position(a.ticket)
@@ -298,7 +296,7 @@ func (s *Sale) Reservation(id string) (sale.Reservation, error) {
 func (h *hold) snapshot() sale.Reservation {
 	return sale.Reservation{
 		ID:        h.id,
-		UserID:    h.acct.id,
+		UserID:    h.user,
 		Status:    h.status,
 		CreatedAt: h.createdAt,
 		ExpiresAt: h.expiresAt,

@@ -3,31 +3,33 @@ package rules
 // waitlist is the FIFO line. Each joiner takes the next ticket; a Fenwick
 // (binary indexed) tree over the tickets counts who is still in line, so a
 // position is a prefix sum. Join, leave, position and pop are O(log n), and a
-// waiting user costs one pointer and one int32 here.
+// waiting user costs two int32 here, neither a pointer.
 //
 // This is the "queue number minus serving counter" of virtual waiting rooms,
 // made exact when people leave from the middle of the line.
 //
 // It is not safe for concurrent use; its Sale's owner serializes calls.
 type waitlist struct {
-	base  uint64     // ticket of slots[0]
-	slots []*account // slots[i]: the account holding ticket base+i; nil once it left or was served
-	tree  []int32    // Fenwick tree over slots, 1-based: tree[i] counts occupied slots in (i-lowbit(i), i]
-	head  int        // slots before head are all nil
+	accts *accounts // where each member's ticket is kept
+	base  uint64    // ticket of slots[0]
+	slots []ref     // slots[i]: the account holding ticket base+i; 0 once it left or was served
+	tree  []int32   // Fenwick tree over slots, 1-based: tree[i] counts occupied slots in (i-lowbit(i), i]
+	head  int       // slots before head are all 0
 	size  int
 }
 
-func newWaitlist() *waitlist {
-	return &waitlist{tree: []int32{0}}
+func newWaitlist(accts *accounts) *waitlist {
+	return &waitlist{accts: accts, tree: []int32{0}}
 }
 
 func (w *waitlist) len() int { return w.size }
 
-// push appends a to the line, sets a.ticket, and returns that ticket and
-// a's 1-based position. The waitlist owns a.ticket from then on: compaction
-// renumbers it.
-func (w *waitlist) push(a *account) (ticket uint64, position int64) {
-	w.slots = append(w.slots, a)
+// push appends account r to the line, sets its ticket, and returns that
+// ticket and r's 1-based position. The waitlist owns the ticket from then
+// on: compaction renumbers it.
+func (w *waitlist) push(r ref) (ticket uint64, position int64) {
+	w.slots = append(w.slots, r)
+	a := w.accts.get(r)
 	a.ticket = w.base + uint64(len(w.slots)-1)
 	i := len(w.slots) // 1-based Fenwick index of the new slot
 	// The new node covers (i-lowbit(i), i]: its own slot plus a range that is
@@ -45,31 +47,31 @@ func (w *waitlist) position(ticket uint64) int64 {
 // remove takes the ticket's holder out of the line.
 func (w *waitlist) remove(ticket uint64) {
 	i := int(ticket - w.base)
-	w.slots[i] = nil
+	w.slots[i] = 0
 	w.add(i+1, -1)
 	w.size--
 	w.compact()
 }
 
-// first returns the first account in the line, or nil if it is empty.
-func (w *waitlist) first() *account {
+// first returns the first account in the line, or 0 if it is empty.
+func (w *waitlist) first() ref {
 	if w.size == 0 {
-		return nil
+		return 0
 	}
 	// Every slot is passed over once in its life, so this is amortized O(1).
-	for w.slots[w.head] == nil {
+	for w.slots[w.head] == 0 {
 		w.head++
 	}
 	return w.slots[w.head]
 }
 
-// pop takes the first account out of the line, or returns nil if it is empty.
-func (w *waitlist) pop() *account {
+// pop takes the first account out of the line, or returns 0 if it is empty.
+func (w *waitlist) pop() ref {
 	a := w.first()
-	if a == nil {
-		return nil
+	if a == 0 {
+		return 0
 	}
-	w.slots[w.head] = nil
+	w.slots[w.head] = 0
 	w.add(w.head+1, -1)
 	w.head++
 	w.size--
@@ -96,11 +98,11 @@ func (w *waitlist) compact() {
 		return
 	}
 	base := w.base + uint64(len(w.slots))
-	live := make([]*account, 0, 2*w.size)
-	for _, a := range w.slots[w.head:] {
-		if a != nil {
-			a.ticket = base + uint64(len(live))
-			live = append(live, a)
+	live := make([]ref, 0, 2*w.size)
+	for _, r := range w.slots[w.head:] {
+		if r != 0 {
+			w.accts.get(r).ticket = base + uint64(len(live))
+			live = append(live, r)
 		}
 	}
 	w.base = base
@@ -114,7 +116,7 @@ func (w *waitlist) rebuild() {
 	n := len(w.slots)
 	w.tree = make([]int32, n+1, cap(w.slots)+1)
 	for i := 1; i <= n; i++ {
-		if w.slots[i-1] != nil {
+		if w.slots[i-1] != 0 {
 			w.tree[i]++
 		}
 		if j := i + lowbit(i); j <= n {

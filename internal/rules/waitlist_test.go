@@ -13,8 +13,9 @@ import (
 // line order. Like the store, it keeps each member's ticket in the account,
 // so a waitlist that renumbers tickets when it compacts stays testable.
 type lineModel struct {
+	accts *accounts
 	w     *waitlist
-	order []*account
+	order []ref
 	last  uint64 // the newest ticket given, so tickets can be seen to grow
 	made  int
 }
@@ -25,40 +26,43 @@ type fataler interface {
 }
 
 func newLineModel() *lineModel {
-	return &lineModel{w: newWaitlist()}
+	accts := newAccounts()
+	return &lineModel{accts: accts, w: newWaitlist(accts)}
 }
 
 func (m *lineModel) push(t fataler) {
-	a := &account{id: fmt.Sprintf("u%d", m.made)}
+	r := m.accts.add(fmt.Sprintf("u%d", m.made))
 	m.made++
-	ticket, pos := m.w.push(a)
+	ticket, pos := m.w.push(r)
 	if pos != int64(len(m.order)+1) {
-		t.Fatalf("push %s: position %d, want %d", a.id, pos, len(m.order)+1)
+		t.Fatalf("push %s: position %d, want %d", m.accts.id(r), pos, len(m.order)+1)
 	}
 	if m.made > 1 && ticket <= m.last {
-		t.Fatalf("push %s: ticket %d after ticket %d", a.id, ticket, m.last)
+		t.Fatalf("push %s: ticket %d after ticket %d", m.accts.id(r), ticket, m.last)
+	}
+	if got := m.accts.get(r).ticket; got != ticket {
+		t.Fatalf("push %s: the account holds ticket %d, push returned %d", m.accts.id(r), got, ticket)
 	}
 	m.last = ticket
-	m.order = append(m.order, a)
-	a.ticket = ticket
+	m.order = append(m.order, r)
 }
 
 func (m *lineModel) pop(t fataler) {
 	got := m.w.pop()
 	if len(m.order) == 0 {
-		if got != nil {
-			t.Fatalf("pop of an empty line gave %s", got.id)
+		if got != 0 {
+			t.Fatalf("pop of an empty line gave %s", m.accts.id(got))
 		}
 		return
 	}
 	if got != m.order[0] {
-		t.Fatalf("pop gave %v, want the head %s", got, m.order[0].id)
+		t.Fatalf("pop gave account %d, want the head %s", got, m.accts.id(m.order[0]))
 	}
 	m.order = m.order[1:]
 }
 
 func (m *lineModel) remove(i int) {
-	m.w.remove(m.order[i].ticket)
+	m.w.remove(m.accts.get(m.order[i]).ticket)
 	m.order = slices.Delete(m.order, i, i+1)
 }
 
@@ -69,12 +73,12 @@ func (m *lineModel) check(t fataler, stride int) {
 	if m.w.len() != len(m.order) {
 		t.Fatalf("len %d, model %d", m.w.len(), len(m.order))
 	}
-	for i, a := range m.order {
+	for i, r := range m.order {
 		if i%stride != 0 && i != len(m.order)-1 {
 			continue
 		}
-		if p := m.w.position(a.ticket); p != int64(i+1) {
-			t.Fatalf("%s at position %d, model says %d (line of %d)", a.id, p, i+1, len(m.order))
+		if p := m.w.position(m.accts.get(r).ticket); p != int64(i+1) {
+			t.Fatalf("%s at position %d, model says %d (line of %d)", m.accts.id(r), p, i+1, len(m.order))
 		}
 	}
 	if m.w.head >= 1024 && m.w.head >= len(m.w.slots)/2 {
@@ -153,7 +157,7 @@ func TestWaitlistCompaction(t *testing.T) {
 	for len(m.order) > 0 {
 		m.pop(t)
 	}
-	m.pop(t) // empty: nil
+	m.pop(t) // empty: none
 	m.check(t, 1)
 	// An emptied line starts again at position 1 with fresh tickets.
 	m.push(t)

@@ -2,6 +2,7 @@ package sale
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -82,6 +83,16 @@ type Config struct {
 
 // DefaultHoldTTL is the hold lifetime when none is configured.
 const DefaultHoldTTL = 5 * time.Minute
+
+// CheckHoldTTL says whether ttl can be a hold's lifetime: at least
+// Precision, since it is kept to Precision. Zero is not a lifetime here;
+// Config reads it as DefaultHoldTTL before asking.
+func CheckHoldTTL(ttl time.Duration) error {
+	if ttl.Truncate(Precision) <= 0 {
+		return fmt.Errorf("hold TTL %v must be at least %v", ttl, Precision)
+	}
+	return nil
+}
 
 // Precision is the resolution of every time a Store gives out or keeps:
 // PostgreSQL's timestamptz resolution, so that every backend answers the same
