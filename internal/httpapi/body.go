@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -34,7 +33,7 @@ var bodyOptions = []openapi3.SchemaValidationOption{openapi3.VisitAsRequest(), o
 // body that is not JSON, before anything reads it.
 func checkBodyHeaders(r *http.Request) (generated.Problem, bool) {
 	if r.ContentLength > MaxBody {
-		return problem(probTooLarge, fmt.Sprintf("the request body must be at most %d bytes", MaxBody)), false
+		return tooLargeProblem(MaxBody), false
 	}
 	if r.ContentLength != 0 {
 		ct := r.Header.Get("Content-Type")
@@ -80,8 +79,8 @@ func (b *requestBody) validate(r *http.Request) error {
 // has one (nearly always, and a few dozen bytes), so that reading it costs
 // one small allocation rather than io.ReadAll's growing buffer.
 func readBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength <= 0 || r.ContentLength > MaxBody {
-		return io.ReadAll(r.Body) // chunked, or refused by MaxBytesReader as it reads
+	if r.ContentLength <= 0 {
+		return io.ReadAll(r.Body) // chunked: MaxBytesReader refuses it past MaxBody
 	}
 	data := make([]byte, r.ContentLength)
 	if _, err := io.ReadFull(r.Body, data); err != nil {

@@ -27,7 +27,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				}
 				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
 					"panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-				writeProblem(w, problem(probInternal, "the server failed to answer; the error has been logged"))
+				writeProblem(w, internalProblem())
 			}()
 			next.ServeHTTP(w, r)
 		})

@@ -45,6 +45,17 @@ func problem(k problemKind, detail string) generated.Problem {
 	return generated.Problem{Type: k.Type, Title: k.Title, Status: k.Status, Detail: &detail}
 }
 
+// internalProblem is the answer to a server fault, whose details go to the
+// log, not to the client.
+func internalProblem() generated.Problem {
+	return problem(probInternal, "the server failed to answer; the error has been logged")
+}
+
+// tooLargeProblem is the answer to a body over limit bytes.
+func tooLargeProblem(limit int64) generated.Problem {
+	return problem(probTooLarge, fmt.Sprintf("the request body must be at most %d bytes", limit))
+}
+
 // withReservation adds the reservation behind a conflict, so the client
 // learns which one and in what state without another request.
 func withReservation(p generated.Problem, r sale.Reservation) generated.Problem {

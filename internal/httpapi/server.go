@@ -85,7 +85,7 @@ func New(cfg Config) (http.Handler, error) {
 				return
 			}
 			log.Error("handler failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			writeProblem(w, problem(probInternal, "the server failed to answer; the error has been logged"))
+			writeProblem(w, internalProblem())
 		},
 	})
 

@@ -92,7 +92,7 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 			// Every route of the group is generated from the document, so
 			// this is a bug; failing closed keeps it from serving unchecked.
 			v.log.Error("no operation in the document for a served route", "method", r.Method, "route", chi.RouteContext(r.Context()).RoutePattern())
-			writeProblem(w, problem(probInternal, "the server failed to answer; the error has been logged"))
+			writeProblem(w, internalProblem())
 			return
 		}
 		if op.body != nil {
@@ -165,7 +165,7 @@ func validationProblem(err error) generated.Problem {
 	var sec *openapi3filter.SecurityRequirementsError
 	switch {
 	case errors.As(err, &tooLarge):
-		return problem(probTooLarge, fmt.Sprintf("the request body must be at most %d bytes", tooLarge.Limit))
+		return tooLargeProblem(tooLarge.Limit)
 	case errors.As(err, &sec):
 		return problem(probUnauthorized, "a valid admin token is required in the Authorization header, as Bearer followed by the token")
 	}

@@ -170,7 +170,7 @@ func Compare(ctx context.Context, cc CompareConfig) (cmp Comparison, err error) 
 	}
 	token := rand.Text()
 	base := []string{"--addr", "127.0.0.1:0", "--admin-token", token}
-	serverArgs := slices.Concat(base, []string{"--rate-limit", "1000000", "--rate-burst", "1000000", "--log-level", "info"})
+	serverArgs := slices.Concat(base, strings.Fields(serverFlags))
 	if cc.Profile != "" {
 		serverArgs = append(serverArgs, "--pprof")
 	}
@@ -309,6 +309,11 @@ func booksOf(name string, r Result) error {
 	}
 	return nil
 }
+
+// serverFlags are the real server's flags besides its address and token, in
+// every comparison and for every build, so that only the code differs: a rate
+// limit too high to trigger, and logging at info.
+const serverFlags = "--rate-limit 1000000 --rate-burst 1000000 --log-level info"
 
 // server is one child a comparison runs.
 type server struct {

@@ -139,10 +139,6 @@ func WrkCompare(ctx context.Context, cfg WrkConfig) (WrkReport, error) {
 // baseline; name labels its rows.
 type wrkContender struct{ name, bin string }
 
-// wrkServerFlags are the real server's flags besides its address and token,
-// the same for every build so that only the code differs.
-const wrkServerFlags = "--rate-limit 1000000 --rate-burst 1000000 --log-level info"
-
 // contenders are the builds measured against the baseline, in the report's
 // order: the earlier one first, as a reader expects before and after.
 func (c WrkConfig) contenders() []wrkContender {
@@ -154,7 +150,7 @@ func (c WrkConfig) contenders() []wrkContender {
 }
 
 func (c wrkContender) server(token string) server {
-	args := append([]string{"--addr", "127.0.0.1:0", "--admin-token", token}, strings.Fields(wrkServerFlags)...)
+	args := append([]string{"--addr", "127.0.0.1:0", "--admin-token", token}, strings.Fields(serverFlags)...)
 	return server{name: c.name, bin: c.bin, args: args}
 }
 

@@ -158,7 +158,7 @@ func (rep WrkReport) printHeader(w io.Writer) {
 	fmt.Fprintf(w, "             load: the 1-minute load average before the run, the previous runs included\n")
 	fmt.Fprintf(w, "  %-10s %s baseline\n", "baseline", c.Self)
 	for _, s := range cs {
-		fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", s.name, s.bin, wrkServerFlags)
+		fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", s.name, s.bin, serverFlags)
 	}
 	// With one contender the order goes without saying.
 	if len(cs) > 1 {

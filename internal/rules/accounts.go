@@ -41,11 +41,7 @@ type account struct {
 
 func newAccounts() *accounts {
 	seed := maphash.MakeSeed()
-	return &accounts{
-		list:   make([]account, 1),
-		byHash: make(map[uint64]ref),
-		hash:   func(id string) uint64 { return maphash.String(seed, id) },
-	}
+	return (&accounts{hash: func(id string) uint64 { return maphash.String(seed, id) }}).emptied()
 }
 
 // emptied returns an empty table that hashes as t does (a reset keeps the

@@ -186,10 +186,14 @@ func (s *Sale) Leave(now time.Time, user string) error {
 	now = sale.Instant(now)
 	s.expire(now)
 	r := s.accounts.find(user)
-	if r == 0 || s.accounts.get(r).state != sale.Waiting {
+	if r == 0 {
 		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
 	}
-	s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(s.accounts.get(r).ticket)})
+	a := s.accounts.get(r)
+	if a.state != sale.Waiting {
+		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
+	}
+	s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(a.ticket)})
 	return nil
 }
 
