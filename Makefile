@@ -1,7 +1,9 @@
 # flashsale — every task a newcomer needs, by the name they would guess.
 #   make run       serve the API on 127.0.0.1:8080 (in-memory store, 10 units)
-#   make test      every test, with the race detector, plus brief fuzzing
-#   make lint      gofmt, go vet, and generated code up to date
+#   make test      brief fuzzing, then every test with the race detector; ends with
+#                  the list of the tests that skipped and why
+#   make lint      generated code up to date, the OpenAPI document linted (Redocly,
+#                  needs node and npm), gofmt, go vet
 #   make generate  regenerate generated/ from api/openapi.yaml
 #   make bench     store micro-benchmarks and the HTTP load comparison, memory, SQLite and
 #                  PostgreSQL (one server, then two on one database; $FLASHSALE_TEST_POSTGRES_DSN
@@ -10,6 +12,11 @@
 
 GO          ?= go
 ADMIN_TOKEN ?= dev-token
+# gotestsum, pinned by the tool directive in go.mod.
+GOTESTSUM    = $(GO) tool gotestsum
+# The OpenAPI linter: Redocly CLI, pinned in tools/openapi-lint/package-lock.json
+# and installed there by npm ci when missing or out of date.
+OPENAPI_LINT = tools/openapi-lint
 FUZZTIME    ?= 5s
 # Fuzz targets run briefly by `make test`: package:target.
 FUZZ_TARGETS = \
@@ -19,24 +26,34 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzPathIDs \
 	./internal/drivers:FuzzParseMonth
 
-.PHONY: run test test-go skipped fuzz lint generate check-generated bench bench-store bench-http bench-sqlite bench-postgres bench-sql build clean
+.PHONY: run test test-go fuzz lint lint-openapi need-node generate check-generated bench bench-store bench-http bench-sqlite bench-postgres bench-sql build clean
 
 run:
 	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
 
-test: test-go fuzz
-	@$(MAKE) --no-print-directory skipped
+# Fuzzing first, then the tests, so that make test ends with the list of the
+# tests that skipped and the reason each gave (its t.Skip message). The tests
+# run even if fuzzing failed; make test then fails too, saying so last.
+test:
+	@fuzz=0; tests=0; \
+	$(MAKE) --no-print-directory fuzz || fuzz=$$?; \
+	$(MAKE) --no-print-directory test-go || tests=$$?; \
+	[ $$fuzz = 0 ] || echo "make test: FAIL: fuzzing failed (its output is above the tests')"; \
+	[ $$fuzz = 0 ] && [ $$tests = 0 ]
 
-test-go: skipped
-	$(GO) test -race -count=1 -timeout 10m ./...
-
-# Says which tests skip on this machine and why (CI runs them all).
-skipped:
-	@[ -n "$$FLASHSALE_TEST_POSTGRES_DSN" ] || echo "skipped: the PostgreSQL tests (set FLASHSALE_TEST_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-	@command -v chromium >/dev/null || echo "skipped: the /docs browser test (apt-get install -y chromium)"
-	@command -v wrk >/dev/null || echo "skipped: the wrk comparison's tests (apt-get install -y wrk)"
-	@[ "$$(id -u)" = 0 ] || echo "skipped: the full-disk and read-only database tests (they mount file systems: run as root)"
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || echo "skipped: the PostgreSQL outage tests (they start a private cluster with initdb: apt-get install -y postgresql)"
+# One line per package while the tests run, then each failure with its
+# output, then the skipped tests: gotestsum replays its record of the run
+# (go test -json) for them, and tools/skipped.awk makes that one line per
+# test and reason. Fails if a test failed or a package did not build.
+test-go:
+	@echo "$(GO) test -race -count=1 -timeout 10m ./... (through gotestsum)"
+	@json=$$(mktemp); status=0; \
+	$(GOTESTSUM) --format pkgname --format-hide-empty-pkg --hide-summary skipped --jsonfile $$json --raw-command -- \
+		$(GO) test -json -race -count=1 -timeout 10m ./... || status=$$?; \
+	$(GOTESTSUM) --format none --hide-summary failed,errors --raw-command -- cat $$json | awk -f tools/skipped.awk; \
+	rm -f $$json; \
+	[ -n "$$FLASHSALE_TEST_POSTGRES_DSN" ] || echo "note: the PostgreSQL tests run when FLASHSALE_TEST_POSTGRES_DSN is set, e.g. FLASHSALE_TEST_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' make test"; \
+	exit $$status
 
 # Each fuzz target for $(FUZZTIME); the committed corpus under testdata/fuzz
 # also runs as plain tests in test-go.
@@ -47,10 +64,28 @@ fuzz:
 		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
 	done
 
-lint: check-generated
-	@out=$$(gofmt -l .); \
+lint: need-node check-generated lint-openapi
+	@out=$$(gofmt -l $$(find . -name node_modules -prune -o -name '*.go' -print)); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# api/openapi.yaml against Redocly's recommended rules
+# (tools/openapi-lint/redocly.yaml): errors fail, warnings are only printed.
+# No telemetry, no update check.
+lint-openapi: need-node $(OPENAPI_LINT)/node_modules/.package-lock.json
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(OPENAPI_LINT)/node_modules/.bin/redocly lint --config $(OPENAPI_LINT)/redocly.yaml --format stylish api/openapi.yaml
+
+# npm ci writes node_modules/.package-lock.json: reinstall when the lock is newer.
+$(OPENAPI_LINT)/node_modules/.package-lock.json: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
+	cd $(OPENAPI_LINT) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+need-node:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "make lint: node or npm is missing, and the OpenAPI linter needs both (apt-get install -y nodejs npm)"; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a == 18 && b >= 17) ? 0 : 1)' || \
+		{ echo "make lint: the OpenAPI linter needs Node.js 18.17 or later, this is $$(node --version)"; exit 1; }
 
 generate:
 	$(GO) generate ./api/...

@@ -119,7 +119,9 @@ type Hold struct {
 	ReservationId ReservationID `json:"reservation_id"`
 	Status        HoldStatus    `json:"status"`
 
-	// UserId 1-128 characters of letters, digits and `._:@-`.
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
 	//
 	// Example: alice
 	UserId UserID `json:"user_id"`
@@ -168,7 +170,9 @@ type Reservation struct {
 	ReservationId ReservationID     `json:"reservation_id"`
 	Status        ReservationStatus `json:"status"`
 
-	// UserId 1-128 characters of letters, digits and `._:@-`.
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
 	//
 	// Example: alice
 	UserId UserID `json:"user_id"`
@@ -184,7 +188,9 @@ type ReservationStatus string
 
 // ReserveRequest defines model for ReserveRequest.
 type ReserveRequest struct {
-	// UserId 1-128 characters of letters, digits and `._:@-`.
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
 	//
 	// Example: alice
 	UserId UserID `json:"user_id"`
@@ -202,7 +208,8 @@ type Status struct {
 	WaitlistSize   int64 `json:"waitlist_size"`
 }
 
-// UserID 1-128 characters of letters, digits and `._:@-`.
+// UserID 1-128 characters of letters, digits and `._:@-`, not all of them dots
+// (`.` and `..` would vanish from the URL `/users/{user_id}`).
 //
 // Example: alice
 type UserID = string
@@ -212,7 +219,9 @@ type UserState struct {
 	Reservation *Reservation   `json:"reservation,omitempty"`
 	State       UserStateState `json:"state"`
 
-	// UserId 1-128 characters of letters, digits and `._:@-`.
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
 	//
 	// Example: alice
 	UserId UserID `json:"user_id"`
@@ -229,7 +238,9 @@ type Waitlisted struct {
 	// Message Example: Added to waitlist
 	Message string `json:"message"`
 
-	// UserId 1-128 characters of letters, digits and `._:@-`.
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
 	//
 	// Example: alice
 	UserId UserID `json:"user_id"`
@@ -1896,97 +1907,101 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1DwNc9u2kn9lh/dmaruULPmjfZGnM+e2yavv0qQXO5OZV+VCiFyZqEmABUDLauL/frMAv0k5lu2mvcx0",
-	"alvAYnex37vQRy+UaSYFCqO92UcvY4qlaFDZ396gRnXNDJfi7Ef6Q4Q6VDyjP3gz7yJG4BEoNLkSGMFi",
-	"DcEvr88vYF/ZjRicwPTgn6CYiGQKC260Dwum8ZujXCVjz/fwhqVZgt7MO/z9YPTt6pT+6Wf/czMRz4/W",
-	"i1PP9zidlDETe74nWEprVY3WBx55vqfw95wrjLyZUTn6ng5jTBkh/A+FS2/m/cd+Tea++1Tvt6m7vfW9",
-	"txrVJkJ1LLMM1VcaeOQD08C0RmUc2SZGuGQGV2zdJoslPMRhKnKN6jHoF8jeEuIKdSaFRntr37PoDf6e",
-	"ozb0WyiFQWF/ZFmW8NASvJ8puUgw/fo3TRR+LFG2ALi4ZgmP6MdrluToGGIYTyzzLWhYyGgNMfFBACol",
-	"1QwiiVp8ZSBlJozB4TmDTMkMlVnDvCR57gHXkHKtubj0fE8bZnLtzY4mE98z3FjOnTkkoDjP8z2zzuiD",
-	"EnW9X+A5KpdYVtyPeb84GG5L/7JLIokiELIkycRcQyTDPEVhYCfoIBDsjr1b3zsTBpVgyYO5X2/vs58k",
-	"zeqWgiXjCUZgJDChV6hOrBjau7AXs0AUkMjLS4waTD5uM9mdVYK0m4dZXSD1NDw+hUV+CVKAzBVoHqFl",
-	"pjsi2HWEFChdIWba/sLFpeVvQ29fSfNC5iJ6IKtFY3uf1UJCw9LARgtVi+9RzdkGklaAlvacAc42jhgJ",
-	"aUZu4dOw+VWbghU3JMPMkNXeCQZPLmT4QsqXTF3iAxlrGtuHZbhlRtKcfkJgBlKpDUwnR/88/vYbWKwN",
-	"6iaHp4dNDjcgGCkhsScOsJhWjIyUI7fi6cyEPZprkCSoU/iZfw87Qfu0gp9vBctNLBX/Ax8qrHkHRJ+v",
-	"DJzJZFHKBSyQKVRg5BUKQrLyMk2Jndb8bKE4wMXW+U/Dw5+dCwCpYKWkuCwwdyjvBM0TiY++FyOLitjk",
-	"3bt3o9PcxCgMcQ/7Xvs0WbG1huB7xwiFLEm/m3vLhOlYswTnXkAwayoKkrVR5JduLcJvBbtmPGGLBB9+",
-	"b00IG0w6SxBCJshULBDCmIlLjEDxy9iAkKsTMiIx8WrFyAUJPKG4S62BC5jqln1v6Mg5mc0QoYnD8NVW",
-	"Hz+ddhBNX2nQRip2WVFn2BXShaf0/yhXdCiwguKa4Lmw91+iFezOgBsNEddXJMzLPEkIiv0bM4yiSrDO",
-	"eSXG8Mrxai6alobpK4xgSbJWsNB3FlEKBLwJ0eJuXU/g7iaYC+Iq6hmsYnQfVYdpQ/FgVPheuhnuVqQ8",
-	"ihIEuZyLUKYpN4Y+pE8KGpmImg4ulHkSOR/BRQQyN8CWBtWKqUjPxSpGE5MeEwALz+Kfsgj9JtSUUTh2",
-	"jRCzLEMKx3cUMntSQQYscCkVglFrwohdMi52x+CuKq0ZRZB0HoZI1BEmcxG8IVkbndJvAWgMpYj0eC7a",
-	"KtlY1NfGc7eJwpUV42YImbY2plzwNE+92bSSWAoRLlFVqqnzLJMUg/+MEWcXdtEDdbQCta3LapxAkH17",
-	"kwZvzH6WMC5a3uu4aW2rEyEl7MHSOKic1cqRXTmyS57eixHi/3X++pW1vENnWl9WnWoZ9xOyxMSW1VHE",
-	"CShLfnEBPyfWLlmi0feyxp8+Vgz56KGgC/7Vk1fee79nf5uZ0a/lrnqdXPyGoSHv+pNMoi1xwJuMK9Qf",
-	"mBlO92KZRMQUty6CpZKpi/85aZMwFL3mIkGtIZRiyVVKqaAV6rngZgzPr1GtwfAUnWXgGk5/OSOYby9+",
-	"IDVwxiJU0umTU6elVCnh5EXM4Ih2ez3G+N0MeLtE1x+4gBiTaOAK/CpLvW8y2r6zXqZeJ70FDn7zJobu",
-	"9kxww1nC/8BGUrvFRRMKxR0vWZ6Yaln7zn9UMgO0V0ZX70OWqzAmQ0/mmixWwrUBFORz6U/aMGWAgcCV",
-	"9XTj+p4WUibIBGFvpGHJBy6uURip1n1ZeyvIhZFXKoFUEsCF+ebI872U3RSGcFL+82vrOBmwju1L6OIw",
-	"xOXSRPTwe/PiB3h2dPwtFPYInEnUhe/EG4NCk99MMV2g0kRB+wJKG/qxL1xOlUJraiuyc8VHCpeoUIR/",
-	"hvA3t9eKcE8Q525DS4eq+zl+9qxxMa6a0bmaygEMcMMU/qt9AWcRRbhLjtoajCsbIyzL6ziBhWIipCDG",
-	"mpiWAH2Gk10xKfyPxc+/y9w2+LGlMoYKmcFo0Oq+K0Msa3rrGGeDtby3rbzL0rfPLFbCjlSl3d99/PlP",
-	"Zqu3FtEvarv95uV+RmqGaqy9QnEuMhZF5FS3rBhnzBhUBPN/fz0d/ZuN/piMnn0Yvf94cHD7j6Eb6jOv",
-	"6xl9r/LxFdX2r2S9kgSHfaeD+0C/9bjLK3cPXURN4xbotHLYvou6wxs1ebf9Xsv+7bfxKmqI+qL2ggiE",
-	"XBieWLVecqVN2bqodwb3dulbIldGEx80/2N7fnZuuklpHznfayb+A7LcxmVIXDY1RaYjUtkwZoqFBpUm",
-	"r5QgqZ72IeKXFNdQoBSMP8z+cxQM90VSdvMSxSWlENODf1rCq983aLIF9/7rQU0mXEm88QFBYsOj3dPS",
-	"luYZm/ZCSIEFX113o8f0JwizG/eWSc1LvNsX9AtRJYyrXQQW0YDSj6DALRiONu9Ku4eNTMmFIel5V+CJ",
-	"2yZoKWrNXAW5FptT6xCKEgKB9b4QL6cj8kLRCUyJg9asRyDwxozhzICOFRdXGpiGDGWWILAYWQRMYblW",
-	"KkiQXeNjeV6yZQhr/w6zT6KKYa64WZ8TAwqrHqVcXMgrFMNZMF0IM7KoIvsQjEZ2y8j+HthIKXjx8vT8",
-	"p/PTl88/nP7489mrDxev//v5K1evtby29tPWYOvbio3JXD2Ci6UcqhYliQYGCU+5Qcq2ZHhFFkYKpNg3",
-	"ykNjO18QKrmKbDIic2MzOFuO15gkXFyO52IuTkVNSG0uXTxtAY/h3HV3dbeBPYNVzBNyFtzouVCYMlfm",
-	"W8MlUvq3t0eh494e7BxMpruuu1LGkd3ywAlIESJomURzQdhaOL9JLoAByW9o4MXZi9ewt1dergN8ULZu",
-	"kCsor3t3DKdiLsoChVRQRSMunL2UqMvI1bk4olAK4AISbsufsSQyNLC5WCrUsd14AgwKE1F2vUl2ldCu",
-	"imFLIcG/nl/APsmb3v9YiN1tYNm9t3cmrpniTBi9twfMFHm1XFjLuUgQUpmiMLO5CCr3BF8DWUr4ulFO",
-	"+Q46/izw5yLoLZvnk8lhOLCY/E/rDLsSYRIAT7OEcqqg5QDhO5hURNjEy6zHe3sQFBRa+9lt/IcsSVCN",
-	"4SIuTAMPbS06RSZISOdC23pnzMvCbyyzrzSwuntBrC7mB+hWeBiDpnvh5gR43Yaei8aeaiSBlmlMlmN4",
-	"LZI1BM0QxuLb2BPBjlPFuWj0WnYLkp8rJZW9M4UQbCqeBrBTVgWK8nFgq4OknsjCeC7KWgEdDtpY1r99",
-	"cwZVMgq5iFBBUFc5gxMIE04GmsjKSUPqzNbBd6VV+yvlqAGJfFmpnxEBn2wNFT6By0/gk70C4u2nufg0",
-	"Go2q/2htsHGQIIBPcDSZwCcw950F6EJsta4suCmhc1e/qwuibsna/UfwCYQEnYcxKJkb20RRqGWuQuxt",
-	"Hu7tNgFtbAwP4VFGDBUAYgzpRFk3LnofVZ2sCyRFE8vIosKSRK5KrhyXTLYU4Q3XlPrZXNvuqLk+hFYj",
-	"9nXgnhVMYgnWIxCNVbDGPiSWKGTRelTY/AaoispiiTWPmhi/kPllTPafHEMPIi0bFYa5Da1RZ4iqFkhc",
-	"dGdRbwBVGfYBYCumG4Z/E22VsdwEofzcJ3vTaERuhFyZWQs74aFpgxa4cgaZRGSBiVz17XsXZqd1TvCm",
-	"hwW8gV57X+kGuxYWzHEHDNEXdJs3QV+PmMFREYRYQAeWPikhZWLdVCJXxLV3SSJzAhoR2n2zPguLiRf4",
-	"BMfW3rDuXMzmUZghk1N1Sy3AknN39GFd75C4sYId21td5kni113OSK7Ebrv5XPSmy/6z7RD2CSV38mOu",
-	"2IInhQ99R0aGVS1fQgdhJxiN3E/694QbDHb9Ilo4mEx8OJhM/bmgAIgyyYPJkYu+bfclKc9uNEG5AYUk",
-	"AZoWFu1XjGYU4ISK6Zh0N5MrVBDmpug211BcLxcSqZ3RiV0E6fkepatC22ykGN/7+eyiUc6tpwo836Pw",
-	"s0gbxpPxhJbJDAXLuDfzDseT8aGrUsU2Bt+PbQ/tD/r5EgeKlKcWK00cKaJRwjVTMqTo0spGZT9cyk2p",
-	"t+Oqo0jPxY618RW3M6nNpUId+K2uto0p3WkkP1XX223iei5IIGatJjlottawite+64uwxKKj8xSLCCnV",
-	"mBCONvrlxsJZsPDKsdaF5lyKs8ibef9CU/QUO1ONB5PJHc3doaauvGr1cstCKv19i+Zpgc1A7/TcKaJf",
-	"N/SbLLdjP8eTw03wK+L237amL3xP52nK1NqbeS/5NQq65NYJlEWxS237ppn23tOeRsxnx3ilNkNJldEQ",
-	"dKPksdVMSkfsRJgJfOfm6hZYdf5cVA6eIsQrzMwMFOO6nHBwBj9mItLWAdi0qczXaZFNGOaCGSsMfpmK",
-	"gFQR2UyKDNwshSl8Ri/aD9ws0zLXGM2FleqjyTNHBARz1++bezMwKseg0aBzHTs9G+zyzcVAm48CPGWn",
-	"PIYktW5MFiO8qM33MlpvKaUKLV5WQquLP7fNRevqLIXHE8dKMi6lPBeNTTcy3CtKHk9uXXVqGDRzLJFL",
-	"mE4GYPfATSeTLXSm37O9bdcxCOnbRyu4pa4zsdGoU08nk1bteVJWkyed+vAGFtr9nVrtNlwoGzGbp6OA",
-	"Ue5GgkkK0/Vm1oIcOa7cbUEaE992y/ReRqcxzUebnj1wdqYM/zYMzrS5Cod3hIPfwTGFTSKCjhqTBen2",
-	"21tjjM9ac+PFUe4UZ4LKAJ6iHrFhlrwTzj7hhM1ALGxTixZqlh1S2fKQmy3vxtdulPRoeg+fUs3v2g3H",
-	"95GHgWEq68HuIX/VxPuDXV5RmvRmv7aLkr++v33f9IjnaOqynS0/duVit+EeLaTCQTZD9f2P7ebm7cbY",
-	"yz0G6GTKdGthrhTFoU4GT+wriCKts0kV3amGoEwCx0OBTrOV8GhjWDbKKhVs9tq9g8nBN6PpdHRwfDE9",
-	"nk0ms8lkfHQwPTz89t/tNm5v6XF7abeb7X12LL5sgFRl+aL5s4V6tXoum15sVEsebjePPr9l6PHBl1OT",
-	"Sg9eixbJDZm3tvH9rd96yvXr8En1ku7cwfvPqsy+Kw10H41tf5K/IVp9gwna4LMsVMwqozlQ2nbFqHYV",
-	"irKeqsINdYF711ZwWHjl/IptAPzgCh12FrWuesxFU/lZIxFzA6sDYaED9KSqXU8Z/C31u0bvCyq5b2sW",
-	"QV0Z+yu0/nFBUzUSMfTI7nPvjlx9o4ycKHkZKNptdZ9Dc3GtUYHBcKv5zqmMZJqbeoFWryL5pM/2Gp66",
-	"WdWEnaBfCbVmoHTaO0GraLs7/ius+r/4tSvu2FjQWjoyU33rfg/r7Mj888zzRa4EmVU3KC1sL7bMpsfw",
-	"gzu+MKfVNTSwpIy7Y0590ASleNeiQbMljuG0N4vNzFwEtU0LAG9YaJL1rDypKEfUFvto8gzaFzxout3u",
-	"p7Xdg4r+97HdDVX94ra70sT/Z7Z70B1vY7tbPZsnMNINUING+idSoOaqnlVut5msWSqnHB9KZK2t8FRi",
-	"O0h9PY25mfZ6zTDl5edP54pajb6uc4HiEVrdXStW1OHMX+OAvs/Xbf9zl+u5o9L8rh6asZXiegKjaqkW",
-	"Ubnl08DsTM/Gd4dpxvC6HKaBYpbGAf5NcuGShhdnL143StY7B5ODXfInrZZuWYGmTIHpK+1ckUOvnLyx",
-	"Dwm5qpL+cgTHB2EHjljxJA6yhIVYHUEgy47xXLRbxha+dUv99nPdjg/aukFe6zkLYwc+ZWUDsn45HYxG",
-	"dcsysK+PNGSoSgR3FrmixKhcZ38Ndk9ggWtpi/zMNFthXNuWp2seNXt8Q/6zmHd+VDncuZ6mzXm0W9qu",
-	"CD19bN3l715MsY/lBr+TwQom1077XTe70Ck3K93Ux85r7JcyZMOTkz3fH9wdud7jTfbB5GDLSyqncZv3",
-	"VA2YDk6V1gxeyMXgtOXs2y2Y3hiDHeokFkbspDVX052pIXvQQyOAHTuSKvDG7N77Ut7FqNBRbMLY3nWm",
-	"ZCrLG+rN9X32Th4UvT00AitMZqHeG0KUwsrzEDvjO/f6Uo9HBiWFmg5GJG9bE0VMFy7hrmS59A3WXQtp",
-	"ztrPGwa/u2TjEJQtVlcDsfYhc/fpgyuqbSLgnCC7qa/W24Mu9p0RrSeMru4zlLXT96x+4c27btW9U+hf",
-	"ZLDrE9ySmVzPRXOYbCfoDqHtklv84j2ao4OHKlIx2bSpddefcgJmDKZZ8WS1VrFN30ZxdNCQm4saoBtW",
-	"Gfw+nMbE1VNJzGcJqca2xn/pNxp86XD/TRk9Wo2xsm6n0ZtuZzgDqF8lDo8sUZyuyd8JA1qwTMfSzIpy",
-	"/TWCyO1jYZsb2G+psAMhWL6tLwa3nWJnTJti9L2VENBeF36HMheGMk0XumwYKzovHy0+dupAJtHr3Gya",
-	"OmjPHHxzWA4dHH778KmD6cHk6GkHD6rvWflL0sxzI8OraszITYyRCbaJWOLefw2KXScu2Sh/gZACA79+",
-	"6gQ75QuKKokrnvQMxVS75TMDN2PemD2qwTTdRWDTyuaME2QySTTljdwaCPt+osqu1rCi+MuFXMVXuFlu",
-	"NFNHjZAwytVapYRe5YBrKKnterEAdCxX2h47FwTMHTKsHxSW/Alt6M7Tur99V7p60rc51fLdI7/ucCHa",
-	"uMu+/qv3hEzJxO4ZykHKbfVrwXvkHYdbmIL6QeQdkZQdDmbmwQNHX9p8uOyFOU1xw1MNc1E5ru2b4OWT",
-	"QNv9LuG0zU2ECQ592VgVldpXfq7+RObsxI0bknMrXgClkj7PM/eUzRaMeur4koC8qz1wRymP7jx/aarT",
-	"H1lYf9hXKr4bEPR2VraQiw0PRzZ9neKrwaWDGUepS0+cbWx46OJygNLN/DVVWystm4K2J1GH2wpef0pD",
-	"l2PQjeZb0Y8uJypsIXhcf/Wt9ei3/pAMu2ngZf22zdZlleLX5beRNea/yuJvA3RFbh/86zLlRRFlkosW",
-	"Sm5UrL/JjX83FspME0f+LwAA//8=",
+	"1HwLbxs3tvBfOZhvgdrZkSz50W5kFPjcNml9N016YwcBtsrNUDOUh/UMqZIcK2ri/35xDjnvkeNX29wC",
+	"i40s8vDwvF/UxyBW+UpJLq0JZh+DFdMs55Zr+vSaG66vmBVKnv6Af0i4ibVY4R+CWXCechAJaG4LLXkC",
+	"iw1Ev7w6O4c9TRt5dAzT/X+BZjJROSyENSEsmOFfHxY6GwdhwD+wfJXxYBYc/L4/+mZ9gv+Zp//9YSKf",
+	"HW4WJ0EYCDxpxWwahIFkOa7VNVrvRRKEgea/F0LzJJhZXfAwMHHKc4YI/0PzZTAL/t9efc09963Za9/u",
+	"+joM3hiut13UpGq14vorAyIJgRlgxnBt3bVtyuGCWb5mm/a1WCZiPnyLwnD9EPQ9steIuOZmpaThxLXv",
+	"WPKa/15wY/FTrKTlkv7JVqtMxHThvZVWi4zn//zN4A0/ligTACGvWCYS/OcVywruCGKZyIj4BBoWKtlA",
+	"inSQwLVWegaJ4kZ+ZSFnNk7B4TmDlVYrru0G5uWV5wEIA7kwRsiLIAyMZbYwwexwMgkDKyxR7tQhAf68",
+	"IAzsZoVflKibPY/nqFxCpLgd8X5xMNyWPrPLS+KNQKrySjYVBhIVFzmXFnaiDgLR7ji4DoNTabmWLLs3",
+	"9evtffKjpJFuaVgykfEErAImzZrrYxJD4gUxZsG5hExdXPCkQeSjNpHdWSVI2jxMao/U49D4BBbFBSgJ",
+	"qtBgRMKJmO6IaNddxKN0yfnK0AchL4i+Db19qexzVcjknqSWje19UksFDUsDWy1ULb6HNWUbSJIALemc",
+	"Aco2jhhJZUdu4eOQ+WX7BmthUYaZRau9Ew2e7GX4XKkXTF/wexLWNrYPy3DLjOQF/osDs5ArY2E6OfzX",
+	"0Tdfw2JjuWlSeHrQpHADglUKMjpxgMS4YmSVGrkVj2cm6GhhQKGgTuFn8R3sRO3TPD3fSFbYVGnxB7+v",
+	"sBYdEH26MnAmkyW5kLDgTHMNVl1yiUhWXqYpsdOani0UB6jYOv9xaPizcwGgNKy1khcec4fyTtQ8EekY",
+	"BilniY9N3r59OzopbMqlRerxvtc+ydZsYyD6zhFCc5bl386DZcZMaljG50GEMOtb+Csbq9EvXRPCbyS7",
+	"YiJji4zfn29NCFtMOss4xEyiqVhwiFMmL3gCWlykFqRaH6MRSZFWa4YuSPJjjLv0BoSEqWnZ94aOnKHZ",
+	"jDk0cRhmbfX142kH3ukrA8YqzS6q21l2yZHhOf5/Umg8FJi/cX3huST+l2hFuzMQ1kAizCUK87LIMoRC",
+	"f2OWYVQJ5JzXcgwvHa3msmlpmLnkCSxR1jwJQ2cRleTAP8SccCfXEzneRHOJVOVmBuuUu6+qw4zFeDDx",
+	"vhc5I9yKXCRJxkEt5zJWeS6sxS/xG39HJpOmg4tVkSXORwiZgCossKXles10YuZynXKboh4jAIJH+Ocs",
+	"4WETas4wHLvikLLVimM4vqM5o5P8NWDBl0pzsHqDGLELJuTuGByr8ppQCMkUcczxdojJXEavUdZGJ/gp",
+	"AsNjJRMznsu2SjYW9bXxzG3CcGXNhB1Cpq2NuZAiL/JgNq0kFkOEC64r1TTFaqUwBv+ZJ4Kd06J76mgF",
+	"6q4uq3ECQg6Jk5Z/sHurjAnZ8l5HTWtbnQg5Yg90x0HlrFaOaOWIljy+F0PE/+vs1UuyvENnki+rTiXC",
+	"/cRZZlMidZIIBMqyX1zAL5C0S5YZHgarxp8+VgT5GHCJDP41UJfBu7Bnf5uZ0a/lrnqdWvzGY4ve9SeV",
+	"JXfEgX9YCc3Ne2aH071UZQkSxa1LYKlV7uJ/gdokLUavhcy4MRAruRQ6x1SQhHouhR3DsyuuN2BFzp1l",
+	"EAZOfjlFmG/Ov0c1cMYi1srpk1OnpdI54hQkzPIR7g56hAm7GfDdEt1wgAEpz5IBFoRVlnrbZLTNs16m",
+	"Xie9HoewyYkh3p5KYQXLxB+8kdTegdGIgufxkhWZrZa1ef6DVivgxDJkfQirQscpGno012ixMmEscIk+",
+	"F/9kLNMWGEi+Jk83rvm0UCrjTCL2VlmWvRfyikur9KYva28kujD0SiWQSgKEtF8fBmGQsw/eEE7K/8La",
+	"Ok4GrGObCV0chqhcmogefq+ffw9PD4++AW+PwJlE430n/2C5NOg3c54vuDZ4gzYDShv6sS9cTpViMrXV",
+	"tQstRpovueYy/jOEv7m9VoRbgjhzG1o6VPHn6OnTBmNcNaPDmsoBDFDDev/VZsBpghHuUnBDBuOSYoRl",
+	"yY5jWGgmYwxiyMS0BOgzlOyKifc/hF94k7lt0OOOyhhrzixPBq3u2zLEItNbxzhbrOWtbeVNlr59pl8J",
+	"O0qXdn/34ec/mq2+s4j+pbY7bDL3M1IzVGPtFYoLuWJJgk71jhXjFbOWa4T5P7+ejP7DRn9MRk/fj959",
+	"3N+//scQh/rE63rGMKh8fHVr+itaryzjw77Twb2n33oY88rdQ4yo73gHdFo5bN9F3eCNmrS7+14i/923",
+	"iSpqSPqi9hwvCIW0IiO1XgptbNm6qHdGt3bpd0SujCbeG/HH3enZ4XTzpn3kwqCZ+A/IchuXIXHZ1hSZ",
+	"jlBl45RpFluuDXqljKPqmRAScYFxDQZK0fj97P+PIpcYMUzbl0j1HBJlDab548ivG0ewpmT4iklh0jLm",
+	"5vDm9QuI9lCmzd5HL9rX0a6LmPvNlpx9eMHlBeYl0/1/ETWrz1vMA+H47knDXuDn3veD5gMJhDrF7xGZ",
+	"NtzoLc176RN400hJJblnpmup9Dj9CLF9Q1hWyogS77ZU/IK3ktYVTCJCNMKcJ/K4RcMh7k25/rBlK6kw",
+	"JLJvPZ78rllhzo1hrmxdi9UJeSFft0CwwV9Ey+kIXV9yDFOkIPmSBCT/YMdwasGkWshLA8zAiqtVxoGl",
+	"nCXANC/XKg0ZZ1f8oTQvyTKEdXiDr0FR5XGhhd2cIQG8K0lyIc/VJZfDqTcyhFnlS9chRKMRbRnR54jC",
+	"s+j5i5Ozn85OXjx7f/LDz6cv35+/+vezl65ITLQmo02F35pbqbUrVwQRcqmGSlRZZoBBJnJhOaZ4Kr5E",
+	"c6Ukx4A7KWJL7TaItVonlAGpwlLaSD0Aw7NMyIvxXM7liawvUttoF8QT4DGcuZay6XbNZ7BORYYeSqCF",
+	"1Dxnrra4gQuOOeeTJxivPnkCO/uT6a5r6ZTBa7cmcQxKxhyMypK5RGwJzm9KSGCA8htbeH76/BU8eVIy",
+	"1wHeL/tFXGgo2b07hhM5l2VVRGmoQiAXQ18obspw2flVvKGSICRkgmquqcJrGGBzudTcpLTxGBh4E1G2",
+	"2lF2tTSudEK+IPrx2Tn0/ACR+8mTU3nFtGDSmidPgFmfzKsFWc5FxiFXOZd2NpdR5RPhn4CWEv7ZqOF8",
+	"Cx0nGoVzGfWWzYvJ5CAeWIzOrHUGreQwiUDkqwwTuajldeFbmFSXoGzPbsZPnkDkb0j2szttELMs43oM",
+	"56k3DSKmAnjOmUQhnUtDRdZUlNXmVK2+MsDqlgmS2g8tIFdEnIJBvgh7DKLufc9lY081B4HLDM+WY3gl",
+	"sw1EzbiJ8G3sSWDHqeJcNho8u/7Kz7RWmnimOUTbKrYR7JSlCF+zjqgkierJWZzOZVmgwMPBWCL9m9en",
+	"UGXAUMiEa4jq0mp0DHEm0EDjtQrUkDqddvBd2EIfMTGOUOTL9sAML/CJCrfwCVxSBJ+IBUjbT3P5aTQa",
+	"Vf/DtdHW6YUIPsHhZAKfwN52AKELsdUvI3BTROemJlsXRN0Hpv2H8AmkAlPEKWhVWOrcaG5UoWPe2zzc",
+	"UG4C2tqNHsKjjBgqAEgY1ImyWO0bLlVxrgsk5zZVCaHCskytS6oclUSmG/EPwmC+SQk+7aipPoRWI+B2",
+	"4J56IrGM13MXjVWw4X1ILNOcJZuRt/kNUNUt/RIyjwYJv1DFRYr2Hx1DDyIuG3nD3IbWKG4kVd8l9S1h",
+	"braAqgz7ALA1Mw3Dv+1ulbHcBqH8PkR70+h+boVcmVmCnYnYtkFLvnYGGUVkwTO17tv3LsxOvx7hTQ88",
+	"vIEGf1/pBlslBOaoAwbvF3U7RlFfj5jlIx+EEKB9up9SkDO5aSqRqxwTL1FkjsFwDu1mXZ+EfswGPsER",
+	"2RvWHcbZPn8zZHKqFi0BLCl3Q/PXNSyRGmvYoYbussiysG6tJmotd9sdb98QL5ve1JbsX3Qun+MdXEvW",
+	"kEPBU0tsZ/Cj+srAT+fnv5S3M5x6kpiOCgnUsaPmXTiXXlFYpSUa/UwZwTmPG2Ko4783zpiVh5Jxn0s6",
+	"bOfwYEqc8s1SJ09fH8K/xXfHZPWJjWsFiViSt7JzGX3v+pgjl7tGZAIQ3N50PK1iz+gnZWx0DEcTdwKb",
+	"y+hcM2mWXI+eyVglZEKV7yEzCXFayEuqbGLWHWfK+DvFSkoeo1h5z/xDodlCZD4ceYv2mlUte+Qsh51o",
+	"NHL/Mr9nwvJoN/SB1/5kEsL+ZBrOJcaSeNb+5NAlMtQ9y0o2NprYAqmMymRwoW+f82SG14o1MynSYKXW",
+	"XENcWD8tUENxjAd3JS8+rkiQiZhLQ4mdH7/8+fQccxed+cTAzPb21IpL59vGSl/s+U1mD9fWpft6giQI",
+	"A4z6fbY2nownuAyhsJUIZsHBeDI+cBXJlFKfvZT6pX/gvy/4QEH6xIvu/mTikwC810qrGIN6ElpTCxwS",
+	"VVjjeeHFfi53yLVWnFkpYy80N1HYmmCgUN6dhmpbTTi4TcLMJerhrDUQAYZtDKzTjRMepAGiY4qc+8A0",
+	"NzxDHCnpEJbgLFh86djgMiKh5GkSzIIfufX9484E6/5kckMjf6iBry5bffuyaI5/v0Oj3GMz0Cc/c/Yv",
+	"rIc3miSnEa+jycE2+NXl9t60Jm3q9DiY/fouDEyR50xvglnwQlxxiSxvnYepLLsw1DFfmeAdQmgE3jTA",
+	"rYwdymytgaibqoxJp8mKUJc0Cl2sUTc/q/Pnsoqy0MBd8pWdgWbClLMtzuumDM0pemHKXcuiCS6irG0u",
+	"mSXRCMt8EJRO0HFheOamaKx33L2UK3JTbMvC8GQuScYPJ0/dJSCau07vPJiB1QWPGq1Z16s1s8H+7lwO",
+	"NHgxytY03zMkt3VL2g9vc2O/U8nmjjKrOeFF8lox/ozayuQf6IZHE0dKNDWldPuWthsW75WjjybXrkQ4",
+	"DJo5kqglTCcDsHvgppPJHTSo362/bheTEOnrB6s73a4zq9PoUEwnk1bXYVL2ESadzsAWEtL+TpX+LlQo",
+	"W3Db5+KAYQKNgokK0/WDZE8OHVVutieNWX/aMr2VCWrMceKmp/ecmipj8C0jU22qwsENMfm3cHRMsRh0",
+	"1BgtSHfSojXA+rT1YsAf5U5xJqjMojD0lFteEXRyikecrRpISCi/a6FG5FCaanTuVUE3yXFDxIfTW3iY",
+	"anKbNhzdRh4GxujIn91C/qq3Do/gANuV4V/fXbc84hm3de2UasBdudhtuEeC5B1kM1/a+9hua19vjcTc",
+	"M5BOuQK5FhcaA3Rf7zmm9y8+t6bMFnlqICoz8fFQ2NPs5zzYGJYt0koFm1MWwf5k/+vRdDraPzqfHs0m",
+	"k9lkMj7cnx4cfPOfdgO/t/SovbQ7xxB89kFE2YWqeiO+Q3cH9Wo1vra91amW3N9uHn5+y9Czk79DTVpa",
+	"8Uq2CNDQALKU767D1pO+X4fPrZd050/efVaB9ly1pvt48O4nhVti19c846zMUVHDZpUJHeg2uPpguzCI",
+	"GVHVdIC657BLRTUWXzovQz2Z713tiWaS60LUXDZNAWskaW5weSBIdIAeVdHraZMvUttr9P5ClQ+pjBTV",
+	"xcq/wwY8LISqRmOGHlt+7v2Zq5OUcRRVdPp11Dvxc2g+sjUyMhh8Nd+7lXFNc1Mv7OoViR/1+WbDbzcL",
+	"zbAT9YvTZAZKF74Tterou+O/38b/KK5cGYjiRLJ7aLT6tv4Wttpd+s8z1ueFlmhk3fi8pGZ5mWmP4Xt3",
+	"vDeuFVMaWGI23jGuIRhFVVifmBu25GM46U3oMzuXUW3hIuAfWGyzzaw8yZcqavt9OHkKbXYPGnK3+3Et",
+	"+aDafzmWvKG4f7klr/Ty/5glH3TOd7HkrabaI5jsBqhBk/0TKlBzVc9Gt/uAZKTK2df7XrLWVngssR28",
+	"fT2ju/3u9Zrhm5ffP55janViu64G/NPEuv3pV9TBzZfgjr4rNm1vdJMjuqEm/baecaKacj0wU3XAfcRO",
+	"VBsYdepZ/O7s0xhelbNP4EefHODflJAuoXh++vxVo7i9sz/Z30Xv0urAl7VqzCKYuTTOMTn0ykEpemwq",
+	"dFUeKCemQpA0H8b8s0lYZSzm1REIsmzwz2W7w0/wyUn1pwXq6YmorSnow56xOHXgc1b2i+vX9dFoVHeY",
+	"I3qhZmBFzVBCcGdRaEyaynX0Mdo9hgXfKGoHMNtstwlDHWrXdGq2ZIe8qZ+Jf1Dh3DmipgV6sJO6W7l6",
+	"+tAKzZdedqEHlYO/20GCKYzTfjd84HXKzdM39bHzYv+FitnwoGsvEohujmNv8W5/f7J/RyaVw9NNPlXz",
+	"wINDwDWBF2oxOBw7++YORG9MLQ91IL0RO26NQXVHoNAe9NCIYIcmiCX/YHdvzZS3Kdfc3djGKfF6pVWu",
+	"Sg71xjA/y5N7xXL3jce8yfTqvSVg8VZexLwzbXWrH355YIji1XQwPnnTGgBjxruEmxLp0jeQ85bKnraf",
+	"wAz+vs3WmTUqa1fzy/TYvfs8xhXctl3gDCG7Ib3W+5Qu9p2JukeMtW4zQ7fT96yh9+Zdt+reqPQZGe2G",
+	"CLckpjBz2Zz924m6M4P0bOUv7+Yc7t9Xkfwg2rYmX38oDZi1PF/5Z821im37xZLD/YbcnNcA3ZDL4G8m",
+	"NQbkHktiPnuRaspu/Lf+6sXfG/y/LmNJ0h+SfHpK0HRCw/lA/Y51ePAJo3aD3k9aMJKtTKrszBf2rzjI",
+	"gp6XU6ZAv2tCgyS8/DUGP3Xv1HzFjPXvFlrpAY3mcf+bK9JiFuoCmS3DSWflM9eHTiuoLHlV2G3TCu1Z",
+	"ha8PymGFg2/uP60w3Z8cPu7AQvXLPF9ACnpmVXxZDSu5KTQ0z5SkZe6p36AQdmKWrdIYSSV5FNav1mCn",
+	"fAxTJXj+ddZQvLVbvhhxzwUaE0w1mKYriSjlbE5KwUplmcGcUpDxoKcwVea1gTXGZi4c8z8BSNRoppWG",
+	"Q8Ywj2sVHXo1BmGgvG3Xw0VgUrV2c61zicDcIcPagiHLn9DM7ryS/OJ729XrzO1pWOjea3YHFjnFZPSQ",
+	"s94TM60y2jOUn5Tb6oeft8hJDu5gGOq3rTdEWTTnzey9x5b+XmPi8hzm9MYNZDWMR+XU7t5KL996Ug+9",
+	"hNM2PgnP+NBP11XxKz3fdJUqNG7HboQRHZ9/2pUr/L5YuTeKVFrqKecLBPK29s4dFT288fylrU5/YEH+",
+	"fj/Q+XZA7Nv520IttrwI2vbjnC8Hlw7mJqVmPXJesuUFk8sWSqfzJVR7SXa2hXePohx0uL4q97UJZsvn",
+	"jeRb3LT+HvUfPQ79aRFTjmo32n6+L15OdlDReVz/FDNFCNfhkBa4GeVl/eyRasBai6vy1/EaU2llobkB",
+	"uiJRH/yrMr3mMlkpIVsouQG2/iY3ot5YqFYGqfi/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

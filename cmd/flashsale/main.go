@@ -5,7 +5,8 @@
 //	flashsale --store postgres --dsn postgres://USER@HOST/DB        # several servers, one sale
 //
 // See `flashsale -h` for flags; each is also FLASHSALE_<NAME> in the
-// environment.
+// environment, read only when the command line does not give the flag. A
+// mistake in them exits 2, a failure to serve 1.
 package main
 
 import (
@@ -29,19 +30,37 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "flashsale:", err)
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	line, code := outcome(err)
+	if line != "" {
+		fmt.Fprintln(os.Stderr, line)
 	}
+	os.Exit(code)
+}
+
+// usageError is a mistake in the configuration (the command line or the
+// environment), as opposed to a failure of a server configured well.
+type usageError struct{ error }
+
+// outcome is the line main prints to stderr for run's error and the status
+// it exits with. As with reliable-drivers, a mistake in the configuration
+// exits 2 with a hint, so that a script or a service manager can tell "fix
+// the command" from "the server failed" (1): retrying the first is futile.
+func outcome(err error) (line string, code int) {
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return "", 0
+	case errors.As(err, new(usageError)):
+		return "flashsale: " + err.Error() + " (see --help)", 2
+	}
+	return "flashsale: " + err.Error(), 1
 }
 
 // run serves until ctx is done, then shuts down gracefully: the listener
 // closes, requests in flight finish (up to --shutdown-timeout), the sweeper
-// stops, the store closes.
+// stops, the store closes. A mistake in the configuration is returned as
+// a usageError, -h as flag.ErrHelp once the usage is printed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -49,9 +68,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
+		return usageError{err}
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	if cfg.tokenTrimmedFrom != "" {
+		log.Warn("trimmed whitespace around the admin token: HTTP strips it from the Authorization header, so the token as given could never match (a trailing newline from an env file or a mounted secret, most likely)",
+			"from", cfg.tokenTrimmedFrom)
+	}
 	if getenv("GOGC") == "" {
 		// Each request allocates a few KB that die at once, and the store's
 		// live heap is small: collecting less often buys about a fifth of
@@ -73,31 +96,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 	}
-	if cfg.adminToken == "" {
+	generated := cfg.adminToken == ""
+	if generated {
 		cfg.adminToken = randomToken()
-		log.Info("no admin token configured; generated one for this run", "admin_token", cfg.adminToken)
 	}
-
-	api, err := httpapi.New(httpapi.Config{
-		Store:      st,
-		AdminToken: cfg.adminToken,
-		RateLimit:  cfg.rateLimit,
-		RateBurst:  cfg.rateBurst,
-		Logger:     log,
-	})
+	handler, err := newHandler(cfg, st, log)
 	if err != nil {
 		return err
-	}
-	handler := api
-	if cfg.pprof {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.Handle("/", api)
-		handler = mux
 	}
 
 	// Bind before serving, so that a bad address fails here and the logged
@@ -105,6 +110,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if generated {
+		// Only once bound: a token logged for a server that never started
+		// would be a secret in the log for nothing, and a false lead.
+		log.Info("no admin token configured; generated one for this run", "admin_token", cfg.adminToken)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -144,8 +154,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
+// newHandler is the API, with pprof beside it when asked for.
+func newHandler(cfg config, st sale.Store, log *slog.Logger) (http.Handler, error) {
+	api, err := httpapi.New(httpapi.Config{
+		Store:      st,
+		AdminToken: cfg.adminToken,
+		RateLimit:  cfg.rateLimit,
+		RateBurst:  cfg.rateBurst,
+		Logger:     log,
+	})
+	if err != nil || !cfg.pprof {
+		return api, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", api)
+	return mux, nil
+}
+
 func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: flashsale [flags]   (each flag is also FLASHSALE_<NAME> in the environment)")
+	fmt.Fprintln(w, "usage: flashsale [flags]   (each flag is also FLASHSALE_<NAME> in the environment; a flag given on the command line wins)")
 	fs := flags(&config{})
 	fs.SetOutput(w)
 	fs.PrintDefaults()

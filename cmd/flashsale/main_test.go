@@ -196,23 +196,26 @@ func TestRunReadsTheEnvironment(t *testing.T) {
 }
 
 func TestRunRejectsBadConfiguration(t *testing.T) {
+	taken := takenAddr(t)
 	cases := []struct {
 		args []string
 		env  map[string]string
 		want string
+		code int // the exit status main gives it
 	}{
-		{[]string{"--hold-ttl", "0s"}, nil, "hold-ttl"},
-		{[]string{"--hold-ttl", "soon"}, nil, "hold-ttl"},
-		{[]string{"--rate-limit", "-1"}, nil, "rate-limit"},
-		{[]string{"--rate-burst", "0"}, nil, "rate-burst"},
-		{[]string{"--inventory", "-5"}, nil, "inventory"},
-		{[]string{"--inventory", "1000000001"}, nil, "inventory"},
-		{[]string{"--sweep-interval", "0s"}, nil, "sweep-interval"},
-		{[]string{"--log-level", "loud"}, nil, "log-level"},
-		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
-		{[]string{"extra"}, nil, "unexpected argument"},
-		{[]string{"--addr", "127.0.0.1:99999"}, nil, "listen"},
-		{nil, map[string]string{"FLASHSALE_HOLD_TTL": "xyz"}, "FLASHSALE_HOLD_TTL"},
+		{[]string{"--hold-ttl", "0s"}, nil, "hold-ttl", 2},
+		{[]string{"--hold-ttl", "soon"}, nil, "hold-ttl", 2},
+		{[]string{"--rate-limit", "-1"}, nil, "rate-limit", 2},
+		{[]string{"--rate-burst", "0"}, nil, "rate-burst", 2},
+		{[]string{"--inventory", "-5"}, nil, "inventory", 2},
+		{[]string{"--inventory", "1000000001"}, nil, "inventory", 2},
+		{[]string{"--sweep-interval", "0s"}, nil, "sweep-interval", 2},
+		{[]string{"--log-level", "loud"}, nil, "log-level", 2},
+		{[]string{"--no-such-flag"}, nil, "no-such-flag", 2},
+		{[]string{"extra"}, nil, "unexpected argument", 2},
+		{[]string{"--addr", "127.0.0.1:99999"}, nil, "-addr", 2},
+		{[]string{"--addr", taken}, nil, "listen", 1},
+		{nil, map[string]string{"FLASHSALE_HOLD_TTL": "xyz"}, "FLASHSALE_HOLD_TTL", 2},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " ")+c.want, func(t *testing.T) {
@@ -221,6 +224,9 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 			err := run(ctx, c.args, func(k string) string { return c.env[k] }, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("run(%v) = %v, want an error naming %q", c.args, err, c.want)
+			}
+			if _, code := outcome(err); code != c.code {
+				t.Errorf("run(%v) = %v: exit status %d, want %d", c.args, err, code, c.code)
 			}
 		})
 	}

@@ -28,8 +28,8 @@ func TestPostgresConfiguration(t *testing.T) {
 		{[]string{"--store", "postgres", "--dsn", "postgres://u@h/db"}, nil, ""},
 		{[]string{"--store", "postgres"}, map[string]string{"FLASHSALE_DSN": "postgres://u@h/db"}, ""},
 		{[]string{"--store", "postgres"}, nil, "-store postgres needs -dsn"},
-		{[]string{"--dsn", "postgres://u@h/db"}, nil, "-dsn (or FLASHSALE_DSN) is only for -store postgres (the store is memory)"},
-		{[]string{"--store", "sqlite", "--db", "x.db"}, map[string]string{"FLASHSALE_DSN": "postgres://u@h/db"}, "only for -store postgres (the store is sqlite)"},
+		{[]string{"--dsn", "postgres://u@h/db"}, nil, "-dsn is only for -store postgres (the store is memory)"},
+		{[]string{"--store", "sqlite", "--db", "x.db"}, map[string]string{"FLASHSALE_DSN": "postgres://u@h/db"}, "FLASHSALE_DSN is only for -store postgres (the store is sqlite)"},
 		{[]string{"--store", "postgres", "--dsn", "postgres://u@h/db", "--db", "x.db"}, nil, "-db is only for -store sqlite"},
 		{[]string{"--store", "mysql"}, nil, "want memory, sqlite or postgres"},
 	}

@@ -4,6 +4,9 @@
 //	reliable-drivers --generate 200000 --db deliveries.db   # make a sample, then ask
 //	reliable-drivers --month 2024-09 --format csv           # ask deliveries.db
 //	reliable-drivers --dsn postgres://user@host/db          # ask PostgreSQL
+//
+// It exits 2 for a mistake on the command line (the message ends with
+// "(see --help)"), and 1 for any other failure.
 package main
 
 import (
@@ -15,8 +18,15 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/flashsale/flashsale/internal/drivers"
+	"github.com/flashsale/flashsale/internal/pgdsn"
 )
 
 func main() {
@@ -25,17 +35,34 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "reliable-drivers: %v\n", err)
-		if errors.As(err, new(usageError)) {
-			os.Exit(2)
-		}
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
-// usageError is a mistake on the command line, as opposed to a failure.
+// exitCode is the status main exits with: 2 for a mistake on the command
+// line, which --help helps to fix, and 1 for any other failure, so that a
+// script can tell the two apart.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, new(usageError)):
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake on the command line, as opposed to a failure. Its
+// message ends with a pointer to --help, which says what is wanted; a
+// failure's does not, since --help cannot fix it.
 type usageError struct{ error }
 
+func (e usageError) Error() string { return e.error.Error() + " (see --help)" }
+
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// wantDSN is what --dsn takes, for the errors that refuse one.
+const wantDSN = "want postgres://USER@HOST:PORT/DATABASE"
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("reliable-drivers", flag.ContinueOnError)
@@ -43,10 +70,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	flags.SetOutput(io.Discard)
 	monthFlag := flags.String("month", "2024-09", "month to report, as `YYYY-MM`")
 	dbPath := flags.String("db", "deliveries.db", "SQLite database `file`")
-	dsn := flags.String("dsn", "", "PostgreSQL `URL` to use instead of --db (default $FLASHSALE_DSN)")
+	dsn := flags.String("dsn", "", "PostgreSQL database to use instead of --db (default $FLASHSALE_DSN): a `URL`,\npostgres://USER@HOST:PORT/DATABASE, or key=value pairs, host=HOST user=USER dbname=DATABASE")
+	var generate rowsValue
+	flags.Var(&generate, "generate", "first fill an empty log with a sample of `N` rows over the month and the months\neither side, creating the database file and table if needed")
+	seed := seedValue{n: 1}
+	flags.Var(&seed, "seed", "`seed` of the --generate sample: the same seed, the same rows")
 	formatFlag := flags.String("format", "table", "output `format`: table, csv or json")
-	generate := flags.Int("generate", 0, "first add a sample of `N` rows over the month and the months either side,\ncreating the database and table if needed")
-	seed := flags.Uint64("seed", 1, "seed of the --generate sample")
 	flags.Usage = func() {} // the flag package calls it on every error, too
 	usage := func() {
 		fmt.Fprintf(stdout, "usage: reliable-drivers [flags]\n\nLists the drivers with at least 5 completed deliveries and a success rate\nof at least 90%% in a month.\n\n")
@@ -54,11 +83,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, flag.ErrHelp):
 			usage()
 			return nil
+		case generate.refused != nil:
+			return usagef("--generate %w", generate.refused)
+		case seed.refused != nil:
+			return usagef("--seed %w", seed.refused)
 		}
-		return usagef("%v (see --help)", err)
+		return usageError{err}
 	}
 	if flags.NArg() > 0 {
 		return usagef("unexpected argument %q", flags.Arg(0))
@@ -71,49 +105,48 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return usageError{err}
 	}
-	if *generate < 0 {
-		return usagef("--generate %d: want a number of rows >= 0", *generate)
-	}
 	dbSet := false
 	flags.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
 	if *dsn != "" && dbSet {
 		return usagef("give --db or --dsn, not both")
 	}
+	dsnName := "--dsn"
 	if *dsn == "" && !dbSet {
 		// Read here, not as the flag's default, so --help never prints it:
 		// a DSN may hold a password.
-		*dsn = getenv("FLASHSALE_DSN")
+		*dsn, dsnName = getenv("FLASHSALE_DSN"), "FLASHSALE_DSN"
+	}
+	if *dsn != "" {
+		if err := checkDSN(dsnName, *dsn); err != nil {
+			return err
+		}
 	}
 
-	db, err := open(ctx, *dsn, *dbPath, *generate > 0)
+	db, err := open(ctx, *dsn, *dbPath, generate.n > 0)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	if *generate > 0 {
-		if err := db.ApplySchema(ctx); err != nil {
-			return err
-		}
-	}
-	if err := db.CheckSchema(ctx); err != nil {
-		if errors.Is(err, drivers.ErrNoTable) {
-			return fmt.Errorf("%w; create it with sql/schema.%s.sql, or run with --generate N for a sample", err, db.Dialect())
-		}
+	err = db.CheckSchema(ctx)
+	noTable := errors.Is(err, drivers.ErrNoTable)
+	switch {
+	case noTable && generate.n > 0:
+		// The sample makes it.
+	case noTable:
+		return fmt.Errorf("%w; create it with sql/schema.%s.sql, or run with --generate N for a sample", err, db.Dialect())
+	case err != nil:
 		return err
 	}
-	if *generate > 0 {
-		sample := drivers.Sample{
-			Rows:    *generate,
-			Drivers: max(1, *generate/200), // about 70 deliveries a month each
-			Months:  []drivers.Month{month.Add(-1), month, month.Add(1)},
-			Seed:    *seed,
+	if generate.n > 0 {
+		if !noTable {
+			if err := checkEmpty(ctx, db, *dsn, *dbPath); err != nil {
+				return err
+			}
 		}
-		if err := db.Generate(ctx, sample); err != nil {
+		if err := addSample(ctx, db, generate.n, seed.n, month, stderr); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "reliable-drivers: added %d sample rows (%d drivers, %s to %s, seed %d)\n",
-			sample.Rows, sample.Drivers, sample.Months[0], sample.Months[2], sample.Seed)
 	}
 	ds, err := db.Reliable(ctx, month)
 	if err != nil {
@@ -122,13 +155,143 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return drivers.Write(stdout, format, month, ds)
 }
 
+// rowsValue is the flag.Value of --generate: the flag package's own Int
+// would say only "parse error" of "abc", and take -1. The flag package keeps
+// only the text of a refusal, inside its own words ("invalid value ... for
+// flag -generate: ..."), so the refusal also stays here for run to report
+// as it is, in the form flashsale's refusals take.
+type rowsValue struct {
+	n       int
+	refused error
+}
+
+func (v *rowsValue) String() string { return strconv.Itoa(v.n) }
+
+func (v *rowsValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize) // as flag.Int: 200_000 and 0x10 too
+	if err != nil || n < 0 {
+		v.refused = fmt.Errorf("%q: want a number of rows, 0 or more", s)
+		return v.refused
+	}
+	v.n = int(n)
+	return nil
+}
+
+// seedValue is the flag.Value of --seed, for the same reasons.
+type seedValue struct {
+	n       uint64
+	refused error
+}
+
+func (v *seedValue) String() string { return strconv.FormatUint(v.n, 10) }
+
+func (v *seedValue) Set(s string) error {
+	n, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		v.refused = fmt.Errorf("%q: want a whole number from 0 to 18446744073709551615", s)
+		return v.refused
+	}
+	v.n = n
+	return nil
+}
+
+// urlScheme matches a DSN written as a URL and captures its scheme. The
+// scheme holds no password, so it can be shown.
+var urlScheme = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://`)
+
+// checkDSN refuses, as a usage error, a DSN that pgx would not take for
+// PostgreSQL; name is where it came from, --dsn or FLASHSALE_DSN. pgx reads
+// a URL of any scheme but postgres:// and postgresql:// as a key=value
+// string, fails to parse it, and masks what it took for a password:
+// mysql://user:secret@host came back as "mysql:xxxxxx@host", which said
+// nothing of the real mistake.
+func checkDSN(name, dsn string) error {
+	if m := urlScheme.FindStringSubmatch(dsn); m != nil && m[1] != "postgres" && m[1] != "postgresql" {
+		return usagef("%s is a %s:// URL; %s", name, m[1], wantDSN)
+	}
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return usagef("%s: %v; %s", name, pgdsn.RedactError(err, dsn), wantDSN)
+	}
+	return nil
+}
+
 func open(ctx context.Context, dsn, path string, create bool) (*drivers.DB, error) {
 	if dsn != "" {
 		return drivers.OpenPostgres(ctx, dsn)
+	}
+	if create {
+		if err := checkFolder(path); err != nil {
+			return nil, err
+		}
 	}
 	db, err := drivers.OpenSQLite(ctx, path, create)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database file %s does not exist; run with --generate N to create a sample", path)
 	}
 	return db, err
+}
+
+// checkFolder says in our words what SQLite says as "unable to open
+// database file (14)" when it is asked to create path in a folder that is
+// not there: SQLite makes the file, never its folder. Other problems with
+// the folder, such as permissions, are left for SQLite to report.
+func checkFolder(path string) error {
+	dir := filepath.Dir(path)
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("folder %s does not exist; --db creates the database file, not its folder", dir)
+	case err == nil && !info.IsDir():
+		return fmt.Errorf("%s is a file, not a folder; --db creates the database file, not its folder", dir)
+	}
+	return nil
+}
+
+// checkEmpty refuses --generate on a log that already holds rows: the
+// sample would add to every count, and running the README's example twice
+// would double every driver's deliveries. It only reads, so a refusal writes
+// nothing. dsn and path name the log in the refusal.
+func checkEmpty(ctx context.Context, db *drivers.DB, dsn, path string) error {
+	empty, err := db.Empty(ctx)
+	if err != nil || empty {
+		return err
+	}
+	n, err := db.Count(ctx) // only to say how many
+	if err != nil {
+		return err
+	}
+	return notEmptyError(dsn, path, n)
+}
+
+// notEmptyError is the refusal of checkEmpty. It is not a usage error: the
+// same command line was right when the log was empty.
+func notEmptyError(dsn, path string, n int64) error {
+	rows := fmt.Sprintf("%d deliveries", n)
+	if n == 1 {
+		rows = "1 delivery"
+	}
+	if dsn == "" {
+		return fmt.Errorf("%s already holds %s; --generate only fills an empty log: ask it without --generate, or give a new --db to make a new sample", path, rows)
+	}
+	return fmt.Errorf("the deliveries table of %s already holds %s; --generate only fills an empty log: ask it without --generate, or give a --dsn with another database or search_path to make a new sample", pgdsn.Redact(dsn), rows)
+}
+
+// addSample makes the table if needed and adds n sample rows over month and
+// the months either side.
+func addSample(ctx context.Context, db *drivers.DB, n int, seed uint64, month drivers.Month, stderr io.Writer) error {
+	sample := drivers.Sample{
+		Rows:    n,
+		Drivers: max(1, n/200), // about 70 deliveries a month each
+		Months:  []drivers.Month{month.Add(-1), month, month.Add(1)},
+		Seed:    seed,
+	}
+	if err := db.ApplySchema(ctx); err != nil {
+		return err
+	}
+	if err := db.Generate(ctx, sample); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "reliable-drivers: added %d sample rows (%d drivers, %s to %s, seed %d)\n",
+		sample.Rows, sample.Drivers, sample.Months[0], sample.Months[2], sample.Seed)
+	return nil
 }

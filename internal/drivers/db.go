@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
 
+	"github.com/flashsale/flashsale/internal/pgdsn"
 	sqlfiles "github.com/flashsale/flashsale/sql"
 )
 
@@ -81,8 +82,9 @@ func OpenSQLite(ctx context.Context, path string, create bool) (*DB, error) {
 func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx masks the password in its parse errors.
-		return nil, fmt.Errorf("PostgreSQL DSN: %w", err)
+		// pgx masks the password in its parse errors; RedactError makes
+		// sure of it, whatever pgx does next.
+		return nil, fmt.Errorf("PostgreSQL DSN: %w", pgdsn.RedactError(err, dsn))
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
@@ -90,7 +92,9 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	db := stdlib.OpenDB(*cfg)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		// RedactError also makes the error one line: pgx lists each
+		// address it tried on a line of its own.
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", pgdsn.RedactError(err, dsn))
 	}
 	return &DB{sql: db, dialect: Postgres}, nil
 }

@@ -92,3 +92,24 @@ func withParam(t testing.TB, dsn, key, value string) string {
 	}
 	return fmt.Sprintf("%s %s=%s", dsn, key, value)
 }
+
+// A failed connection is one line without the password, in either form of
+// DSN: pgx puts each address it tried on a line of its own (two for one
+// host, when sslmode lets it retry without TLS).
+func TestOpenPostgresErrorIsOneLine(t *testing.T) {
+	for _, dsn := range []string{
+		"host=127.0.0.1 port=1 user=u password=s3cret dbname=d connect_timeout=1",
+		"postgres://u:s3cret@127.0.0.1:1/d?connect_timeout=1",
+		"postgres://u:s3cret@127.0.0.1:notaport/d",
+	} {
+		db, err := OpenPostgres(t.Context(), dsn)
+		if err == nil {
+			db.Close()
+			t.Errorf("OpenPostgres(%q): no error", dsn)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "s3cret") {
+			t.Errorf("OpenPostgres(%q): %q, want one line without the password", dsn, msg)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package drivers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -16,8 +17,29 @@ type Sample struct {
 	Seed    uint64
 }
 
+// Empty reports whether deliveries holds no rows. It reads at most one row,
+// however long the log, so asking costs nothing before --generate.
+func (db *DB) Empty(ctx context.Context) (bool, error) {
+	var exists bool
+	if err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries)`).Scan(&exists); err != nil {
+		return false, fmt.Errorf("look for rows in deliveries: %w", err)
+	}
+	return !exists, nil
+}
+
+// Count is the number of rows in deliveries. It reads them all: ask Empty
+// to decide, and Count only to tell someone how many there are.
+func (db *DB) Count(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rows in deliveries: %w", err)
+	}
+	return n, nil
+}
+
 // Generate appends s to the log in one transaction, with ids after the
-// largest already there.
+// largest already there. Appending to a log that holds rows adds to every
+// count; a caller that wants s alone asks Empty first.
 //
 // The log looks like a real one where it matters to the query: rows arrive
 // in time order (so ids and timestamps rise together, as in an append-only

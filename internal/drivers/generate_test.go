@@ -50,3 +50,32 @@ func TestGenerate(t *testing.T) {
 		}
 	})
 }
+
+// Empty decides with one row and Count counts them all; both see a sample.
+func TestEmptyAndCount(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		check := func(wantEmpty bool, wantN int64) {
+			t.Helper()
+			empty, err := db.Empty(ctx)
+			if err != nil || empty != wantEmpty {
+				t.Errorf("Empty() = %v, %v; want %v", empty, err, wantEmpty)
+			}
+			n, err := db.Count(ctx)
+			if err != nil || n != wantN {
+				t.Errorf("Count() = %d, %v; want %d", n, err, wantN)
+			}
+		}
+		check(true, 0)
+		at := MustParseMonth("2024-09").Start()
+		if err := db.Insert(ctx, []Delivery{{ID: 1, DriverID: 7, Status: Completed, At: at}}); err != nil {
+			t.Fatal(err)
+		}
+		check(false, 1)
+		sample := Sample{Rows: 1_001, Drivers: 5, Months: []Month{MustParseMonth("2024-09")}, Seed: 3}
+		if err := db.Generate(ctx, sample); err != nil {
+			t.Fatal(err)
+		}
+		check(false, 1_002)
+	})
+}

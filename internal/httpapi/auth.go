@@ -23,8 +23,14 @@ func adminAuth(token string) openapi3filter.AuthenticationFunc {
 		if in.SecuritySchemeName != "adminToken" {
 			return errors.New("unknown security scheme " + in.SecuritySchemeName)
 		}
-		h := in.RequestValidationInput.Request.Header.Get("Authorization")
-		scheme, got, ok := strings.Cut(h, " ")
+		// Two Authorization headers are refused, whatever their order: a
+		// proxy that reads one and a server that reads the other would
+		// disagree about who is calling.
+		hs := in.RequestValidationInput.Request.Header.Values("Authorization")
+		if len(hs) != 1 {
+			return errors.New("exactly one Authorization header is required")
+		}
+		scheme, got, ok := strings.Cut(hs[0], " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return errors.New("a bearer token is required")
 		}

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -68,7 +66,12 @@ func (b *requestBody) validate(r *http.Request) error {
 	if err != nil {
 		return &openapi3filter.RequestError{RequestBody: b.doc, Reason: "failed to decode request body", Err: err}
 	}
-	if err := b.schema.VisitJSON(value, bodyOptions...); err != nil {
+	// Integers are made exact first, so that the schema checks the value
+	// the handler will be given.
+	if value, err = wholeNumbers(b.schema, value, ""); err == nil {
+		err = b.schema.VisitJSON(value, bodyOptions...)
+	}
+	if err != nil {
 		return &openapi3filter.RequestError{RequestBody: b.doc, Reason: "doesn't match schema" + b.schemaID, Err: err}
 	}
 	r.Body = &validatedBody{Reader: bytes.NewReader(data), value: value}
@@ -99,20 +102,3 @@ type validatedBody struct {
 
 func (b *validatedBody) ValidatedValue() any { return b.value }
 func (b *validatedBody) Close() error        { return nil }
-
-// decodeJSON decodes a request body, numbers as json.Number so that
-// integers stay exact for the schema check, and refuses anything after the
-// JSON value: without that `{"user_id":"a"} {"user_id":"b"}` would pass
-// validation and reserve for a, which is not what the client sent.
-func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	return v, nil
-}

@@ -413,7 +413,7 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 
 	resp, body = h.raw("PUT", "/status", "application/json", strings.NewReader("{}"))
 	wantProblem(t, resp.StatusCode, 405, body, "/problems/method-not-allowed")
-	if got := resp.Header.Get("Allow"); got != "GET" {
+	if got := resp.Header.Get("Allow"); got != "GET, HEAD" {
 		t.Fatalf("Allow %q", got)
 	}
 	resp, body = h.raw("GET", "/reserve", "", nil)

@@ -53,13 +53,27 @@ func observe(m *metrics, log *slog.Logger) func(http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			m.observe(methodLabel(r.Method), route, status, elapsed)
-			if status >= 500 {
-				log.Error("request failed", "method", r.Method, "route", route, "status", status, "duration", elapsed)
-			} else if log.Enabled(r.Context(), slog.LevelDebug) {
+			// A 5xx was logged, with its cause, where it was made (the
+			// store's error, the panic): logging it again here would say
+			// less, twice.
+			if log.Enabled(r.Context(), slog.LevelDebug) {
 				log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", elapsed)
 			}
 		})
 	}
+}
+
+// headAsGet routes HEAD as GET (RFC 9110: a resource that answers GET
+// answers HEAD, with the same headers and no body; net/http drops the body).
+// It sets the method chi routes by rather than registering a HEAD route for
+// every GET, so HEAD is routed once, like any request.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			chi.RouteContext(r.Context()).RouteMethod = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // noStore marks every answer as uncacheable, the only place that does: stock

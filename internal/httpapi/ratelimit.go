@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"fmt"
 	"hash/maphash"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -45,6 +47,32 @@ const (
 
 // The ways indexes are cut from one 64-bit hash.
 var _ [64 - ways*cellBits]struct{}
+
+// The settings a rate limit may have: anything outside is a mistake, refused
+// at start by CheckRateLimit rather than clamped. Below one attempt a day a
+// limit is no longer a rate, above MaxRatePerSecond it no longer limits, and
+// a burst above MaxRateBurst would let one user take a whole sale at once.
+const (
+	MinRatePerSecond = 1.0 / (24 * 60 * 60)
+	MaxRatePerSecond = 1e6
+	MaxRateBurst     = 1_000_000
+)
+
+// CheckRateLimit says whether perSecond and burst are a rate limit the
+// server can enforce: perSecond 0 (off), or within MinRatePerSecond ..
+// MaxRatePerSecond with burst within 1 .. MaxRateBurst. The server's flags
+// and New use it, so the bounds are written once.
+func CheckRateLimit(perSecond float64, burst int) error {
+	switch {
+	case perSecond == 0:
+		return nil
+	case math.IsNaN(perSecond) || perSecond < MinRatePerSecond || perSecond > MaxRatePerSecond:
+		return fmt.Errorf("%v attempts per second: want 0 (off), or from one a day (%.3g) to %g per user", perSecond, MinRatePerSecond, MaxRatePerSecond)
+	case burst < 1 || burst > MaxRateBurst:
+		return fmt.Errorf("a burst of %d: want 1 to %d attempts", burst, MaxRateBurst)
+	}
+	return nil
+}
 
 // newLimiter returns nil, no limiting, when perSecond <= 0. The rate should be
 // finite: +Inf is taken as the fastest rate the limiter counts, one per

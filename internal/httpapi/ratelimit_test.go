@@ -480,3 +480,30 @@ func heapInuse() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
 }
+
+// The settings a server may start with: a limit outside them is refused at
+// start, not clamped into something the operator did not ask for (NaN used
+// to switch limiting off; 1e-11 answered Retry-After: -9223372035).
+func TestCheckRateLimit(t *testing.T) {
+	for _, c := range []struct {
+		perSecond float64
+		burst     int
+		ok        bool
+	}{
+		{0, 0, true}, // off: the burst does not matter
+		{5, 10, true},
+		{MinRatePerSecond, 1, true},
+		{MaxRatePerSecond, MaxRateBurst, true},
+		{math.NaN(), 10, false},
+		{math.Inf(1), 10, false},
+		{-1, 10, false},
+		{1e-11, 10, false},
+		{MaxRatePerSecond * 2, 10, false},
+		{5, 0, false},
+		{5, MaxRateBurst + 1, false},
+	} {
+		if err := CheckRateLimit(c.perSecond, c.burst); (err == nil) != c.ok {
+			t.Errorf("CheckRateLimit(%v, %d) = %v, want ok %v", c.perSecond, c.burst, err, c.ok)
+		}
+	}
+}

@@ -45,6 +45,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.AdminToken == "" {
 		return nil, errors.New("httpapi: empty admin token")
 	}
+	if err := CheckRateLimit(cfg.RateLimit, cfg.RateBurst); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -71,7 +74,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 
 	h := &handlers{store: cfg.Store, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), now: now}
-	strict := generated.NewStrictHandlerWithOptions(h, nil, generated.StrictHTTPServerOptions{
+	strict := generated.NewStrictHandlerWithOptions(h, []generated.StrictMiddlewareFunc{finishWhatArrived}, generated.StrictHTTPServerOptions{
 		// Reached only if a body the validator passed fails to decode.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, validationProblem(err))
@@ -90,7 +93,7 @@ func New(cfg Config) (http.Handler, error) {
 	})
 
 	r := chi.NewRouter()
-	r.Use(noStore, recoverer(log), observe(m, log))
+	r.Use(noStore, headAsGet, recoverer(log), observe(m, log))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(probNotFound, "no route "+r.URL.Path))
 	})
@@ -100,7 +103,7 @@ func New(cfg Config) (http.Handler, error) {
 		writeProblem(w, problem(probMethod, fmt.Sprintf("%s is not allowed on %s; allowed: %s", req.Method, req.URL.Path, allow)))
 	})
 
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	r.Get("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}).ServeHTTP)
 	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(api.Spec)
@@ -122,15 +125,18 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 // allowedMethods lists the methods routed for path, for the Allow header of
-// a 405 answer (RFC 9110 requires it).
+// a 405 answer (RFC 9110 requires it). HEAD is served wherever GET is.
 func allowedMethods(r chi.Routes, path string) string {
 	allow := ""
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if r.Match(chi.NewRouteContext(), m, path) {
 			if allow != "" {
 				allow += ", "
 			}
 			allow += m
+			if m == http.MethodGet {
+				allow += ", " + http.MethodHead
+			}
 		}
 	}
 	return allow

@@ -52,6 +52,9 @@ func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) 
 		},
 		log: log,
 	}
+	// A parameter's error says what is wrong with it, not the whole schema
+	// and value that kin-openapi would print after it.
+	v.opts.WithCustomSchemaErrorFunc(func(err *openapi3.SchemaError) string { return err.Reason })
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			security := spec.Security
@@ -78,9 +81,11 @@ func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) 
 	return v, nil
 }
 
-// operation is the document's operation for the route chi matched for r.
+// operation is the document's operation for the route chi matched for r,
+// by the method chi routed (GET for a HEAD request).
 func (v *requestValidator) operation(r *http.Request) *operation {
-	return v.ops[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
+	rc := chi.RouteContext(r.Context())
+	return v.ops[rc.RouteMethod+" "+rc.RoutePattern()]
 }
 
 // middleware runs after chi has routed (it is the API route group's), so the
