@@ -77,8 +77,11 @@ type Subscription struct {
 func Subscribe(ctx context.Context, f Feed, after uint64) *Subscription {
 	s := &Subscription{c: make(chan Event, 64), done: make(chan struct{})}
 	go func() {
-		defer close(s.done)
+		// done closes before c (defers run last first), so that a consumer
+		// who sees c closed finds Err set: the other way round, it could
+		// read nil in between.
 		defer close(s.c)
+		defer close(s.done)
 		s.err = follow(ctx, f, after, func(e Event) error {
 			select {
 			case s.c <- e:
