@@ -68,7 +68,7 @@ func (b *requestBody) validate(r *http.Request) error {
 	}
 	// Integers are made exact first, so that the schema checks the value
 	// the handler will be given.
-	if value, err = wholeNumbers(b.schema, value, ""); err == nil {
+	if value, err = wholeNumbers(b.schema, value); err == nil {
 		err = b.schema.VisitJSON(value, bodyOptions...)
 	}
 	if err != nil {

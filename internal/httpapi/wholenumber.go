@@ -19,8 +19,24 @@ import (
 // int64, with its own words. kin-openapi checks "integer" on the number's
 // float64, which rounds: `5.0000000000000000001` would pass as 5. Here the
 // decimal is read exactly, so what is not a whole number is refused, in the
-// API's words. Names the property at path (a JSON pointer) in errors.
-func wholeNumbers(s *openapi3.Schema, v any, path string) (any, error) {
+// API's words, naming the property (a JSON pointer, as kin-openapi does).
+func wholeNumbers(s *openapi3.Schema, v any) (any, error) {
+	w, err := wholeNumbersAt(s, v)
+	if err != nil {
+		return nil, fmt.Errorf("Error at %q: %.40s %w", err.path, err.number, err.reason)
+	}
+	return w, nil
+}
+
+// numberError is a number wholeNumbersAt refused, and where: the path is
+// built on the way out, so that the common case, no error, builds none.
+type numberError struct {
+	path   string
+	number json.Number
+	reason error
+}
+
+func wholeNumbersAt(s *openapi3.Schema, v any) (any, *numberError) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
@@ -28,8 +44,9 @@ func wholeNumbers(s *openapi3.Schema, v any, path string) (any, error) {
 			if p == nil || p.Value == nil {
 				continue
 			}
-			w, err := wholeNumbers(p.Value, x, path+"/"+k)
+			w, err := wholeNumbersAt(p.Value, x)
 			if err != nil {
+				err.path = "/" + k + err.path
 				return nil, err
 			}
 			v[k] = w
@@ -39,8 +56,9 @@ func wholeNumbers(s *openapi3.Schema, v any, path string) (any, error) {
 			return v, nil
 		}
 		for i, x := range v {
-			w, err := wholeNumbers(s.Items.Value, x, fmt.Sprintf("%s/%d", path, i))
+			w, err := wholeNumbersAt(s.Items.Value, x)
 			if err != nil {
+				err.path = "/" + strconv.Itoa(i) + err.path
 				return nil, err
 			}
 			v[i] = w
@@ -49,7 +67,7 @@ func wholeNumbers(s *openapi3.Schema, v any, path string) (any, error) {
 		if s.Type.Is(openapi3.TypeInteger) {
 			digits, err := wholeDigits(string(v))
 			if err != nil {
-				return nil, fmt.Errorf("Error at %q: %.40s %w", path, v, err)
+				return nil, &numberError{number: v, reason: err}
 			}
 			return json.Number(digits), nil
 		}
