@@ -1,19 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
-	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
@@ -206,165 +201,4 @@ func (o origins) setting(flag string, value any) string {
 		return fmt.Sprintf("%s=%v", v, value)
 	}
 	return fmt.Sprintf("-%s %v", flag, value)
-}
-
-// trimToken drops whitespace around the admin token. HTTP strips it around
-// a header's value, so a token kept with it (a trailing newline from an env
-// file or a mounted secret, typically) could never match and every POST
-// /initialize would get 401. What is left empty counts as not given.
-func (c *config) trimToken(from origins) {
-	if t := strings.TrimSpace(c.adminToken); t != c.adminToken {
-		c.adminToken = t
-		c.tokenTrimmedFrom = from.name("admin-token")
-	}
-}
-
-// check refuses a configuration the server cannot run as the operator
-// meant, with one line naming the flag or variable at fault.
-func (c *config) check(from origins) error {
-	for _, check := range []func(origins) error{c.checkStore, c.checkAddr, c.checkToken, c.checkTimes, c.checkRate, c.checkNumbers} {
-		if err := check(from); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *config) checkStore(from origins) error {
-	switch {
-	case c.store != "memory" && c.store != "sqlite" && c.store != "postgres":
-		return fmt.Errorf("%s: want memory, sqlite or postgres", from.setting("store", strconv.Quote(c.store)))
-	case c.store == "sqlite" && c.db == "":
-		return fmt.Errorf("%s needs -db PATH, the file to keep the sale in", from.setting("store", c.store))
-	case c.store != "sqlite" && c.db != "":
-		return fmt.Errorf("%s is only for -store sqlite (the store is %s)", from.name("db"), c.store)
-	case c.store == "postgres" && c.dsn == "":
-		return fmt.Errorf("%s needs -dsn postgres://USER@HOST:PORT/DATABASE, the database to keep the sale in", from.setting("store", c.store))
-	case c.store != "postgres" && c.dsn != "":
-		// FLASHSALE_DSN counts too: a server must not quietly keep its sale
-		// in memory while the operator believes it is in the database.
-		return fmt.Errorf("%s is only for -store postgres (the store is %s)", from.name("dsn"), c.store)
-	}
-	return nil
-}
-
-// checkAddr refuses what net.Listen would read otherwise than meant: an
-// empty address listens on every interface, at a port nobody chose.
-func (c *config) checkAddr(from origins) error {
-	const want = "want HOST:PORT, such as 127.0.0.1:8080, or port 0 for a free one"
-	if c.addr == "" {
-		return fmt.Errorf("%s is empty: %s", from.name("addr"), want)
-	}
-	_, port, err := net.SplitHostPort(c.addr)
-	if err != nil {
-		return fmt.Errorf("%s: %s", from.setting("addr", strconv.Quote(c.addr)), want)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("%s: the port must be a number from 0 to 65535", from.setting("addr", strconv.Quote(c.addr)))
-	}
-	return nil
-}
-
-// checkToken refuses a token no client can send as a bearer token (RFC
-// 6750's b64token). The message never shows the token, only what is wrong
-// with it.
-func (c *config) checkToken(from origins) error {
-	if fault := bearerFault(c.adminToken); fault != "" {
-		return fmt.Errorf("%s is not a bearer token: %s; want letters, digits and -._~+/, then = only at the end", from.name("admin-token"), fault)
-	}
-	return nil
-}
-
-// bearerFault says what keeps tok from being a b64token, or "" for nothing
-// (the empty token is no token: run generates one).
-func bearerFault(tok string) string {
-	body := strings.TrimRight(tok, "=")
-	if tok != "" && body == "" {
-		return "it is only = signs"
-	}
-	for i, r := range []rune(body) {
-		if !isTokenRune(r) {
-			return fmt.Sprintf("character %d is %s", i+1, describeRune(r))
-		}
-	}
-	return ""
-}
-
-func isTokenRune(r rune) bool {
-	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~+/", r)
-}
-
-// describeRune names a character without showing more of a secret than
-// needed: whitespace and control characters are invisible in a terminal
-// anyway.
-func describeRune(r rune) string {
-	switch {
-	case r == ' ':
-		return "a space"
-	case r == '\t':
-		return "a tab"
-	case unicode.IsSpace(r):
-		return "a line break or other whitespace"
-	case unicode.IsControl(r):
-		return "a control character"
-	case r > unicode.MaxASCII:
-		return "not ASCII"
-	}
-	return strconv.QuoteRune(r)
-}
-
-// checkTimes refuses a duration the server would not honour as written.
-func (c *config) checkTimes(from origins) error {
-	if err := sale.CheckHoldTTL(c.holdTTL); err != nil {
-		return fmt.Errorf("%s: %w", from.setting("hold-ttl", c.holdTTL), err)
-	}
-	if c.sweepInterval <= 0 {
-		return fmt.Errorf("%s must be positive", from.setting("sweep-interval", c.sweepInterval))
-	}
-	// net/http reads 0 or less as no limit: a typo would silently take the
-	// guard away, so each must be positive.
-	for _, t := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"read-header-timeout", c.readHeaderTimeout},
-		{"read-timeout", c.readTimeout},
-		{"write-timeout", c.writeTimeout},
-		{"idle-timeout", c.idleTimeout},
-	} {
-		if t.d <= 0 {
-			return fmt.Errorf("%s must be positive: net/http takes 0 or less as no limit, which would turn this guard off", from.setting(t.name, t.d))
-		}
-	}
-	if c.shutdownTimeout <= 0 {
-		return fmt.Errorf("%s must be positive: 0 or less would cut off the requests in flight at once", from.setting("shutdown-timeout", c.shutdownTimeout))
-	}
-	return nil
-}
-
-// checkRate leaves the bounds to httpapi, which enforces them.
-func (c *config) checkRate(from origins) error {
-	if err := httpapi.CheckRateLimit(c.rateLimit, 1); err != nil {
-		return fmt.Errorf("%s: %w", from.name("rate-limit"), err)
-	}
-	if err := httpapi.CheckRateLimit(c.rateLimit, c.rateBurst); err != nil {
-		return fmt.Errorf("%s: %w", from.name("rate-burst"), err)
-	}
-	return nil
-}
-
-func (c *config) checkNumbers(from origins) error {
-	switch {
-	case c.inventory < -1 || c.inventory > sale.MaxInventory:
-		return fmt.Errorf("%s must be within 0..%d (or -1)", from.setting("inventory", c.inventory), sale.MaxInventory)
-	case c.gcPercent < -1:
-		return fmt.Errorf("%s must be -1 (off) or more", from.setting("gc-percent", c.gcPercent))
-	}
-	return nil
-}
-
-// randomToken makes an admin token when none is configured: 128 bits, so it
-// cannot be guessed, in a form that is easy to paste.
-func randomToken() string {
-	return rand.Text()
 }

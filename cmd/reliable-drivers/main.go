@@ -20,7 +20,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
@@ -155,46 +154,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return drivers.Write(stdout, format, month, ds)
 }
 
-// rowsValue is the flag.Value of --generate: the flag package's own Int
-// would say only "parse error" of "abc", and take -1. The flag package keeps
-// only the text of a refusal, inside its own words ("invalid value ... for
-// flag -generate: ..."), so the refusal also stays here for run to report
-// as it is, in the form flashsale's refusals take.
-type rowsValue struct {
-	n       int
-	refused error
-}
-
-func (v *rowsValue) String() string { return strconv.Itoa(v.n) }
-
-func (v *rowsValue) Set(s string) error {
-	n, err := strconv.ParseInt(s, 0, strconv.IntSize) // as flag.Int: 200_000 and 0x10 too
-	if err != nil || n < 0 {
-		v.refused = fmt.Errorf("%q: want a number of rows, 0 or more", s)
-		return v.refused
-	}
-	v.n = int(n)
-	return nil
-}
-
-// seedValue is the flag.Value of --seed, for the same reasons.
-type seedValue struct {
-	n       uint64
-	refused error
-}
-
-func (v *seedValue) String() string { return strconv.FormatUint(v.n, 10) }
-
-func (v *seedValue) Set(s string) error {
-	n, err := strconv.ParseUint(s, 0, 64)
-	if err != nil {
-		v.refused = fmt.Errorf("%q: want a whole number from 0 to 18446744073709551615", s)
-		return v.refused
-	}
-	v.n = n
-	return nil
-}
-
 // urlScheme matches a DSN written as a URL and captures its scheme. The
 // scheme holds no password, so it can be shown.
 var urlScheme = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://`)
@@ -244,54 +203,5 @@ func checkFolder(path string) error {
 	case err == nil && !info.IsDir():
 		return fmt.Errorf("%s is a file, not a folder; --db creates the database file, not its folder", dir)
 	}
-	return nil
-}
-
-// checkEmpty refuses --generate on a log that already holds rows: the
-// sample would add to every count, and running the README's example twice
-// would double every driver's deliveries. It only reads, so a refusal writes
-// nothing. dsn and path name the log in the refusal.
-func checkEmpty(ctx context.Context, db *drivers.DB, dsn, path string) error {
-	empty, err := db.Empty(ctx)
-	if err != nil || empty {
-		return err
-	}
-	n, err := db.Count(ctx) // only to say how many
-	if err != nil {
-		return err
-	}
-	return notEmptyError(dsn, path, n)
-}
-
-// notEmptyError is the refusal of checkEmpty. It is not a usage error: the
-// same command line was right when the log was empty.
-func notEmptyError(dsn, path string, n int64) error {
-	rows := fmt.Sprintf("%d deliveries", n)
-	if n == 1 {
-		rows = "1 delivery"
-	}
-	if dsn == "" {
-		return fmt.Errorf("%s already holds %s; --generate only fills an empty log: ask it without --generate, or give a new --db to make a new sample", path, rows)
-	}
-	return fmt.Errorf("the deliveries table of %s already holds %s; --generate only fills an empty log: ask it without --generate, or give a --dsn with another database or search_path to make a new sample", pgdsn.Redact(dsn), rows)
-}
-
-// addSample makes the table if needed and adds n sample rows over month and
-// the months either side.
-func addSample(ctx context.Context, db *drivers.DB, n int, seed uint64, month drivers.Month, stderr io.Writer) error {
-	sample := drivers.Sample{
-		Rows:    n,
-		Drivers: max(1, n/200), // about 70 deliveries a month each
-		Months:  []drivers.Month{month.Add(-1), month, month.Add(1)},
-		Seed:    seed,
-	}
-	if err := db.ApplySchema(ctx); err != nil {
-		return err
-	}
-	if err := db.Generate(ctx, sample); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "reliable-drivers: added %d sample rows (%d drivers, %s to %s, seed %d)\n",
-		sample.Rows, sample.Drivers, sample.Months[0], sample.Months[2], sample.Seed)
 	return nil
 }

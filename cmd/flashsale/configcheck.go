@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// check refuses a configuration the server cannot run as the operator
+// meant, with one line naming the flag or variable at fault.
+func (c *config) check(from origins) error {
+	for _, check := range []func(origins) error{c.checkStore, c.checkAddr, c.checkToken, c.checkTimes, c.checkRate, c.checkNumbers} {
+		if err := check(from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *config) checkStore(from origins) error {
+	switch {
+	case c.store != "memory" && c.store != "sqlite" && c.store != "postgres":
+		return fmt.Errorf("%s: want memory, sqlite or postgres", from.setting("store", strconv.Quote(c.store)))
+	case c.store == "sqlite" && c.db == "":
+		return fmt.Errorf("%s needs -db PATH, the file to keep the sale in", from.setting("store", c.store))
+	case c.store != "sqlite" && c.db != "":
+		return fmt.Errorf("%s is only for -store sqlite (the store is %s)", from.name("db"), c.store)
+	case c.store == "postgres" && c.dsn == "":
+		return fmt.Errorf("%s needs -dsn postgres://USER@HOST:PORT/DATABASE, the database to keep the sale in", from.setting("store", c.store))
+	case c.store != "postgres" && c.dsn != "":
+		// FLASHSALE_DSN counts too: a server must not quietly keep its sale
+		// in memory while the operator believes it is in the database.
+		return fmt.Errorf("%s is only for -store postgres (the store is %s)", from.name("dsn"), c.store)
+	}
+	return nil
+}
+
+// checkAddr refuses what net.Listen would read otherwise than meant: an
+// empty address listens on every interface, at a port nobody chose.
+func (c *config) checkAddr(from origins) error {
+	const want = "want HOST:PORT, such as 127.0.0.1:8080, or port 0 for a free one"
+	if c.addr == "" {
+		return fmt.Errorf("%s is empty: %s", from.name("addr"), want)
+	}
+	_, port, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return fmt.Errorf("%s: %s", from.setting("addr", strconv.Quote(c.addr)), want)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%s: the port must be a number from 0 to 65535", from.setting("addr", strconv.Quote(c.addr)))
+	}
+	return nil
+}
+
+// checkTimes refuses a duration the server would not honour as written.
+func (c *config) checkTimes(from origins) error {
+	if err := sale.CheckHoldTTL(c.holdTTL); err != nil {
+		return fmt.Errorf("%s: %w", from.setting("hold-ttl", c.holdTTL), err)
+	}
+	if c.sweepInterval <= 0 {
+		return fmt.Errorf("%s must be positive", from.setting("sweep-interval", c.sweepInterval))
+	}
+	// net/http reads 0 or less as no limit: a typo would silently take the
+	// guard away, so each must be positive.
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"read-header-timeout", c.readHeaderTimeout},
+		{"read-timeout", c.readTimeout},
+		{"write-timeout", c.writeTimeout},
+		{"idle-timeout", c.idleTimeout},
+	} {
+		if t.d <= 0 {
+			return fmt.Errorf("%s must be positive: net/http takes 0 or less as no limit, which would turn this guard off", from.setting(t.name, t.d))
+		}
+	}
+	if c.shutdownTimeout <= 0 {
+		return fmt.Errorf("%s must be positive: 0 or less would cut off the requests in flight at once", from.setting("shutdown-timeout", c.shutdownTimeout))
+	}
+	return nil
+}
+
+// checkRate leaves the bounds to httpapi, which enforces them.
+func (c *config) checkRate(from origins) error {
+	if err := httpapi.CheckRateLimit(c.rateLimit, 1); err != nil {
+		return fmt.Errorf("%s: %w", from.name("rate-limit"), err)
+	}
+	if err := httpapi.CheckRateLimit(c.rateLimit, c.rateBurst); err != nil {
+		return fmt.Errorf("%s: %w", from.name("rate-burst"), err)
+	}
+	return nil
+}
+
+func (c *config) checkNumbers(from origins) error {
+	switch {
+	case c.inventory < -1 || c.inventory > sale.MaxInventory:
+		return fmt.Errorf("%s must be within 0..%d (or -1)", from.setting("inventory", c.inventory), sale.MaxInventory)
+	case c.gcPercent < -1:
+		return fmt.Errorf("%s must be -1 (off) or more", from.setting("gc-percent", c.gcPercent))
+	}
+	return nil
+}
