@@ -96,8 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 	}
-	generated := cfg.adminToken == ""
-	if generated {
+	tokenGenerated := cfg.adminToken == ""
+	if tokenGenerated {
 		cfg.adminToken = randomToken()
 	}
 	handler, err := newHandler(cfg, st, log)
@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if generated {
+	if tokenGenerated {
 		// Only once bound: a token logged for a server that never started
 		// would be a secret in the log for nothing, and a false lead.
 		log.Info("no admin token configured; generated one for this run", "admin_token", cfg.adminToken)

@@ -74,10 +74,10 @@ func CheckRateLimit(perSecond float64, burst int) error {
 	return nil
 }
 
-// newLimiter returns nil, no limiting, when perSecond <= 0. The rate should be
-// finite: +Inf is taken as the fastest rate the limiter counts, one per
-// nanosecond, and NaN as the slowest, one a day, so that a bad setting shows
-// as 429s rather than silently switching limiting off.
+// newLimiter returns nil, no limiting, when perSecond <= 0. New passes it
+// only settings CheckRateLimit accepts; for any other it still keeps its
+// arithmetic safe (+Inf counts as one per nanosecond, NaN as one a day, a
+// burst as at most ten years' worth) rather than trust its caller.
 func newLimiter(perSecond float64, burst int) *limiter {
 	if perSecond <= 0 {
 		return nil
