@@ -101,12 +101,13 @@ build:
 
 bench: bench-store bench-http bench-sqlite bench-postgres
 
-# Store micro-benchmarks: parallel reserve and confirm, the waitlist at 1k,
-# 100k and 1M users, and memory per waiting user.
+# Store micro-benchmarks: parallel reserve (with and without an idempotency
+# key) and confirm, the waitlist at 1k, 100k and 1M users, and memory per
+# waiting user and per kept key.
 bench-store:
 	$(GO) test ./internal/rules -run '^$$' -bench 'Waitlist|LineMemory|NewID' -benchmem -benchtime 300ms
 	$(GO) test ./internal/store/memory -run '^$$' -bench 'Reserve|Confirm|Line' -benchmem -benchtime 300ms
-	$(GO) test ./internal/store/memory -run '^$$' -bench 'MemoryPerWaitingUser' -benchmem -benchtime 1x
+	$(GO) test ./internal/store/memory -run '^$$' -bench 'MemoryPerWaitingUser|MemoryPerKey' -benchmem -benchtime 1x
 
 # The full stack against a bare net/http handler. With wrk installed
 # (apt-get install -y wrk), wrk measures both: 3 rounds alternating

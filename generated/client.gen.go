@@ -108,10 +108,14 @@ type ClientInterface interface {
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
 	//
+	// With an `Idempotency-Key` (scope: the admin), a retry after a
+	// timeout gets the first answer instead of changing the sale again,
+	// and the same key with another body is 422.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /initialize (the `Initialize` operationId).
-	InitializeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	InitializeWithBody(ctx context.Context, params *InitializeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Initialize Set the stock (or start a new sale)
 	//
@@ -121,10 +125,14 @@ type ClientInterface interface {
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
 	//
+	// With an `Idempotency-Key` (scope: the admin), a retry after a
+	// timeout gets the first answer instead of changing the sale again,
+	// and the same key with another body is 422.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /initialize (the `Initialize` operationId).
-	Initialize(ctx context.Context, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Initialize(ctx context.Context, params *InitializeParams, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReservation One reservation
 	//
@@ -139,8 +147,12 @@ type ClientInterface interface {
 	// (who gets a fresh hold) or back to stock. Cancelling a cancelled
 	// reservation answers 200 again.
 	//
+	// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+	// first answer, and the same key sent to confirm the same reservation
+	// is 422.
+	//
 	// Corresponds with POST /reservations/{reservation_id}/cancel (the `CancelReservation` operationId).
-	CancelReservation(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CancelReservation(ctx context.Context, reservationId ReservationID, params *CancelReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConfirmReservation Buy the held unit
 	//
@@ -148,8 +160,12 @@ type ClientInterface interface {
 	// answers 200 again, so a retry is safe. A hold is expired at
 	// `expires_at` exactly: confirming then answers 409 `hold-expired`.
 	//
+	// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+	// first answer, and the same key sent to cancel the same reservation
+	// is 422.
+	//
 	// Corresponds with POST /reservations/{reservation_id}/confirm (the `ConfirmReservation` operationId).
-	ConfirmReservation(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConfirmReservation(ctx context.Context, reservationId ReservationID, params *ConfirmReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReserveWithBody Reserve a unit, or join the waitlist
 	//
@@ -159,12 +175,19 @@ type ClientInterface interface {
 	// their current position, never a second place. A user who holds or
 	// bought a unit gets 409 `already-reserved` with that `reservation_id`.
 	// Each user may reserve at most `--rate-limit` times per second (burst
-	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+	// (a retry with an `Idempotency-Key` counts as an attempt too).
+	//
+	// With an `Idempotency-Key`, a retry after a timeout gets the first
+	// answer (the same hold, the same place in line) instead of
+	// `already-reserved` or a later place. The key's scope is the
+	// `user_id`: a request with another body is another user's, with keys
+	// of its own, so `/reserve` never answers 422.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /reserve (the `Reserve` operationId).
-	ReserveWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReserveWithBody(ctx context.Context, params *ReserveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Reserve Reserve a unit, or join the waitlist
 	//
@@ -174,12 +197,19 @@ type ClientInterface interface {
 	// their current position, never a second place. A user who holds or
 	// bought a unit gets 409 `already-reserved` with that `reservation_id`.
 	// Each user may reserve at most `--rate-limit` times per second (burst
-	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+	// (a retry with an `Idempotency-Key` counts as an attempt too).
+	//
+	// With an `Idempotency-Key`, a retry after a timeout gets the first
+	// answer (the same hold, the same place in line) instead of
+	// `already-reserved` or a later place. The key's scope is the
+	// `user_id`: a request with another body is another user's, with keys
+	// of its own, so `/reserve` never answers 422.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /reserve (the `Reserve` operationId).
-	Reserve(ctx context.Context, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Reserve(ctx context.Context, params *ReserveParams, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStatus Stock, holds, sales and line length
 	//
@@ -236,11 +266,15 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
 //
+// With an `Idempotency-Key` (scope: the admin), a retry after a
+// timeout gets the first answer instead of changing the sale again,
+// and the same key with another body is 422.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /initialize (the `Initialize` operationId).
-func (c *Client) InitializeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewInitializeRequestWithBody(c.Server, contentType, body)
+func (c *Client) InitializeWithBody(ctx context.Context, params *InitializeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInitializeRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -259,11 +293,15 @@ func (c *Client) InitializeWithBody(ctx context.Context, contentType string, bod
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
 //
+// With an `Idempotency-Key` (scope: the admin), a retry after a
+// timeout gets the first answer instead of changing the sale again,
+// and the same key with another body is 422.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /initialize (the `Initialize` operationId).
-func (c *Client) Initialize(ctx context.Context, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewInitializeRequest(c.Server, body)
+func (c *Client) Initialize(ctx context.Context, params *InitializeParams, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInitializeRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -297,9 +335,13 @@ func (c *Client) GetReservation(ctx context.Context, reservationId ReservationID
 // (who gets a fresh hold) or back to stock. Cancelling a cancelled
 // reservation answers 200 again.
 //
+// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+// first answer, and the same key sent to confirm the same reservation
+// is 422.
+//
 // Corresponds with POST /reservations/{reservation_id}/cancel (the `CancelReservation` operationId).
-func (c *Client) CancelReservation(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCancelReservationRequest(c.Server, reservationId)
+func (c *Client) CancelReservation(ctx context.Context, reservationId ReservationID, params *CancelReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelReservationRequest(c.Server, reservationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -316,9 +358,13 @@ func (c *Client) CancelReservation(ctx context.Context, reservationId Reservatio
 // answers 200 again, so a retry is safe. A hold is expired at
 // `expires_at` exactly: confirming then answers 409 `hold-expired`.
 //
+// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+// first answer, and the same key sent to cancel the same reservation
+// is 422.
+//
 // Corresponds with POST /reservations/{reservation_id}/confirm (the `ConfirmReservation` operationId).
-func (c *Client) ConfirmReservation(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConfirmReservationRequest(c.Server, reservationId)
+func (c *Client) ConfirmReservation(ctx context.Context, reservationId ReservationID, params *ConfirmReservationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmReservationRequest(c.Server, reservationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -337,13 +383,20 @@ func (c *Client) ConfirmReservation(ctx context.Context, reservationId Reservati
 // their current position, never a second place. A user who holds or
 // bought a unit gets 409 `already-reserved` with that `reservation_id`.
 // Each user may reserve at most `--rate-limit` times per second (burst
-// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+// (a retry with an `Idempotency-Key` counts as an attempt too).
+//
+// With an `Idempotency-Key`, a retry after a timeout gets the first
+// answer (the same hold, the same place in line) instead of
+// `already-reserved` or a later place. The key's scope is the
+// `user_id`: a request with another body is another user's, with keys
+// of its own, so `/reserve` never answers 422.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /reserve (the `Reserve` operationId).
-func (c *Client) ReserveWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReserveRequestWithBody(c.Server, contentType, body)
+func (c *Client) ReserveWithBody(ctx context.Context, params *ReserveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReserveRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -362,13 +415,20 @@ func (c *Client) ReserveWithBody(ctx context.Context, contentType string, body i
 // their current position, never a second place. A user who holds or
 // bought a unit gets 409 `already-reserved` with that `reservation_id`.
 // Each user may reserve at most `--rate-limit` times per second (burst
-// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+// (a retry with an `Idempotency-Key` counts as an attempt too).
+//
+// With an `Idempotency-Key`, a retry after a timeout gets the first
+// answer (the same hold, the same place in line) instead of
+// `already-reserved` or a later place. The key's scope is the
+// `user_id`: a request with another body is another user's, with keys
+// of its own, so `/reserve` never answers 422.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /reserve (the `Reserve` operationId).
-func (c *Client) Reserve(ctx context.Context, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReserveRequest(c.Server, body)
+func (c *Client) Reserve(ctx context.Context, params *ReserveParams, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReserveRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -463,18 +523,18 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 }
 
 // NewInitializeRequest calls the generic Initialize builder with application/json body
-func NewInitializeRequest(server string, body InitializeJSONRequestBody) (*http.Request, error) {
+func NewInitializeRequest(server string, params *InitializeParams, body InitializeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewInitializeRequestWithBody(server, "application/json", bodyReader)
+	return NewInitializeRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewInitializeRequestWithBody constructs an http.Request for the Initialize method, with any body, and a specified content type
-func NewInitializeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewInitializeRequestWithBody(server string, params *InitializeParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -498,6 +558,21 @@ func NewInitializeRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -537,7 +612,7 @@ func NewGetReservationRequest(server string, reservationId ReservationID) (*http
 }
 
 // NewCancelReservationRequest constructs an http.Request for the CancelReservation method
-func NewCancelReservationRequest(server string, reservationId ReservationID) (*http.Request, error) {
+func NewCancelReservationRequest(server string, reservationId ReservationID, params *CancelReservationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -567,11 +642,26 @@ func NewCancelReservationRequest(server string, reservationId ReservationID) (*h
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewConfirmReservationRequest constructs an http.Request for the ConfirmReservation method
-func NewConfirmReservationRequest(server string, reservationId ReservationID) (*http.Request, error) {
+func NewConfirmReservationRequest(server string, reservationId ReservationID, params *ConfirmReservationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -601,22 +691,37 @@ func NewConfirmReservationRequest(server string, reservationId ReservationID) (*
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReserveRequest calls the generic Reserve builder with application/json body
-func NewReserveRequest(server string, body ReserveJSONRequestBody) (*http.Request, error) {
+func NewReserveRequest(server string, params *ReserveParams, body ReserveJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewReserveRequestWithBody(server, "application/json", bodyReader)
+	return NewReserveRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewReserveRequestWithBody constructs an http.Request for the Reserve method, with any body, and a specified content type
-func NewReserveRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewReserveRequestWithBody(server string, params *ReserveParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -640,6 +745,21 @@ func NewReserveRequestWithBody(server string, contentType string, body io.Reader
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -803,10 +923,14 @@ type ClientWithResponsesInterface interface {
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
 	//
+	// With an `Idempotency-Key` (scope: the admin), a retry after a
+	// timeout gets the first answer instead of changing the sale again,
+	// and the same key with another body is 422.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /initialize (the `Initialize` operationId).
-	InitializeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InitializeResponse, error)
+	InitializeWithBodyWithResponse(ctx context.Context, params *InitializeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InitializeResponse, error)
 
 	// InitializeWithResponse Set the stock (or start a new sale)
 	//
@@ -816,10 +940,14 @@ type ClientWithResponsesInterface interface {
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
 	//
+	// With an `Idempotency-Key` (scope: the admin), a retry after a
+	// timeout gets the first answer instead of changing the sale again,
+	// and the same key with another body is 422.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /initialize (the `Initialize` operationId).
-	InitializeWithResponse(ctx context.Context, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*InitializeResponse, error)
+	InitializeWithResponse(ctx context.Context, params *InitializeParams, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*InitializeResponse, error)
 
 	// GetReservationWithResponse One reservation
 	//
@@ -836,10 +964,14 @@ type ClientWithResponsesInterface interface {
 	// (who gets a fresh hold) or back to stock. Cancelling a cancelled
 	// reservation answers 200 again.
 	//
+	// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+	// first answer, and the same key sent to confirm the same reservation
+	// is 422.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reservations/{reservation_id}/cancel (the `CancelReservation` operationId).
-	CancelReservationWithResponse(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*CancelReservationResponse, error)
+	CancelReservationWithResponse(ctx context.Context, reservationId ReservationID, params *CancelReservationParams, reqEditors ...RequestEditorFn) (*CancelReservationResponse, error)
 
 	// ConfirmReservationWithResponse Buy the held unit
 	//
@@ -847,10 +979,14 @@ type ClientWithResponsesInterface interface {
 	// answers 200 again, so a retry is safe. A hold is expired at
 	// `expires_at` exactly: confirming then answers 409 `hold-expired`.
 	//
+	// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+	// first answer, and the same key sent to cancel the same reservation
+	// is 422.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reservations/{reservation_id}/confirm (the `ConfirmReservation` operationId).
-	ConfirmReservationWithResponse(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*ConfirmReservationResponse, error)
+	ConfirmReservationWithResponse(ctx context.Context, reservationId ReservationID, params *ConfirmReservationParams, reqEditors ...RequestEditorFn) (*ConfirmReservationResponse, error)
 
 	// ReserveWithBodyWithResponse Reserve a unit, or join the waitlist
 	//
@@ -860,12 +996,19 @@ type ClientWithResponsesInterface interface {
 	// their current position, never a second place. A user who holds or
 	// bought a unit gets 409 `already-reserved` with that `reservation_id`.
 	// Each user may reserve at most `--rate-limit` times per second (burst
-	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+	// (a retry with an `Idempotency-Key` counts as an attempt too).
+	//
+	// With an `Idempotency-Key`, a retry after a timeout gets the first
+	// answer (the same hold, the same place in line) instead of
+	// `already-reserved` or a later place. The key's scope is the
+	// `user_id`: a request with another body is another user's, with keys
+	// of its own, so `/reserve` never answers 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reserve (the `Reserve` operationId).
-	ReserveWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReserveResponse, error)
+	ReserveWithBodyWithResponse(ctx context.Context, params *ReserveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReserveResponse, error)
 
 	// ReserveWithResponse Reserve a unit, or join the waitlist
 	//
@@ -875,12 +1018,19 @@ type ClientWithResponsesInterface interface {
 	// their current position, never a second place. A user who holds or
 	// bought a unit gets 409 `already-reserved` with that `reservation_id`.
 	// Each user may reserve at most `--rate-limit` times per second (burst
-	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+	// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+	// (a retry with an `Idempotency-Key` counts as an attempt too).
+	//
+	// With an `Idempotency-Key`, a retry after a timeout gets the first
+	// answer (the same hold, the same place in line) instead of
+	// `already-reserved` or a later place. The key's scope is the
+	// `user_id`: a request with another body is another user's, with keys
+	// of its own, so `/reserve` never answers 422.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reserve (the `Reserve` operationId).
-	ReserveWithResponse(ctx context.Context, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*ReserveResponse, error)
+	ReserveWithResponse(ctx context.Context, params *ReserveParams, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*ReserveResponse, error)
 
 	// GetStatusWithResponse Stock, holds, sales and line length
 	//
@@ -970,9 +1120,20 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// InitializeResponse200Headers the declared response headers of an HTTP 200 response for Initialize
+type InitializeResponse200Headers struct {
+	IdempotencyReplayed *bool
+}
+
 // InitializeResponse401Headers the declared response headers of an HTTP 401 response for Initialize
 type InitializeResponse401Headers struct {
 	WWWAuthenticate *string
+}
+
+// InitializeResponse409Headers the declared response headers of an HTTP 409 response for Initialize
+type InitializeResponse409Headers struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
 }
 
 // InitializeResponse503Headers the declared response headers of an HTTP 503 response for Initialize
@@ -995,12 +1156,18 @@ type InitializeResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *InitializeResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *InitializeResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *InitializeResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *InitializeResponse503Headers
 }
@@ -1033,6 +1200,11 @@ func (r InitializeResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r InitializeResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r InitializeResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -1150,6 +1322,22 @@ func (r GetReservationResponse) ContentType() string {
 	return ""
 }
 
+// CancelReservationResponse200Headers the declared response headers of an HTTP 200 response for CancelReservation
+type CancelReservationResponse200Headers struct {
+	IdempotencyReplayed *bool
+}
+
+// CancelReservationResponse404Headers the declared response headers of an HTTP 404 response for CancelReservation
+type CancelReservationResponse404Headers struct {
+	IdempotencyReplayed *bool
+}
+
+// CancelReservationResponse409Headers the declared response headers of an HTTP 409 response for CancelReservation
+type CancelReservationResponse409Headers struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
+}
+
 // CancelReservationResponse503Headers the declared response headers of an HTTP 503 response for CancelReservation
 type CancelReservationResponse503Headers struct {
 	RetryAfter *int
@@ -1163,13 +1351,21 @@ type CancelReservationResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ReservationNotFound
+	ApplicationproblemJSON404 *ReservationNotFoundKept
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelReservationResponse200Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelReservationResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CancelReservationResponse503Headers
 }
@@ -1185,13 +1381,18 @@ func (r CancelReservationResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r CancelReservationResponse) GetApplicationproblemJSON404() *ReservationNotFound {
+func (r CancelReservationResponse) GetApplicationproblemJSON404() *ReservationNotFoundKept {
 	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CancelReservationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelReservationResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -1233,6 +1434,22 @@ func (r CancelReservationResponse) ContentType() string {
 	return ""
 }
 
+// ConfirmReservationResponse200Headers the declared response headers of an HTTP 200 response for ConfirmReservation
+type ConfirmReservationResponse200Headers struct {
+	IdempotencyReplayed *bool
+}
+
+// ConfirmReservationResponse404Headers the declared response headers of an HTTP 404 response for ConfirmReservation
+type ConfirmReservationResponse404Headers struct {
+	IdempotencyReplayed *bool
+}
+
+// ConfirmReservationResponse409Headers the declared response headers of an HTTP 409 response for ConfirmReservation
+type ConfirmReservationResponse409Headers struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
+}
+
 // ConfirmReservationResponse503Headers the declared response headers of an HTTP 503 response for ConfirmReservation
 type ConfirmReservationResponse503Headers struct {
 	RetryAfter *int
@@ -1246,13 +1463,21 @@ type ConfirmReservationResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ReservationNotFound
+	ApplicationproblemJSON404 *ReservationNotFoundKept
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmReservationResponse200Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmReservationResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ConfirmReservationResponse503Headers
 }
@@ -1268,13 +1493,18 @@ func (r ConfirmReservationResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ConfirmReservationResponse) GetApplicationproblemJSON404() *ReservationNotFound {
+func (r ConfirmReservationResponse) GetApplicationproblemJSON404() *ReservationNotFoundKept {
 	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ConfirmReservationResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmReservationResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -1318,12 +1548,20 @@ func (r ConfirmReservationResponse) ContentType() string {
 
 // ReserveResponse201Headers the declared response headers of an HTTP 201 response for Reserve
 type ReserveResponse201Headers struct {
-	Location *string
+	IdempotencyReplayed *bool
+	Location            *string
 }
 
 // ReserveResponse202Headers the declared response headers of an HTTP 202 response for Reserve
 type ReserveResponse202Headers struct {
-	Location *string
+	IdempotencyReplayed *bool
+	Location            *string
+}
+
+// ReserveResponse409Headers the declared response headers of an HTTP 409 response for Reserve
+type ReserveResponse409Headers struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
 }
 
 // ReserveResponse429Headers the declared response headers of an HTTP 429 response for Reserve
@@ -1361,6 +1599,8 @@ type ReserveResponse struct {
 	Headers201 *ReserveResponse201Headers
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *ReserveResponse202Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReserveResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ReserveResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -1667,11 +1907,15 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
 //
+// With an `Idempotency-Key` (scope: the admin), a retry after a
+// timeout gets the first answer instead of changing the sale again,
+// and the same key with another body is 422.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /initialize (the `Initialize` operationId).
-func (c *ClientWithResponses) InitializeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InitializeResponse, error) {
-	rsp, err := c.InitializeWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) InitializeWithBodyWithResponse(ctx context.Context, params *InitializeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InitializeResponse, error) {
+	rsp, err := c.InitializeWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1686,11 +1930,15 @@ func (c *ClientWithResponses) InitializeWithBodyWithResponse(ctx context.Context
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
 //
+// With an `Idempotency-Key` (scope: the admin), a retry after a
+// timeout gets the first answer instead of changing the sale again,
+// and the same key with another body is 422.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /initialize (the `Initialize` operationId).
-func (c *ClientWithResponses) InitializeWithResponse(ctx context.Context, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*InitializeResponse, error) {
-	rsp, err := c.Initialize(ctx, body, reqEditors...)
+func (c *ClientWithResponses) InitializeWithResponse(ctx context.Context, params *InitializeParams, body InitializeJSONRequestBody, reqEditors ...RequestEditorFn) (*InitializeResponse, error) {
+	rsp, err := c.Initialize(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1718,11 +1966,15 @@ func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, re
 // (who gets a fresh hold) or back to stock. Cancelling a cancelled
 // reservation answers 200 again.
 //
+// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+// first answer, and the same key sent to confirm the same reservation
+// is 422.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reservations/{reservation_id}/cancel (the `CancelReservation` operationId).
-func (c *ClientWithResponses) CancelReservationWithResponse(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*CancelReservationResponse, error) {
-	rsp, err := c.CancelReservation(ctx, reservationId, reqEditors...)
+func (c *ClientWithResponses) CancelReservationWithResponse(ctx context.Context, reservationId ReservationID, params *CancelReservationParams, reqEditors ...RequestEditorFn) (*CancelReservationResponse, error) {
+	rsp, err := c.CancelReservation(ctx, reservationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1735,11 +1987,15 @@ func (c *ClientWithResponses) CancelReservationWithResponse(ctx context.Context,
 // answers 200 again, so a retry is safe. A hold is expired at
 // `expires_at` exactly: confirming then answers 409 `hold-expired`.
 //
+// With an `Idempotency-Key` (scope: the reservation), a retry gets the
+// first answer, and the same key sent to cancel the same reservation
+// is 422.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reservations/{reservation_id}/confirm (the `ConfirmReservation` operationId).
-func (c *ClientWithResponses) ConfirmReservationWithResponse(ctx context.Context, reservationId ReservationID, reqEditors ...RequestEditorFn) (*ConfirmReservationResponse, error) {
-	rsp, err := c.ConfirmReservation(ctx, reservationId, reqEditors...)
+func (c *ClientWithResponses) ConfirmReservationWithResponse(ctx context.Context, reservationId ReservationID, params *ConfirmReservationParams, reqEditors ...RequestEditorFn) (*ConfirmReservationResponse, error) {
+	rsp, err := c.ConfirmReservation(ctx, reservationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1754,13 +2010,20 @@ func (c *ClientWithResponses) ConfirmReservationWithResponse(ctx context.Context
 // their current position, never a second place. A user who holds or
 // bought a unit gets 409 `already-reserved` with that `reservation_id`.
 // Each user may reserve at most `--rate-limit` times per second (burst
-// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+// (a retry with an `Idempotency-Key` counts as an attempt too).
+//
+// With an `Idempotency-Key`, a retry after a timeout gets the first
+// answer (the same hold, the same place in line) instead of
+// `already-reserved` or a later place. The key's scope is the
+// `user_id`: a request with another body is another user's, with keys
+// of its own, so `/reserve` never answers 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reserve (the `Reserve` operationId).
-func (c *ClientWithResponses) ReserveWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReserveResponse, error) {
-	rsp, err := c.ReserveWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ReserveWithBodyWithResponse(ctx context.Context, params *ReserveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReserveResponse, error) {
+	rsp, err := c.ReserveWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1775,13 +2038,20 @@ func (c *ClientWithResponses) ReserveWithBodyWithResponse(ctx context.Context, c
 // their current position, never a second place. A user who holds or
 // bought a unit gets 409 `already-reserved` with that `reservation_id`.
 // Each user may reserve at most `--rate-limit` times per second (burst
-// `--rate-burst`); beyond that the answer is 429 with `Retry-After`.
+// `--rate-burst`); beyond that the answer is 429 with `Retry-After`
+// (a retry with an `Idempotency-Key` counts as an attempt too).
+//
+// With an `Idempotency-Key`, a retry after a timeout gets the first
+// answer (the same hold, the same place in line) instead of
+// `already-reserved` or a later place. The key's scope is the
+// `user_id`: a request with another body is another user's, with keys
+// of its own, so `/reserve` never answers 422.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reserve (the `Reserve` operationId).
-func (c *ClientWithResponses) ReserveWithResponse(ctx context.Context, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*ReserveResponse, error) {
-	rsp, err := c.Reserve(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ReserveWithResponse(ctx context.Context, params *ReserveParams, body ReserveJSONRequestBody, reqEditors ...RequestEditorFn) (*ReserveResponse, error) {
+	rsp, err := c.Reserve(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1940,6 +2210,13 @@ func ParseInitializeResponse(rsp *http.Response) (*InitializeResponse, error) {
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1957,6 +2234,16 @@ func ParseInitializeResponse(rsp *http.Response) (*InitializeResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers InitializeResponse200Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers InitializeResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -1967,6 +2254,23 @@ func ParseInitializeResponse(rsp *http.Response) (*InitializeResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers InitializeResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 503:
 		var headers InitializeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2078,7 +2382,7 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ReservationNotFound
+		var dest ReservationNotFoundKept
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2090,6 +2394,13 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
@@ -2108,6 +2419,43 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelReservationResponse200Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelReservationResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelReservationResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 503:
 		var headers CancelReservationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2152,7 +2500,7 @@ func ParseConfirmReservationResponse(rsp *http.Response) (*ConfirmReservationRes
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ReservationNotFound
+		var dest ReservationNotFoundKept
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2164,6 +2512,13 @@ func ParseConfirmReservationResponse(rsp *http.Response) (*ConfirmReservationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
@@ -2182,6 +2537,43 @@ func ParseConfirmReservationResponse(rsp *http.Response) (*ConfirmReservationRes
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmReservationResponse200Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmReservationResponse404Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmReservationResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 503:
 		var headers ConfirmReservationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2279,6 +2671,13 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 	switch {
 	case rsp.StatusCode == 201:
 		var headers ReserveResponse201Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -2289,6 +2688,13 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 		response.Headers201 = &headers
 	case rsp.StatusCode == 202:
 		var headers ReserveResponse202Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -2297,6 +2703,23 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 			headers.Location = &value
 		}
 		response.Headers202 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReserveResponse409Headers
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers ReserveResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -130,6 +130,12 @@ type Hold struct {
 // HoldStatus defines model for Hold.Status.
 type HoldStatus string
 
+// IdempotencyKey 1-64 characters of letters, digits and `-_.:+/=`, bare or in double
+// quotes (an RFC 8941 string); the quotes are not part of the key.
+//
+// Example: 8e03978e-40d5-43e8-bc93-6894a57f9324
+type IdempotencyKey = string
+
 // InitializeRequest defines model for InitializeRequest.
 type InitializeRequest struct {
 	// Reset Drop every hold, purchase and waitlist entry and start a new sale.
@@ -252,11 +258,17 @@ type Waitlisted struct {
 // BadRequest RFC 9457 problem details, with extension members.
 type BadRequest = Problem
 
+// IdempotencyKeyMismatch RFC 9457 problem details, with extension members.
+type IdempotencyKeyMismatch = Problem
+
 // Internal RFC 9457 problem details, with extension members.
 type Internal = Problem
 
 // ReservationNotFound RFC 9457 problem details, with extension members.
 type ReservationNotFound = Problem
+
+// ReservationNotFoundKept RFC 9457 problem details, with extension members.
+type ReservationNotFoundKept = Problem
 
 // TooLarge RFC 9457 problem details, with extension members.
 type TooLarge = Problem
@@ -269,6 +281,70 @@ type Unavailable = Problem
 
 // UnsupportedMediaType RFC 9457 problem details, with extension members.
 type UnsupportedMediaType = Problem
+
+// InitializeParams defines parameters for Initialize.
+type InitializeParams struct {
+	// IdempotencyKey A key the client makes up for one attempt at this change and sends
+	// again, unchanged, with every retry of it (a UUID will do): the
+	// first request with the key runs, every retry gets its answer again
+	// with `Idempotency-Replayed: true`. 1 to 64 characters of letters,
+	// digits and `-_.:+/=`, either bare (`Idempotency-Key: 8e03978e`, as
+	// Stripe's clients send it) or as a structured-field string in double
+	// quotes (`Idempotency-Key: "8e03978e"`, RFC 8941, the IETF draft's
+	// form). The quotes are not part of the key: `"8e03978e"` and
+	// `8e03978e` are the same key. Anything else, an empty value or the
+	// header twice is 400 `invalid-request`. See "Retrying safely" above
+	// for what is kept, for how long, and each key's scope.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelReservationParams defines parameters for CancelReservation.
+type CancelReservationParams struct {
+	// IdempotencyKey A key the client makes up for one attempt at this change and sends
+	// again, unchanged, with every retry of it (a UUID will do): the
+	// first request with the key runs, every retry gets its answer again
+	// with `Idempotency-Replayed: true`. 1 to 64 characters of letters,
+	// digits and `-_.:+/=`, either bare (`Idempotency-Key: 8e03978e`, as
+	// Stripe's clients send it) or as a structured-field string in double
+	// quotes (`Idempotency-Key: "8e03978e"`, RFC 8941, the IETF draft's
+	// form). The quotes are not part of the key: `"8e03978e"` and
+	// `8e03978e` are the same key. Anything else, an empty value or the
+	// header twice is 400 `invalid-request`. See "Retrying safely" above
+	// for what is kept, for how long, and each key's scope.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ConfirmReservationParams defines parameters for ConfirmReservation.
+type ConfirmReservationParams struct {
+	// IdempotencyKey A key the client makes up for one attempt at this change and sends
+	// again, unchanged, with every retry of it (a UUID will do): the
+	// first request with the key runs, every retry gets its answer again
+	// with `Idempotency-Replayed: true`. 1 to 64 characters of letters,
+	// digits and `-_.:+/=`, either bare (`Idempotency-Key: 8e03978e`, as
+	// Stripe's clients send it) or as a structured-field string in double
+	// quotes (`Idempotency-Key: "8e03978e"`, RFC 8941, the IETF draft's
+	// form). The quotes are not part of the key: `"8e03978e"` and
+	// `8e03978e` are the same key. Anything else, an empty value or the
+	// header twice is 400 `invalid-request`. See "Retrying safely" above
+	// for what is kept, for how long, and each key's scope.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReserveParams defines parameters for Reserve.
+type ReserveParams struct {
+	// IdempotencyKey A key the client makes up for one attempt at this change and sends
+	// again, unchanged, with every retry of it (a UUID will do): the
+	// first request with the key runs, every retry gets its answer again
+	// with `Idempotency-Replayed: true`. 1 to 64 characters of letters,
+	// digits and `-_.:+/=`, either bare (`Idempotency-Key: 8e03978e`, as
+	// Stripe's clients send it) or as a structured-field string in double
+	// quotes (`Idempotency-Key: "8e03978e"`, RFC 8941, the IETF draft's
+	// form). The quotes are not part of the key: `"8e03978e"` and
+	// `8e03978e` are the same key. Anything else, an empty value or the
+	// header twice is 400 `invalid-request`. See "Retrying safely" above
+	// for what is kept, for how long, and each key's scope.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // InitializeJSONRequestBody defines body for Initialize for application/json ContentType.
 type InitializeJSONRequestBody = InitializeRequest
@@ -283,19 +359,19 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// Initialize Set the stock (or start a new sale)
 	// (POST /initialize)
-	Initialize(w http.ResponseWriter, r *http.Request)
+	Initialize(w http.ResponseWriter, r *http.Request, params InitializeParams)
 	// GetReservation One reservation
 	// (GET /reservations/{reservation_id})
 	GetReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID)
 	// CancelReservation Give the held unit back
 	// (POST /reservations/{reservation_id}/cancel)
-	CancelReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID)
+	CancelReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID, params CancelReservationParams)
 	// ConfirmReservation Buy the held unit
 	// (POST /reservations/{reservation_id}/confirm)
-	ConfirmReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID)
+	ConfirmReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID, params ConfirmReservationParams)
 	// Reserve Reserve a unit, or join the waitlist
 	// (POST /reserve)
-	Reserve(w http.ResponseWriter, r *http.Request)
+	Reserve(w http.ResponseWriter, r *http.Request, params ReserveParams)
 	// GetStatus Stock, holds, sales and line length
 	// (GET /status)
 	GetStatus(w http.ResponseWriter, r *http.Request)
@@ -319,7 +395,7 @@ func (_ Unimplemented) GetHealth(w http.ResponseWriter, r *http.Request) {
 
 // Initialize Set the stock (or start a new sale)
 // (POST /initialize)
-func (_ Unimplemented) Initialize(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) Initialize(w http.ResponseWriter, r *http.Request, params InitializeParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -331,19 +407,19 @@ func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, re
 
 // CancelReservation Give the held unit back
 // (POST /reservations/{reservation_id}/cancel)
-func (_ Unimplemented) CancelReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID) {
+func (_ Unimplemented) CancelReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID, params CancelReservationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
 // ConfirmReservation Buy the held unit
 // (POST /reservations/{reservation_id}/confirm)
-func (_ Unimplemented) ConfirmReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID) {
+func (_ Unimplemented) ConfirmReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID, params ConfirmReservationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
 // Reserve Reserve a unit, or join the waitlist
 // (POST /reserve)
-func (_ Unimplemented) Reserve(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) Reserve(w http.ResponseWriter, r *http.Request, params ReserveParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -391,8 +467,35 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // Initialize operation middleware
 func (siw *ServerInterfaceWrapper) Initialize(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InitializeParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.Initialize(w, r)
+		siw.Handler.Initialize(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -443,8 +546,32 @@ func (siw *ServerInterfaceWrapper) CancelReservation(w http.ResponseWriter, r *h
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelReservationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CancelReservation(w, r, reservationId)
+		siw.Handler.CancelReservation(w, r, reservationId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -469,8 +596,32 @@ func (siw *ServerInterfaceWrapper) ConfirmReservation(w http.ResponseWriter, r *
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmReservationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ConfirmReservation(w, r, reservationId)
+		siw.Handler.ConfirmReservation(w, r, reservationId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -483,8 +634,35 @@ func (siw *ServerInterfaceWrapper) ConfirmReservation(w http.ResponseWriter, r *
 // Reserve operation middleware
 func (siw *ServerInterfaceWrapper) Reserve(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReserveParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.Reserve(w, r)
+		siw.Handler.Reserve(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -706,9 +884,20 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type IdempotencyKeyMismatchApplicationProblemPlusJSONResponse Problem
+
 type InternalApplicationProblemPlusJSONResponse Problem
 
 type ReservationNotFoundApplicationProblemPlusJSONResponse Problem
+
+type ReservationNotFoundKeptResponseHeaders struct {
+	IdempotencyReplayed *bool
+}
+type ReservationNotFoundKeptApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ReservationNotFoundKeptResponseHeaders
+}
 
 type TooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -773,22 +962,33 @@ func (response GetHealth503ApplicationProblemPlusJSONResponse) VisitGetHealthRes
 }
 
 type InitializeRequestObject struct {
-	Body *InitializeJSONRequestBody
+	Params InitializeParams
+	Body   *InitializeJSONRequestBody
 }
 
 type InitializeResponseObject interface {
 	VisitInitializeResponse(w http.ResponseWriter) error
 }
 
-type Initialize200JSONResponse Status
+type Initialize200ResponseHeaders struct {
+	IdempotencyReplayed *bool
+}
+
+type Initialize200JSONResponse struct {
+	Body    Status
+	Headers Initialize200ResponseHeaders
+}
 
 func (response Initialize200JSONResponse) VisitInitializeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -829,15 +1029,29 @@ func (response Initialize401ApplicationProblemPlusJSONResponse) VisitInitializeR
 	return err
 }
 
-type Initialize409ApplicationProblemPlusJSONResponse Problem
+type Initialize409ResponseHeaders struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
+}
+
+type Initialize409ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers Initialize409ResponseHeaders
+}
 
 func (response Initialize409ApplicationProblemPlusJSONResponse) VisitInitializeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -871,6 +1085,22 @@ func (response Initialize415ApplicationProblemPlusJSONResponse) VisitInitializeR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Initialize422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response Initialize422ApplicationProblemPlusJSONResponse) VisitInitializeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1001,21 +1231,32 @@ func (response GetReservation503ApplicationProblemPlusJSONResponse) VisitGetRese
 
 type CancelReservationRequestObject struct {
 	ReservationId ReservationID `json:"reservation_id"`
+	Params        CancelReservationParams
 }
 
 type CancelReservationResponseObject interface {
 	VisitCancelReservationResponse(w http.ResponseWriter) error
 }
 
-type CancelReservation200JSONResponse Reservation
+type CancelReservation200ResponseHeaders struct {
+	IdempotencyReplayed *bool
+}
+
+type CancelReservation200JSONResponse struct {
+	Body    Reservation
+	Headers CancelReservation200ResponseHeaders
+}
 
 func (response CancelReservation200JSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1038,31 +1279,64 @@ func (response CancelReservation400ApplicationProblemPlusJSONResponse) VisitCanc
 }
 
 type CancelReservation404ApplicationProblemPlusJSONResponse struct {
-	ReservationNotFoundApplicationProblemPlusJSONResponse
+	ReservationNotFoundKeptApplicationProblemPlusJSONResponse
 }
 
 func (response CancelReservation404ApplicationProblemPlusJSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type CancelReservation409ApplicationProblemPlusJSONResponse Problem
+type CancelReservation409ResponseHeaders struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
+}
+
+type CancelReservation409ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers CancelReservation409ResponseHeaders
+}
 
 func (response CancelReservation409ApplicationProblemPlusJSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReservation422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReservation422ApplicationProblemPlusJSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(409)
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1104,21 +1378,32 @@ func (response CancelReservation503ApplicationProblemPlusJSONResponse) VisitCanc
 
 type ConfirmReservationRequestObject struct {
 	ReservationId ReservationID `json:"reservation_id"`
+	Params        ConfirmReservationParams
 }
 
 type ConfirmReservationResponseObject interface {
 	VisitConfirmReservationResponse(w http.ResponseWriter) error
 }
 
-type ConfirmReservation200JSONResponse Reservation
+type ConfirmReservation200ResponseHeaders struct {
+	IdempotencyReplayed *bool
+}
+
+type ConfirmReservation200JSONResponse struct {
+	Body    Reservation
+	Headers ConfirmReservation200ResponseHeaders
+}
 
 func (response ConfirmReservation200JSONResponse) VisitConfirmReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1141,31 +1426,64 @@ func (response ConfirmReservation400ApplicationProblemPlusJSONResponse) VisitCon
 }
 
 type ConfirmReservation404ApplicationProblemPlusJSONResponse struct {
-	ReservationNotFoundApplicationProblemPlusJSONResponse
+	ReservationNotFoundKeptApplicationProblemPlusJSONResponse
 }
 
 func (response ConfirmReservation404ApplicationProblemPlusJSONResponse) VisitConfirmReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type ConfirmReservation409ApplicationProblemPlusJSONResponse Problem
+type ConfirmReservation409ResponseHeaders struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
+}
+
+type ConfirmReservation409ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers ConfirmReservation409ResponseHeaders
+}
 
 func (response ConfirmReservation409ApplicationProblemPlusJSONResponse) VisitConfirmReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmReservation422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmReservation422ApplicationProblemPlusJSONResponse) VisitConfirmReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(409)
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1206,7 +1524,8 @@ func (response ConfirmReservation503ApplicationProblemPlusJSONResponse) VisitCon
 }
 
 type ReserveRequestObject struct {
-	Body *ReserveJSONRequestBody
+	Params ReserveParams
+	Body   *ReserveJSONRequestBody
 }
 
 type ReserveResponseObject interface {
@@ -1214,7 +1533,8 @@ type ReserveResponseObject interface {
 }
 
 type Reserve201ResponseHeaders struct {
-	Location *string
+	IdempotencyReplayed *bool
+	Location            *string
 }
 
 type Reserve201JSONResponse struct {
@@ -1229,6 +1549,9 @@ func (response Reserve201JSONResponse) VisitReserveResponse(w http.ResponseWrite
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -1238,7 +1561,8 @@ func (response Reserve201JSONResponse) VisitReserveResponse(w http.ResponseWrite
 }
 
 type Reserve202ResponseHeaders struct {
-	Location *string
+	IdempotencyReplayed *bool
+	Location            *string
 }
 
 type Reserve202JSONResponse struct {
@@ -1253,6 +1577,9 @@ func (response Reserve202JSONResponse) VisitReserveResponse(w http.ResponseWrite
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -1277,15 +1604,29 @@ func (response Reserve400ApplicationProblemPlusJSONResponse) VisitReserveRespons
 	return err
 }
 
-type Reserve409ApplicationProblemPlusJSONResponse Problem
+type Reserve409ResponseHeaders struct {
+	IdempotencyReplayed *bool
+	RetryAfter          *int
+}
+
+type Reserve409ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers Reserve409ResponseHeaders
+}
 
 func (response Reserve409ApplicationProblemPlusJSONResponse) VisitReserveResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1687,8 +2028,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // Initialize operation middleware
-func (sh *strictHandler) Initialize(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) Initialize(w http.ResponseWriter, r *http.Request, params InitializeParams) {
 	var request InitializeRequestObject
+
+	request.Params = params
 
 	var body InitializeJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -1744,10 +2087,11 @@ func (sh *strictHandler) GetReservation(w http.ResponseWriter, r *http.Request, 
 }
 
 // CancelReservation operation middleware
-func (sh *strictHandler) CancelReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID) {
+func (sh *strictHandler) CancelReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID, params CancelReservationParams) {
 	var request CancelReservationRequestObject
 
 	request.ReservationId = reservationId
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CancelReservation(ctx, request.(CancelReservationRequestObject))
@@ -1770,10 +2114,11 @@ func (sh *strictHandler) CancelReservation(w http.ResponseWriter, r *http.Reques
 }
 
 // ConfirmReservation operation middleware
-func (sh *strictHandler) ConfirmReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID) {
+func (sh *strictHandler) ConfirmReservation(w http.ResponseWriter, r *http.Request, reservationId ReservationID, params ConfirmReservationParams) {
 	var request ConfirmReservationRequestObject
 
 	request.ReservationId = reservationId
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ConfirmReservation(ctx, request.(ConfirmReservationRequestObject))
@@ -1796,8 +2141,10 @@ func (sh *strictHandler) ConfirmReservation(w http.ResponseWriter, r *http.Reque
 }
 
 // Reserve operation middleware
-func (sh *strictHandler) Reserve(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) Reserve(w http.ResponseWriter, r *http.Request, params ReserveParams) {
 	var request ReserveRequestObject
+
+	request.Params = params
 
 	var body ReserveJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -1907,101 +2254,133 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1HwLbxs3tvBfOZhvgdrZkSz50W5kFPjcNml9N016YwcBtsrNUDOUh/UMqZIcK2ri/35xDjnvkeNX29wC",
-	"i40s8vDwvF/UxyBW+UpJLq0JZh+DFdMs55Zr+vSaG66vmBVKnv6Af0i4ibVY4R+CWXCechAJaG4LLXkC",
-	"iw1Ev7w6O4c9TRt5dAzT/X+BZjJROSyENSEsmOFfHxY6GwdhwD+wfJXxYBYc/L4/+mZ9gv+Zp//9YSKf",
-	"HW4WJ0EYCDxpxWwahIFkOa7VNVrvRRKEgea/F0LzJJhZXfAwMHHKc4YI/0PzZTAL/t9efc09963Za9/u",
-	"+joM3hiut13UpGq14vorAyIJgRlgxnBt3bVtyuGCWb5mm/a1WCZiPnyLwnD9EPQ9steIuOZmpaThxLXv",
-	"WPKa/15wY/FTrKTlkv7JVqtMxHThvZVWi4zn//zN4A0/ligTACGvWCYS/OcVywruCGKZyIj4BBoWKtlA",
-	"inSQwLVWegaJ4kZ+ZSFnNk7B4TmDlVYrru0G5uWV5wEIA7kwRsiLIAyMZbYwwexwMgkDKyxR7tQhAf68",
-	"IAzsZoVflKibPY/nqFxCpLgd8X5xMNyWPrPLS+KNQKrySjYVBhIVFzmXFnaiDgLR7ji4DoNTabmWLLs3",
-	"9evtffKjpJFuaVgykfEErAImzZrrYxJD4gUxZsG5hExdXPCkQeSjNpHdWSVI2jxMao/U49D4BBbFBSgJ",
-	"qtBgRMKJmO6IaNddxKN0yfnK0AchL4i+Db19qexzVcjknqSWje19UksFDUsDWy1ULb6HNWUbSJIALemc",
-	"Aco2jhhJZUdu4eOQ+WX7BmthUYaZRau9Ew2e7GX4XKkXTF/wexLWNrYPy3DLjOQF/osDs5ArY2E6OfzX",
-	"0Tdfw2JjuWlSeHrQpHADglUKMjpxgMS4YmSVGrkVj2cm6GhhQKGgTuFn8R3sRO3TPD3fSFbYVGnxB7+v",
-	"sBYdEH26MnAmkyW5kLDgTHMNVl1yiUhWXqYpsdOani0UB6jYOv9xaPizcwGgNKy1khcec4fyTtQ8EekY",
-	"BilniY9N3r59OzopbMqlRerxvtc+ydZsYyD6zhFCc5bl386DZcZMaljG50GEMOtb+Csbq9EvXRPCbyS7",
-	"YiJji4zfn29NCFtMOss4xEyiqVhwiFMmL3gCWlykFqRaH6MRSZFWa4YuSPJjjLv0BoSEqWnZ94aOnKHZ",
-	"jDk0cRhmbfX142kH3ukrA8YqzS6q21l2yZHhOf5/Umg8FJi/cX3huST+l2hFuzMQ1kAizCUK87LIMoRC",
-	"f2OWYVQJ5JzXcgwvHa3msmlpmLnkCSxR1jwJQ2cRleTAP8SccCfXEzneRHOJVOVmBuuUu6+qw4zFeDDx",
-	"vhc5I9yKXCRJxkEt5zJWeS6sxS/xG39HJpOmg4tVkSXORwiZgCossKXles10YuZynXKboh4jAIJH+Ocs",
-	"4WETas4wHLvikLLVimM4vqM5o5P8NWDBl0pzsHqDGLELJuTuGByr8ppQCMkUcczxdojJXEavUdZGJ/gp",
-	"AsNjJRMznsu2SjYW9bXxzG3CcGXNhB1Cpq2NuZAiL/JgNq0kFkOEC64r1TTFaqUwBv+ZJ4Kd06J76mgF",
-	"6q4uq3ECQg6Jk5Z/sHurjAnZ8l5HTWtbnQg5Yg90x0HlrFaOaOWIljy+F0PE/+vs1UuyvENnki+rTiXC",
-	"/cRZZlMidZIIBMqyX1zAL5C0S5YZHgarxp8+VgT5GHCJDP41UJfBu7Bnf5uZ0a/lrnqdWvzGY4ve9SeV",
-	"JXfEgX9YCc3Ne2aH071UZQkSxa1LYKlV7uJ/gdokLUavhcy4MRAruRQ6x1SQhHouhR3DsyuuN2BFzp1l",
-	"EAZOfjlFmG/Ov0c1cMYi1srpk1OnpdI54hQkzPIR7g56hAm7GfDdEt1wgAEpz5IBFoRVlnrbZLTNs16m",
-	"Xie9HoewyYkh3p5KYQXLxB+8kdTegdGIgufxkhWZrZa1ef6DVivgxDJkfQirQscpGno012ixMmEscIk+",
-	"F/9kLNMWGEi+Jk83rvm0UCrjTCL2VlmWvRfyikur9KYva28kujD0SiWQSgKEtF8fBmGQsw/eEE7K/8La",
-	"Ok4GrGObCV0chqhcmogefq+ffw9PD4++AW+PwJlE430n/2C5NOg3c54vuDZ4gzYDShv6sS9cTpViMrXV",
-	"tQstRpovueYy/jOEv7m9VoRbgjhzG1o6VPHn6OnTBmNcNaPDmsoBDFDDev/VZsBpghHuUnBDBuOSYoRl",
-	"yY5jWGgmYwxiyMS0BOgzlOyKifc/hF94k7lt0OOOyhhrzixPBq3u2zLEItNbxzhbrOWtbeVNlr59pl8J",
-	"O0qXdn/34ec/mq2+s4j+pbY7bDL3M1IzVGPtFYoLuWJJgk71jhXjFbOWa4T5P7+ejP7DRn9MRk/fj959",
-	"3N+//scQh/rE63rGMKh8fHVr+itaryzjw77Twb2n33oY88rdQ4yo73gHdFo5bN9F3eCNmrS7+14i/923",
-	"iSpqSPqi9hwvCIW0IiO1XgptbNm6qHdGt3bpd0SujCbeG/HH3enZ4XTzpn3kwqCZ+A/IchuXIXHZ1hSZ",
-	"jlBl45RpFluuDXqljKPqmRAScYFxDQZK0fj97P+PIpcYMUzbl0j1HBJlDab548ivG0ewpmT4iklh0jLm",
-	"5vDm9QuI9lCmzd5HL9rX0a6LmPvNlpx9eMHlBeYl0/1/ETWrz1vMA+H47knDXuDn3veD5gMJhDrF7xGZ",
-	"NtzoLc176RN400hJJblnpmup9Dj9CLF9Q1hWyogS77ZU/IK3ktYVTCJCNMKcJ/K4RcMh7k25/rBlK6kw",
-	"JLJvPZ78rllhzo1hrmxdi9UJeSFft0CwwV9Ey+kIXV9yDFOkIPmSBCT/YMdwasGkWshLA8zAiqtVxoGl",
-	"nCXANC/XKg0ZZ1f8oTQvyTKEdXiDr0FR5XGhhd2cIQG8K0lyIc/VJZfDqTcyhFnlS9chRKMRbRnR54jC",
-	"s+j5i5Ozn85OXjx7f/LDz6cv35+/+vezl65ITLQmo02F35pbqbUrVwQRcqmGSlRZZoBBJnJhOaZ4Kr5E",
-	"c6Ukx4A7KWJL7TaItVonlAGpwlLaSD0Aw7NMyIvxXM7liawvUttoF8QT4DGcuZay6XbNZ7BORYYeSqCF",
-	"1Dxnrra4gQuOOeeTJxivPnkCO/uT6a5r6ZTBa7cmcQxKxhyMypK5RGwJzm9KSGCA8htbeH76/BU8eVIy",
-	"1wHeL/tFXGgo2b07hhM5l2VVRGmoQiAXQ18obspw2flVvKGSICRkgmquqcJrGGBzudTcpLTxGBh4E1G2",
-	"2lF2tTSudEK+IPrx2Tn0/ACR+8mTU3nFtGDSmidPgFmfzKsFWc5FxiFXOZd2NpdR5RPhn4CWEv7ZqOF8",
-	"Cx0nGoVzGfWWzYvJ5CAeWIzOrHUGreQwiUDkqwwTuajldeFbmFSXoGzPbsZPnkDkb0j2szttELMs43oM",
-	"56k3DSKmAnjOmUQhnUtDRdZUlNXmVK2+MsDqlgmS2g8tIFdEnIJBvgh7DKLufc9lY081B4HLDM+WY3gl",
-	"sw1EzbiJ8G3sSWDHqeJcNho8u/7Kz7RWmnimOUTbKrYR7JSlCF+zjqgkierJWZzOZVmgwMPBWCL9m9en",
-	"UGXAUMiEa4jq0mp0DHEm0EDjtQrUkDqddvBd2EIfMTGOUOTL9sAML/CJCrfwCVxSBJ+IBUjbT3P5aTQa",
-	"Vf/DtdHW6YUIPsHhZAKfwN52AKELsdUvI3BTROemJlsXRN0Hpv2H8AmkAlPEKWhVWOrcaG5UoWPe2zzc",
-	"UG4C2tqNHsKjjBgqAEgY1ImyWO0bLlVxrgsk5zZVCaHCskytS6oclUSmG/EPwmC+SQk+7aipPoRWI+B2",
-	"4J56IrGM13MXjVWw4X1ILNOcJZuRt/kNUNUt/RIyjwYJv1DFRYr2Hx1DDyIuG3nD3IbWKG4kVd8l9S1h",
-	"braAqgz7ALA1Mw3Dv+1ulbHcBqH8PkR70+h+boVcmVmCnYnYtkFLvnYGGUVkwTO17tv3LsxOvx7hTQ88",
-	"vIEGf1/pBlslBOaoAwbvF3U7RlFfj5jlIx+EEKB9up9SkDO5aSqRqxwTL1FkjsFwDu1mXZ+EfswGPsER",
-	"2RvWHcbZPn8zZHKqFi0BLCl3Q/PXNSyRGmvYoYbussiysG6tJmotd9sdb98QL5ve1JbsX3Qun+MdXEvW",
-	"kEPBU0tsZ/Cj+srAT+fnv5S3M5x6kpiOCgnUsaPmXTiXXlFYpSUa/UwZwTmPG2Ko4783zpiVh5Jxn0s6",
-	"bOfwYEqc8s1SJ09fH8K/xXfHZPWJjWsFiViSt7JzGX3v+pgjl7tGZAIQ3N50PK1iz+gnZWx0DEcTdwKb",
-	"y+hcM2mWXI+eyVglZEKV7yEzCXFayEuqbGLWHWfK+DvFSkoeo1h5z/xDodlCZD4ceYv2mlUte+Qsh51o",
-	"NHL/Mr9nwvJoN/SB1/5kEsL+ZBrOJcaSeNb+5NAlMtQ9y0o2NprYAqmMymRwoW+f82SG14o1MynSYKXW",
-	"XENcWD8tUENxjAd3JS8+rkiQiZhLQ4mdH7/8+fQccxed+cTAzPb21IpL59vGSl/s+U1mD9fWpft6giQI",
-	"A4z6fbY2nownuAyhsJUIZsHBeDI+cBXJlFKfvZT6pX/gvy/4QEH6xIvu/mTikwC810qrGIN6ElpTCxwS",
-	"VVjjeeHFfi53yLVWnFkpYy80N1HYmmCgUN6dhmpbTTi4TcLMJerhrDUQAYZtDKzTjRMepAGiY4qc+8A0",
-	"NzxDHCnpEJbgLFh86djgMiKh5GkSzIIfufX9484E6/5kckMjf6iBry5bffuyaI5/v0Oj3GMz0Cc/c/Yv",
-	"rIc3miSnEa+jycE2+NXl9t60Jm3q9DiY/fouDEyR50xvglnwQlxxiSxvnYepLLsw1DFfmeAdQmgE3jTA",
-	"rYwdymytgaibqoxJp8mKUJc0Cl2sUTc/q/Pnsoqy0MBd8pWdgWbClLMtzuumDM0pemHKXcuiCS6irG0u",
-	"mSXRCMt8EJRO0HFheOamaKx33L2UK3JTbMvC8GQuScYPJ0/dJSCau07vPJiB1QWPGq1Z16s1s8H+7lwO",
-	"NHgxytY03zMkt3VL2g9vc2O/U8nmjjKrOeFF8lox/ozayuQf6IZHE0dKNDWldPuWthsW75WjjybXrkQ4",
-	"DJo5kqglTCcDsHvgppPJHTSo362/bheTEOnrB6s73a4zq9PoUEwnk1bXYVL2ESadzsAWEtL+TpX+LlQo",
-	"W3Db5+KAYQKNgokK0/WDZE8OHVVutieNWX/aMr2VCWrMceKmp/ecmipj8C0jU22qwsENMfm3cHRMsRh0",
-	"1BgtSHfSojXA+rT1YsAf5U5xJqjMojD0lFteEXRyikecrRpISCi/a6FG5FCaanTuVUE3yXFDxIfTW3iY",
-	"anKbNhzdRh4GxujIn91C/qq3Do/gANuV4V/fXbc84hm3de2UasBdudhtuEeC5B1kM1/a+9hua19vjcTc",
-	"M5BOuQK5FhcaA3Rf7zmm9y8+t6bMFnlqICoz8fFQ2NPs5zzYGJYt0koFm1MWwf5k/+vRdDraPzqfHs0m",
-	"k9lkMj7cnx4cfPOfdgO/t/SovbQ7xxB89kFE2YWqeiO+Q3cH9Wo1vra91amW3N9uHn5+y9Czk79DTVpa",
-	"8Uq2CNDQALKU767D1pO+X4fPrZd050/efVaB9ly1pvt48O4nhVti19c846zMUVHDZpUJHeg2uPpguzCI",
-	"GVHVdIC657BLRTUWXzovQz2Z713tiWaS60LUXDZNAWskaW5weSBIdIAeVdHraZMvUttr9P5ClQ+pjBTV",
-	"xcq/wwY8LISqRmOGHlt+7v2Zq5OUcRRVdPp11Dvxc2g+sjUyMhh8Nd+7lXFNc1Mv7OoViR/1+WbDbzcL",
-	"zbAT9YvTZAZKF74Tterou+O/38b/KK5cGYjiRLJ7aLT6tv4Wttpd+s8z1ueFlmhk3fi8pGZ5mWmP4Xt3",
-	"vDeuFVMaWGI23jGuIRhFVVifmBu25GM46U3oMzuXUW3hIuAfWGyzzaw8yZcqavt9OHkKbXYPGnK3+3Et",
-	"+aDafzmWvKG4f7klr/Ty/5glH3TOd7HkrabaI5jsBqhBk/0TKlBzVc9Gt/uAZKTK2df7XrLWVngssR28",
-	"fT2ju/3u9Zrhm5ffP55janViu64G/NPEuv3pV9TBzZfgjr4rNm1vdJMjuqEm/baecaKacj0wU3XAfcRO",
-	"VBsYdepZ/O7s0xhelbNP4EefHODflJAuoXh++vxVo7i9sz/Z30Xv0urAl7VqzCKYuTTOMTn0ykEpemwq",
-	"dFUeKCemQpA0H8b8s0lYZSzm1REIsmzwz2W7w0/wyUn1pwXq6YmorSnow56xOHXgc1b2i+vX9dFoVHeY",
-	"I3qhZmBFzVBCcGdRaEyaynX0Mdo9hgXfKGoHMNtstwlDHWrXdGq2ZIe8qZ+Jf1Dh3DmipgV6sJO6W7l6",
-	"+tAKzZdedqEHlYO/20GCKYzTfjd84HXKzdM39bHzYv+FitnwoGsvEohujmNv8W5/f7J/RyaVw9NNPlXz",
-	"wINDwDWBF2oxOBw7++YORG9MLQ91IL0RO26NQXVHoNAe9NCIYIcmiCX/YHdvzZS3Kdfc3djGKfF6pVWu",
-	"Sg71xjA/y5N7xXL3jce8yfTqvSVg8VZexLwzbXWrH355YIji1XQwPnnTGgBjxruEmxLp0jeQ85bKnraf",
-	"wAz+vs3WmTUqa1fzy/TYvfs8xhXctl3gDCG7Ib3W+5Qu9p2JukeMtW4zQ7fT96yh9+Zdt+reqPQZGe2G",
-	"CLckpjBz2Zz924m6M4P0bOUv7+Yc7t9Xkfwg2rYmX38oDZi1PF/5Z821im37xZLD/YbcnNcA3ZDL4G8m",
-	"NQbkHktiPnuRaspu/Lf+6sXfG/y/LmNJ0h+SfHpK0HRCw/lA/Y51ePAJo3aD3k9aMJKtTKrszBf2rzjI",
-	"gp6XU6ZAv2tCgyS8/DUGP3Xv1HzFjPXvFlrpAY3mcf+bK9JiFuoCmS3DSWflM9eHTiuoLHlV2G3TCu1Z",
-	"ha8PymGFg2/uP60w3Z8cPu7AQvXLPF9ACnpmVXxZDSu5KTQ0z5SkZe6p36AQdmKWrdIYSSV5FNav1mCn",
-	"fAxTJXj+ddZQvLVbvhhxzwUaE0w1mKYriSjlbE5KwUplmcGcUpDxoKcwVea1gTXGZi4c8z8BSNRoppWG",
-	"Q8Ywj2sVHXo1BmGgvG3Xw0VgUrV2c61zicDcIcPagiHLn9DM7ryS/OJ729XrzO1pWOjea3YHFjnFZPSQ",
-	"s94TM60y2jOUn5Tb6oeft8hJDu5gGOq3rTdEWTTnzey9x5b+XmPi8hzm9MYNZDWMR+XU7t5KL996Ug+9",
-	"hNM2PgnP+NBP11XxKz3fdJUqNG7HboQRHZ9/2pUr/L5YuTeKVFrqKecLBPK29s4dFT288fylrU5/YEH+",
-	"fj/Q+XZA7Nv520IttrwI2vbjnC8Hlw7mJqVmPXJesuUFk8sWSqfzJVR7SXa2hXePohx0uL4q97UJZsvn",
-	"jeRb3LT+HvUfPQ79aRFTjmo32n6+L15OdlDReVz/FDNFCNfhkBa4GeVl/eyRasBai6vy1/EaU2llobkB",
-	"uiJRH/yrMr3mMlkpIVsouQG2/iY3ot5YqFYGqfi/AQAA//8=",
+	"7H0Pc9u2su9X2eG7M5F9KFmS7bSWpzPXbZNTv/5JX+xMZm6ZF0IkZOGYAnQIyIqa5Lu/2QVAgiLl2I7b",
+	"9MxrZs6pZZEAdgHs/nbxW/h9lKnFUkkujY4m7yP+ji2WBaeff+Sbc/lKc/xZrxYLVm6iSXQ55zATpTZQ",
+	"8n+vuDawFmYOZi40XPMNCA3aiKKAciWlkFdRHN2wYkWt5NwwUUSTiDVfFjlfLJXhMttQG0n0NR8ennz1",
+	"Ne8fDfPj/tEh/7o/zU4O+0+/Pjlix1/NTg7HR0nU6uwUSm7KDQgJDBZqwaUBo+CKGxBGA5N6zcsojrRh",
+	"ZqWjydHwJI6MMAWPJtH51iiEhJXmURyZzRK/P1iWalrwhT4Ixtu/5pu+kH188uPHj3E05yznJSkwaPAl",
+	"XxZsw3OrBZ2VYmmEktEkSk254ims51xaJdpBomhmzuGaL43/lVHAJHBWFoKXXoOJdPrnoNmCQxr02v+R",
+	"b9IYNKqBXTEhJyCVmQt5BWumIZszecVzmG4SSV27JgdwNqV3lJnzci00HyQStZbN+YLRMpGrRTT5DYf+",
+	"ptLPVKmCMxmhFvzaeYnTcTYzvGxLfoFd0ODTboWmoGSxmYDmmZK5RvnXTBiY8pkqeSI1lznKUsnuFxXJ",
+	"GsN6LjLSjMQVYPXZWLpPdCKtbrcFXAgpFijjqBJPSMOveGlneclKtuCmPdE/8k1b0jNaT9h9VgiUesGu",
+	"uYbVEmaqBCU5MGP4Amfa2EVgpwaYzHH2chynlWkl3azFVnX8hpcbt+rVDISBHoNXr86/hzXui1ztTbDj",
+	"RHbuWU4DK1dSx42WSF31jrEKdSutscD8up4ALeMBjHCWnh6hACXLUEE4rIIb/DFOZC6ubLs5pP23g8k/",
+	"Dr5JY+ACVxpMWcmht72CJ+CtQRoD04m8MKVY8ifaaVOTikCYPVAlMA0MtClXmVmVPO/PBC9y/AWuFCEh",
+	"V6tpwRP575UyXHf1VlufJEpjePn8O/j65GgUk77On10+h7xkM1o8M1Uu9gaANtG1hxJIZWDJSoOSOx1P",
+	"IG00iwpIZFoJRu9V6/iabwZwJjd2q/JC85h2/mJpNkDWFCWlabXmBsxaZBxtxtFwCKmQN6wQed/NdjqA",
+	"C84hiWg3YpOazXixSSJgU3XDSQ5Yz5kBMuJLE9PCnKs1FEpexTRdnGVzHNkTDTpTS2cTnMOIJncy2VEc",
+	"CdwQdtRRHEm22DK9OAeNrfhfJZ9Fk+h/HdSe6sB+qw+2Nh7uzJdc8/KG4c47/769FXGqRI7LfFVKsn2Q",
+	"/vri4hIOSnqRp6cwGn8NJZO5WsBUGB3DlGn+9GhVFoOGxIf/Hve/Wp/hP33yf94N5bOjzfTMy7hkZl5L",
+	"WNbDeivyKI5wbkSJHgF3zl0FbkqH8r7SvNwlqJ6r5ZKXTzSIPKadoTUvjRUbV9sVM3zNNk2xWCEy3i3F",
+	"SvPyc4bvBksmtOR6qaS2WONblr+0ixU/ZUoaLulHtlwWIiOBvf/9x780StgEK27J449tuOGt3lTlG5ij",
+	"HiTwslTlBHLFtXyCFtlkc7DjnMCyVEteGkQiTmQLNhZCa4tpagQxDBCEHYS3sp3Qobk1rSruprxfbRv2",
+	"lfZkeyFRIjJBViRyJ7nKVgSGei3bsDeIPsZbHuxnoenlB87FIni9PRkZkxkvoHvz7MKD16MkmrR+v9I8",
+	"J0vFJEGVSge9TKHDW+zoZe/UugwGkq+pJWqEPtVzV03xeLwbJO4awl1gY6Wnx1sELfRHQA8HafGCkOTW",
+	"yYDH4bgTWenOS4JbHwLJcPfsIapSmgcoFZcaLrJEKolOuZfukjPdG8AvAf7MleTWt3hUiq2g/5nY+QlB",
+	"qV0Z1YxZp5vaVZWCZhttPRh5RZwZ7MGCHj9H6LFwrUvDS8mKB1ua+vX26iYfjn6khBkTBc8takdlnZLJ",
+	"JbtDRmjKuYRCXV3xPFhtx02DYvvyTdLL3WbFDepxltIZTFdXoCSoVQla5JwMh+0i3bOCuCFdc77U9EHI",
+	"K7IlgY/6RZnnaiXzB6paBq+3VS0VBF4Vdnrj2lQf1ZoNBkkreEb9dGg26KIvlenbBx9Hzb80JXCgHGFY",
+	"Dr20s2dnrzt0/CNfmr/1/Ih6BtRoFSlVBvKJ7oqxC3HNXQjlo3VC8wWHnGci59ri5e70QD/MD3QJ6V47",
+	"6EopkMCXSv3Eyiv+wBVggte7jVoDQy1W+BOGrbBQ2sBoePT18VdPYboxXIdLYXQYLoWgBaMUFNRjx1rA",
+	"J/pGqb594vHcI3UtNCi0XCP4WXwLvbTZm9tgryRbmbkqxe/8odZrtdVEVxrM4kWWL4SEKWclZXmuuQTn",
+	"+Ahih1trVOuzMcQOLTb6fxwd/mzxL6KCdanklRu5HXIvDXtEPTaW++vXr/tnKzPn0qD2eEeapFijG0+/",
+	"tYooOSsW3yTRrGB6jjspidJBIzR0ItvgHsdrJ+6GiYJNC/7weQtb2OHjcWdnTKJNm/IqlVaKq7kBqdan",
+	"jUwbIp0gNznSDYcf7JEL9KMZh3AM3VNbff14uwNlwujeqJJdVdIZdk3phgX+N1+V2Ckwn6GqBE4kzb8f",
+	"Vro3IaSZC32Ni3m2KgpshX7HDMOQGigyWcsKFSYytDRMXztsXYNFssZKcuDvMk5jJzvrcWAiUatcT3w+",
+	"ldedaYPBcO7Ms8sG4RMLkecFBzVLZKYWC2GMTyoGWbgA8WRqVeTWmQmZg1oZYDPDyzUrc53I9ZwTXKYG",
+	"qD0a/4LlPA5bXTCMRW84zNlyySXPoVdylltfQ2K4RCe4pA0l4Vy2qZHuxJb0Kss4SocjSWRKqZ4+ZV5T",
+	"n0AdwBkcDw8JtHOL3byDY7Lt1CZ+OnDVNpPMddZQlTGImfWm2cr01WwWSJ1IFNsOClhRxHUi1nnJegjC",
+	"tDxkIERX+rgrK9xQ1uAeOV0yHXq1XKrS8Pxnngt2SQ890IZUTd3XpQY9YMuxDbD4O3OwLJiQDe96HHqD",
+	"qkdY4OiBZOw0HtWTfXqyT488vpfFgf/vixe/kGfo6pN8bdUrKe4HzgpDmQOW5wIbZcWvNhsjULUzVmge",
+	"R8vgV+8rhVQHE5G6juqDico/hGmr3/xb9XNq+i+eGfT+P6giv+cY+LulKLl+y0x3Lm6uihyVYp/LYVaq",
+	"hQ1wBe52aTDcWsmCaw0ue8Hz6qhDmAE8I3RpxIJbyyU0nP16jm2+uvwOt4E1Zlmp7H6322mmygWOKcqZ",
+	"4X18O2opJt5OT94vCxl3TMCcF3nHFMRVCvGumcLmnLXSqHVG0o0hDmeia24/dVgz6u88voDu0ws6tkDf",
+	"1j5dYLI6P3BnEC56vv244IG59QV79xOXV7h/nj6N0eD5j6M4WjIUAiX8v70k+u2s/z+s//uwfzJ4i2L0",
+	"37wfxU+PPibRh11f7f1X18o5l8IIVojfeZDAvce+wRl1W2bGVoWpHmvOyvelWrr4CndSDMtVmc2Ztt4Z",
+	"HUAhtAEuDUVgOWiDKrX5IgQ2g6h9UBlHRhlWvBXyhkujyo7V8ErihCMI8Y1UG0pI89Rp3fmVof8X185m",
+	"2OFsmmt6ewxdi9Zb3Nb4cHWdHB1/Bc68g/Uw2h8PvjNcaoRJC76Y8lKjBM0J8C7pfXturWXKyHNVYq9K",
+	"0S/5jJdcZn+ELQlfr+3KHZu4sC80TFI1P8cnJ8HE2Mz91tRU/rRDG8bBgeYEnOcY0MwEd+f1BAlnfjpO",
+	"YVoymSFmJYvdWECf0OT2MnHunMYX3+a9An3cczNmJWeG551O7LVH1OTJaki7w/nc2fXc5jibfbonoadK",
+	"70b3Pr//R3N9916if6orjMPJ/cSq6TpPbB2KruSS5TlilHuejgaOqHY1b/tv3o/HHztdTFt520AjjirI",
+	"VElNv6WzpoJ3QxHb7gP91udNnn+7ayJqGe8xnEbKou2ibvFGoe7u/y6p//6viQo1dFCinqOAsJJGFAFn",
+	"xx3T12+md3bp9xycRxNvtfj9/vrcmulQ0vbg4ijM83Ss5eZYupbLLgLAqI9b9g5AdvB28t/91MaZrCgc",
+	"DF1AroxOZC8dpO65QQpryn3cMCn03IcwHF69/AnSA1zT+uC9W9of071tFOuJBQFMHY2/vgWnNpDof/ff",
+	"7Af2Aj+3vu80H6gg3FP8Acg0cKN3NO/eJ/DQSEkluZtMSx9ozfQjhErBYlkqLfy4m6viV5RKGpsfS2mg",
+	"KYaQqRtb2g1xb0uddFs2r4WuJfvajZPfN8hecK2ZPaWol9UZeSGXBsJmoz9Jl6M+ur78FEZEREVfkoPk",
+	"78wAzg3oeSnktQamYcnVsuDA5pzlFPK5Z1UJBWc3/HN17tXSNer4Fl+DS5Vnq1KYzQUqwLmSfCHkpbrm",
+	"sjuTgRPCjHInFTGk/T690qfPKcGz9PlPZxc/XJz99Ozt2fc/n//y9vLFj89+sWcCpGsy2pTnr2drbszS",
+	"5pSEnKmujF9RaGBQiIUwHEM8lV2juVKSI+DOVxnRfRlkpVrnFAGplaGwkY58NC8KIa8GiUzkmawFqW20",
+	"BfHU8AAuLH1KbzPEJrCeiwI9lEALWfIFs6lkIk4Cg/19xKv7+9AbD0d7Njnqwet2iucUlMw4aFXkicTR",
+	"Ujv/UkRhxvWbGXh+/vwF7O/7ybUNj6ucrCjBT/feAM5kIn2SSZVQQSCLoa8U1x4uW7+KEioJQkIhKMU+",
+	"VzZLyxI5K7me04unwMCZCE8rw7VbSm0zUeQL0n8+u4SWHyB17++fyxtWCiaN3t8HZlwwr6ZkOacFd3zt",
+	"SSLTyifCPwAtJfwjSIl9A1tONI0TmbYeS1bD4WHW8bCjXtZ90JMchimIxbLAQC5teF34BoaVEBTtmc1g",
+	"fx9SJyHZz21mXcaKgpcDuJw70+D4mQvOiJOeSE0567nwhwtztXyigdUnZKhqR9DzXGZtebmnIGqeVyKD",
+	"dyrOH9F3eTEbwAtZbCANcRONN3gnh57diokMzvP2nMjPylKVNGclh3RXAjyFnk9FuCOKlDK8uD05y+aJ",
+	"9AkKYQm6pPpXL8+hioBhJXNeQlpnqtPTmuI7R+SRyDqctu1b2EIfMTBOccn706AJCvCB8uDwAWxQBB9o",
+	"ClC3HxL5od/vV//DZ9OdTL0UPhC59gOYu5LttltsHI9ScyMczm1nqttN1PwEev8IPoBUoFfZHEq1MpSG",
+	"LLlWqzLjrZe7iQ5hQztZEl3j8IihagAVg3vC5/7d+VqVnNtuZMHNXOU0FFYUau21cuyVTBLxd0JjvEkB",
+	"Pr1Ra71rWAHgts2dOCWxgte8q+Ap2PB2S6woOcs3fWfzg6YqKd0jZB41Kn6qVldztP/oGFot4mN9Z5ib",
+	"rQXJjbw6xgqpb51NVYa9ozGq7qgM/y7ZKmO5qwX/fYz2Jjjs3tlyZWap7UJkptm05GtrkHGJTHmh1m37",
+	"3mpzR22Ib5d1FCK1aZB3qRTqNU5N99qVQ62xbVFHcEyjQydrB9ekbRA6T8WomeOtZlD36fbhYPpJbVXc",
+	"S2x0PHaN7qaJdtNptymhRAVtUxzaFocZ3ndwzY6AVoJSsGByE5obm2OnycPNdQqac2ieYrcXmyMkwgc4",
+	"JsvMtmmLu5mKXca54i5Qg34eb2FF2JN8nJs19IjpMFsVRVxzDnK1llt6ckwRv/7s0XhL0EQ+RxnssguO",
+	"idxoJ/BP9UTDD5eXv3rpqEzIBu5CAh0V06lxnEhnUuqNUqJH9ljXYpMYV7v7Xluz7zslN5hI6qx3dDiy",
+	"tSH2lN6u7qdH8KP49pT8I03jWkEuZuTXTSLT7+wBet9G+SkZS2zuYDQYVSg9/UFpk57C8dD2wBKZXpZM",
+	"6hkv+89kpnJyNsqRK5iEbL6S15QDZjKHrFDayZQpKXmGy8phmO9XJZuKwgG315ZJ7LksOLMcemm/b3/S",
+	"/y6E4emeL4kaD4cxjIejOJGIurGv8fDIhnx0bFv4aQzYHQK1jFtb44OOV8LzCYqVlUzTNloqNCrZyjga",
+	"Td2KszdWJLd8nCxbRTwokD0ZpiglpZVJFQ5qaaPq9m6vyoZ6VUkTxl5sKXxpE1WL2Dor3I+IJvcmwLbq",
+	"2BJ5WyEbftyuY4PuMrZEbtWx2QVo27JwsqN+jQU8FMfRSSS5ebvVA8Md1rvFHpgQlcWRVZgOZm8AZxjW",
+	"dfNeKjZQSMFxtBZmtirmetWTFn7G9atk2Kcbw0l3+EPwZfqTsmY+3btD2Z3bAJU1ouUSe9oNmlnDSpNI",
+	"o5R9VMnKxnvzMWdlo5bS2zBadX3Y/5Evzf7kVoprbgU4Gh7ZzOLR8ESDkFmxyjHGYImEeoaZs/7cqg1N",
+	"Y9oGXaLrt9iOW0f8BrGcWy8EXBDhaYHhBOG8CqtgONOH/V+UIc7RfgxauRlzg8KFNKnK4Eo+I39Y4TEn",
+	"quZc4wDCKKB3hCbiaDiK0f/j/x3H6Ov27OG0K0twnEHPHsNGrN6gd4zvHw8P3SAvMrXket9vOFcKbEPK",
+	"JxrUWtrRr5X7JboVpXQ4gdg8vmyZXji9uA3dzE1qFNurwtg9WohpleaI7YaCRlQwcxw+X2BDC490bCff",
+	"Bi+2oTBVj3JdhtvI0c6aQCMsT2mhDhwKAQ+qcxyPYXehyXZViSNgupnGhmwGp1UR3MKJoAJb4fYKlVme",
+	"YCs7C5ftlg28+gRGKfTQJNKacx6YVnJzI2K05MGQH5xRlZmS+XZxrl0zP/KNhQlEqBsfwVytSk1eLRyj",
+	"MQU6NqqJnqnyShnD5SRUjPdBOMiV1LaeNiiMImssSpCrxdTqYophJGVg1QSmfKNk7jcIfUU/qSInTmfJ",
+	"636tdPaUoBAZl/auAVdr+PP5ZRRHq7JwmUE9OThQSy5tcDtQ5dWBe0kf4LP12X3NGI7i6IaX2qVrB8PB",
+	"EB/DVthSRJPocDAcHNojyTnlPg/mxD/7HX++4h0n0mcOkY2Hw2ANLUuVce1ywLrGUYzqkrWDGA7NJbJn",
+	"l4cHHEulzVXJtd1xleWlXJ7tDdFoxWi1LwmdSISXkwYB1hdCbewOQB3gcPQKHQ657oXmBY6Rso7CUDtT",
+	"ll3babApUaHkeR5Non9y4/h4W+Wa4+HwFmJkFyFSXTd4kP7UHH9/D+KhG00H7/DCwvq4ds+hyonSfzw8",
+	"3NV+JdzBqwazus6PR5Pf3sTBNRg/iRsuccob/UVxZNiVJgbiUkdvsIXADGL3ONldqW2jId3OVQ4IqhI4",
+	"JppUGttkQ81+0jXwqdIs3gpMoGSi8gk27J4zBGG4nSl57U9N8CFK2yaSgBvGAy4hDKrMMR4rlGdNGxe5",
+	"t3KuaeA3HWo5Gp5YISBNLNUriRxoCbhZlqylJ50Er0R2MLzQpJfE5yZ88noXhxl65EsmtW/CaKERe7FE",
+	"GrHgqOWtWyJ8jaPUhjNi9RDEqr1swR0OsWM0O/2bD+KPxuOufVZz6KLm1RK/dS/X+pFWBfyb2Fc7f6vy",
+	"zT03qQOKzQtfLohIR3EeyXQ8tGsnvNjFkfhsKXjrAP54+NEeinY3zawm1QxGw462W82NhsN7mIw2P/Fj",
+	"8/gMB/3xs+0bSbdF9g44GaPhsMGzGHrmxHCLC7FDhfT+Fi/hPlrwpKPdhR/o6IXBnUhh2lY8O/gDS9eO",
+	"rLJvt8vBBQH0yuhOpjyof8KXTh7I5vfJzB1U/uZkweEtyc1v4NjVnm+ZQ7TE25TVnRcVVV3ZXqwp9+lo",
+	"jP/ljqsHtpKz5OGug2ueuhTqFXFQ3Qf1aIUCHelgiksa8pAOVelOSOkCg+0c814MDbzcSggn8tMZ4Y7C",
+	"dYfm9/640s14u8blthY6LlWyG2h0B2BTFYjSC8d32T4d1TD48nj86Zd33CdBKOwOu70q0X8E2NYkNPz2",
+	"5mMDx11wUx/5E3VhexfuBaCOWnKwLkxeH7xvsjE/7owf7E0dW6dsFFCvypJL4/JEp3RFiTsSorwGbgYN",
+	"qT9AGnSB9ZCG9NkezTP7KoMXkoOj8XD8tD8a9cfHl6PjyXA4GQ4HR+PR4eFX/9PknbYePW4+uk2/jT5Z",
+	"X+7JUxWlxxHL7uEOG3ytXdepVI8Mood6qaNPv9J1W8KX2CaNXfFCNhQQ7ADyS28+3hembtGm33xyAx3Y",
+	"pBJFTJ/VU7wj4nrJC878gQHusEnlezpIMvZYu3mejXF8xZWBmipD15BhSG19OlGJvrNpSKpMrHOSiQxN",
+	"AQtSC7Z88e6hTdBOEOD4eMbf/mZ7iKEVrGh3UaLP6gX57ardRO4OYKx4TfPzCHHMZ9mvmvv9lzRi9fD+",
+	"REsW01FlWlMH/nK4/mEWk+4++WyIX3Hgu24Q+9QFKPaYz+N8lxbfJkzca6l0FUI1uOGdwUF44YqH0OFL",
+	"rbCgxQb50lFBAx6FNBTopW3qCllbh4owPGjQbP5/Dwz+w6B6A4P8U9zY5DoFgOSX0am2scgdsIRdLX8c",
+	"mLhclRJBgC3ylsRB9vnLAXxnu3fOv1rNDd/acv50wucdOS5JNuMDOGvVkTOTyLR2VSnwdywzxWbie3Lp",
+	"yhpfHA1PoLlNvgDQsJcA3htnWJH+YkCj03X8dYBGYPz/dKBRmem/gcatsPQ+QKNB7nwERBE01YkofkCL",
+	"Ez7VghBNPipZdV+D+VAha/MGj7UjOqWva0V3y14/0y25//4L46YGjXgbCIG7RimIPd0jdTDwN1r6z0VL",
+	"3642TbB0G0665SD6dV3ZRAfJdZlMxRhyCQ9abh0FTi1Asl3xNIAXvuIJXMGTbfhfSkibj3l+/vxFcKLd",
+	"Gw/Hewh+Grx7f0C9nitg+tpxC+3wfHkUXWElyiq76uukYseLYu5uLFgWLONVF9ikp/Unssnrp/YJQ7Xp",
+	"anXNRNq0SwixnrFsbptfsE3FfvNXKKb9fs2WTumaHw1L4gXRAHvTValRte45+pjunTrGje01oI4SiDpp",
+	"E5HSRPZYeKlXJ+TL1EoaS/6RFafTKLV3O1Rsna1D99G6x7tQ8yPtoX/1kebDT/FecAafyA690+3NBcMu",
+	"3UReWq6nv6zecegSWbHdJtuFA9tn9f4zvvDE36dyzTc6kfSHFmoeXk2Z86vKI+1uFOvuHfiyZ/0WAIbu",
+	"+bPB4f1O2Eefex7xVz9koEvEOi9XJjsitDXWnupHlsFeehCaz8Ef5jI9xfiTh1RxtcJ3BNh3uJZzPBzf",
+	"c759sXw45VX9d2fRdz1XUzXtLIaefHWP+Quq1LsIZ859nTbK3rZL3tATtIaRQm9kL2F8Z/a+xPy+nvOS",
+	"W+WZbE4rcFmqhfKT3arg/eT0PigEe2gI5ey/Mzo7YgwHFUTGtwr17nSX9WdGFc54dIYUrxq1g0Sv9Xht",
+	"V2rWO7qHRhhxJJU5b1650nnP984ayVNbUOLq5emuyu3rWKxn3yX1BbZsi0Ib96Fsi7xVwfmIt1LepWaz",
+	"18YWvkBlG9DZO1Has49RlNckRkxhoWkv3S5Q/Zu58qcyVx5qcVwJ4y7+V7uc0WNmy+SvbdGuS6CPxsFe",
+	"uawbtDzyzvvyg9LKx9olnxSkqs8cfNGLer9sqP3SR25kM2gD03UdoePvjr7ru+K6awswRtaIOKQBLdlS",
+	"z5WZOOtww13JhY3L6apoV2TnLpB1N1tY07Zk2ri7QRrBOBV1cneNtTQ8xxgP3dUO/v+Fv0ruc/mxqshf",
+	"rMwufmyTHfv00NNjD796OD92NB4ePS5FtrrsfPDlEz4XRmXXVT2ALfRAl0QpkcJep9W5CLfA3c7VmEol",
+	"eRrXN0NBryqG9OkUdwNSF8bd87ey2Cs5giKBupnQfaaU4AmLEWCpikK7P01plL1upspzbGCNINbiVvdn",
+	"dkgbYRJHcyiYNnZTQHArTvOCBKHBS7vt1VPQc7W2tZ2JxMZsJ927BbHdH8C827qJ7C9PxKtuQNsdRcf2",
+	"TrTtmiBOOJQuS6vfyVipCnqnKyb0r9WXq90hDjy8h2Go74+7BVnSDQHM8IdyBb+sMbEBIbP7xpYABMaj",
+	"cmr35/35+9SI8OfbaRqfnBe866+BVJidrkizyUM0bqe2Sggdn7s+aaFubBE63QNG+b/W5vwJG3lde+et",
+	"LXp0a/8zU/X+mVzQh/1xptcdy74Z6E7VdMetO7v+MNMvnY92xmN+Zz1yLLbjliAbJHmns/cXcLW0dnbB",
+	"u0fZHNR5eePfayrM+CvEyLfYgtgDyv66MbSprdpXQwYckLpSm2iodMQzqP+0JyGEj3HXLrBlgLP6ajE6",
+	"cSlLceP/4EhAoffHOkHTlYrazb/wKQUu86USsjEky7Zvv2SrQIMH1VKjFv9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

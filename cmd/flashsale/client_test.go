@@ -24,7 +24,7 @@ func newClient(t *testing.T, url string) *generated.ClientWithResponses {
 
 func mustReserve(t *testing.T, c *generated.ClientWithResponses, u string) *generated.ReserveResponse {
 	t.Helper()
-	r, err := c.ReserveWithResponse(context.Background(), generated.ReserveRequest{UserId: u})
+	r, err := c.ReserveWithResponse(context.Background(), nil, generated.ReserveRequest{UserId: u})
 	if err != nil {
 		t.Fatalf("reserve %s: %v", u, err)
 	}

@@ -22,6 +22,7 @@ type config struct {
 	addr              string
 	adminToken        string
 	holdTTL           time.Duration
+	idempotencyTTL    time.Duration
 	rateLimit         float64
 	rateBurst         int
 	inventory         int64
@@ -49,6 +50,7 @@ func flags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for POST /initialize; whitespace around it is trimmed (default: a random one, logged once)")
 	fs.DurationVar(&c.holdTTL, "hold-ttl", sale.DefaultHoldTTL, "how long a hold lasts unless confirmed")
+	fs.DurationVar(&c.idempotencyTTL, "idempotency-ttl", sale.DefaultKeyTTL, "how long the answer to a request with an Idempotency-Key is kept for its retries; a retry after that runs again")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 5, "reservation attempts per second per user (0 disables)")
 	fs.IntVar(&c.rateBurst, "rate-burst", 10, "burst of reservation attempts per user")
 	fs.Int64Var(&c.inventory, "inventory", -1, "initialize the sale with this many units at start, unless it is initialized already (a durable store's sale after a restart; -1: wait for POST /initialize)")

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // envOf is a getenv over m.
@@ -23,6 +26,7 @@ var refusals = []struct {
 	// What a flag cannot read says what it wants.
 	{args: []string{"--hold-ttl", "5"}, want: `-hold-ttl "5": want a duration with a unit, such as 90s, 5m or 1h30m`},
 	{args: []string{"--hold-ttl", "soon"}, want: `-hold-ttl "soon": want a duration with a unit`},
+	{args: []string{"--idempotency-ttl", "24"}, want: `-idempotency-ttl "24": want a duration with a unit, such as 90s, 5m or 1h30m`},
 	{args: []string{"--inventory", "x"}, want: `-inventory "x": want a whole number`},
 	{args: []string{"--inventory", "2.5"}, want: `-inventory "2.5": want a whole number`},
 	{args: []string{"--rate-limit", "fast"}, want: `-rate-limit "fast": want a number of attempts per second`},
@@ -67,6 +71,9 @@ var refusals = []struct {
 	// Durations: 0 or less would turn a guard off, not tighten it.
 	{args: []string{"--hold-ttl", "0s"}, want: `-hold-ttl 0s: `},
 	{args: []string{"--hold-ttl", "500ns"}, want: `-hold-ttl 500ns: `},
+	{args: []string{"--idempotency-ttl", "0s"}, want: `-idempotency-ttl 0s: idempotency key TTL 0s must be at least 1µs`},
+	{args: []string{"--idempotency-ttl", "-1h"}, want: `-idempotency-ttl -1h0m0s: `},
+	{args: []string{"--idempotency-ttl", "500ns"}, want: `-idempotency-ttl 500ns: `},
 	{args: []string{"--sweep-interval", "0s"}, want: `-sweep-interval 0s must be positive`},
 	{args: []string{"--sweep-interval", "-1s"}, want: `-sweep-interval -1s must be positive`},
 	{args: []string{"--read-header-timeout", "0s"}, want: `-read-header-timeout 0s must be positive: net/http takes 0 or less as no limit, which would turn this guard off`},
@@ -98,6 +105,8 @@ var refusals = []struct {
 	{env: map[string]string{"FLASHSALE_PPROF": "maybe"}, want: `FLASHSALE_PPROF="maybe": want true or false`},
 	{env: map[string]string{"FLASHSALE_LOG_LEVEL": "loud"}, want: `FLASHSALE_LOG_LEVEL="loud": want debug, info, warn or error`},
 	{env: map[string]string{"FLASHSALE_HOLD_TTL": "0s"}, want: `FLASHSALE_HOLD_TTL=0s: `},
+	{env: map[string]string{"FLASHSALE_IDEMPOTENCY_TTL": "1d"}, want: `FLASHSALE_IDEMPOTENCY_TTL="1d": want a duration with a unit`},
+	{env: map[string]string{"FLASHSALE_IDEMPOTENCY_TTL": "0s"}, want: `FLASHSALE_IDEMPOTENCY_TTL=0s: `},
 }
 
 func TestParseConfigRefuses(t *testing.T) {
@@ -151,6 +160,7 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:0"}, "8080"},
 		{[]string{"--admin-token", "t"}, "my secret"},
 		{[]string{"--hold-ttl", "1m"}, "5"},
+		{[]string{"--idempotency-ttl", "1h"}, "0s"},
 		{[]string{"--rate-limit", "0"}, "fast"},
 		{[]string{"--rate-burst", "3"}, "0"},
 		{[]string{"--inventory", "3"}, "xyz"},
@@ -192,17 +202,18 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 // The environment fills the flags the command line leaves out.
 func TestParseConfigReadsTheEnvironment(t *testing.T) {
 	env := map[string]string{
-		"FLASHSALE_INVENTORY":  "3",
-		"FLASHSALE_HOLD_TTL":   "90s",
-		"FLASHSALE_PPROF":      "true",
-		"FLASHSALE_RATE_LIMIT": "0",
-		"FLASHSALE_STORE":      "", // empty counts as unset
+		"FLASHSALE_INVENTORY":       "3",
+		"FLASHSALE_HOLD_TTL":        "90s",
+		"FLASHSALE_IDEMPOTENCY_TTL": "36h",
+		"FLASHSALE_PPROF":           "true",
+		"FLASHSALE_RATE_LIMIT":      "0",
+		"FLASHSALE_STORE":           "", // empty counts as unset
 	}
 	c, err := parseConfig([]string{"--hold-ttl", "2m"}, envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.inventory != 3 || c.holdTTL.String() != "2m0s" || !c.pprof || c.rateLimit != 0 || c.store != "memory" {
+	if c.inventory != 3 || c.holdTTL.String() != "2m0s" || c.idempotencyTTL != 36*time.Hour || !c.pprof || c.rateLimit != 0 || c.store != "memory" {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -240,7 +251,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the defaults are refused: %v", err)
 	}
-	if c.addr != "127.0.0.1:8080" || c.inventory != -1 || c.rateLimit != 5 || c.rateBurst != 10 {
+	if c.addr != "127.0.0.1:8080" || c.inventory != -1 || c.rateLimit != 5 || c.rateBurst != 10 || c.idempotencyTTL != sale.DefaultKeyTTL {
 		t.Errorf("defaults: %+v", c)
 	}
 }

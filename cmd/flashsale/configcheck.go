@@ -61,6 +61,9 @@ func (c *config) checkTimes(from origins) error {
 	if err := sale.CheckHoldTTL(c.holdTTL); err != nil {
 		return fmt.Errorf("%s: %w", from.setting("hold-ttl", c.holdTTL), err)
 	}
+	if err := sale.CheckKeyTTL(c.idempotencyTTL); err != nil {
+		return fmt.Errorf("%s: %w", from.setting("idempotency-ttl", c.idempotencyTTL), err)
+	}
 	if c.sweepInterval <= 0 {
 		return fmt.Errorf("%s must be positive", from.setting("sweep-interval", c.sweepInterval))
 	}

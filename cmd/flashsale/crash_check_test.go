@@ -294,7 +294,7 @@ func checkStillServes(t *testing.T, c *generated.ClientWithResponses) {
 	r := mustReserve(t, c, u)
 	switch {
 	case r.JSON201 != nil:
-		cr, err := c.ConfirmReservationWithResponse(context.Background(), r.JSON201.ReservationId)
+		cr, err := c.ConfirmReservationWithResponse(context.Background(), r.JSON201.ReservationId, nil)
 		if err != nil {
 			t.Fatalf("confirm a hold made after the restart: %v", err)
 		}

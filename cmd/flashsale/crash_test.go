@@ -290,7 +290,7 @@ func (s *step) answered(ok bool, body []byte) {
 
 func (l *loader) reserve(s *step) {
 	r, ok := send(s, func(ctx context.Context) (*generated.ReserveResponse, error) {
-		return l.c.ReserveWithResponse(ctx, generated.ReserveRequest{UserId: s.user})
+		return l.c.ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: s.user})
 	})
 	if !ok {
 		return
@@ -331,7 +331,7 @@ func (l *loader) settle(s *step) {
 	if s.op == opConfirm {
 		var r *generated.ConfirmReservationResponse
 		if r, ok = send(s, func(ctx context.Context) (*generated.ConfirmReservationResponse, error) {
-			return l.c.ConfirmReservationWithResponse(ctx, s.hold)
+			return l.c.ConfirmReservationWithResponse(ctx, s.hold, nil)
 		}); ok {
 			res, raw = r.JSON200, r.Body
 		}
@@ -339,7 +339,7 @@ func (l *loader) settle(s *step) {
 		want, next = generated.ReservationStatusCancelled, userFact{state: generated.UserStateStateNone}
 		var r *generated.CancelReservationResponse
 		if r, ok = send(s, func(ctx context.Context) (*generated.CancelReservationResponse, error) {
-			return l.c.CancelReservationWithResponse(ctx, s.hold)
+			return l.c.CancelReservationWithResponse(ctx, s.hold, nil)
 		}); ok {
 			res, raw = r.JSON200, r.Body
 		}

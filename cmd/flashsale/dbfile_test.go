@@ -99,12 +99,12 @@ func TestDBFileRejectedAtStart(t *testing.T) {
 				t.Fatalf("open the file first: %v", err)
 			}
 			t.Cleanup(func() { holder.Close() })
-			if _, err := holder.Initialize(t.Context(), 3, false); err != nil {
+			if _, err := holder.Initialize(t.Context(), 3, false, nil); err != nil {
 				t.Fatal(err)
 			}
 			return sqliteArgs(db), func(t *testing.T) {
 				// The refused start did not disturb the owner.
-				if _, err := holder.Reserve(t.Context(), "after-refusal"); err != nil {
+				if _, err := holder.Reserve(t.Context(), "after-refusal", nil); err != nil {
 					t.Errorf("the process that has the file cannot write it any more: %v", err)
 				}
 			}
@@ -333,10 +333,10 @@ func makeSale(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("make a sale: %v", err)
 	}
-	if _, err := s.Initialize(t.Context(), 3, false); err != nil {
+	if _, err := s.Initialize(t.Context(), 3, false, nil); err != nil {
 		t.Fatalf("make a sale: %v", err)
 	}
-	if _, err := s.Reserve(t.Context(), "alice"); err != nil {
+	if _, err := s.Reserve(t.Context(), "alice", nil); err != nil {
 		t.Fatalf("make a sale: %v", err)
 	}
 	if err := s.Close(); err != nil {

@@ -137,6 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "hold_ttl", cfg.holdTTL.String(),
+		"idempotency_ttl", cfg.idempotencyTTL.String(),
 		"rate_limit", cfg.rateLimit, "rate_burst", cfg.rateBurst, "pprof", cfg.pprof)
 
 	select {
@@ -196,7 +197,7 @@ func initializeOnce(ctx context.Context, st sale.Store, units int64, log *slog.L
 		log.Info("the sale is already initialized; --inventory leaves it as it is", "inventory", units, "total", status.Total)
 		return nil
 	}
-	if _, err := st.Initialize(ctx, units, false); err != nil {
+	if _, err := st.Initialize(ctx, units, false, nil); err != nil {
 		return fmt.Errorf("initialize inventory: %w", err)
 	}
 	return nil

@@ -19,6 +19,7 @@ type server struct {
 	url    string
 	cancel context.CancelFunc
 	done   chan error
+	read   chan struct{} // closed once every log line is in logs
 	once   sync.Once
 
 	mu   sync.Mutex
@@ -30,9 +31,10 @@ func start(t *testing.T, args []string, env map[string]string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan error, 1)}
+	s := &server{cancel: cancel, done: make(chan error, 1), read: make(chan struct{})}
 	listening := make(chan string, 1)
 	go func() {
+		defer close(s.read)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			var line map[string]any
@@ -77,7 +79,11 @@ func (s *server) stop(t *testing.T) {
 			}
 		case <-time.After(15 * time.Second):
 			t.Error("run did not return within 15s of shutdown")
+			return
 		}
+		// run has closed its log; the reader may still be parsing the
+		// last lines (the "stopped" one, say) when run returns.
+		<-s.read
 	})
 }
 
@@ -205,6 +211,8 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 	}{
 		{[]string{"--hold-ttl", "0s"}, nil, "hold-ttl", 2},
 		{[]string{"--hold-ttl", "soon"}, nil, "hold-ttl", 2},
+		{[]string{"--idempotency-ttl", "0s"}, nil, "idempotency-ttl", 2},
+		{nil, map[string]string{"FLASHSALE_IDEMPOTENCY_TTL": "forever"}, "FLASHSALE_IDEMPOTENCY_TTL", 2},
 		{[]string{"--rate-limit", "-1"}, nil, "rate-limit", 2},
 		{[]string{"--rate-burst", "0"}, nil, "rate-burst", 2},
 		{[]string{"--inventory", "-5"}, nil, "inventory", 2},

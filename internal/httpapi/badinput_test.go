@@ -70,11 +70,11 @@ func TestBodyTooLarge(t *testing.T) {
 // bug: the request gets a 500 problem and the server keeps serving.
 type panicky struct{ sale.Store }
 
-func (p panicky) Reserve(ctx context.Context, user string) (sale.ReserveResult, error) {
+func (p panicky) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
 	if user == "boom" {
 		panic("simulated bug")
 	}
-	return p.Store.Reserve(ctx, user)
+	return p.Store.Reserve(ctx, user, a)
 }
 
 // failing is a store whose reads fail, standing in for a backend outage.

@@ -19,7 +19,7 @@ func TestInitialize(t *testing.T) {
 	ctx := h.ctx()
 
 	t.Run("no token is 401 with WWW-Authenticate", func(t *testing.T) {
-		resp, err := h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: 5})
+		resp, err := h.client.InitializeWithResponse(ctx, nil, generated.InitializeRequest{TotalInventory: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +38,7 @@ func TestInitialize(t *testing.T) {
 		}
 	})
 	t.Run("200 returns the status", func(t *testing.T) {
-		resp, err := h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: 5}, asAdmin)
+		resp, err := h.client.InitializeWithResponse(ctx, nil, generated.InitializeRequest{TotalInventory: 5}, asAdmin)
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
 		}
@@ -57,13 +57,13 @@ func TestInitialize(t *testing.T) {
 	t.Run("below held+confirmed is 409, reset is 200", func(t *testing.T) {
 		h.hold("a")
 		h.hold("b")
-		resp, err := h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: 1}, asAdmin)
+		resp, err := h.client.InitializeWithResponse(ctx, nil, generated.InitializeRequest{TotalInventory: 1}, asAdmin)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/inventory-conflict")
 		reset := true
-		resp, err = h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: 1, Reset: &reset}, asAdmin)
+		resp, err = h.client.InitializeWithResponse(ctx, nil, generated.InitializeRequest{TotalInventory: 1, Reset: &reset}, asAdmin)
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("%v %s", err, resp.Body)
 		}
@@ -73,7 +73,7 @@ func TestInitialize(t *testing.T) {
 	})
 	t.Run("the maximum is accepted", func(t *testing.T) {
 		reset := true
-		resp, err := h.client.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: sale.MaxInventory, Reset: &reset}, asAdmin)
+		resp, err := h.client.InitializeWithResponse(ctx, nil, generated.InitializeRequest{TotalInventory: sale.MaxInventory, Reset: &reset}, asAdmin)
 		if err != nil || resp.StatusCode() != 200 {
 			t.Fatalf("%v %s", err, resp.Body)
 		}
@@ -134,7 +134,7 @@ func TestReserve(t *testing.T) {
 		}
 	})
 	t.Run("a buyer asking again is 409 with the confirmed reservation", func(t *testing.T) {
-		if _, err := h.client.ConfirmReservationWithResponse(h.ctx(), held.ReservationId); err != nil {
+		if _, err := h.client.ConfirmReservationWithResponse(h.ctx(), held.ReservationId, nil); err != nil {
 			t.Fatal(err)
 		}
 		resp := h.reserve("alice")
@@ -178,7 +178,7 @@ func TestStatus(t *testing.T) {
 	h.hold("b")
 	h.hold("c")
 	h.reserve("d")
-	if _, err := h.client.ConfirmReservationWithResponse(h.ctx(), a.ReservationId); err != nil {
+	if _, err := h.client.ConfirmReservationWithResponse(h.ctx(), a.ReservationId, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := generated.Status{Initialized: true, TotalInventory: 3, Available: 0, Held: 2, Confirmed: 1, WaitlistSize: 1}
@@ -225,19 +225,19 @@ func TestConfirm(t *testing.T) {
 	ctx := h.ctx()
 	a, b, c := h.hold("a"), h.hold("b"), h.hold("c")
 
-	resp, err := h.client.ConfirmReservationWithResponse(ctx, a.ReservationId)
+	resp, err := h.client.ConfirmReservationWithResponse(ctx, a.ReservationId, nil)
 	if err != nil || resp.JSON200 == nil || resp.JSON200.Status != "confirmed" {
 		t.Fatalf("confirm: %v %s", err, resp.Body)
 	}
-	resp, _ = h.client.ConfirmReservationWithResponse(ctx, a.ReservationId)
+	resp, _ = h.client.ConfirmReservationWithResponse(ctx, a.ReservationId, nil)
 	if resp.JSON200 == nil || resp.JSON200.Status != "confirmed" {
 		t.Fatalf("repeat confirm must answer 200 again: %d %s", resp.StatusCode(), resp.Body)
 	}
 
-	if _, err := h.client.CancelReservationWithResponse(ctx, b.ReservationId); err != nil {
+	if _, err := h.client.CancelReservationWithResponse(ctx, b.ReservationId, nil); err != nil {
 		t.Fatal(err)
 	}
-	resp, _ = h.client.ConfirmReservationWithResponse(ctx, b.ReservationId)
+	resp, _ = h.client.ConfirmReservationWithResponse(ctx, b.ReservationId, nil)
 	p := wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/hold-cancelled")
 	if p.ReservationStatus == nil || *p.ReservationStatus != "cancelled" {
 		t.Fatalf("%s", resp.Body)
@@ -248,10 +248,10 @@ func TestConfirm(t *testing.T) {
 		t.Fatalf("1ns before expiry: %s", r.Body)
 	}
 	h.clock.Set(c.ExpiresAt) // expired at expires_at exactly
-	resp, _ = h.client.ConfirmReservationWithResponse(ctx, c.ReservationId)
+	resp, _ = h.client.ConfirmReservationWithResponse(ctx, c.ReservationId, nil)
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/hold-expired")
 
-	resp, _ = h.client.ConfirmReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA")
+	resp, _ = h.client.ConfirmReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil)
 	wantProblem(t, resp.StatusCode(), 404, resp.Body, "/problems/reservation-not-found")
 }
 
@@ -264,7 +264,7 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("%s", w.Body)
 	}
 
-	resp, err := h.client.CancelReservationWithResponse(ctx, a.ReservationId)
+	resp, err := h.client.CancelReservationWithResponse(ctx, a.ReservationId, nil)
 	if err != nil || resp.JSON200 == nil || resp.JSON200.Status != "cancelled" {
 		t.Fatalf("cancel: %v %s", err, resp.Body)
 	}
@@ -273,22 +273,22 @@ func TestCancel(t *testing.T) {
 	if u.JSON200 == nil || u.JSON200.State != "held" || u.JSON200.Reservation == nil {
 		t.Fatalf("waiting user not promoted: %s", u.Body)
 	}
-	resp, _ = h.client.CancelReservationWithResponse(ctx, a.ReservationId)
+	resp, _ = h.client.CancelReservationWithResponse(ctx, a.ReservationId, nil)
 	if resp.JSON200 == nil || resp.JSON200.Status != "cancelled" {
 		t.Fatalf("repeat cancel must answer 200 again: %d %s", resp.StatusCode(), resp.Body)
 	}
 
-	if _, err := h.client.ConfirmReservationWithResponse(ctx, b.ReservationId); err != nil {
+	if _, err := h.client.ConfirmReservationWithResponse(ctx, b.ReservationId, nil); err != nil {
 		t.Fatal(err)
 	}
-	resp, _ = h.client.CancelReservationWithResponse(ctx, b.ReservationId)
+	resp, _ = h.client.CancelReservationWithResponse(ctx, b.ReservationId, nil)
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/already-confirmed")
 
 	h.clock.Advance(holdTTL) // w's hold expires
-	resp, _ = h.client.CancelReservationWithResponse(ctx, u.JSON200.Reservation.ReservationId)
+	resp, _ = h.client.CancelReservationWithResponse(ctx, u.JSON200.Reservation.ReservationId, nil)
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/hold-expired")
 
-	resp, _ = h.client.CancelReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA")
+	resp, _ = h.client.CancelReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil)
 	wantProblem(t, resp.StatusCode(), 404, resp.Body, "/problems/reservation-not-found")
 
 	if st := h.status(); st.Available != 1 || st.Held != 0 || st.Confirmed != 1 {
@@ -332,7 +332,7 @@ func TestGetUser(t *testing.T) {
 		t.Fatalf("expired holder %+v", u)
 	}
 	b := get("b").Reservation.ReservationId
-	if _, err := h.client.ConfirmReservationWithResponse(ctx, b); err != nil {
+	if _, err := h.client.ConfirmReservationWithResponse(ctx, b, nil); err != nil {
 		t.Fatal(err)
 	}
 	if u := get("b"); u.State != "confirmed" {

@@ -43,7 +43,7 @@ func newFuzzTarget(f *testing.F, inventory int64) *fuzzTarget {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := st.Initialize(context.Background(), inventory, false); err != nil {
+	if _, err := st.Initialize(context.Background(), inventory, false, nil); err != nil {
 		f.Fatal(err)
 	}
 	h, err := httpapi.New(httpapi.Config{Store: st, AdminToken: adminToken, RateLimit: 5, RateBurst: 10, Now: clock.Now})

@@ -19,6 +19,11 @@ import (
 //
 // Malformed input never reaches here: the request validator answers it.
 // Authentication of /initialize is the validator's too (see validate.go).
+//
+// Each POST passes its Idempotency-Key to the store as a *sale.Attempt
+// (idempotency.go). What the store answers, first time or replay, is
+// rendered the same way from the answer alone; a replay only adds
+// Idempotency-Replayed: true.
 type handlers struct {
 	store   sale.Store
 	limiter *limiter // nil when rate limiting is off
@@ -29,14 +34,28 @@ var _ generated.StrictServerInterface = (*handlers)(nil)
 
 func (h *handlers) Initialize(ctx context.Context, req generated.InitializeRequestObject) (generated.InitializeResponseObject, error) {
 	reset := req.Body.Reset != nil && *req.Body.Reset
-	st, err := h.store.Initialize(ctx, req.Body.TotalInventory, reset)
+	a := attempt(req.Params.IdempotencyKey)
+	st, err := h.store.Initialize(ctx, req.Body.TotalInventory, reset, a)
+	replayed := replayedHeader(a)
 	var inv *sale.InventoryError
 	switch {
 	case err == nil:
-		return generated.Initialize200JSONResponse(statusJSON(st)), nil
+		return generated.Initialize200JSONResponse{
+			Body:    statusJSON(st),
+			Headers: generated.Initialize200ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
 	case errors.As(err, &inv):
-		return generated.Initialize409ApplicationProblemPlusJSONResponse(problem(probInventory,
-			inv.Error()+`; send "reset": true to start a new sale`)), nil
+		return generated.Initialize409ApplicationProblemPlusJSONResponse{
+			Body:    problem(probInventory, inv.Error()+`; send "reset": true to start a new sale`),
+			Headers: generated.Initialize409ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
+	case errors.Is(err, sale.ErrKeyInFlight):
+		p, retry := keyInUse(a)
+		return generated.Initialize409ApplicationProblemPlusJSONResponse{
+			Body: p, Headers: generated.Initialize409ResponseHeaders{RetryAfter: retry},
+		}, nil
+	case errors.Is(err, sale.ErrKeyMismatch):
+		return generated.Initialize422ApplicationProblemPlusJSONResponse{IdempotencyKeyMismatchApplicationProblemPlusJSONResponse: keyMismatch(err)}, nil
 	}
 	return nil, err
 }
@@ -52,14 +71,18 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 			}, nil
 		}
 	}
-	res, err := h.store.Reserve(ctx, user)
+	// The key's scope is the user, so another body is another scope: a
+	// reserve cannot mismatch, and sale.ErrKeyMismatch is not expected.
+	a := attempt(req.Params.IdempotencyKey)
+	res, err := h.store.Reserve(ctx, user, a)
+	replayed := replayedHeader(a)
 	var conflict *sale.ConflictError
 	switch {
 	case err == nil && res.Reservation != nil:
 		loc := "/reservations/" + res.Reservation.ID
 		return generated.Reserve201JSONResponse{
 			Body:    holdJSON(*res.Reservation),
-			Headers: generated.Reserve201ResponseHeaders{Location: &loc},
+			Headers: generated.Reserve201ResponseHeaders{Location: &loc, IdempotencyReplayed: replayed},
 		}, nil
 	case err == nil:
 		msg := "Added to waitlist"
@@ -69,15 +92,25 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 		loc := "/users/" + url.PathEscape(user)
 		return generated.Reserve202JSONResponse{
 			Body:    generated.Waitlisted{Message: msg, WaitlistPosition: res.Position, UserId: user},
-			Headers: generated.Reserve202ResponseHeaders{Location: &loc},
+			Headers: generated.Reserve202ResponseHeaders{Location: &loc, IdempotencyReplayed: replayed},
 		}, nil
 	case errors.Is(err, sale.ErrNotInitialized):
-		return generated.Reserve409ApplicationProblemPlusJSONResponse(problem(probNotInitialized,
-			"no sale has been initialized; an operator must POST /initialize first")), nil
+		return generated.Reserve409ApplicationProblemPlusJSONResponse{
+			Body:    problem(probNotInitialized, "no sale has been initialized; an operator must POST /initialize first"),
+			Headers: generated.Reserve409ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
 	case errors.As(err, &conflict) && errors.Is(err, sale.ErrAlreadyReserved):
 		r := conflict.Reservation
-		return generated.Reserve409ApplicationProblemPlusJSONResponse(withReservation(problem(probAlreadyReserved,
-			fmt.Sprintf("user %s already has reservation %s (%s)", user, r.ID, r.Status)), r)), nil
+		return generated.Reserve409ApplicationProblemPlusJSONResponse{
+			Body: withReservation(problem(probAlreadyReserved,
+				fmt.Sprintf("user %s already has reservation %s (%s)", user, r.ID, r.Status)), r),
+			Headers: generated.Reserve409ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
+	case errors.Is(err, sale.ErrKeyInFlight):
+		p, retry := keyInUse(a)
+		return generated.Reserve409ApplicationProblemPlusJSONResponse{
+			Body: p, Headers: generated.Reserve409ResponseHeaders{RetryAfter: retry},
+		}, nil
 	}
 	return nil, err
 }
@@ -104,33 +137,65 @@ func (h *handlers) GetReservation(ctx context.Context, req generated.GetReservat
 }
 
 func (h *handlers) ConfirmReservation(ctx context.Context, req generated.ConfirmReservationRequestObject) (generated.ConfirmReservationResponseObject, error) {
-	r, err := h.store.Confirm(ctx, req.ReservationId)
+	a := attempt(req.Params.IdempotencyKey)
+	r, err := h.store.Confirm(ctx, req.ReservationId, a)
+	replayed := replayedHeader(a)
 	if err == nil {
-		return generated.ConfirmReservation200JSONResponse(reservationJSON(r)), nil
+		return generated.ConfirmReservation200JSONResponse{
+			Body:    reservationJSON(r),
+			Headers: generated.ConfirmReservation200ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
 	}
 	if errors.Is(err, sale.ErrReservationNotFound) {
 		return generated.ConfirmReservation404ApplicationProblemPlusJSONResponse{
-			ReservationNotFoundApplicationProblemPlusJSONResponse: notFound(req.ReservationId),
+			ReservationNotFoundKeptApplicationProblemPlusJSONResponse: notFoundKept(req.ReservationId, replayed),
 		}, nil
 	}
 	if p, ok := resolveConflict(err); ok {
-		return generated.ConfirmReservation409ApplicationProblemPlusJSONResponse(p), nil
+		return generated.ConfirmReservation409ApplicationProblemPlusJSONResponse{
+			Body: p, Headers: generated.ConfirmReservation409ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
+	}
+	switch {
+	case errors.Is(err, sale.ErrKeyInFlight):
+		p, retry := keyInUse(a)
+		return generated.ConfirmReservation409ApplicationProblemPlusJSONResponse{
+			Body: p, Headers: generated.ConfirmReservation409ResponseHeaders{RetryAfter: retry},
+		}, nil
+	case errors.Is(err, sale.ErrKeyMismatch):
+		return generated.ConfirmReservation422ApplicationProblemPlusJSONResponse{IdempotencyKeyMismatchApplicationProblemPlusJSONResponse: keyMismatch(err)}, nil
 	}
 	return nil, err
 }
 
 func (h *handlers) CancelReservation(ctx context.Context, req generated.CancelReservationRequestObject) (generated.CancelReservationResponseObject, error) {
-	r, err := h.store.Cancel(ctx, req.ReservationId)
+	a := attempt(req.Params.IdempotencyKey)
+	r, err := h.store.Cancel(ctx, req.ReservationId, a)
+	replayed := replayedHeader(a)
 	if err == nil {
-		return generated.CancelReservation200JSONResponse(reservationJSON(r)), nil
+		return generated.CancelReservation200JSONResponse{
+			Body:    reservationJSON(r),
+			Headers: generated.CancelReservation200ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
 	}
 	if errors.Is(err, sale.ErrReservationNotFound) {
 		return generated.CancelReservation404ApplicationProblemPlusJSONResponse{
-			ReservationNotFoundApplicationProblemPlusJSONResponse: notFound(req.ReservationId),
+			ReservationNotFoundKeptApplicationProblemPlusJSONResponse: notFoundKept(req.ReservationId, replayed),
 		}, nil
 	}
 	if p, ok := resolveConflict(err); ok {
-		return generated.CancelReservation409ApplicationProblemPlusJSONResponse(p), nil
+		return generated.CancelReservation409ApplicationProblemPlusJSONResponse{
+			Body: p, Headers: generated.CancelReservation409ResponseHeaders{IdempotencyReplayed: replayed},
+		}, nil
+	}
+	switch {
+	case errors.Is(err, sale.ErrKeyInFlight):
+		p, retry := keyInUse(a)
+		return generated.CancelReservation409ApplicationProblemPlusJSONResponse{
+			Body: p, Headers: generated.CancelReservation409ResponseHeaders{RetryAfter: retry},
+		}, nil
+	case errors.Is(err, sale.ErrKeyMismatch):
+		return generated.CancelReservation422ApplicationProblemPlusJSONResponse{IdempotencyKeyMismatchApplicationProblemPlusJSONResponse: keyMismatch(err)}, nil
 	}
 	return nil, err
 }
@@ -189,6 +254,15 @@ func (h *handlers) GetHealth(ctx context.Context, _ generated.GetHealthRequestOb
 
 func notFound(id string) generated.ReservationNotFoundApplicationProblemPlusJSONResponse {
 	return generated.ReservationNotFoundApplicationProblemPlusJSONResponse(problem(probResNotFound, "no reservation "+id))
+}
+
+// notFoundKept is notFound as a change answers it: an answer the sale
+// decided, kept with the request's idempotency key and replayed.
+func notFoundKept(id string, replayed *bool) generated.ReservationNotFoundKeptApplicationProblemPlusJSONResponse {
+	return generated.ReservationNotFoundKeptApplicationProblemPlusJSONResponse{
+		Body:    generated.Problem(notFound(id)),
+		Headers: generated.ReservationNotFoundKeptResponseHeaders{IdempotencyReplayed: replayed},
+	}
 }
 
 // resolveConflict maps a second resolution of a hold to its distinct problem

@@ -169,7 +169,7 @@ func asAdmin(_ context.Context, req *http.Request) error {
 // initialize starts a sale of n units and fails the test if that fails.
 func (h *harness) initialize(n int64) {
 	h.t.Helper()
-	resp, err := h.client.InitializeWithResponse(h.ctx(), generated.InitializeRequest{TotalInventory: n}, asAdmin)
+	resp, err := h.client.InitializeWithResponse(h.ctx(), nil, generated.InitializeRequest{TotalInventory: n}, asAdmin)
 	if err != nil || resp.StatusCode() != http.StatusOK {
 		h.t.Fatalf("initialize %d: %v %d %s", n, err, resp.StatusCode(), resp.Body)
 	}
@@ -178,7 +178,7 @@ func (h *harness) initialize(n int64) {
 // reserve posts /reserve for user and returns the typed response.
 func (h *harness) reserve(user string) *generated.ReserveResponse {
 	h.t.Helper()
-	resp, err := h.client.ReserveWithResponse(h.ctx(), generated.ReserveRequest{UserId: user})
+	resp, err := h.client.ReserveWithResponse(h.ctx(), nil, generated.ReserveRequest{UserId: user})
 	if err != nil {
 		h.t.Fatalf("reserve %s: %v", user, err)
 	}

@@ -39,9 +39,9 @@ func (l lingering) Status(ctx context.Context) (sale.Status, error) {
 	return l.Store.Status(ctx)
 }
 
-func (l lingering) Reserve(ctx context.Context, user string) (sale.ReserveResult, error) {
+func (l lingering) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
 	linger(ctx)
-	return l.Store.Reserve(ctx, user)
+	return l.Store.Reserve(ctx, user, a)
 }
 
 // syncBuffer is a log destination that tests read while the server writes.

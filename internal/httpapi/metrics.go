@@ -83,7 +83,7 @@ type statsSource interface{ Stats() storepkg.Stats }
 
 // storeCollectors report the group commit: batches and the calls in them
 // (their ratio is the mean batch size), commit time, the largest batch,
-// failures, and calls waiting now.
+// failures, and calls waiting now; and the idempotent retries answered.
 func storeCollectors(src statsSource) []prometheus.Collector {
 	counter := func(name, help string, get func(storepkg.Stats) float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return get(src.Stats()) })
@@ -101,5 +101,6 @@ func storeCollectors(src statsSource) []prometheus.Collector {
 		gauge("flashsale_store_queued_calls", "Calls waiting for the writer now.", func(s storepkg.Stats) float64 { return float64(s.Queued) }),
 		counter("flashsale_store_followed_events_total", "Events other servers committed that this one applied (a shared database).", func(s storepkg.Stats) float64 { return float64(s.Followed) }),
 		counter("flashsale_store_catchup_rounds_total", "Catch-up rounds run before reads and on other servers' notifications (a shared database).", func(s storepkg.Stats) float64 { return float64(s.Rounds) }),
+		counter("flashsale_idempotency_replays_total", "Keyed changes answered with their kept first answer instead of being made again.", func(s storepkg.Stats) float64 { return float64(s.Replays) }),
 	}
 }

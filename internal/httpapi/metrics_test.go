@@ -50,14 +50,14 @@ func TestSaleMetricsAddUpUnderLoad(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				res, err := h.store.Reserve(ctx, fmt.Sprintf("w%d-%d", w, i))
+				res, err := h.store.Reserve(ctx, fmt.Sprintf("w%d-%d", w, i), nil)
 				if err != nil || res.Reservation == nil {
 					continue
 				}
 				if i%2 == 0 {
-					_, _ = h.store.Confirm(ctx, res.Reservation.ID)
+					_, _ = h.store.Confirm(ctx, res.Reservation.ID, nil)
 				} else {
-					_, _ = h.store.Cancel(ctx, res.Reservation.ID)
+					_, _ = h.store.Cancel(ctx, res.Reservation.ID, nil)
 				}
 			}
 		})
@@ -104,5 +104,29 @@ func TestMetricsWhileTheStoreIsDown(t *testing.T) {
 	}
 	if !bytes.Contains(body, []byte("go_goroutines")) {
 		t.Errorf("the rest of /metrics is missing")
+	}
+}
+
+// A retried keyed change is counted as a replay, so an operator sees how
+// often shoppers' answers were lost and asked for again.
+func TestMetricsCountReplays(t *testing.T) {
+	h := newHarness(t)
+	h.raw("POST", "/initialize", "application/json", strings.NewReader(`{"total_inventory":1}`), "Authorization", "Bearer "+adminToken)
+	replays := func() string {
+		_, body := h.raw("GET", "/metrics", "", nil)
+		for line := range strings.Lines(string(body)) {
+			if v, ok := strings.CutPrefix(line, "flashsale_idempotency_replays_total "); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		t.Fatal("/metrics has no flashsale_idempotency_replays_total")
+		return ""
+	}
+	for i, want := range []string{"0", "1", "2"} {
+		resp, body := h.raw("POST", "/reserve", "application/json", strings.NewReader(`{"user_id":"alice"}`), "Idempotency-Key", "k")
+		wantStatus(t, resp.StatusCode, 201, body)
+		if got := replays(); got != want {
+			t.Fatalf("after %d keyed reserves: %s replays, want %s", i+1, got, want)
+		}
 	}
 }

@@ -33,6 +33,8 @@ var (
 	probHoldCancelled    = problemKind{"/problems/hold-cancelled", "Hold cancelled", http.StatusConflict}
 	probAlreadyConfirmed = problemKind{"/problems/already-confirmed", "Reservation already confirmed", http.StatusConflict}
 	probInventory        = problemKind{"/problems/inventory-conflict", "Inventory below units already taken", http.StatusConflict}
+	probKeyInUse         = problemKind{"/problems/idempotency-key-in-use", "Idempotency key in use", http.StatusConflict}
+	probKeyMismatch      = problemKind{"/problems/idempotency-key-mismatch", "Idempotency key used for another request", http.StatusUnprocessableEntity}
 	probTooLarge         = problemKind{"/problems/body-too-large", "Request body too large", http.StatusRequestEntityTooLarge}
 	probMediaType        = problemKind{"/problems/unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
 	probRateLimited      = problemKind{"/problems/rate-limited", "Too many requests", http.StatusTooManyRequests}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -36,10 +37,28 @@ type requestValidator struct {
 // operation is what the validator needs of one operation of the document.
 type operation struct {
 	route *routers.Route
-	// checked: the operation has parameters or security requirements for
-	// ValidateRequest to check (POST /reserve has neither).
+	// checked: the operation has path parameters or security requirements
+	// for ValidateRequest to check on every request (POST /reserve has
+	// neither).
 	checked bool
+	// headers are its optional header parameters (Idempotency-Key):
+	// ValidateRequest checks them only when the request has one, so that
+	// a request without any pays nothing for them.
+	headers []string
 	body    *requestBody // nil when the operation takes none
+}
+
+// check says whether ValidateRequest has anything to check in r.
+func (o *operation) check(r *http.Request) bool {
+	if o.checked {
+		return true
+	}
+	for _, h := range o.headers {
+		if _, ok := r.Header[h]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) (*requestValidator, error) {
@@ -63,7 +82,14 @@ func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) 
 			}
 			o := &operation{
 				route:   &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
-				checked: len(op.Parameters)+len(item.Parameters)+len(security) > 0,
+				checked: len(security) > 0,
+			}
+			for _, p := range slices.Concat(item.Parameters, op.Parameters) {
+				if p.Value.In == openapi3.ParameterInHeader && !p.Value.Required {
+					o.headers = append(o.headers, http.CanonicalHeaderKey(p.Value.Name))
+				} else {
+					o.checked = true
+				}
 			}
 			if rb := op.RequestBody; rb != nil {
 				media := rb.Value.Content.Get("application/json")
@@ -113,7 +139,7 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 			return
 		}
 		var err error
-		if op.checked {
+		if op.check(r) {
 			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 				Request: r, PathParams: params, Route: op.route, Options: v.opts,
 			})

@@ -30,6 +30,9 @@ const (
 	// confirmIgnoresExpiry confirms a hold whose time is up as long as
 	// nobody has applied its expiry yet.
 	confirmIgnoresExpiry
+	// keysIgnored runs a retried keyed call again instead of answering it
+	// with its first answer: the double charge idempotency keys prevent.
+	keysIgnored
 )
 
 // naive is a deliberately simple sale.Store, one mutex around everything,
@@ -38,6 +41,11 @@ const (
 type naive struct {
 	bug   bug
 	clock sale.Clock
+
+	// keyMu makes a keyed call's look-up, run and keeping one step (it
+	// serializes keyed calls; plain ones take only mu).
+	keyMu sync.Mutex
+	keys  map[string]keptAnswer
 
 	mu          sync.Mutex
 	initialized bool
@@ -51,7 +59,7 @@ type naive struct {
 
 func newNaive(b bug) conformance.Factory {
 	return func(t *testing.T, cfg sale.Config) sale.Store {
-		return &naive{bug: b, clock: cfg.Clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}}
+		return &naive{bug: b, clock: cfg.Clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}, keys: map[string]keptAnswer{}}
 	}
 }
 
@@ -116,7 +124,44 @@ func (n *naive) counts() sale.Status {
 	return st
 }
 
-func (n *naive) Initialize(_ context.Context, total int64, reset bool) (sale.Status, error) {
+type keptAnswer struct {
+	call string
+	v    any
+	err  error
+}
+
+// keyed runs a call with an idempotency key once per scope and key: a
+// retry of the same call gets the kept answer (replayed), another call
+// ErrKeyMismatch. Keys never expire here: a history is far shorter than a
+// key's TTL.
+func keyed[T any](n *naive, a *sale.Attempt, scope string, call string, run func() (T, error)) (T, error) {
+	if a == nil || a.Key == "" {
+		return run()
+	}
+	n.keyMu.Lock()
+	defer n.keyMu.Unlock()
+	id := scope + "\x00" + a.Key
+	if k, ok := n.keys[id]; ok && n.bug != keysIgnored {
+		n.mu.Lock()
+		n.expire(n.clock.Now())
+		n.mu.Unlock()
+		if k.call != call {
+			var zero T
+			return zero, sale.ErrKeyMismatch
+		}
+		a.Replayed = true
+		return k.v.(T), k.err
+	}
+	v, err := run()
+	n.keys[id] = keptAnswer{call, v, err}
+	return v, err
+}
+
+func (n *naive) Initialize(_ context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
+	return keyed(n, a, "admin", fmt.Sprint("initialize", total, reset), func() (sale.Status, error) { return n.initialize(total, reset) })
+}
+
+func (n *naive) initialize(total int64, reset bool) (sale.Status, error) {
 	if total < 0 || total > sale.MaxInventory {
 		return sale.Status{}, sale.ErrInvalid
 	}
@@ -139,7 +184,11 @@ func (n *naive) Initialize(_ context.Context, total int64, reset bool) (sale.Sta
 	return n.counts(), nil
 }
 
-func (n *naive) Reserve(_ context.Context, user string) (sale.ReserveResult, error) {
+func (n *naive) Reserve(_ context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
+	return keyed(n, a, "user "+user, "reserve", func() (sale.ReserveResult, error) { return n.reserve(user) })
+}
+
+func (n *naive) reserve(user string) (sale.ReserveResult, error) {
 	n.mu.Lock()
 	now := n.clock.Now()
 	n.expire(now)
@@ -189,7 +238,11 @@ func (n *naive) resolve(id string, change func(h *sale.Reservation, now time.Tim
 	return *h, nil
 }
 
-func (n *naive) Confirm(_ context.Context, id string) (sale.Reservation, error) {
+func (n *naive) Confirm(_ context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	return keyed(n, a, "reservation "+id, "confirm", func() (sale.Reservation, error) { return n.confirm(id) })
+}
+
+func (n *naive) confirm(id string) (sale.Reservation, error) {
 	if n.bug == confirmIgnoresExpiry {
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -216,7 +269,11 @@ func (n *naive) Confirm(_ context.Context, id string) (sale.Reservation, error) 
 	})
 }
 
-func (n *naive) Cancel(_ context.Context, id string) (sale.Reservation, error) {
+func (n *naive) Cancel(_ context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	return keyed(n, a, "reservation "+id, "cancel", func() (sale.Reservation, error) { return n.cancel(id) })
+}
+
+func (n *naive) cancel(id string) (sale.Reservation, error) {
 	return n.resolve(id, func(h *sale.Reservation, now time.Time) error {
 		switch h.Status {
 		case sale.Held:
@@ -300,6 +357,7 @@ func TestCheckerCatchesBrokenStore(t *testing.T) {
 		{"promote-last", promoteLast},
 		{"check-then-act", checkThenAct},
 		{"confirm-ignores-expiry", confirmIgnoresExpiry},
+		{"keys-ignored", keysIgnored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := uint64(1); seed <= maxSeeds; seed++ {

@@ -25,6 +25,11 @@ type Workload struct {
 	Inventory    int64         // units at the start
 	Ticks        int           // clock moves, spread over the history
 	Tick         time.Duration // how far each moves the clock
+	// Keys, when not 0, gives a third of the changes an idempotency key
+	// from a pool of that many (so keys meet: a retry on another client, a
+	// key reused for another call), and has clients retry their last keyed
+	// call now and then, as a shopper whose answer was lost does.
+	Keys int
 }
 
 // Clock is the fake clock the store under test reads.
@@ -50,9 +55,22 @@ func Record(ctx context.Context, s sale.Store, clock Clock, w Workload) []porcup
 	for c := range w.Clients {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(w.Seed, uint64(c)))
+			var last Input // the last keyed call, to retry
 			<-begin
 			for range w.OpsPerClient {
-				r.call(ctx, c, r.pick(rng, w))
+				in := r.pick(rng, w)
+				if w.Keys > 0 {
+					switch {
+					case last.Key != "" && rng.IntN(6) == 0:
+						in = last
+					case keyable(in.Kind) && rng.IntN(3) == 0:
+						in.Key = "k" + strconv.Itoa(rng.IntN(w.Keys))
+					}
+				}
+				if in.Key != "" {
+					last = in
+				}
+				r.call(ctx, c, in)
 				done.Add(1)
 				runtime.Gosched() // let the others in between calls, even on few cores
 			}
@@ -71,7 +89,11 @@ func Record(ctx context.Context, s sale.Store, clock Clock, w Workload) []porcup
 			now := clock.Advance(w.Tick)
 			r.add(porcupine.Operation{ClientId: w.Clients, Input: Input{Kind: OpClock, Now: now}, Output: Output{}, Call: call, Return: r.seq.Add(1)})
 			if rng.IntN(4) == 0 {
-				r.call(ctx, w.Clients, Input{Kind: OpInitialize, Total: rng.Int64N(w.Inventory + 2), Reset: rng.IntN(8) == 0})
+				in := Input{Kind: OpInitialize, Total: rng.Int64N(w.Inventory + 2), Reset: rng.IntN(8) == 0}
+				if w.Keys > 0 && rng.IntN(2) == 0 {
+					in.Key = "admin" + strconv.Itoa(rng.IntN(2)) // meets itself with another total: a mismatch
+				}
+				r.call(ctx, w.Clients, in)
 			}
 		}
 	})

@@ -92,22 +92,39 @@ func asAdmin(_ context.Context, req *http.Request) error {
 	return nil
 }
 
-func (h *httpStore) Initialize(ctx context.Context, total int64, reset bool) (sale.Status, error) {
-	resp, err := h.c.InitializeWithResponse(ctx, generated.InitializeRequest{TotalInventory: total, Reset: &reset}, asAdmin)
+// keyOf is the Idempotency-Key header an attempt sends, if any.
+func keyOf(a *sale.Attempt) *string {
+	if a == nil || a.Key == "" {
+		return nil
+	}
+	return &a.Key
+}
+
+// replayed sets a.Replayed from the answer's Idempotency-Replayed header.
+func replayed(a *sale.Attempt, resp *http.Response) {
+	if a != nil {
+		a.Replayed = resp.Header.Get("Idempotency-Replayed") == "true"
+	}
+}
+
+func (h *httpStore) Initialize(ctx context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
+	resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: keyOf(a)}, generated.InitializeRequest{TotalInventory: total, Reset: &reset}, asAdmin)
 	if err != nil {
 		return sale.Status{}, err
 	}
+	replayed(a, resp.HTTPResponse)
 	if resp.JSON200 != nil {
 		return statusOf(*resp.JSON200), nil
 	}
 	return sale.Status{}, problemError(resp.StatusCode(), resp.Body, "", total)
 }
 
-func (h *httpStore) Reserve(ctx context.Context, user string) (sale.ReserveResult, error) {
-	resp, err := h.c.ReserveWithResponse(ctx, generated.ReserveRequest{UserId: user})
+func (h *httpStore) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
+	resp, err := h.c.ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: keyOf(a)}, generated.ReserveRequest{UserId: user})
 	if err != nil {
 		return sale.ReserveResult{}, err
 	}
+	replayed(a, resp.HTTPResponse)
 	switch {
 	case resp.JSON201 != nil:
 		b := resp.JSON201
@@ -123,22 +140,24 @@ func (h *httpStore) Reserve(ctx context.Context, user string) (sale.ReserveResul
 	return sale.ReserveResult{}, problemError(resp.StatusCode(), resp.Body, user, 0)
 }
 
-func (h *httpStore) Confirm(ctx context.Context, id string) (sale.Reservation, error) {
-	resp, err := h.c.ConfirmReservationWithResponse(ctx, id)
+func (h *httpStore) Confirm(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	resp, err := h.c.ConfirmReservationWithResponse(ctx, id, &generated.ConfirmReservationParams{IdempotencyKey: keyOf(a)})
 	if err != nil {
 		return sale.Reservation{}, err
 	}
+	replayed(a, resp.HTTPResponse)
 	if resp.JSON200 != nil {
 		return reservationOf(*resp.JSON200), nil
 	}
 	return sale.Reservation{}, problemError(resp.StatusCode(), resp.Body, "", 0)
 }
 
-func (h *httpStore) Cancel(ctx context.Context, id string) (sale.Reservation, error) {
-	resp, err := h.c.CancelReservationWithResponse(ctx, id)
+func (h *httpStore) Cancel(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	resp, err := h.c.CancelReservationWithResponse(ctx, id, &generated.CancelReservationParams{IdempotencyKey: keyOf(a)})
 	if err != nil {
 		return sale.Reservation{}, err
 	}
+	replayed(a, resp.HTTPResponse)
 	if resp.JSON200 != nil {
 		return reservationOf(*resp.JSON200), nil
 	}
@@ -248,6 +267,10 @@ func problemError(status int, body []byte, user string, total int64) error {
 		base = sale.ErrHoldCancelled
 	case "/problems/already-confirmed":
 		base = sale.ErrAlreadyConfirmed
+	case "/problems/idempotency-key-in-use":
+		return sale.ErrKeyInFlight
+	case "/problems/idempotency-key-mismatch":
+		return sale.ErrKeyMismatch
 	case "/problems/inventory-conflict":
 		var taken int64
 		if p.Detail == nil {

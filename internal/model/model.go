@@ -23,6 +23,10 @@ type Hold struct {
 	Created, Expires time.Time
 }
 
+func (h Hold) equal(o Hold) bool {
+	return h.ID == o.ID && h.User == o.User && h.Status == o.Status && h.Created.Equal(o.Created) && h.Expires.Equal(o.Expires)
+}
+
 // User is where one user stands: State, and Hold, the index of their current
 // or last hold (-1 if none).
 type User struct {
@@ -40,11 +44,17 @@ type Sale struct {
 	Holds       []Hold
 	Users       map[string]User
 	Line        []string // the waitlist, head first
+
+	// Keys are the idempotency keys used, by scope and key (see keyed),
+	// each kept KeyTTL. They outlive a reset.
+	KeyTTL time.Duration
+	Keys   map[string]kept
 }
 
-// New returns a sale that has not been initialized.
+// New returns a sale that has not been initialized, whose holds last ttl
+// and whose keys last sale.DefaultKeyTTL.
 func New(ttl time.Duration) *Sale {
-	return &Sale{TTL: ttl, Users: map[string]User{}}
+	return &Sale{TTL: ttl, Users: map[string]User{}, KeyTTL: sale.DefaultKeyTTL, Keys: map[string]kept{}}
 }
 
 // Clone returns a deep copy, so that a step never changes the state it came from.
@@ -55,6 +65,10 @@ func (s *Sale) Clone() *Sale {
 	c.Users = make(map[string]User, len(s.Users))
 	for k, v := range s.Users {
 		c.Users[k] = v
+	}
+	c.Keys = make(map[string]kept, len(s.Keys))
+	for k, v := range s.Keys {
+		c.Keys[k] = v
 	}
 	return &c
 }
@@ -122,7 +136,7 @@ func (s *Sale) grant(user string, now time.Time) int {
 func (s *Sale) Initialize(now time.Time, total int64, reset bool) (taken int64, ok bool) {
 	s.Expire(now)
 	if reset && s.Initialized {
-		*s = Sale{TTL: s.TTL, Initialized: true, Users: map[string]User{}}
+		*s = Sale{TTL: s.TTL, Initialized: true, Users: map[string]User{}, KeyTTL: s.KeyTTL, Keys: s.Keys}
 	}
 	st := s.Status(now)
 	if taken := st.Held + st.Confirmed; total < taken {

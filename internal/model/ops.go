@@ -45,6 +45,10 @@ type Input struct {
 	Total int64     // initialize
 	Reset bool      // initialize
 	Now   time.Time // clock
+	// Key is the idempotency key of an initialize, reserve, confirm or
+	// cancel ("" for none): a keyed retry is the same operation answered
+	// again, not a new one.
+	Key string
 }
 
 // Err is the kind of error a call returned, one per sale sentinel.
@@ -61,10 +65,12 @@ const (
 	ErrAlreadyConfirmed
 	ErrInventory
 	ErrInvalid
+	ErrKeyMismatch
+	ErrKeyInFlight
 	ErrOther // anything else: never what the model expects
 )
 
-var errNames = [...]string{"ok", "not-initialized", "not-found", "not-waiting", "already-reserved", "hold-expired", "hold-cancelled", "already-confirmed", "inventory-conflict", "invalid", "other"}
+var errNames = [...]string{"ok", "not-initialized", "not-found", "not-waiting", "already-reserved", "hold-expired", "hold-cancelled", "already-confirmed", "inventory-conflict", "invalid", "key-mismatch", "key-in-flight", "other"}
 
 func (e Err) String() string {
 	if int(e) < len(errNames) {
@@ -92,6 +98,8 @@ type Output struct {
 	Status         sale.Status
 	Taken          int64
 	Expired        int
+	// Replayed: the answer is a keyed call's kept answer.
+	Replayed bool
 }
 
 // Apply makes the call in on s and returns its answer as an Output.
@@ -99,17 +107,21 @@ type Output struct {
 func Apply(ctx context.Context, s sale.Store, in Input) Output {
 	var out Output
 	var err error
+	var a *sale.Attempt
+	if in.Key != "" {
+		a = &sale.Attempt{Key: in.Key}
+	}
 	switch in.Kind {
 	case OpInitialize:
-		out.Status, err = s.Initialize(ctx, in.Total, in.Reset)
+		out.Status, err = s.Initialize(ctx, in.Total, in.Reset, a)
 	case OpReserve:
 		var res sale.ReserveResult
-		res, err = s.Reserve(ctx, in.User)
+		res, err = s.Reserve(ctx, in.User, a)
 		out.Reservation, out.Position, out.AlreadyWaiting = res.Reservation, res.Position, res.AlreadyWaiting
 	case OpConfirm:
-		out.Reservation, err = reservation(s.Confirm(ctx, in.ID))
+		out.Reservation, err = reservation(s.Confirm(ctx, in.ID, a))
 	case OpCancel:
-		out.Reservation, err = reservation(s.Cancel(ctx, in.ID))
+		out.Reservation, err = reservation(s.Cancel(ctx, in.ID, a))
 	case OpReservation:
 		out.Reservation, err = reservation(s.Reservation(ctx, in.ID))
 	case OpUser:
@@ -140,6 +152,9 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 			out.Taken = ie.Taken
 		}
 	}
+	if a != nil {
+		out.Replayed = a.Replayed
+	}
 	return out
 }
 
@@ -164,6 +179,8 @@ func classify(err error) (Err, string) {
 		{sale.ErrAlreadyConfirmed, ErrAlreadyConfirmed},
 		{sale.ErrInventoryConflict, ErrInventory},
 		{sale.ErrInvalid, ErrInvalid},
+		{sale.ErrKeyMismatch, ErrKeyMismatch},
+		{sale.ErrKeyInFlight, ErrKeyInFlight},
 	} {
 		if errors.Is(err, c.target) {
 			return c.kind, err.Error()

@@ -37,6 +37,9 @@ func Checker(start time.Time, ttl time.Duration) porcupine.Model {
 type expected struct {
 	Output
 	hold int // the index of the hold the answer names, or -1
+	// snap, for a replay, is the hold the answer named as it was then
+	// (it may have moved on since, or been voided by a reset); hold is -1.
+	snap *Hold
 }
 
 // Step reports whether a store could have answered in with out when in
@@ -46,6 +49,9 @@ func Step(state *State, in Input, out Output) (bool, *State) {
 	if in.Kind == OpClock {
 		next.Now = in.Now
 		return !in.Now.Before(state.Now), next
+	}
+	if in.Key != "" && keyable(in.Kind) {
+		return next.keyed(in, out), next
 	}
 	want := next.apply(in)
 	return next.matches(want, out), next
@@ -122,17 +128,25 @@ func (st *State) apply(in Input) expected {
 // reservation id the first time an answer names it.
 func (st *State) matches(want expected, out Output) bool {
 	if want.Err != out.Err || want.Position != out.Position || want.AlreadyWaiting != out.AlreadyWaiting ||
-		want.State != out.State || want.Status != out.Status || want.Taken != out.Taken || want.Expired != out.Expired {
+		want.State != out.State || want.Status != out.Status || want.Taken != out.Taken || want.Expired != out.Expired ||
+		want.Replayed != out.Replayed {
 		return false
 	}
-	if want.hold < 0 || out.Reservation == nil {
-		return want.hold < 0 && out.Reservation == nil
+	named := want.hold >= 0 || want.snap != nil
+	if !named || out.Reservation == nil {
+		return !named && out.Reservation == nil
 	}
-	h, r := &st.Sale.Holds[want.hold], out.Reservation
+	h, r := want.snap, out.Reservation
+	if h == nil {
+		h = &st.Sale.Holds[want.hold]
+	}
 	if (r.UserID != "" && r.UserID != h.User) || r.Status != h.Status ||
 		(!r.CreatedAt.IsZero() && !r.CreatedAt.Equal(h.Created)) ||
 		(!r.ExpiresAt.IsZero() && !r.ExpiresAt.Equal(h.Expires)) {
 		return false
+	}
+	if want.snap != nil {
+		return h.ID == r.ID // the first answer named it
 	}
 	switch {
 	case h.ID == r.ID:
@@ -166,7 +180,7 @@ func (st *State) equal(o *State) bool {
 	}
 	for i := range a.Holds {
 		x, y := a.Holds[i], b.Holds[i]
-		if x.ID != y.ID || x.User != y.User || x.Status != y.Status || !x.Created.Equal(y.Created) || !x.Expires.Equal(y.Expires) {
+		if !x.equal(y) {
 			return false
 		}
 	}
@@ -177,6 +191,15 @@ func (st *State) equal(o *State) bool {
 	}
 	for i := range a.Line {
 		if a.Line[i] != b.Line[i] {
+			return false
+		}
+	}
+	if len(a.Keys) != len(b.Keys) {
+		return false
+	}
+	for id, x := range a.Keys {
+		y, ok := b.Keys[id]
+		if !ok || !x.equal(y) {
 			return false
 		}
 	}
@@ -208,6 +231,9 @@ func describeOp(start time.Time, in Input, out Output) string {
 	case OpConfirm, OpCancel, OpReservation:
 		arg = shortID(in.ID)
 	}
+	if in.Key != "" {
+		arg += ", key " + in.Key
+	}
 	res := out.Err.String()
 	switch {
 	case in.Kind == OpStatus || in.Kind == OpInitialize && out.Err == OK:
@@ -224,6 +250,9 @@ func describeOp(start time.Time, in Input, out Output) string {
 	}
 	if r := out.Reservation; r != nil {
 		res += fmt.Sprintf(" [%s %s %s created %v expires %v]", shortID(r.ID), r.UserID, r.Status, r.CreatedAt.Sub(start), r.ExpiresAt.Sub(start))
+	}
+	if out.Replayed {
+		res += " (replayed)"
 	}
 	return fmt.Sprintf("%s(%s) → %s", in.Kind, arg, res)
 }

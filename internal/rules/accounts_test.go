@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // Ids whose hashes collide are told apart by the id itself: with every id
@@ -50,7 +52,7 @@ func TestAccountsTellCollidingIDsApart(t *testing.T) {
 // the numbers read the same on both.
 func TestSaleIsTheSameWhenEveryIDCollides(t *testing.T) {
 	newSale := func() *Sale {
-		s, err := New(time.Minute)
+		s, err := New(sale.Config{HoldTTL: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,6 +36,10 @@ type Sale struct {
 	expiries    expiries
 
 	pending []sale.Event // decided since the last Take
+
+	// keys outlive a reset: an admin's retried "initialize with reset"
+	// must be answered, not start yet another sale.
+	keys keyTable
 }
 
 // hold is one reservation.
@@ -48,15 +52,15 @@ type hold struct {
 	expiresAt time.Time
 }
 
-// New returns an empty sale whose holds last ttl (kept to sale.Precision).
-func New(ttl time.Duration) (*Sale, error) {
-	if ttl == 0 {
-		ttl = sale.DefaultHoldTTL
-	}
-	if err := sale.CheckHoldTTL(ttl); err != nil {
+// New returns an empty sale whose holds last cfg.HoldTTL (kept to
+// sale.Precision) and whose keys last cfg.KeyTTL, at most cfg.MaxKeys of
+// them kept at once. Zeros are the defaults; cfg.Clock is not used.
+func New(cfg sale.Config) (*Sale, error) {
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
 		return nil, err
 	}
-	s := &Sale{ttl: ttl.Truncate(sale.Precision)}
+	s := &Sale{ttl: cfg.HoldTTL, keys: newKeyTable(cfg.KeyTTL, cfg.MaxKeys)}
 	s.clear()
 	return s, nil
 }

@@ -19,23 +19,23 @@ type Store interface {
 	// and the line are kept, released units go to waiting users, and a total
 	// below held+confirmed fails with *InventoryError. With reset, a new
 	// sale starts and all of that is dropped.
-	Initialize(ctx context.Context, total int64, reset bool) (Status, error)
+	Initialize(ctx context.Context, total int64, reset bool, a *Attempt) (Status, error)
 
 	// Reserve gives userID a hold while units are available, or a place in
 	// the line once sold out. A user already waiting gets their current
 	// position; a user holding or owning a unit gets *ConflictError wrapping
 	// ErrAlreadyReserved. ErrNotInitialized before the first Initialize.
-	Reserve(ctx context.Context, userID string) (ReserveResult, error)
+	Reserve(ctx context.Context, userID string, a *Attempt) (ReserveResult, error)
 
 	// Confirm turns a hold into a purchase; confirming a confirmed
 	// reservation succeeds again. *ConflictError wrapping ErrHoldExpired or
 	// ErrHoldCancelled otherwise; ErrReservationNotFound for unknown ids.
-	Confirm(ctx context.Context, reservationID string) (Reservation, error)
+	Confirm(ctx context.Context, reservationID string, a *Attempt) (Reservation, error)
 
 	// Cancel releases a hold; cancelling a cancelled reservation succeeds
 	// again. *ConflictError wrapping ErrAlreadyConfirmed or ErrHoldExpired
 	// otherwise; ErrReservationNotFound for unknown ids.
-	Cancel(ctx context.Context, reservationID string) (Reservation, error)
+	Cancel(ctx context.Context, reservationID string, a *Attempt) (Reservation, error)
 
 	// Reservation reads one reservation.
 	Reservation(ctx context.Context, reservationID string) (Reservation, error)
@@ -79,6 +79,40 @@ type Config struct {
 	HoldTTL time.Duration
 	// Clock tells the time; nil means SystemClock.
 	Clock Clock
+	// KeyTTL is how long an idempotency key's answer is kept; zero means
+	// DefaultKeyTTL. It is kept to Precision.
+	KeyTTL time.Duration
+	// MaxKeys bounds the keys kept at once; zero means DefaultMaxKeys.
+	MaxKeys int
+}
+
+// WithDefaults returns cfg with every zero replaced by its default and the
+// durations kept to Precision, or an error naming the first setting that
+// cannot be used.
+func (cfg Config) WithDefaults() (Config, error) {
+	if cfg.HoldTTL == 0 {
+		cfg.HoldTTL = DefaultHoldTTL
+	}
+	if err := CheckHoldTTL(cfg.HoldTTL); err != nil {
+		return cfg, err
+	}
+	if cfg.KeyTTL == 0 {
+		cfg.KeyTTL = DefaultKeyTTL
+	}
+	if err := CheckKeyTTL(cfg.KeyTTL); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = DefaultMaxKeys
+	}
+	if cfg.MaxKeys < 1 {
+		return cfg, fmt.Errorf("max keys %d must be at least 1", cfg.MaxKeys)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	cfg.HoldTTL, cfg.KeyTTL = cfg.HoldTTL.Truncate(Precision), cfg.KeyTTL.Truncate(Precision)
+	return cfg, nil
 }
 
 // DefaultHoldTTL is the hold lifetime when none is configured.
@@ -90,6 +124,15 @@ const DefaultHoldTTL = 5 * time.Minute
 func CheckHoldTTL(ttl time.Duration) error {
 	if ttl.Truncate(Precision) <= 0 {
 		return fmt.Errorf("hold TTL %v must be at least %v", ttl, Precision)
+	}
+	return nil
+}
+
+// CheckKeyTTL says whether ttl can be an idempotency key's lifetime: at
+// least Precision, like a hold's.
+func CheckKeyTTL(ttl time.Duration) error {
+	if ttl.Truncate(Precision) <= 0 {
+		return fmt.Errorf("idempotency key TTL %v must be at least %v", ttl, Precision)
 	}
 	return nil
 }

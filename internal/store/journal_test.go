@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
 )
@@ -26,6 +28,11 @@ type journal struct {
 	// cut, with fail, becomes begin when a commit fails: the journal is
 	// gone before anyone can ask whether the commit was made.
 	cut error
+	// keys, pruned as a real journal does by keyTTL and maxKeys (zero:
+	// sale's defaults).
+	keys    []sale.KeyRecord
+	keyTTL  time.Duration
+	maxKeys int
 }
 
 func (j *journal) setFail(err error) { j.mu.Lock(); j.fail = err; j.mu.Unlock() }
@@ -80,7 +87,19 @@ func (b *memBatch) Since(ctx context.Context, after uint64) ([]sale.Event, error
 	return b.j.Read(ctx, after, 1<<30)
 }
 
-func (b *memBatch) Commit(_ context.Context, events []sale.Event) error {
+func (b *memBatch) Keys(_ context.Context, ids []sale.KeyID) ([]sale.KeyRecord, error) {
+	b.j.mu.Lock()
+	defer b.j.mu.Unlock()
+	var out []sale.KeyRecord
+	for _, r := range b.j.keys {
+		if slices.Contains(ids, r.ID) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (b *memBatch) Commit(_ context.Context, events []sale.Event, keys []sale.KeyRecord) error {
 	defer b.j.tx.Unlock()
 	b.j.commit.Add(1)
 	b.j.mu.Lock()
@@ -102,6 +121,7 @@ func (b *memBatch) Commit(_ context.Context, events []sale.Event) error {
 	}
 	b.j.mu.Lock()
 	b.j.events = append(b.j.events, events...)
+	b.j.keep(keys)
 	for _, c := range b.j.wake {
 		select {
 		case c <- struct{}{}:
@@ -113,6 +133,21 @@ func (b *memBatch) Commit(_ context.Context, events []sale.Event) error {
 }
 
 func (b *memBatch) Rollback() error { b.j.tx.Unlock(); return nil }
+
+// keep adds keys, then forgets the expired and, beyond maxKeys, the oldest.
+// j.mu is held.
+func (j *journal) keep(keys []sale.KeyRecord) {
+	if len(keys) == 0 {
+		return
+	}
+	cfg, _ := sale.Config{KeyTTL: j.keyTTL, MaxKeys: j.maxKeys}.WithDefaults()
+	j.keys = append(j.keys, keys...)
+	cutoff := KeyCutoff(keys, cfg.KeyTTL)
+	j.keys = slices.DeleteFunc(j.keys, func(r sale.KeyRecord) bool { return !r.At.After(cutoff) })
+	if over := len(j.keys) - cfg.MaxKeys; over > 0 {
+		j.keys = j.keys[over:] // kept in the order they were made
+	}
+}
 
 // shared is the journal as several stores see one database: a Shared
 // journal, so each store reads the head before it answers a read, and

@@ -18,6 +18,8 @@ type Stats struct {
 	// applied, and the catch-up rounds it ran (one per crowd of reads).
 	Followed uint64
 	Rounds   uint64
+	// Replays is how many keyed calls were answered with a kept answer.
+	Replays uint64
 }
 
 // Stats reads the counters.
@@ -29,7 +31,7 @@ func (s *Store) Stats() Stats {
 
 type counters struct {
 	batches, calls, events, nanos, failures, max atomic.Uint64
-	followed, rounds                             atomic.Uint64
+	followed, rounds, replays                    atomic.Uint64
 }
 
 func (c *counters) batch(calls, events int, d time.Duration) {
@@ -51,5 +53,6 @@ func (c *counters) read() Stats {
 		MaxBatch:   c.max.Load(),
 		Followed:   c.followed.Load(),
 		Rounds:     c.rounds.Load(),
+		Replays:    c.replays.Load(),
 	}
 }

@@ -10,9 +10,11 @@
 // sale, many at a time, and for each batch, holding the lock throughout,
 //
 //  1. begins a journal transaction and applies what other processes
-//     committed since (nothing, for a journal this process owns alone);
+//     committed since (nothing, for a journal this process owns alone),
+//     and reads the records of the batch's idempotency keys;
 //  2. runs each call's decision on the state, in arrival order;
-//  3. commits the events they emitted in that one transaction;
+//  3. commits the events they emitted, and the answers of the keyed ones,
+//     in that one transaction;
 //  4. publishes the events to the feed and answers every caller.
 //
 // So an answer always describes committed state, and no one can observe a
@@ -70,9 +72,15 @@ type Batch interface {
 	// this process applied; the transaction keeps others from committing
 	// until it ends. A journal owned by one process returns none.
 	Since(ctx context.Context, after uint64) ([]sale.Event, error)
-	// Commit appends events and commits. When it returns nil, they are
-	// durable; otherwise none of them is.
-	Commit(ctx context.Context, events []sale.Event) error
+	// Keys returns the key records kept for ids (one key may have an
+	// expired record and a newer one; the rules judge expiry).
+	Keys(ctx context.Context, ids []sale.KeyID) ([]sale.KeyRecord, error)
+	// Commit appends events, keeps key records, and commits: all of them
+	// or none. When it returns nil, they are durable. Each key record
+	// kept forgets those whose TTL has passed by its time and, beyond the
+	// journal's MaxKeys, the oldest, so that the journal's keys are
+	// bounded as the rules' are.
+	Commit(ctx context.Context, events []sale.Event, keys []sale.KeyRecord) error
 	// Rollback ends the transaction, writing nothing.
 	Rollback() error
 }
@@ -99,7 +107,7 @@ const (
 // Store is a sale.Store over the rules, kept in memory or in a Journal.
 type Store struct {
 	clock   sale.Clock
-	ttl     time.Duration
+	cfg     sale.Config
 	journal Journal // nil: memory only
 	shared  Shared  // journal, when other processes write it too
 
@@ -124,11 +132,14 @@ type Store struct {
 	closeJournal sync.Once
 
 	stats counters
+
+	inflight inflight // keys whose first attempt runs now
 }
 
 // op is one call waiting for the writer.
 type op struct {
 	ctx  context.Context
+	key  *sale.KeyID // the call's idempotency key, if it has one
 	run  func(*rules.Sale, time.Time) error
 	err  error
 	done chan struct{}
@@ -141,16 +152,17 @@ var _ sale.Store = (*Store)(nil)
 // sale in memory only. The store closes the journal when it is closed; if
 // Open fails, the journal is still the caller's.
 func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error) {
-	if cfg.Clock == nil {
-		cfg.Clock = sale.SystemClock{}
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	r, err := rules.New(cfg.HoldTTL)
+	r, err := rules.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{
 		clock:      cfg.Clock,
-		ttl:        cfg.HoldTTL,
+		cfg:        cfg,
 		journal:    journal,
 		retryAfter: sale.RetryAfter,
 		sale:       r,
@@ -201,36 +213,71 @@ func (s *Store) Close() error {
 }
 
 // Initialize implements sale.Store.
-func (s *Store) Initialize(ctx context.Context, total int64, reset bool) (sale.Status, error) {
-	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.Status, error) {
-		return r.Initialize(now, total, reset)
-	})
+func (s *Store) Initialize(ctx context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
+	ans, err := s.do(ctx, sale.Call{Op: sale.OpInitialize, Total: total, Reset: reset}, a)
+	if err != nil {
+		return sale.Status{}, err
+	}
+	return ans.Status, ans.Err
 }
 
 // Reserve implements sale.Store.
-func (s *Store) Reserve(ctx context.Context, userID string) (sale.ReserveResult, error) {
-	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.ReserveResult, error) {
-		return r.Reserve(now, userID)
-	})
+func (s *Store) Reserve(ctx context.Context, userID string, a *sale.Attempt) (sale.ReserveResult, error) {
+	ans, err := s.do(ctx, sale.Call{Op: sale.OpReserve, UserID: userID}, a)
+	if err != nil {
+		return sale.ReserveResult{}, err
+	}
+	return ans.Reserve, ans.Err
 }
 
 // Confirm implements sale.Store.
-func (s *Store) Confirm(ctx context.Context, id string) (sale.Reservation, error) {
-	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.Reservation, error) {
-		return r.Confirm(now, id)
-	})
+func (s *Store) Confirm(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	ans, err := s.do(ctx, sale.Call{Op: sale.OpConfirm, ReservationID: id}, a)
+	if err != nil {
+		return sale.Reservation{}, err
+	}
+	return ans.Reservation, ans.Err
 }
 
 // Cancel implements sale.Store.
-func (s *Store) Cancel(ctx context.Context, id string) (sale.Reservation, error) {
-	return change(ctx, s, func(r *rules.Sale, now time.Time) (sale.Reservation, error) {
-		return r.Cancel(now, id)
+func (s *Store) Cancel(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	ans, err := s.do(ctx, sale.Call{Op: sale.OpCancel, ReservationID: id}, a)
+	if err != nil {
+		return sale.Reservation{}, err
+	}
+	return ans.Reservation, ans.Err
+}
+
+// do makes the change c, once per key when a has one. Its error is the
+// store's (unavailable, closed, the caller gone, the key in flight); the
+// answer's Err is the rules'.
+func (s *Store) do(ctx context.Context, c sale.Call, a *sale.Attempt) (sale.Answer, error) {
+	if a == nil || a.Key == "" {
+		return change(ctx, s, nil, func(r *rules.Sale, now time.Time) (sale.Answer, error) {
+			return r.Do(now, c), nil
+		})
+	}
+	id := rules.KeyOf(c, a.Key)
+	if !s.inflight.begin(id) {
+		return sale.Answer{}, fmt.Errorf("%s with idempotency key %q: %w", c, a.Key, sale.ErrKeyInFlight)
+	}
+	defer s.inflight.end(id)
+	var replayed bool // written by the decision, read once it is answered
+	ans, err := change(ctx, s, &id, func(r *rules.Sale, now time.Time) (sale.Answer, error) {
+		var ans sale.Answer
+		ans, replayed = r.Keyed(now, a.Key, c)
+		return ans, nil
 	})
+	if err == nil && replayed {
+		s.stats.replays.Add(1)
+		a.Replayed = true
+	}
+	return ans, err
 }
 
 // Leave implements sale.Store.
 func (s *Store) Leave(ctx context.Context, userID string) error {
-	_, err := change(ctx, s, func(r *rules.Sale, now time.Time) (struct{}, error) {
+	_, err := change(ctx, s, nil, func(r *rules.Sale, now time.Time) (struct{}, error) {
 		return struct{}{}, r.Leave(now, userID)
 	})
 	return err
@@ -289,12 +336,14 @@ func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error)
 		}
 		s.mu.Unlock()
 	}
-	return change(ctx, s, viaWriter)
+	return change(ctx, s, nil, viaWriter)
 }
 
 // change runs decide as one atomic step: inline for a memory store, through
 // the writer's next batch for a durable one, answering once it is committed.
-func change[T any](ctx context.Context, s *Store, decide func(*rules.Sale, time.Time) (T, error)) (T, error) {
+// key is the call's idempotency key, for the writer to look up before the
+// batch is decided.
+func change[T any](ctx context.Context, s *Store, key *sale.KeyID, decide func(*rules.Sale, time.Time) (T, error)) (T, error) {
 	var zero, out T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -304,11 +353,12 @@ func change[T any](ctx context.Context, s *Store, decide func(*rules.Sale, time.
 		defer s.mu.Unlock()
 		v, err := decide(s.sale, s.clock.Now())
 		s.feed.add(s.sale.Take())
+		s.sale.TakeKeys() // kept in the rules' table; there is no journal
 		return v, err
 	}
 	// out is written by the writer and read here only after done is
 	// closed; a caller that gives up first never reads it.
-	o := &op{ctx: ctx, done: make(chan struct{}), run: func(r *rules.Sale, now time.Time) error {
+	o := &op{ctx: ctx, key: key, done: make(chan struct{}), run: func(r *rules.Sale, now time.Time) error {
 		v, err := decide(r, now)
 		out = v
 		return err

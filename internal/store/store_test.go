@@ -32,7 +32,7 @@ func open(t *testing.T, j *journal, clock sale.Clock) *Store {
 // durable backend adds to the engine is only where the events go.
 func TestConformanceOverJournal(t *testing.T) {
 	conformance.Run(t, func(t *testing.T, cfg sale.Config) sale.Store {
-		s, err := Open(t.Context(), &journal{}, cfg)
+		s, err := Open(t.Context(), &journal{keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,10 +47,10 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
-	if _, err := s.Initialize(ctx, 2, false); err != nil {
+	if _, err := s.Initialize(ctx, 2, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.Reserve(ctx, "alice")
+	a, err := s.Reserve(ctx, "alice", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, u := range []string{"bob", "carol", "dave"} {
 		wg.Go(func() {
-			if _, err := s.Reserve(ctx, u); !errors.Is(err, sale.ErrUnavailable) {
+			if _, err := s.Reserve(ctx, u, nil); !errors.Is(err, sale.ErrUnavailable) {
 				t.Errorf("reserve %s while the journal fails: %v, want ErrUnavailable", u, err)
 			}
 		})
@@ -89,7 +89,7 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	j.setFail(nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, err := s.Reserve(ctx, "bob")
+		res, err := s.Reserve(ctx, "bob", nil)
 		if err == nil && res.Reservation != nil {
 			break
 		}
@@ -113,12 +113,12 @@ func TestBackOffAfterFailure(t *testing.T) {
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
 	s.retryAfter = time.Hour
-	if _, err := s.Initialize(ctx, 1, false); err != nil {
+	if _, err := s.Initialize(ctx, 1, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	j.setFail(errors.New("database down"))
 	for range 20 {
-		if _, err := s.Reserve(ctx, "alice"); !errors.Is(err, sale.ErrUnavailable) {
+		if _, err := s.Reserve(ctx, "alice", nil); !errors.Is(err, sale.ErrUnavailable) {
 			t.Fatalf("reserve: %v, want ErrUnavailable", err)
 		}
 	}
@@ -133,7 +133,7 @@ func TestGroupCommit(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 1000, false); err != nil {
+	if _, err := s.Initialize(ctx, 1000, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
@@ -141,7 +141,7 @@ func TestGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	reserve := func(i int) {
 		wg.Go(func() {
-			if _, err := s.Reserve(ctx, fmt.Sprint("user-", i)); err != nil {
+			if _, err := s.Reserve(ctx, fmt.Sprint("user-", i), nil); err != nil {
 				t.Errorf("reserve: %v", err)
 			}
 		})
@@ -167,15 +167,15 @@ func TestGroupCommit(t *testing.T) {
 func TestGiveUpWhileQueued(t *testing.T) {
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(t.Context(), 10, false); err != nil {
+	if _, err := s.Initialize(t.Context(), 10, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
-	go s.Reserve(t.Context(), "first") // stalls in the commit
+	go s.Reserve(t.Context(), "first", nil) // stalls in the commit
 	waitFor(t, func() bool { return j.commit.Load() == 2 })
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
-	go func() { _, err := s.Reserve(ctx, "quitter"); done <- err }()
+	go func() { _, err := s.Reserve(ctx, "quitter", nil); done <- err }()
 	waitFor(t, func() bool { return s.Stats().Queued == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -194,15 +194,15 @@ func TestGiveUpWhileQueued(t *testing.T) {
 func TestCloseAnswersWaitingCalls(t *testing.T) {
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(t.Context(), 10, false); err != nil {
+	if _, err := s.Initialize(t.Context(), 10, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
 	errs := make(chan error, 5)
-	go func() { _, err := s.Reserve(t.Context(), "u0"); errs <- err }()
+	go func() { _, err := s.Reserve(t.Context(), "u0", nil); errs <- err }()
 	waitFor(t, func() bool { return j.commit.Load() == 2 })
 	for i := 1; i < 5; i++ {
-		go func() { _, err := s.Reserve(t.Context(), fmt.Sprint("u", i)); errs <- err }()
+		go func() { _, err := s.Reserve(t.Context(), fmt.Sprint("u", i), nil); errs <- err }()
 	}
 	waitFor(t, func() bool { return s.Stats().Queued == 4 })
 	closed := make(chan error)
@@ -231,7 +231,7 @@ func TestCloseAnswersWaitingCalls(t *testing.T) {
 	if ok+unavailable != 5 || ok < 1 {
 		t.Fatalf("%d answered, %d unavailable: the batch in progress must finish", ok, unavailable)
 	}
-	if _, err := s.Reserve(t.Context(), "late"); !errors.Is(err, sale.ErrUnavailable) {
+	if _, err := s.Reserve(t.Context(), "late", nil); !errors.Is(err, sale.ErrUnavailable) {
 		t.Fatalf("reserve after close: %v", err)
 	}
 }
@@ -243,7 +243,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	a, b := open(t, j, sale.SystemClock{}), open(t, j, sale.SystemClock{})
-	if _, err := a.Initialize(ctx, 10, false); err != nil {
+	if _, err := a.Initialize(ctx, 10, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	var holds, waits atomic.Int64
@@ -254,7 +254,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 			s = b
 		}
 		wg.Go(func() {
-			res, err := s.Reserve(ctx, fmt.Sprint("user-", i))
+			res, err := s.Reserve(ctx, fmt.Sprint("user-", i), nil)
 			switch {
 			case err != nil:
 				t.Errorf("reserve: %v", err)
@@ -275,7 +275,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 		s    *Store
 		user string
 	}{{b, "user-0"}, {a, "user-1"}} {
-		res, err := c.s.Reserve(ctx, c.user)
+		res, err := c.s.Reserve(ctx, c.user, nil)
 		if !(errors.Is(err, sale.ErrAlreadyReserved) || err == nil && res.AlreadyWaiting) {
 			t.Fatalf("%s again, at the other store: %+v, %v", c.user, res, err)
 		}
@@ -359,21 +359,21 @@ func TestCommitMadeButReportedFailed(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 5, false); err != nil {
+	if _, err := s.Initialize(ctx, 5, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	j.mu.Lock()
 	j.fail, j.lost = errors.New("connection lost after commit"), true
 	j.mu.Unlock()
 	// The store finds the batch in the journal: the answer stands.
-	if res, err := s.Reserve(ctx, "alice"); err != nil || res.Reservation == nil {
+	if res, err := s.Reserve(ctx, "alice", nil); err != nil || res.Reservation == nil {
 		t.Fatalf("reserve whose commit was made but reported failed: %+v, %v; want the hold", res, err)
 	}
 	j.setFail(nil)
 	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.Holding {
 		t.Fatalf("alice after a commit that was made: %+v, %v; want holding", u, err)
 	}
-	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob"); return err == nil })
+	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob", nil); return err == nil })
 	var all []sale.Event
 	for {
 		page, _, err := s.Events(ctx, uint64(len(all)), 100)
@@ -405,11 +405,11 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 5, false); err != nil {
+	if _, err := s.Initialize(ctx, 5, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	j.setFail(errors.New("disk full"))
-	_, err := s.Reserve(ctx, "alice")
+	_, err := s.Reserve(ctx, "alice", nil)
 	if !errors.Is(err, sale.ErrUnavailable) || errors.Is(err, sale.ErrOutcomeUnknown) {
 		t.Fatalf("reserve refused by a journal that still answers: %v; want ErrUnavailable, outcome known", err)
 	}
@@ -417,7 +417,7 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	j.fail, j.cut = errors.New("connection reset"), errors.New("connection refused")
 	j.mu.Unlock()
 	waitFor(t, func() bool {
-		_, err = s.Reserve(ctx, "bob")
+		_, err = s.Reserve(ctx, "bob", nil)
 		return !errors.Is(err, sale.ErrUnavailable) || errors.Is(err, sale.ErrOutcomeUnknown) || err == nil
 	})
 	if !errors.Is(err, sale.ErrUnavailable) || !errors.Is(err, sale.ErrOutcomeUnknown) {
@@ -426,7 +426,7 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	j.mu.Lock()
 	j.fail, j.cut, j.begin = nil, nil, nil
 	j.mu.Unlock()
-	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob"); return err == nil })
+	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob", nil); return err == nil })
 	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.None {
 		t.Fatalf("alice, whose reserve was refused: %+v, %v", u, err)
 	}

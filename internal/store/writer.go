@@ -87,6 +87,19 @@ func (s *Store) commit(batch []*op) []*op {
 	// while it waited for the other servers' batches to commit) join this
 	// one: the busier the database, the bigger the batch.
 	batch = s.fill(batch)
+	// The journal is where keys are kept: the rules get the records of
+	// this batch's keys, read under the same lock as the catch-up, so they
+	// include every other server's commit before this batch.
+	defer s.sale.ClearKeys()
+	if ids := keysOf(batch); len(ids) > 0 {
+		records, err := tx.Keys(ctx, ids)
+		if err != nil {
+			_ = tx.Rollback()
+			failAll(s.failed(fmt.Errorf("read idempotency keys: %w", err)))
+			return batch
+		}
+		s.sale.LoadKeys(records)
+	}
 
 	ran := 0
 	for _, o := range batch {
@@ -97,13 +110,13 @@ func (s *Store) commit(batch []*op) []*op {
 		o.err = s.decide(o)
 		ran++
 	}
-	events := s.sale.Take()
-	if len(events) == 0 {
+	events, keys := s.sale.Take(), s.sale.TakeKeys()
+	if len(events) == 0 && len(keys) == 0 {
 		_ = tx.Rollback()
 		return batch
 	}
-	if err := tx.Commit(ctx, events); err != nil {
-		made, known := s.outcome(events)
+	if err := tx.Commit(ctx, events, keys); err != nil {
+		made, known := s.outcome(events, keys)
 		if made {
 			// Only the commit's answer was lost: the batch is durable,
 			// the state in memory is exactly what it committed, and
@@ -128,6 +141,17 @@ func (s *Store) commit(batch []*op) []*op {
 	s.stats.batch(ran, len(events), time.Since(start))
 	s.feed.add(events)
 	return batch
+}
+
+// keysOf returns the idempotency keys of the calls in batch.
+func keysOf(batch []*op) []sale.KeyID {
+	var ids []sale.KeyID
+	for _, o := range batch {
+		if o.key != nil {
+			ids = append(ids, *o.key)
+		}
+	}
+	return ids
 }
 
 // fill adds what has queued, without waiting, up to maxBatch calls.
@@ -187,7 +211,7 @@ func (s *Store) recover(ctx context.Context) {
 // rebuild replaces the in-memory state with the journal's. s.mu is held (or
 // the store is not yet shared).
 func (s *Store) rebuild(ctx context.Context) error {
-	r, err := rules.New(s.ttl)
+	r, err := rules.New(s.cfg)
 	if err != nil {
 		return err
 	}
@@ -245,7 +269,7 @@ func (s *Store) failed(err error) error {
 // (Begin, then Since: the sale row, for PostgreSQL), which the failed
 // transaction held until it ended, committed or not: only then is what the
 // journal holds final. known is false when the journal cannot be asked.
-func (s *Store) outcome(events []sale.Event) (made, known bool) {
+func (s *Store) outcome(events []sale.Event, keys []sale.KeyRecord) (made, known bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), outcomeTimeout)
 	defer cancel()
 	tx, err := s.journal.Begin(ctx)
@@ -253,6 +277,24 @@ func (s *Store) outcome(events []sale.Event) (made, known bool) {
 		return false, false
 	}
 	defer func() { _ = tx.Rollback() }()
+	if len(events) == 0 {
+		// Only keys (every call answered with a conflict): the batch is
+		// made if its last record is kept, at its instant.
+		if _, err := tx.Since(ctx, s.sale.Seq()); err != nil {
+			return false, false
+		}
+		last := keys[len(keys)-1]
+		got, err := tx.Keys(ctx, []sale.KeyID{last.ID})
+		if err != nil {
+			return false, false
+		}
+		for _, r := range got {
+			if r.At.Equal(last.At) {
+				return true, true
+			}
+		}
+		return false, true
+	}
 	last := events[len(events)-1].Seq
 	if _, err := tx.Since(ctx, last); err != nil {
 		return false, false

@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -89,6 +91,59 @@ func sameEvent(a, b sale.Event) bool {
 }
 
 var durableTests = []test{
+	{"KeyedAnswersSurviveARestart", func(t *testing.T, f Factory) {
+		// Each kind of answer, kept, read back after a restart to the
+		// microsecond: a status, a hold, a place in line, a conflict
+		// carrying its hold, an inventory conflict, a confirmation.
+		h := start(t, f)
+		type call struct {
+			name string
+			do   func(a *sale.Attempt) (any, error)
+		}
+		var alice sale.Reservation
+		calls := []call{
+			{"initialize", func(a *sale.Attempt) (any, error) { return h.s.Initialize(h.ctx, 1, false, a) }},
+			{"reserve alice", func(a *sale.Attempt) (any, error) {
+				res, err := h.s.Reserve(h.ctx, "alice", a)
+				if err == nil && res.Reservation != nil {
+					alice = *res.Reservation
+				}
+				return res, err
+			}},
+			{"reserve bob", func(a *sale.Attempt) (any, error) { return h.s.Reserve(h.ctx, "bob", a) }},
+			{"reserve alice again", func(a *sale.Attempt) (any, error) { return h.s.Reserve(h.ctx, "alice", a) }},
+			{"initialize below taken", func(a *sale.Attempt) (any, error) { return h.s.Initialize(h.ctx, 0, false, a) }},
+			{"confirm alice", func(a *sale.Attempt) (any, error) { return h.s.Confirm(h.ctx, alice.ID, a) }},
+		}
+		type answer struct {
+			v   any
+			err string
+		}
+		first := make([]answer, len(calls))
+		for i, c := range calls {
+			h.advance(time.Second)
+			v, err := c.do(&sale.Attempt{Key: fmt.Sprintf("key-%d", i)})
+			first[i] = answer{v, fmt.Sprint(err)}
+		}
+		h.reopen(f, ttl)
+		for i, c := range calls {
+			a := &sale.Attempt{Key: fmt.Sprintf("key-%d", i)}
+			v, err := c.do(a)
+			if got := (answer{v, fmt.Sprint(err)}); !a.Replayed || !reflect.DeepEqual(got.v, first[i].v) || (err == nil) != (first[i].err == "<nil>") {
+				t.Errorf("%s after a restart: %+v, %s (replayed %v); first answer %+v, %s", c.name, got.v, got.err, a.Replayed, first[i].v, first[i].err)
+			}
+			var c1 *sale.ConflictError
+			if errors.As(err, &c1) && !sameReservation(c1.Reservation, alice) {
+				t.Errorf("%s after a restart: conflict on %+v, want alice's hold %+v", c.name, c1.Reservation, alice)
+			}
+			var inv *sale.InventoryError
+			if errors.As(err, &inv) && (inv.Total != 0 || inv.Taken != 1) {
+				t.Errorf("%s after a restart: %v, want total 0, taken 1", c.name, err)
+			}
+		}
+		h.wantStatus(1, 0, 0, 1, 1)
+	}},
+
 	{"RestartKeepsTheSale", func(t *testing.T, f Factory) {
 		h := start(t, f)
 		h.init(3, false)

@@ -33,11 +33,11 @@ var expiryTests = []test{
 			call func(h *harness, id string)
 		}{
 			{"Confirm", func(h *harness, id string) {
-				_, err := h.s.Confirm(h.ctx, id)
+				_, err := h.s.Confirm(h.ctx, id, nil)
 				h.wantConflict("confirm at expires_at", err, sale.ErrHoldExpired, id, sale.Expired)
 			}},
 			{"Cancel", func(h *harness, id string) {
-				_, err := h.s.Cancel(h.ctx, id)
+				_, err := h.s.Cancel(h.ctx, id, nil)
 				h.wantConflict("cancel at expires_at", err, sale.ErrHoldExpired, id, sale.Expired)
 			}},
 			{"Reservation", func(h *harness, id string) { h.wantReservationStatus(id, sale.Expired) }},
@@ -76,9 +76,9 @@ var expiryTests = []test{
 				if last := h.wantNone("alice"); last == nil || last.ID != r.ID || last.Status != sale.Expired {
 					t.Fatalf("alice's last hold: got %+v, want %s expired", last, r.ID)
 				}
-				_, err := h.s.Confirm(h.ctx, r.ID)
+				_, err := h.s.Confirm(h.ctx, r.ID, nil)
 				h.wantConflict("confirm expired", err, sale.ErrHoldExpired, r.ID, sale.Expired)
-				_, err = h.s.Cancel(h.ctx, r.ID)
+				_, err = h.s.Cancel(h.ctx, r.ID, nil)
 				h.wantConflict("cancel expired", err, sale.ErrHoldExpired, r.ID, sale.Expired)
 				// The unit came back exactly once, whoever took it since.
 				st := h.status()

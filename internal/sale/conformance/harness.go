@@ -30,8 +30,16 @@ type harness struct {
 
 func start(t *testing.T, f Factory) *harness {
 	t.Helper()
+	return startWith(t, f, sale.Config{})
+}
+
+// startWith is start with the key settings of cfg (its hold TTL and clock
+// are the harness's).
+func startWith(t *testing.T, f Factory, cfg sale.Config) *harness {
+	t.Helper()
 	h := &harness{t: t, ctx: t.Context(), clock: clocktest.New(t0)}
-	h.s = f(t, sale.Config{HoldTTL: ttl, Clock: h.clock})
+	cfg.HoldTTL, cfg.Clock = ttl, h.clock
+	h.s = f(t, cfg)
 	t.Cleanup(func() {
 		if err := h.s.Close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -56,7 +64,7 @@ func (h *harness) at(t time.Time) time.Time {
 // returns is the store's status.
 func (h *harness) init(total int64, reset bool) sale.Status {
 	h.t.Helper()
-	st, err := h.s.Initialize(h.ctx, total, reset)
+	st, err := h.s.Initialize(h.ctx, total, reset, nil)
 	if err != nil {
 		h.t.Fatalf("initialize %d reset=%v: %v", total, reset, err)
 	}
@@ -72,7 +80,7 @@ func (h *harness) init(total int64, reset bool) sale.Status {
 // hold reserves for user, expecting a fresh hold made now.
 func (h *harness) hold(user string) sale.Reservation {
 	h.t.Helper()
-	res, err := h.s.Reserve(h.ctx, user)
+	res, err := h.s.Reserve(h.ctx, user, nil)
 	if err != nil {
 		h.t.Fatalf("reserve %s: %v", user, err)
 	}
@@ -105,7 +113,7 @@ func (h *harness) waitAgain(user string, pos int64) { h.t.Helper(); h.reserveWai
 
 func (h *harness) reserveWaiting(user string, pos int64, again bool) {
 	h.t.Helper()
-	res, err := h.s.Reserve(h.ctx, user)
+	res, err := h.s.Reserve(h.ctx, user, nil)
 	if err != nil {
 		h.t.Fatalf("reserve %s: %v", user, err)
 	}
@@ -205,7 +213,7 @@ func (h *harness) wantReservationStatus(id string, want sale.HoldStatus) sale.Re
 
 func (h *harness) confirm(id string) sale.Reservation {
 	h.t.Helper()
-	r, err := h.s.Confirm(h.ctx, id)
+	r, err := h.s.Confirm(h.ctx, id, nil)
 	if err != nil {
 		h.t.Fatalf("confirm %s: %v", id, err)
 	}
@@ -218,7 +226,7 @@ func (h *harness) confirm(id string) sale.Reservation {
 
 func (h *harness) cancel(id string) sale.Reservation {
 	h.t.Helper()
-	r, err := h.s.Cancel(h.ctx, id)
+	r, err := h.s.Cancel(h.ctx, id, nil)
 	if err != nil {
 		h.t.Fatalf("cancel %s: %v", id, err)
 	}

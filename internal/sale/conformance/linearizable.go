@@ -52,7 +52,7 @@ func seeds(t testing.TB, def int) []uint64 {
 // workload is the shape of every history: small enough that porcupine
 // checks it in milliseconds.
 func workload(seed uint64) model.Workload {
-	return model.Workload{Seed: seed, Clients: 4, OpsPerClient: 40, Users: 6, Inventory: 2, Ticks: 12, Tick: time.Second}
+	return model.Workload{Seed: seed, Clients: 4, OpsPerClient: 40, Users: 6, Inventory: 2, Ticks: 12, Tick: time.Second, Keys: 3}
 }
 
 // CheckTimeout bounds one check. A timeout is a failure, as in etcd's

@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg sale.Config) sale.Store) 
 		{"Users", userTests},
 		{"Events", eventTests},
 		{"Concurrency", concurrencyTests},
+		{"Keys", keyTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {

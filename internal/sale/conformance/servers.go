@@ -54,20 +54,20 @@ func (r *roundRobin) pick() sale.Store {
 	return r.stores[(r.next.Add(1)-1)%uint64(len(r.stores))]
 }
 
-func (r *roundRobin) Initialize(ctx context.Context, total int64, reset bool) (sale.Status, error) {
-	return r.pick().Initialize(ctx, total, reset)
+func (r *roundRobin) Initialize(ctx context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
+	return r.pick().Initialize(ctx, total, reset, a)
 }
 
-func (r *roundRobin) Reserve(ctx context.Context, userID string) (sale.ReserveResult, error) {
-	return r.pick().Reserve(ctx, userID)
+func (r *roundRobin) Reserve(ctx context.Context, userID string, a *sale.Attempt) (sale.ReserveResult, error) {
+	return r.pick().Reserve(ctx, userID, a)
 }
 
-func (r *roundRobin) Confirm(ctx context.Context, id string) (sale.Reservation, error) {
-	return r.pick().Confirm(ctx, id)
+func (r *roundRobin) Confirm(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	return r.pick().Confirm(ctx, id, a)
 }
 
-func (r *roundRobin) Cancel(ctx context.Context, id string) (sale.Reservation, error) {
-	return r.pick().Cancel(ctx, id)
+func (r *roundRobin) Cancel(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
+	return r.pick().Cancel(ctx, id, a)
 }
 
 func (r *roundRobin) Reservation(ctx context.Context, id string) (sale.Reservation, error) {

@@ -32,7 +32,7 @@ func benchStore(b *testing.B, total int64) *store.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Initialize(context.Background(), total, false); err != nil {
+	if _, err := s.Initialize(context.Background(), total, false, nil); err != nil {
 		b.Fatal(err)
 	}
 	return s
@@ -52,7 +52,7 @@ func BenchmarkReserveParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if res, err := s.Reserve(ctx, ids.next()); err != nil || res.Reservation == nil {
+			if res, err := s.Reserve(ctx, ids.next(), nil); err != nil || res.Reservation == nil {
 				b.Errorf("reserve: %+v, %v", res, err)
 				return
 			}
@@ -69,7 +69,7 @@ func BenchmarkReserveSoldOutParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if res, err := s.Reserve(ctx, ids.next()); err != nil || res.Position == 0 {
+			if res, err := s.Reserve(ctx, ids.next(), nil); err != nil || res.Position == 0 {
 				b.Errorf("reserve: %+v, %v", res, err)
 				return
 			}
@@ -84,7 +84,7 @@ func BenchmarkReserveRepeatParallel(b *testing.B) {
 	s := benchStore(b, 0)
 	ctx := context.Background()
 	for i := range waiting {
-		if _, err := s.Reserve(ctx, "user-"+strconv.Itoa(i)); err != nil {
+		if _, err := s.Reserve(ctx, "user-"+strconv.Itoa(i), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func BenchmarkReserveRepeatParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		rng := rand.New(rand.NewPCG(seed.Add(1), 0))
 		for pb.Next() {
-			if res, err := s.Reserve(ctx, "user-"+strconv.Itoa(rng.IntN(waiting))); err != nil || !res.AlreadyWaiting {
+			if res, err := s.Reserve(ctx, "user-"+strconv.Itoa(rng.IntN(waiting)), nil); err != nil || !res.AlreadyWaiting {
 				b.Errorf("reserve: %+v, %v", res, err)
 				return
 			}
@@ -111,14 +111,14 @@ func BenchmarkConfirm(b *testing.B) {
 			ctx := context.Background()
 			holds := make([]string, b.N)
 			for i := range holds {
-				res, err := s.Reserve(ctx, "user-"+strconv.Itoa(i))
+				res, err := s.Reserve(ctx, "user-"+strconv.Itoa(i), nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				holds[i] = res.Reservation.ID
 			}
 			confirm := func(id string) {
-				if _, err := s.Confirm(ctx, id); err != nil {
+				if _, err := s.Confirm(ctx, id, nil); err != nil {
 					b.Errorf("confirm: %v", err)
 				}
 			}
@@ -155,7 +155,7 @@ func BenchmarkLine1M(b *testing.B) {
 			l.batches(b, func(k int) {
 				for range k {
 					id := ids.next()
-					if res, err := l.s.Reserve(l.ctx, id); err != nil || res.Position == 0 {
+					if res, err := l.s.Reserve(l.ctx, id, nil); err != nil || res.Position == 0 {
 						b.Fatalf("join: %+v, %v", res, err)
 					}
 					joined = append(joined, id)
@@ -201,7 +201,7 @@ func BenchmarkLine1M(b *testing.B) {
 			l.seen = l.s.Seq() // promotions are read from here on
 			l.batches(b, func(k int) {
 				for _, id := range l.holds[:k] {
-					r, err := l.s.Cancel(l.ctx, id)
+					r, err := l.s.Cancel(l.ctx, id, nil)
 					if err != nil {
 						b.Fatalf("cancel: %v", err)
 					}
@@ -240,11 +240,11 @@ func newLineBench(b *testing.B, n int) *lineBench {
 		b.Fatal(err)
 	}
 	l.s = s
-	if _, err := s.Initialize(l.ctx, lineBatch, false); err != nil {
+	if _, err := s.Initialize(l.ctx, lineBatch, false, nil); err != nil {
 		b.Fatal(err)
 	}
 	for i := range lineBatch {
-		res, err := s.Reserve(l.ctx, "holder-"+strconv.Itoa(i))
+		res, err := s.Reserve(l.ctx, "holder-"+strconv.Itoa(i), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func (l *lineBench) readPromotions(b *testing.B) {
 func (l *lineBench) user(i int) string { return "user-" + strconv.Itoa(i) }
 
 func (l *lineBench) join(b *testing.B, id string) {
-	if res, err := l.s.Reserve(l.ctx, id); err != nil || res.Position == 0 {
+	if res, err := l.s.Reserve(l.ctx, id, nil); err != nil || res.Position == 0 {
 		b.Fatalf("join %s: %+v, %v", id, res, err)
 	}
 }
@@ -322,7 +322,7 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 			s := benchStore(b, 0)
 			b.StartTimer()
 			for _, id := range ids {
-				if _, err := s.Reserve(ctx, id); err != nil {
+				if _, err := s.Reserve(ctx, id, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -335,4 +335,68 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// BenchmarkReserveIdempotencyKey: what a key costs a reserve in the store
+// (the lookup, the answer kept, its share of expiry), distinct users each
+// with a fresh key, against the same calls without one.
+func BenchmarkReserveIdempotencyKey(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "no-key"
+		if keyed {
+			name = "key"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := benchStore(b, sale.MaxInventory)
+			ctx := context.Background()
+			var ids userIDs
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id := ids.next()
+					var a *sale.Attempt
+					if keyed {
+						a = &sale.Attempt{Key: "3f8a1c2e-" + id}
+					}
+					if res, err := s.Reserve(ctx, id, a); err != nil || res.Reservation == nil {
+						b.Errorf("reserve: %+v, %v", res, err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkMemoryPerKey reports the heap one kept key costs: 1,000,000
+// users join a sold-out sale each with a 36-character key (a UUID's
+// length), against the same joins without keys.
+func BenchmarkMemoryPerKey(b *testing.B) {
+	const n = 1_000_000
+	ids, keys := make([]string, n), make([]string, n)
+	for i := range ids {
+		ids[i] = "user-" + strconv.Itoa(i)
+		keys[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+	}
+	heap := func(keyed bool) uint64 {
+		before := membench.HeapInUse()
+		s := benchStore(b, 0)
+		for i, id := range ids {
+			var a *sale.Attempt
+			if keyed {
+				a = &sale.Attempt{Key: keys[i]}
+			}
+			if _, err := s.Reserve(context.Background(), id, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := membench.HeapInUse()
+		runtime.KeepAlive(s)
+		return after - before
+	}
+	for range b.N {
+		plain, keyed := heap(false), heap(true)
+		b.ReportMetric(float64(keyed-plain)/n, "B/key")
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -36,7 +37,7 @@ import (
 // and the caller may try again; any other error (a bad DSN, a refused
 // password, a schema from a newer flashsale) will not go away by itself.
 func Open(ctx context.Context, dsn string, cfg sale.Config) (*store.Store, error) {
-	j, err := openJournal(ctx, dsn)
+	j, err := openJournal(ctx, dsn, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open the sale in PostgreSQL: %w", err)
 	}
@@ -55,11 +56,20 @@ type journal struct {
 	// lock is the key of the sale's advisory lock: each batch holds it
 	// exclusively from before it decides until its commit; Head shares it.
 	lock int64
+
+	keyTTL  time.Duration // a key record is forgotten this long after it was made
+	maxKeys int           // beyond this many, the oldest records are forgotten
 }
 
 var _ store.Shared = (*journal)(nil)
 
-func openJournal(ctx context.Context, dsn string) (*journal, error) {
+// openJournal connects to the database dsn names, keeping keys as cfg
+// says (its zeros are the defaults).
+func openJournal(ctx context.Context, dsn string, cfg sale.Config) (*journal, error) {
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("the DSN: %w", err)
@@ -74,7 +84,7 @@ func openJournal(ctx context.Context, dsn string) (*journal, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	j := &journal{pool: pool}
+	j := &journal{pool: pool, keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys}
 	if err := pool.Ping(ctx); err != nil {
 		j.Close()
 		return nil, fmt.Errorf("connect to %s: %w", where(pcfg), classify(err))
@@ -203,9 +213,10 @@ func (j *journal) Begin(ctx context.Context) (store.Batch, error) {
 }
 
 // batch is one transaction on one connection. Its statements are sent in
-// two pipelined round trips (Since, Commit) rather than one per statement:
-// the sale row stays locked from the first to the end of the second, and
-// every round trip saved is time no other server can commit.
+// two pipelined round trips (Since, Commit), three when its calls have
+// idempotency keys (Keys), rather than one per statement: the sale row
+// stays locked from the first to the end of the last, and every round trip
+// saved is time no other server can commit.
 type batch struct {
 	j      *journal
 	conn   *pgxpool.Conn
@@ -256,9 +267,12 @@ func (b *batch) Since(ctx context.Context, after uint64) ([]sale.Event, error) {
 
 // Commit implements store.Batch: the events, the sale row's new last_seq,
 // the deletion of what a reset voids, the notification to the other
-// servers and the COMMIT, in one round trip.
-func (b *batch) Commit(ctx context.Context, events []sale.Event) error {
-	if err := b.write(ctx, events); err != nil {
+// servers, the key records and the forgetting of those expired or beyond
+// MaxKeys, and the COMMIT, in one round trip. A batch of keys alone (every
+// call answered with a conflict) changes no event, so it neither advances
+// the sale nor tells the other servers.
+func (b *batch) Commit(ctx context.Context, events []sale.Event, keys []sale.KeyRecord) error {
+	if err := b.write(ctx, events, keys); err != nil {
 		_ = b.Rollback()
 		return classify(err)
 	}
@@ -266,13 +280,39 @@ func (b *batch) Commit(ctx context.Context, events []sale.Event) error {
 	return nil
 }
 
-func (b *batch) write(ctx context.Context, events []sale.Event) error {
+func (b *batch) write(ctx context.Context, events []sale.Event, keys []sale.KeyRecord) error {
 	if !b.locked {
 		return errors.New("commit without Since: the sale row is not locked")
 	}
-	if len(events) == 0 {
-		return errors.New("commit of no events")
+	if len(events) == 0 && len(keys) == 0 {
+		return errors.New("commit of no events and no keys")
 	}
+	q := &pgx.Batch{}
+	if len(events) > 0 {
+		b.queueEvents(q, events)
+	}
+	if len(keys) > 0 {
+		if err := b.queueKeys(q, keys); err != nil {
+			return err
+		}
+	}
+	// A COMMIT of a transaction that failed answers ROLLBACK, not an error.
+	queue(q, "commit", func(tag pgconn.CommandTag) error {
+		if tag.String() != "COMMIT" {
+			return fmt.Errorf("it answered %s", tag)
+		}
+		return nil
+	}, "COMMIT")
+	if err := b.conn.SendBatch(ctx, q).Close(); err != nil {
+		return err
+	}
+	b.begun = false
+	return nil
+}
+
+// queueEvents queues the events, the sale row's new last_seq, the deletion
+// of what a reset among them voids, and the notification.
+func (b *batch) queueEvents(q *pgx.Batch, events []sale.Event) {
 	var (
 		n        = len(events)
 		seqs     = make([]int64, n)
@@ -294,45 +334,41 @@ func (b *batch) write(ctx context.Context, events []sale.Event) error {
 			resetSeq = e.Seq
 		}
 	}
-	q := &pgx.Batch{}
-	q.Queue("INSERT INTO sale_events ("+columns+") SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::bigint[])",
+	queue(q, fmt.Sprintf("insert %d events", n), nil,
+		"INSERT INTO sale_events ("+columns+") SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::bigint[])",
 		seqs, kinds, ats, users, ids, posits, expires, totals)
 	// The guard on last_seq makes a batch that did not follow the newest
 	// commit fail rather than fork the sale (the row lock already rules it
 	// out; this keeps it so should the lock ever be skipped).
-	q.Queue("UPDATE sale SET last_seq = $1 WHERE id = 1 AND last_seq = $2", int64(newest), int64(b.last))
+	queue(q, fmt.Sprintf("advance the sale to %d", newest), func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("it is no longer at %d", b.last)
+		}
+		return nil
+	}, "UPDATE sale SET last_seq = $1 WHERE id = 1 AND last_seq = $2", int64(newest), int64(b.last))
 	if resetSeq > 0 {
-		q.Queue("DELETE FROM sale_events WHERE seq < $1", int64(resetSeq))
+		// Events only: the keys stay, so that an admin's retried reset is
+		// answered, not made again.
+		queue(q, fmt.Sprintf("delete the events before the reset at %d", resetSeq), nil,
+			"DELETE FROM sale_events WHERE seq < $1", int64(resetSeq))
 	}
 	// Delivered at commit, in commit order, to the servers listening.
-	q.Queue("SELECT pg_notify($1, $2)", b.j.channel, strconv.FormatUint(newest, 10))
-	q.Queue("COMMIT")
-	res := b.conn.SendBatch(ctx, q)
-	defer res.Close()
-	if _, err := res.Exec(); err != nil {
-		return fmt.Errorf("insert %d events: %w", n, err)
-	}
-	tag, err := res.Exec()
-	if err != nil {
-		return fmt.Errorf("advance the sale to %d: %w", newest, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("advance the sale to %d: it is no longer at %d", newest, b.last)
-	}
-	if resetSeq > 0 {
-		if _, err := res.Exec(); err != nil {
-			return fmt.Errorf("delete the events before the reset at %d: %w", resetSeq, err)
+	queue(q, "notify", nil, "SELECT pg_notify($1, $2)", b.j.channel, strconv.FormatUint(newest, 10))
+}
+
+// queue queues sql in q. When the pipeline's results are read, an error
+// says what the statement was doing, and check, if given, judges its tag.
+func queue(q *pgx.Batch, doing string, check func(pgconn.CommandTag) error, sql string, args ...any) {
+	q.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		if err == nil && check != nil {
+			err = check(tag)
 		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", doing, err)
+		}
+		return nil
 	}
-	if _, err := res.Exec(); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	// A COMMIT of a transaction that failed answers ROLLBACK, not an error.
-	if tag, err = res.Exec(); err != nil || tag.String() != "COMMIT" {
-		return fmt.Errorf("commit (%s): %w", tag, err)
-	}
-	b.begun = false
-	return res.Close()
 }
 
 // Rollback implements store.Batch. A connection left in a transaction (the

@@ -16,7 +16,7 @@ import (
 func TestFrozenServerReleasesTheLock(t *testing.T) {
 	dsn := pgtest.Schema(t)
 	ctx := t.Context()
-	frozen, err := openJournal(ctx, dsn)
+	frozen, err := openJournal(ctx, dsn, sale.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestFrozenServerReleasesTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.Initialize(ctx, 1, false); err != nil {
+	if _, err := other.Initialize(ctx, 1, false, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -48,7 +48,7 @@ func TestFrozenServerReleasesTheLock(t *testing.T) {
 	for {
 		// The first try may be cut by the store's own batch timeout
 		// (503); a shopper's retry then succeeds.
-		if res, err = other.Reserve(rctx, "alice"); err == nil || rctx.Err() != nil {
+		if res, err = other.Reserve(rctx, "alice", nil); err == nil || rctx.Err() != nil {
 			break
 		}
 	}

@@ -27,7 +27,14 @@ func (b *batch) write(ctx context.Context, events []sale.Event) error {
 			reset = e.Seq
 		}
 	}
-	if err := b.insert(ctx, events); err != nil {
+	if _, err := b.insert(ctx, "sale_events ("+columns+")", 8, len(events), func(args []any, i int) ([]any, error) {
+		e := events[i]
+		var expUS int64
+		if !e.ExpiresAt.IsZero() {
+			expUS = e.ExpiresAt.UnixMicro()
+		}
+		return append(args, int64(e.Seq), string(e.Kind), e.At.UnixMicro(), e.UserID, e.ReservationID, e.Position, expUS, e.Total), nil
+	}); err != nil {
 		return err
 	}
 	if reset > 0 {
@@ -38,8 +45,10 @@ func (b *batch) write(ctx context.Context, events []sale.Event) error {
 	return nil
 }
 
-// insert adds the events in chunks of rowsPerInsert rows.
-func (b *batch) insert(ctx context.Context, events []sale.Event) error {
+// insert adds n rows of width values to into ("table (columns)") in chunks
+// of rowsPerInsert rows; row appends the values of row i to args. It
+// returns how many rows it added.
+func (b *batch) insert(ctx context.Context, into string, width, n int, row func(args []any, i int) ([]any, error)) (int64, error) {
 	// A full chunk's statement is prepared once per batch and reused; only
 	// the last, shorter chunk is parsed on its own.
 	var full *sql.Stmt
@@ -48,42 +57,50 @@ func (b *batch) insert(ctx context.Context, events []sale.Event) error {
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, min(len(events), rowsPerInsert)*8)
-	for len(events) > 0 {
-		n := min(len(events), rowsPerInsert)
+	var added int64
+	args := make([]any, 0, min(n, rowsPerInsert)*width)
+	for done := 0; done < n; {
+		chunk := min(n-done, rowsPerInsert)
 		args = args[:0]
-		for _, e := range events[:n] {
-			var expUS int64
-			if !e.ExpiresAt.IsZero() {
-				expUS = e.ExpiresAt.UnixMicro()
+		for i := done; i < done+chunk; i++ {
+			var err error
+			if args, err = row(args, i); err != nil {
+				return added, err
 			}
-			args = append(args, int64(e.Seq), string(e.Kind), e.At.UnixMicro(), e.UserID, e.ReservationID, e.Position, expUS, e.Total)
 		}
-		var err error
-		if n == rowsPerInsert {
+		var (
+			res sql.Result
+			err error
+		)
+		if chunk == rowsPerInsert {
 			if full == nil {
-				if full, err = b.tx.PrepareContext(ctx, insertRows(n)); err != nil {
-					return err
+				if full, err = b.tx.PrepareContext(ctx, insertRows(into, width, chunk)); err != nil {
+					return added, err
 				}
 			}
-			_, err = full.ExecContext(ctx, args...)
+			res, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = b.tx.ExecContext(ctx, insertRows(n), args...)
+			res, err = b.tx.ExecContext(ctx, insertRows(into, width, chunk), args...)
 		}
 		if err != nil {
-			return err
+			return added, err
 		}
-		events = events[n:]
+		rows, err := res.RowsAffected()
+		if err != nil {
+			return added, err
+		}
+		added += rows
+		done += chunk
 	}
-	return nil
+	return added, nil
 }
 
-// insertRows is an INSERT of n events.
-func insertRows(n int) string {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?)"
+// insertRows is an INSERT of n rows of width values into into.
+func insertRows(into string, width, n int) string {
+	row := "(" + strings.Repeat("?, ", width-1) + "?)"
 	var sb strings.Builder
-	sb.Grow(64 + n*(len(row)+2))
-	sb.WriteString("INSERT INTO sale_events (" + columns + ") VALUES ")
+	sb.Grow(len(into) + 24 + n*(len(row)+2))
+	sb.WriteString("INSERT INTO " + into + " VALUES ")
 	for i := range n {
 		if i > 0 {
 			sb.WriteString(", ")

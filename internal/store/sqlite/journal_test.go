@@ -16,7 +16,7 @@ import (
 func TestResetInsideABatch(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "sale.db")
-	r, err := rules.New(time.Minute)
+	r, err := rules.New(sale.Config{HoldTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestResetInsideABatch(t *testing.T) {
 	}
 	events := r.Take() // initialized, granted, joined, reset, initialized, granted
 
-	j, err := openJournal(ctx, path)
+	j, err := openJournal(ctx, path, sale.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestResetInsideABatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Commit(ctx, events); err != nil {
+	if err := b.Commit(ctx, events, nil); err != nil {
 		t.Fatal(err)
 	}
 	kept, err := j.Read(ctx, 0, 100)
@@ -53,7 +53,7 @@ func TestResetInsideABatch(t *testing.T) {
 	if len(kept) != 3 || kept[0].Kind != sale.EventReset || kept[0].Seq != events[3].Seq {
 		t.Fatalf("kept %d events starting with %+v; want the reset and what follows it", len(kept), kept[0])
 	}
-	replayed, err := rules.New(time.Minute)
+	replayed, err := rules.New(sale.Config{HoldTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

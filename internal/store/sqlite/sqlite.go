@@ -30,7 +30,7 @@ import (
 // rebuilt from the file, with holds that expired while nobody ran it
 // expired now. Every error names the file and says what is wrong with it.
 func Open(ctx context.Context, path string, cfg sale.Config) (*store.Store, error) {
-	j, err := openJournal(ctx, path)
+	j, err := openJournal(ctx, path, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sale database %s: %w", path, err)
 	}
@@ -46,11 +46,28 @@ func Open(ctx context.Context, path string, cfg sale.Config) (*store.Store, erro
 type journal struct {
 	db   *sql.DB
 	lock *os.File
+
+	keyTTL  time.Duration // a key record is forgotten this long after it was made
+	maxKeys int           // beyond this many, the oldest records are forgotten
+	// keys is how many rows sale_keys holds, or unknownKeys. This process
+	// is the file's only writer, so it is exact without counting the
+	// table each batch: it changes only when a commit succeeds.
+	keys int
 }
 
-func openJournal(ctx context.Context, path string) (*journal, error) {
+// unknownKeys: a commit failed, and whether it was made is not known here;
+// the next batch that keeps keys counts them again, in its transaction.
+const unknownKeys = -1
+
+// openJournal opens the journal at path, keeping keys as cfg says (its
+// zeros are the defaults).
+func openJournal(ctx context.Context, path string, cfg sale.Config) (*journal, error) {
 	if path == "" {
 		return nil, errors.New("no path given")
+	}
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return nil, err
 	}
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil {
@@ -80,7 +97,7 @@ func openJournal(ctx context.Context, path string) (*journal, error) {
 		}
 		return nil, err
 	}
-	j := &journal{lock: lock}
+	j := &journal{lock: lock, keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys}
 	if j.db, err = sql.Open("sqlite", dsn(path)); err != nil {
 		j.Close()
 		return nil, err
@@ -93,6 +110,11 @@ func openJournal(ctx context.Context, path string) (*journal, error) {
 		j.Close()
 		return nil, explain(err)
 	}
+	if j.keys, err = countKeys(ctx, j.db); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("count idempotency keys: %w", explain(err))
+	}
+
 	return j, nil
 }
 
@@ -156,24 +178,39 @@ func (j *journal) Begin(ctx context.Context) (store.Batch, error) {
 	if err != nil {
 		return nil, explain(err)
 	}
-	return &batch{tx: tx}, nil
+	return &batch{j: j, tx: tx}, nil
 }
 
-type batch struct{ tx *sql.Tx }
+type batch struct {
+	j  *journal
+	tx *sql.Tx
+}
 
 // Since implements store.Batch. This process holds the file's lock, so it is
 // the only writer: nobody else can have committed. (Reading to make sure
 // cost a quarter of the writer's time per batch: docs/benchmarks.md.)
 func (b *batch) Since(context.Context, uint64) ([]sale.Event, error) { return nil, nil }
 
-// Commit implements store.Batch: the events in one transaction, older ones
-// dropped in the same transaction when a reset voids them.
-func (b *batch) Commit(ctx context.Context, events []sale.Event) error {
-	if err := b.write(ctx, events); err != nil {
+// Commit implements store.Batch: the events and key records in one
+// transaction, older events dropped in it when a reset voids them (never
+// keys: an admin's retried reset must be answered, not start another
+// sale), and expired or surplus keys forgotten in it.
+func (b *batch) Commit(ctx context.Context, events []sale.Event, keys []sale.KeyRecord) error {
+	kept := b.j.keys
+	err := b.write(ctx, events)
+	if err == nil && len(keys) > 0 {
+		kept, err = b.keep(ctx, keys)
+	}
+	if err != nil {
 		_ = b.tx.Rollback()
 		return explain(err)
 	}
-	return explain(b.tx.Commit())
+	if err := b.tx.Commit(); err != nil {
+		b.j.keys = unknownKeys
+		return explain(err)
+	}
+	b.j.keys = kept
+	return nil
 }
 
 // Rollback implements store.Batch.

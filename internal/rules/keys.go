@@ -1,0 +1,167 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
+)
+
+// KeyOf is key in the scope of the caller of c: the user for reserve, the
+// reservation for confirm and cancel, the admin for initialize. A key is
+// compared only with the keys of its scope, so that two callers choosing
+// the same key never share an answer (docs/design.md says why each scope is
+// the caller's own).
+func KeyOf(c sale.Call, key string) sale.KeyID {
+	switch c.Op {
+	case sale.OpReserve:
+		return sale.KeyID{Scope: "user:" + c.UserID, Key: key}
+	case sale.OpConfirm, sale.OpCancel:
+		return sale.KeyID{Scope: "reservation:" + c.ReservationID, Key: key}
+	default:
+		return sale.KeyID{Scope: "admin", Key: key}
+	}
+}
+
+// Keyed makes the change c once under key. The first call makes it and
+// keeps its answer, whatever it is (a hold, a place in line, a conflict):
+// every answer a decision gives is the answer to that request. A later call
+// with the same key and the same Call, until the key's TTL has passed, gets
+// that answer again (replayed) and changes nothing; with another Call it
+// gets sale.ErrKeyMismatch, and nothing is done or kept. Like every
+// decision, a replay and a mismatch first apply the expiries due. A key
+// longer than sale.MaxKeyLength is sale.ErrInvalid, before anything else.
+func (s *Sale) Keyed(now time.Time, key string, c sale.Call) (ans sale.Answer, replayed bool) {
+	if len(key) > sale.MaxKeyLength {
+		return sale.Answer{Err: fmt.Errorf("%s: %w: an idempotency key is at most %d bytes, got %d", c, sale.ErrInvalid, sale.MaxKeyLength, len(key))}, false
+	}
+	now = sale.Instant(now)
+	id := KeyOf(c, key)
+	s.keys.forgetExpired(now)
+	if r := s.keys.live(id, now); r != nil {
+		s.expire(now) // what Do does first, for a call that runs
+		if r.Call != c {
+			return sale.Answer{Err: fmt.Errorf("%s with idempotency key %q: %w (%s)", c, key, sale.ErrKeyMismatch, r.Call)}, false
+		}
+		return r.Answer, true
+	}
+	ans = s.Do(now, c)
+	s.keys.add(sale.KeyRecord{ID: id, At: now, Call: c, Answer: ans})
+	return ans, false
+}
+
+// Do makes the change c and returns its answer.
+func (s *Sale) Do(now time.Time, c sale.Call) sale.Answer {
+	var a sale.Answer
+	switch c.Op {
+	case sale.OpInitialize:
+		a.Status, a.Err = s.Initialize(now, c.Total, c.Reset)
+	case sale.OpReserve:
+		a.Reserve, a.Err = s.Reserve(now, c.UserID)
+	case sale.OpConfirm:
+		a.Reservation, a.Err = s.Confirm(now, c.ReservationID)
+	case sale.OpCancel:
+		a.Reservation, a.Err = s.Cancel(now, c.ReservationID)
+	default:
+		a.Err = fmt.Errorf("%w: no change is called %q", sale.ErrInvalid, c.Op)
+	}
+	return a
+}
+
+// LoadKeys adds records a durable store found in its journal for the keys
+// of the calls it is about to decide. Of two records for one key (the older
+// one expired), the newer one counts.
+func (s *Sale) LoadKeys(records []sale.KeyRecord) {
+	for i := range records {
+		r := &records[i]
+		if old := s.keys.byID[r.ID]; old == nil || old.At.Before(r.At) {
+			s.keys.byID[r.ID] = r
+		}
+	}
+}
+
+// TakeKeys returns the records kept since the last TakeKeys, oldest first,
+// for a durable store to commit with the batch's events. The slice is
+// valid until the next decision.
+func (s *Sale) TakeKeys() []sale.KeyRecord {
+	m := s.keys.made
+	s.keys.made = s.keys.made[:0]
+	return m
+}
+
+// ClearKeys forgets every key. A durable store, whose journal is where keys
+// are kept, clears them after each batch, so that what it has in memory is
+// never older than what the journal holds.
+func (s *Sale) ClearKeys() { s.keys.clear() }
+
+// Keys reports how many keys are kept now and how many were forgotten
+// before their TTL because MaxKeys were kept.
+func (s *Sale) Keys() (kept int, evicted uint64) { return len(s.keys.byID), s.keys.evicted }
+
+// keyTable is the keys a sale keeps, in memory: all of them for a memory
+// store, those of one batch for a durable one. Records are kept in the
+// order they were made, which, every key living as long, is the order they
+// expire in: forgetting the expired and, beyond max, the oldest is popping
+// the front. Lookups are by map.
+type keyTable struct {
+	ttl     time.Duration
+	max     int
+	byID    map[sale.KeyID]*sale.KeyRecord
+	order   []*sale.KeyRecord // oldest first from head
+	head    int
+	made    []sale.KeyRecord
+	evicted uint64
+}
+
+func newKeyTable(ttl time.Duration, max int) keyTable {
+	t := keyTable{ttl: ttl, max: max}
+	t.clear()
+	return t
+}
+
+func (t *keyTable) clear() {
+	t.byID = make(map[sale.KeyID]*sale.KeyRecord)
+	t.order, t.head = nil, 0
+	t.made = t.made[:0]
+}
+
+// live is id's record unless it has expired at now.
+func (t *keyTable) live(id sale.KeyID, now time.Time) *sale.KeyRecord {
+	r := t.byID[id]
+	if r == nil || !now.Before(r.At.Add(t.ttl)) {
+		return nil
+	}
+	return r
+}
+
+func (t *keyTable) add(r sale.KeyRecord) {
+	t.made = append(t.made, r) // for TakeKeys, whose array is reused
+	p := &r
+	t.byID[r.ID] = p
+	t.order = append(t.order, p)
+	for len(t.order)-t.head > t.max {
+		t.pop()
+		t.evicted++
+	}
+}
+
+// forgetExpired drops the records whose TTL has passed at now.
+func (t *keyTable) forgetExpired(now time.Time) {
+	for t.head < len(t.order) && !now.Before(t.order[t.head].At.Add(t.ttl)) {
+		t.pop()
+	}
+}
+
+func (t *keyTable) pop() {
+	r := t.order[t.head]
+	t.order[t.head] = nil
+	t.head++
+	if t.byID[r.ID] == r {
+		delete(t.byID, r.ID)
+	}
+	// Reclaim the popped front once it is most of the slice: amortized O(1).
+	if t.head >= 1024 && t.head >= len(t.order)/2 {
+		t.order = append(t.order[:0:0], t.order[t.head:]...)
+		t.head = 0
+	}
+}
