@@ -91,6 +91,46 @@ func sameEvent(a, b sale.Event) bool {
 }
 
 var durableTests = []test{
+	{"ConflictKeysSurviveARestart", func(t *testing.T, f Factory) {
+		// A batch whose every call was refused commits keys and no event:
+		// after a restart its retry is still answered as it was, though
+		// the sale has changed since.
+		h := start(t, f)
+		_, err := h.s.Reserve(h.ctx, "alice", &sale.Attempt{Key: "k1"})
+		h.wantErr("reserve before initialize", err, sale.ErrNotInitialized)
+		h.reopen(f, ttl)
+		h.init(1, false)
+		a := &sale.Attempt{Key: "k1"}
+		_, err = h.s.Reserve(h.ctx, "alice", a)
+		h.wantErr("its retry after a restart", err, sale.ErrNotInitialized)
+		if !a.Replayed {
+			t.Fatal("the retry after a restart was not a replay")
+		}
+	}},
+
+	{"KeysOutliveAResetAndARestart", func(t *testing.T, f Factory) {
+		// A reset drops the events before it, never keys: after a restart
+		// an admin's retried reset is answered, not made again, and so is
+		// a shopper's retry from the sale before it.
+		h := start(t, f)
+		h.init(2, false)
+		first, _ := h.reserveKeyed("alice", "a")
+		if _, err := h.s.Initialize(h.ctx, 5, true, &sale.Attempt{Key: "reset"}); err != nil {
+			t.Fatal(err)
+		}
+		h.hold("bob")
+		h.reopen(f, ttl)
+		a := &sale.Attempt{Key: "reset"}
+		if _, err := h.s.Initialize(h.ctx, 5, true, a); err != nil || !a.Replayed {
+			t.Fatalf("retried reset after a restart: %v (replayed %v)", err, a.Replayed)
+		}
+		h.wantStatus(5, 4, 1, 0, 0) // bob's hold, kept
+		again, a := h.reserveKeyed("alice", "a")
+		if !a.Replayed || !reflect.DeepEqual(again, first) {
+			t.Fatalf("alice's retry: %+v (replayed %v); want her first answer %+v", again, a.Replayed, first)
+		}
+	}},
+
 	{"KeyedAnswersSurviveARestart", func(t *testing.T, f Factory) {
 		// Each kind of answer, kept, read back after a restart to the
 		// microsecond: a status, a hold, a place in line, a conflict

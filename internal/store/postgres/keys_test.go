@@ -11,9 +11,9 @@ import (
 
 	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/pgtest"
-	"github.com/flashsale/flashsale/internal/rules"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/store/journaltest"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -62,102 +62,15 @@ func rowsOf(t *testing.T, conn *pgx.Conn) []string {
 	return scopes
 }
 
-// TestKeysOnlyBatchSurvivesReopen: a batch whose every call was answered
-// with a conflict commits its keys and no event (the sale row stays where
-// it was), and after a restart the retry is answered as the first attempt
-// was, though the sale has changed.
-func TestKeysOnlyBatchSurvivesReopen(t *testing.T) {
-	dsn := pgtest.Schema(t)
-	cfg := sale.Config{Clock: clocktest.New(t0)}
-	s := openKeyed(t, dsn, cfg)
-	if _, err := s.Reserve(t.Context(), "alice", &sale.Attempt{Key: "k1"}); !errors.Is(err, sale.ErrNotInitialized) {
-		t.Fatalf("reserve before initialize: %v", err)
-	}
-	conn := inspect(t, dsn)
-	var last, events int
-	if err := conn.QueryRow(t.Context(), "SELECT last_seq, (SELECT count(*) FROM sale_events) FROM sale").Scan(&last, &events); err != nil || last != 0 || events != 0 {
-		t.Fatalf("last_seq %d, %d events, %v; want none", last, events, err)
-	}
-	if got := rowsOf(t, conn); len(got) != 1 {
-		t.Fatalf("keys kept: %v; want alice's", got)
-	}
-	s.Close()
-
-	s = openKeyed(t, dsn, cfg)
-	if _, err := s.Initialize(t.Context(), 1, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	a := &sale.Attempt{Key: "k1"}
-	if _, err := s.Reserve(t.Context(), "alice", a); !errors.Is(err, sale.ErrNotInitialized) || !a.Replayed {
-		t.Fatalf("retry after a restart: %v (replayed %v); want the first answer, replayed", err, a.Replayed)
-	}
-}
-
-// TestKeysReadEveryRecord: Keys returns every record of a key, the expired
-// one and the newer one alike (the rules keep the newer), and finds many
-// keys at once.
+// TestKeysReadEveryRecord: see journaltest.KeysReadEveryRecord.
 func TestKeysReadEveryRecord(t *testing.T) {
-	ctx := t.Context()
-	j, err := openJournal(ctx, pgtest.Schema(t), sale.Config{KeyTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	call := sale.Call{Op: sale.OpCancel, ReservationID: "r1"}
-	id := rules.KeyOf(call, "k")
-	older := sale.KeyRecord{ID: id, At: t0, Call: call, Answer: sale.Answer{Err: sale.ErrReservationNotFound}}
-	newer := sale.KeyRecord{ID: id, At: t0.Add(30 * time.Minute), Call: call, Answer: sale.Answer{Err: sale.ErrNotInitialized}}
-	var many []sale.KeyRecord
-	for i := range 600 {
-		c := sale.Call{Op: sale.OpReserve, UserID: fmt.Sprint("user-", i)}
-		many = append(many, sale.KeyRecord{ID: rules.KeyOf(c, "k"), At: t0.Add(time.Minute), Call: c, Answer: sale.Answer{Err: sale.ErrNotInitialized}})
-	}
-	for _, keys := range [][]sale.KeyRecord{{older}, many, {newer}} {
-		b, err := j.Begin(ctx)
+	journaltest.KeysReadEveryRecord(t, func(t *testing.T, cfg sale.Config) store.Journal {
+		j, err := openJournal(t.Context(), pgtest.Schema(t), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Since(ctx, 0); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Commit(ctx, nil, keys); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	b, err := j.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Rollback()
-	if _, err := b.Since(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	got, err := b.Keys(ctx, []sale.KeyID{id, {Scope: "user:nobody", Key: "k"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || !got[0].At.Equal(older.At) && !got[1].At.Equal(older.At) {
-		t.Fatalf("records of %v: %+v; want the older and the newer", id, got)
-	}
-	// With a TTL of 20 minutes the older has expired by now; the newer
-	// answers.
-	r, err := rules.New(sale.Config{KeyTTL: 20 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.LoadKeys(got)
-	if ans, replayed := r.Keyed(t0.Add(35*time.Minute), "k", call); !replayed || !errors.Is(ans.Err, sale.ErrNotInitialized) {
-		t.Fatalf("answer %+v (replayed %v); want the newer record's", ans, replayed)
-	}
-
-	ids := make([]sale.KeyID, len(many))
-	for i, k := range many {
-		ids[i] = k.ID
-	}
-	if got, err = b.Keys(ctx, ids); err != nil || len(got) != len(many) {
-		t.Fatalf("%d keys at once: %d records, %v", len(many), len(got), err)
-	}
+		return j
+	})
 }
 
 // TestKeysPruned: each commit forgets the keys expired by its newest one's
@@ -212,47 +125,5 @@ func TestKeysPruned(t *testing.T) {
 		if got := rowsOf(t, conn); len(got) > 3 {
 			t.Fatalf("after commit %d, %d keys kept: %v", i, len(got), got)
 		}
-	}
-}
-
-// TestResetKeepsKeys: a reset deletes the events before it, never keys: an
-// admin's retried reset is answered, not made again, and so is a retry
-// from the sale before it.
-func TestResetKeepsKeys(t *testing.T) {
-	ctx := t.Context()
-	dsn := pgtest.Schema(t)
-	cfg := sale.Config{Clock: clocktest.New(t0)}
-	s := openKeyed(t, dsn, cfg)
-	if _, err := s.Initialize(ctx, 2, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	first, err := s.Reserve(ctx, "alice", &sale.Attempt{Key: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Initialize(ctx, 5, true, &sale.Attempt{Key: "reset"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Reserve(ctx, "bob", nil); err != nil {
-		t.Fatal(err)
-	}
-	var kind string
-	if err := inspect(t, dsn).QueryRow(ctx, "SELECT kind FROM sale_events ORDER BY seq LIMIT 1").Scan(&kind); err != nil || kind != string(sale.EventReset) {
-		t.Fatalf("first event %q, %v; want the reset", kind, err)
-	}
-	s.Close()
-
-	s = openKeyed(t, dsn, cfg)
-	a := &sale.Attempt{Key: "reset"}
-	if _, err := s.Initialize(ctx, 5, true, a); err != nil || !a.Replayed {
-		t.Fatalf("retried reset: %v (replayed %v)", err, a.Replayed)
-	}
-	if st, err := s.Status(ctx); err != nil || st.Held != 1 {
-		t.Fatalf("status %+v, %v; want bob's hold, kept", st, err)
-	}
-	a = &sale.Attempt{Key: "a"}
-	again, err := s.Reserve(ctx, "alice", a)
-	if err != nil || !a.Replayed || again.Reservation == nil || again.Reservation.ID != first.Reservation.ID {
-		t.Fatalf("alice's retry: %+v, %v (replayed %v); want her first answer", again, err, a.Replayed)
 	}
 }
