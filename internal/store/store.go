@@ -271,6 +271,10 @@ func (s *Store) do(ctx context.Context, c sale.Call, a *sale.Attempt) (sale.Answ
 	if err == nil && replayed {
 		s.stats.replays.Add(1)
 		a.Replayed = true
+		if h := ans.Reserve.Reservation; h != nil {
+			c := *h // the kept answer's hold is not this caller's to change
+			ans.Reserve.Reservation = &c
+		}
 	}
 	return ans, err
 }
