@@ -94,23 +94,18 @@ func (s *Sale) TakeKeys() []sale.KeyRecord {
 // never older than what the journal holds.
 func (s *Sale) ClearKeys() { s.keys.clear() }
 
-// Keys reports how many keys are kept now and how many were forgotten
-// before their TTL because MaxKeys were kept.
-func (s *Sale) Keys() (kept int, evicted uint64) { return len(s.keys.byID), s.keys.evicted }
-
 // keyTable is the keys a sale keeps, in memory: all of them for a memory
 // store, those of one batch for a durable one. Records are kept in the
 // order they were made, which, every key living as long, is the order they
 // expire in: forgetting the expired and, beyond max, the oldest is popping
 // the front. Lookups are by map.
 type keyTable struct {
-	ttl     time.Duration
-	max     int
-	byID    map[sale.KeyID]*sale.KeyRecord
-	order   []*sale.KeyRecord // oldest first from head
-	head    int
-	made    []sale.KeyRecord
-	evicted uint64
+	ttl   time.Duration
+	max   int
+	byID  map[sale.KeyID]*sale.KeyRecord
+	order []*sale.KeyRecord // oldest first from head
+	head  int
+	made  []sale.KeyRecord
 }
 
 func newKeyTable(ttl time.Duration, max int) keyTable {
@@ -141,7 +136,6 @@ func (t *keyTable) add(r sale.KeyRecord) {
 	t.order = append(t.order, p)
 	for len(t.order)-t.head > t.max {
 		t.pop()
-		t.evicted++
 	}
 }
 
