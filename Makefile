@@ -26,7 +26,7 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzPathIDs \
 	./internal/drivers:FuzzParseMonth
 
-.PHONY: run test test-go fuzz lint lint-openapi need-node generate check-generated bench bench-store bench-http bench-sqlite bench-postgres bench-sql build clean
+.PHONY: run test test-go fuzz lint lint-openapi need-node generate check-generated bench bench-store bench-http bench-sqlite bench-postgres bench-streams bench-sql build clean screenshots
 
 run:
 	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
@@ -99,7 +99,7 @@ check-generated: generate
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-store bench-http bench-sqlite bench-postgres
+bench: bench-store bench-http bench-sqlite bench-postgres bench-streams
 
 # Store micro-benchmarks: parallel reserve (with and without an idempotency
 # key) and confirm, the waitlist at 1k, 100k and 1M users, and memory per
@@ -152,8 +152,22 @@ bench-postgres: build
 	bin/flashsale-load compare --server-bin bin/flashsale --postgres "$(PG_DSN)" --postgres-servers 2 --concurrency 64 --duration 10s --inventory 1000
 	FLASHSALE_TEST_POSTGRES_DSN="$(PG_DSN)" $(GO) test ./internal/store/postgres -run '^$$' -bench . -benchtime 2s -timeout 30m
 
+# Event streams (GET /users/{id}/events): the real server with 10,000 users
+# in line and a stream open for each, from this separate process over
+# loopback; the server's memory per open stream (RSS, heap+stack), then 5
+# moves of the line, each the delay until the last stream has its event.
+# About ten seconds.
+bench-streams: build
+	bin/flashsale-load streams --server-bin bin/flashsale --streams 10000 --rounds 5
+
 bench-sql:
 	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m
 
 clean:
 	rm -rf bin
+
+# The browser tests, each saving a picture of the page where it ends into
+# docs/img/ (waiting-room-*.png, docs-try-it-out.png). Needs Debian's chromium.
+screenshots:
+	mkdir -p docs/img
+	FLASHSALE_SCREENSHOTS=$(CURDIR)/docs/img FLASHSALE_REQUIRE_BROWSER=1 $(GO) test -count=1 -run 'Browser|WaitingRoom|Docs' ./web/

@@ -230,6 +230,46 @@ type ClientInterface interface {
 	// Corresponds with GET /users/{user_id} (the `GetUser` operationId).
 	GetUser(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetUserEvents Where a user stands, live (Server-Sent Events)
+	//
+	// A `text/event-stream` (Server-Sent Events, as the browser's
+	// `EventSource` reads it) that tells the user where they stand at
+	// once, then again each time it changes, for as long as the client
+	// listens. Open it before or after `POST /reserve`.
+	//
+	// Each event's `data` is the user's whole state, the same JSON as
+	// `GET /users/{user_id}` answers (`UserState`, with
+	// `estimated_wait_seconds` while waiting). Its `event` name says
+	// what changed:
+	//
+	// | event | when |
+	// |---|---|
+	// | `state` | first, at once, on every connection |
+	// | `joined` | the user joined the line |
+	// | `position` | people ahead left or were served; at most one every 500 ms |
+	// | `held` | the user got a hold from stock |
+	// | `promoted` | the user reached the head of the line and got a hold |
+	// | `confirmed` | the hold became a purchase |
+	// | `cancelled`, `expired` | the hold ended; `reservation` shows it |
+	// | `left` | the user left the line |
+	// | `reset` | an operator started a new sale; the user has nothing in it |
+	//
+	// Each event's `id` is the number of the newest change to the sale
+	// it includes. Because every event carries the whole state, a client
+	// that reconnects (`EventSource` does so by itself, sending
+	// `Last-Event-ID`) is up to date with the `state` event it gets at
+	// once: nothing that happened while it was away is missing from it.
+	// A comment line (`: heartbeat`) comes every 15 seconds of silence,
+	// so that proxies do not close an idle stream. When the server shuts
+	// down it ends the stream; the client reconnects, to another server
+	// if there is one.
+	//
+	// Streams are bounded, per user and per server: beyond the bounds
+	// the answer is 429 `too-many-streams` or 503 `streams-full`.
+	//
+	// Corresponds with GET /users/{user_id}/events (the `GetUserEvents` operationId).
+	GetUserEvents(ctx context.Context, userId UserID, params *GetUserEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LeaveWaitlist Leave the waitlist
 	//
 	// The user leaves the line; everyone behind moves up one place.
@@ -468,6 +508,56 @@ func (c *Client) GetStatus(ctx context.Context, reqEditors ...RequestEditorFn) (
 // Corresponds with GET /users/{user_id} (the `GetUser` operationId).
 func (c *Client) GetUser(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUserEvents Where a user stands, live (Server-Sent Events)
+//
+// A `text/event-stream` (Server-Sent Events, as the browser's
+// `EventSource` reads it) that tells the user where they stand at
+// once, then again each time it changes, for as long as the client
+// listens. Open it before or after `POST /reserve`.
+//
+// Each event's `data` is the user's whole state, the same JSON as
+// `GET /users/{user_id}` answers (`UserState`, with
+// `estimated_wait_seconds` while waiting). Its `event` name says
+// what changed:
+//
+// | event | when |
+// |---|---|
+// | `state` | first, at once, on every connection |
+// | `joined` | the user joined the line |
+// | `position` | people ahead left or were served; at most one every 500 ms |
+// | `held` | the user got a hold from stock |
+// | `promoted` | the user reached the head of the line and got a hold |
+// | `confirmed` | the hold became a purchase |
+// | `cancelled`, `expired` | the hold ended; `reservation` shows it |
+// | `left` | the user left the line |
+// | `reset` | an operator started a new sale; the user has nothing in it |
+//
+// Each event's `id` is the number of the newest change to the sale
+// it includes. Because every event carries the whole state, a client
+// that reconnects (`EventSource` does so by itself, sending
+// `Last-Event-ID`) is up to date with the `state` event it gets at
+// once: nothing that happened while it was away is missing from it.
+// A comment line (`: heartbeat`) comes every 15 seconds of silence,
+// so that proxies do not close an idle stream. When the server shuts
+// down it ends the stream; the client reconnects, to another server
+// if there is one.
+//
+// Streams are bounded, per user and per server: beyond the bounds
+// the answer is 429 `too-many-streams` or 503 `streams-full`.
+//
+// Corresponds with GET /users/{user_id}/events (the `GetUserEvents` operationId).
+func (c *Client) GetUserEvents(ctx context.Context, userId UserID, params *GetUserEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserEventsRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -825,6 +915,55 @@ func NewGetUserRequest(server string, userId UserID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetUserEventsRequest constructs an http.Request for the GetUserEvents method
+func NewGetUserEventsRequest(server string, userId UserID, params *GetUserEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewLeaveWaitlistRequest constructs an http.Request for the LeaveWaitlist method
 func NewLeaveWaitlistRequest(server string, userId UserID) (*http.Request, error) {
 	var err error
@@ -1054,6 +1193,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/{user_id} (the `GetUser` operationId).
 	GetUserWithResponse(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+
+	// GetUserEventsWithResponse Where a user stands, live (Server-Sent Events)
+	//
+	// A `text/event-stream` (Server-Sent Events, as the browser's
+	// `EventSource` reads it) that tells the user where they stand at
+	// once, then again each time it changes, for as long as the client
+	// listens. Open it before or after `POST /reserve`.
+	//
+	// Each event's `data` is the user's whole state, the same JSON as
+	// `GET /users/{user_id}` answers (`UserState`, with
+	// `estimated_wait_seconds` while waiting). Its `event` name says
+	// what changed:
+	//
+	// | event | when |
+	// |---|---|
+	// | `state` | first, at once, on every connection |
+	// | `joined` | the user joined the line |
+	// | `position` | people ahead left or were served; at most one every 500 ms |
+	// | `held` | the user got a hold from stock |
+	// | `promoted` | the user reached the head of the line and got a hold |
+	// | `confirmed` | the hold became a purchase |
+	// | `cancelled`, `expired` | the hold ended; `reservation` shows it |
+	// | `left` | the user left the line |
+	// | `reset` | an operator started a new sale; the user has nothing in it |
+	//
+	// Each event's `id` is the number of the newest change to the sale
+	// it includes. Because every event carries the whole state, a client
+	// that reconnects (`EventSource` does so by itself, sending
+	// `Last-Event-ID`) is up to date with the `state` event it gets at
+	// once: nothing that happened while it was away is missing from it.
+	// A comment line (`: heartbeat`) comes every 15 seconds of silence,
+	// so that proxies do not close an idle stream. When the server shuts
+	// down it ends the stream; the client reconnects, to another server
+	// if there is one.
+	//
+	// Streams are bounded, per user and per server: beyond the bounds
+	// the answer is 429 `too-many-streams` or 503 `streams-full`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/{user_id}/events (the `GetUserEvents` operationId).
+	GetUserEventsWithResponse(ctx context.Context, userId UserID, params *GetUserEventsParams, reqEditors ...RequestEditorFn) (*GetUserEventsResponse, error)
 
 	// LeaveWaitlistWithResponse Leave the waitlist
 	//
@@ -1812,6 +1993,82 @@ func (r GetUserResponse) ContentType() string {
 	return ""
 }
 
+// GetUserEventsResponse429Headers the declared response headers of an HTTP 429 response for GetUserEvents
+type GetUserEventsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetUserEventsResponse503Headers the declared response headers of an HTTP 503 response for GetUserEvents
+type GetUserEventsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetUserEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetUserEventsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetUserEventsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUserEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetUserEventsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetUserEventsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetUserEventsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LeaveWaitlistResponse503Headers the declared response headers of an HTTP 503 response for LeaveWaitlist
 type LeaveWaitlistResponse503Headers struct {
 	RetryAfter *int
@@ -2091,6 +2348,54 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, userId Us
 		return nil, err
 	}
 	return ParseGetUserResponse(rsp)
+}
+
+// GetUserEventsWithResponse Where a user stands, live (Server-Sent Events)
+//
+// A `text/event-stream` (Server-Sent Events, as the browser's
+// `EventSource` reads it) that tells the user where they stand at
+// once, then again each time it changes, for as long as the client
+// listens. Open it before or after `POST /reserve`.
+//
+// Each event's `data` is the user's whole state, the same JSON as
+// `GET /users/{user_id}` answers (`UserState`, with
+// `estimated_wait_seconds` while waiting). Its `event` name says
+// what changed:
+//
+// | event | when |
+// |---|---|
+// | `state` | first, at once, on every connection |
+// | `joined` | the user joined the line |
+// | `position` | people ahead left or were served; at most one every 500 ms |
+// | `held` | the user got a hold from stock |
+// | `promoted` | the user reached the head of the line and got a hold |
+// | `confirmed` | the hold became a purchase |
+// | `cancelled`, `expired` | the hold ended; `reservation` shows it |
+// | `left` | the user left the line |
+// | `reset` | an operator started a new sale; the user has nothing in it |
+//
+// Each event's `id` is the number of the newest change to the sale
+// it includes. Because every event carries the whole state, a client
+// that reconnects (`EventSource` does so by itself, sending
+// `Last-Event-ID`) is up to date with the `state` event it gets at
+// once: nothing that happened while it was away is missing from it.
+// A comment line (`: heartbeat`) comes every 15 seconds of silence,
+// so that proxies do not close an idle stream. When the server shuts
+// down it ends the stream; the client reconnects, to another server
+// if there is one.
+//
+// Streams are bounded, per user and per server: beyond the bounds
+// the answer is 429 `too-many-streams` or 503 `streams-full`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/{user_id}/events (the `GetUserEvents` operationId).
+func (c *ClientWithResponses) GetUserEventsWithResponse(ctx context.Context, userId UserID, params *GetUserEventsParams, reqEditors ...RequestEditorFn) (*GetUserEventsResponse, error) {
+	rsp, err := c.GetUserEvents(ctx, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserEventsResponse(rsp)
 }
 
 // LeaveWaitlistWithResponse Leave the waitlist
@@ -2845,6 +3150,76 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 	switch {
 	case rsp.StatusCode == 503:
 		var headers GetUserResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUserEventsResponse parses an HTTP response from a GetUserEventsWithResponse call
+func ParseGetUserEventsResponse(rsp *http.Response) (*GetUserEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetUserEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetUserEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

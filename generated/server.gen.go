@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 )
 
@@ -222,8 +224,18 @@ type UserID = string
 
 // UserState defines model for UserState.
 type UserState struct {
-	Reservation *Reservation   `json:"reservation,omitempty"`
-	State       UserStateState `json:"state"`
+	// EstimatedWaitSeconds Present when `state` is `waiting`: about how many seconds until
+	// this user is promoted to a hold, or null when there is no
+	// estimate yet. It is `waitlist_position` divided by the rate at
+	// which units reached the line (holds that expired or were
+	// cancelled, and stock added) over the last few minutes, so it
+	// is null until some unit has reached the line since the server
+	// started or the sale was reset. It assumes that rate goes on: a
+	// burst of cancellations makes it short, and users ahead who
+	// leave the line make it long.
+	EstimatedWaitSeconds nullable.Nullable[int64] `json:"estimated_wait_seconds,omitempty"`
+	Reservation          *Reservation             `json:"reservation,omitempty"`
+	State                UserStateState           `json:"state"`
 
 	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
 	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
@@ -346,6 +358,15 @@ type ReserveParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetUserEventsParams defines parameters for GetUserEvents.
+type GetUserEventsParams struct {
+	// LastEventID The `id` of the last event the client received, which
+	// `EventSource` sends when it reconnects. The stream starts with
+	// the whole state either way (see above); the id is accepted so
+	// that a reconnect is never refused for it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // InitializeJSONRequestBody defines body for Initialize for application/json ContentType.
 type InitializeJSONRequestBody = InitializeRequest
 
@@ -378,6 +399,9 @@ type ServerInterface interface {
 	// GetUser Where a user stands
 	// (GET /users/{user_id})
 	GetUser(w http.ResponseWriter, r *http.Request, userId UserID)
+	// GetUserEvents Where a user stands, live (Server-Sent Events)
+	// (GET /users/{user_id}/events)
+	GetUserEvents(w http.ResponseWriter, r *http.Request, userId UserID, params GetUserEventsParams)
 	// LeaveWaitlist Leave the waitlist
 	// (DELETE /waitlist/{user_id})
 	LeaveWaitlist(w http.ResponseWriter, r *http.Request, userId UserID)
@@ -432,6 +456,12 @@ func (_ Unimplemented) GetStatus(w http.ResponseWriter, r *http.Request) {
 // GetUser Where a user stands
 // (GET /users/{user_id})
 func (_ Unimplemented) GetUser(w http.ResponseWriter, r *http.Request, userId UserID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetUserEvents Where a user stands, live (Server-Sent Events)
+// (GET /users/{user_id}/events)
+func (_ Unimplemented) GetUserEvents(w http.ResponseWriter, r *http.Request, userId UserID, params GetUserEventsParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -712,6 +742,56 @@ func (siw *ServerInterfaceWrapper) GetUser(w http.ResponseWriter, r *http.Reques
 	handler.ServeHTTP(w, r)
 }
 
+// GetUserEvents operation middleware
+func (siw *ServerInterfaceWrapper) GetUserEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "user_id" -------------
+	var userId UserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", chi.URLParam(r, "user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetUserEventsParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Last-Event-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Last-Event-ID", Err: err})
+			return
+		}
+
+		params.LastEventID = &LastEventID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetUserEvents(w, r, userId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // LeaveWaitlist operation middleware
 func (siw *ServerInterfaceWrapper) LeaveWaitlist(w http.ResponseWriter, r *http.Request) {
 
@@ -871,6 +951,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/users/{user_id}", wrapper.GetUser)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/users/{user_id}/events", wrapper.GetUserEvents)
 	})
 	r.Group(func(r chi.Router) {
 		r.Delete(options.BaseURL+"/waitlist/{user_id}", wrapper.LeaveWaitlist)
@@ -1852,6 +1935,138 @@ func (response GetUser503ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 	return err
 }
 
+type GetUserEventsRequestObject struct {
+	UserId UserID `json:"user_id"`
+	Params GetUserEventsParams
+}
+
+type GetUserEventsResponseObject interface {
+	VisitGetUserEventsResponse(w http.ResponseWriter) error
+}
+
+type GetUserEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetUserEvents200TexteventStreamResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type GetUserEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserEvents400ApplicationProblemPlusJSONResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserEvents429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type GetUserEvents429ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers GetUserEvents429ResponseHeaders
+}
+
+func (response GetUserEvents429ApplicationProblemPlusJSONResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserEvents500ApplicationProblemPlusJSONResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserEvents503ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type GetUserEvents503ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers GetUserEvents503ResponseHeaders
+}
+
+func (response GetUserEvents503ApplicationProblemPlusJSONResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LeaveWaitlistRequestObject struct {
 	UserId UserID `json:"user_id"`
 }
@@ -1959,6 +2174,9 @@ type StrictServerInterface interface {
 	// GetUser Where a user stands
 	// (GET /users/{user_id})
 	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
+	// GetUserEvents Where a user stands, live (Server-Sent Events)
+	// (GET /users/{user_id}/events)
+	GetUserEvents(ctx context.Context, request GetUserEventsRequestObject) (GetUserEventsResponseObject, error)
 	// LeaveWaitlist Leave the waitlist
 	// (DELETE /waitlist/{user_id})
 	LeaveWaitlist(ctx context.Context, request LeaveWaitlistRequestObject) (LeaveWaitlistResponseObject, error)
@@ -2223,6 +2441,33 @@ func (sh *strictHandler) GetUser(w http.ResponseWriter, r *http.Request, userId 
 	}
 }
 
+// GetUserEvents operation middleware
+func (sh *strictHandler) GetUserEvents(w http.ResponseWriter, r *http.Request, userId UserID, params GetUserEventsParams) {
+	var request GetUserEventsRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserEvents(ctx, request.(GetUserEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetUserEventsResponseObject); ok {
+		if err := validResponse.VisitGetUserEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // LeaveWaitlist operation middleware
 func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, userId UserID) {
 	var request LeaveWaitlistRequestObject
@@ -2254,133 +2499,159 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Pc9u2su9X2eG7M5F9KFmS7bSWpzPXbZNTv/5JX+xMZm6ZF0IkZOGYAnQIyIqa5Lu/2QVAgiLl2I7b",
-	"9MxrZs6pZZEAdgHs/nbxW/h9lKnFUkkujY4m7yP+ji2WBaeff+Sbc/lKc/xZrxYLVm6iSXQ55zATpTZQ",
-	"8n+vuDawFmYOZi40XPMNCA3aiKKAciWlkFdRHN2wYkWt5NwwUUSTiDVfFjlfLJXhMttQG0n0NR8ennz1",
-	"Ne8fDfPj/tEh/7o/zU4O+0+/Pjlix1/NTg7HR0nU6uwUSm7KDQgJDBZqwaUBo+CKGxBGA5N6zcsojrRh",
-	"ZqWjydHwJI6MMAWPJtH51iiEhJXmURyZzRK/P1iWalrwhT4Ixtu/5pu+kH188uPHj3E05yznJSkwaPAl",
-	"XxZsw3OrBZ2VYmmEktEkSk254ims51xaJdpBomhmzuGaL43/lVHAJHBWFoKXXoOJdPrnoNmCQxr02v+R",
-	"b9IYNKqBXTEhJyCVmQt5BWumIZszecVzmG4SSV27JgdwNqV3lJnzci00HyQStZbN+YLRMpGrRTT5DYf+",
-	"ptLPVKmCMxmhFvzaeYnTcTYzvGxLfoFd0ODTboWmoGSxmYDmmZK5RvnXTBiY8pkqeSI1lznKUsnuFxXJ",
-	"GsN6LjLSjMQVYPXZWLpPdCKtbrcFXAgpFijjqBJPSMOveGlneclKtuCmPdE/8k1b0jNaT9h9VgiUesGu",
-	"uYbVEmaqBCU5MGP4Amfa2EVgpwaYzHH2chynlWkl3azFVnX8hpcbt+rVDISBHoNXr86/hzXui1ztTbDj",
-	"RHbuWU4DK1dSx42WSF31jrEKdSutscD8up4ALeMBjHCWnh6hACXLUEE4rIIb/DFOZC6ubLs5pP23g8k/",
-	"Dr5JY+ACVxpMWcmht72CJ+CtQRoD04m8MKVY8ifaaVOTikCYPVAlMA0MtClXmVmVPO/PBC9y/AWuFCEh",
-	"V6tpwRP575UyXHf1VlufJEpjePn8O/j65GgUk77On10+h7xkM1o8M1Uu9gaANtG1hxJIZWDJSoOSOx1P",
-	"IG00iwpIZFoJRu9V6/iabwZwJjd2q/JC85h2/mJpNkDWFCWlabXmBsxaZBxtxtFwCKmQN6wQed/NdjqA",
-	"C84hiWg3YpOazXixSSJgU3XDSQ5Yz5kBMuJLE9PCnKs1FEpexTRdnGVzHNkTDTpTS2cTnMOIJncy2VEc",
-	"CdwQdtRRHEm22DK9OAeNrfhfJZ9Fk+h/HdSe6sB+qw+2Nh7uzJdc8/KG4c47/769FXGqRI7LfFVKsn2Q",
-	"/vri4hIOSnqRp6cwGn8NJZO5WsBUGB3DlGn+9GhVFoOGxIf/Hve/Wp/hP33yf94N5bOjzfTMy7hkZl5L",
-	"WNbDeivyKI5wbkSJHgF3zl0FbkqH8r7SvNwlqJ6r5ZKXTzSIPKadoTUvjRUbV9sVM3zNNk2xWCEy3i3F",
-	"SvPyc4bvBksmtOR6qaS2WONblr+0ixU/ZUoaLulHtlwWIiOBvf/9x780StgEK27J449tuOGt3lTlG5ij",
-	"HiTwslTlBHLFtXyCFtlkc7DjnMCyVEteGkQiTmQLNhZCa4tpagQxDBCEHYS3sp3Qobk1rSruprxfbRv2",
-	"lfZkeyFRIjJBViRyJ7nKVgSGei3bsDeIPsZbHuxnoenlB87FIni9PRkZkxkvoHvz7MKD16MkmrR+v9I8",
-	"J0vFJEGVSge9TKHDW+zoZe/UugwGkq+pJWqEPtVzV03xeLwbJO4awl1gY6Wnx1sELfRHQA8HafGCkOTW",
-	"yYDH4bgTWenOS4JbHwLJcPfsIapSmgcoFZcaLrJEKolOuZfukjPdG8AvAf7MleTWt3hUiq2g/5nY+QlB",
-	"qV0Z1YxZp5vaVZWCZhttPRh5RZwZ7MGCHj9H6LFwrUvDS8mKB1ua+vX26iYfjn6khBkTBc8takdlnZLJ",
-	"JbtDRmjKuYRCXV3xPFhtx02DYvvyTdLL3WbFDepxltIZTFdXoCSoVQla5JwMh+0i3bOCuCFdc77U9EHI",
-	"K7IlgY/6RZnnaiXzB6paBq+3VS0VBF4Vdnrj2lQf1ZoNBkkreEb9dGg26KIvlenbBx9Hzb80JXCgHGFY",
-	"Dr20s2dnrzt0/CNfmr/1/Ih6BtRoFSlVBvKJ7oqxC3HNXQjlo3VC8wWHnGci59ri5e70QD/MD3QJ6V47",
-	"6EopkMCXSv3Eyiv+wBVggte7jVoDQy1W+BOGrbBQ2sBoePT18VdPYboxXIdLYXQYLoWgBaMUFNRjx1rA",
-	"J/pGqb594vHcI3UtNCi0XCP4WXwLvbTZm9tgryRbmbkqxe/8odZrtdVEVxrM4kWWL4SEKWclZXmuuQTn",
-	"+Ahih1trVOuzMcQOLTb6fxwd/mzxL6KCdanklRu5HXIvDXtEPTaW++vXr/tnKzPn0qD2eEeapFijG0+/",
-	"tYooOSsW3yTRrGB6jjspidJBIzR0ItvgHsdrJ+6GiYJNC/7weQtb2OHjcWdnTKJNm/IqlVaKq7kBqdan",
-	"jUwbIp0gNznSDYcf7JEL9KMZh3AM3VNbff14uwNlwujeqJJdVdIZdk3phgX+N1+V2Ckwn6GqBE4kzb8f",
-	"Vro3IaSZC32Ni3m2KgpshX7HDMOQGigyWcsKFSYytDRMXztsXYNFssZKcuDvMk5jJzvrcWAiUatcT3w+",
-	"ldedaYPBcO7Ms8sG4RMLkecFBzVLZKYWC2GMTyoGWbgA8WRqVeTWmQmZg1oZYDPDyzUrc53I9ZwTXKYG",
-	"qD0a/4LlPA5bXTCMRW84zNlyySXPoVdylltfQ2K4RCe4pA0l4Vy2qZHuxJb0Kss4SocjSWRKqZ4+ZV5T",
-	"n0AdwBkcDw8JtHOL3byDY7Lt1CZ+OnDVNpPMddZQlTGImfWm2cr01WwWSJ1IFNsOClhRxHUi1nnJegjC",
-	"tDxkIERX+rgrK9xQ1uAeOV0yHXq1XKrS8Pxnngt2SQ890IZUTd3XpQY9YMuxDbD4O3OwLJiQDe96HHqD",
-	"qkdY4OiBZOw0HtWTfXqyT488vpfFgf/vixe/kGfo6pN8bdUrKe4HzgpDmQOW5wIbZcWvNhsjULUzVmge",
-	"R8vgV+8rhVQHE5G6juqDico/hGmr3/xb9XNq+i+eGfT+P6giv+cY+LulKLl+y0x3Lm6uihyVYp/LYVaq",
-	"hQ1wBe52aTDcWsmCaw0ue8Hz6qhDmAE8I3RpxIJbyyU0nP16jm2+uvwOt4E1Zlmp7H6322mmygWOKcqZ",
-	"4X18O2opJt5OT94vCxl3TMCcF3nHFMRVCvGumcLmnLXSqHVG0o0hDmeia24/dVgz6u88voDu0ws6tkDf",
-	"1j5dYLI6P3BnEC56vv244IG59QV79xOXV7h/nj6N0eD5j6M4WjIUAiX8v70k+u2s/z+s//uwfzJ4i2L0",
-	"37wfxU+PPibRh11f7f1X18o5l8IIVojfeZDAvce+wRl1W2bGVoWpHmvOyvelWrr4CndSDMtVmc2Ztt4Z",
-	"HUAhtAEuDUVgOWiDKrX5IgQ2g6h9UBlHRhlWvBXyhkujyo7V8ErihCMI8Y1UG0pI89Rp3fmVof8X185m",
-	"2OFsmmt6ewxdi9Zb3Nb4cHWdHB1/Bc68g/Uw2h8PvjNcaoRJC76Y8lKjBM0J8C7pfXturWXKyHNVYq9K",
-	"0S/5jJdcZn+ELQlfr+3KHZu4sC80TFI1P8cnJ8HE2Mz91tRU/rRDG8bBgeYEnOcY0MwEd+f1BAlnfjpO",
-	"YVoymSFmJYvdWECf0OT2MnHunMYX3+a9An3cczNmJWeG551O7LVH1OTJaki7w/nc2fXc5jibfbonoadK",
-	"70b3Pr//R3N9916if6orjMPJ/cSq6TpPbB2KruSS5TlilHuejgaOqHY1b/tv3o/HHztdTFt520AjjirI",
-	"VElNv6WzpoJ3QxHb7gP91udNnn+7ayJqGe8xnEbKou2ibvFGoe7u/y6p//6viQo1dFCinqOAsJJGFAFn",
-	"xx3T12+md3bp9xycRxNvtfj9/vrcmulQ0vbg4ijM83Ss5eZYupbLLgLAqI9b9g5AdvB28t/91MaZrCgc",
-	"DF1AroxOZC8dpO65QQpryn3cMCn03IcwHF69/AnSA1zT+uC9W9of071tFOuJBQFMHY2/vgWnNpDof/ff",
-	"7Af2Aj+3vu80H6gg3FP8Acg0cKN3NO/eJ/DQSEkluZtMSx9ozfQjhErBYlkqLfy4m6viV5RKGpsfS2mg",
-	"KYaQqRtb2g1xb0uddFs2r4WuJfvajZPfN8hecK2ZPaWol9UZeSGXBsJmoz9Jl6M+ur78FEZEREVfkoPk",
-	"78wAzg3oeSnktQamYcnVsuDA5pzlFPK5Z1UJBWc3/HN17tXSNer4Fl+DS5Vnq1KYzQUqwLmSfCHkpbrm",
-	"sjuTgRPCjHInFTGk/T690qfPKcGz9PlPZxc/XJz99Ozt2fc/n//y9vLFj89+sWcCpGsy2pTnr2drbszS",
-	"5pSEnKmujF9RaGBQiIUwHEM8lV2juVKSI+DOVxnRfRlkpVrnFAGplaGwkY58NC8KIa8GiUzkmawFqW20",
-	"BfHU8AAuLH1KbzPEJrCeiwI9lEALWfIFs6lkIk4Cg/19xKv7+9AbD0d7Njnqwet2iucUlMw4aFXkicTR",
-	"Ujv/UkRhxvWbGXh+/vwF7O/7ybUNj6ucrCjBT/feAM5kIn2SSZVQQSCLoa8U1x4uW7+KEioJQkIhKMU+",
-	"VzZLyxI5K7me04unwMCZCE8rw7VbSm0zUeQL0n8+u4SWHyB17++fyxtWCiaN3t8HZlwwr6ZkOacFd3zt",
-	"SSLTyifCPwAtJfwjSIl9A1tONI0TmbYeS1bD4WHW8bCjXtZ90JMchimIxbLAQC5teF34BoaVEBTtmc1g",
-	"fx9SJyHZz21mXcaKgpcDuJw70+D4mQvOiJOeSE0567nwhwtztXyigdUnZKhqR9DzXGZtebmnIGqeVyKD",
-	"dyrOH9F3eTEbwAtZbCANcRONN3gnh57diokMzvP2nMjPylKVNGclh3RXAjyFnk9FuCOKlDK8uD05y+aJ",
-	"9AkKYQm6pPpXL8+hioBhJXNeQlpnqtPTmuI7R+SRyDqctu1b2EIfMTBOccn706AJCvCB8uDwAWxQBB9o",
-	"ClC3HxL5od/vV//DZ9OdTL0UPhC59gOYu5LttltsHI9ScyMczm1nqttN1PwEev8IPoBUoFfZHEq1MpSG",
-	"LLlWqzLjrZe7iQ5hQztZEl3j8IihagAVg3vC5/7d+VqVnNtuZMHNXOU0FFYUau21cuyVTBLxd0JjvEkB",
-	"Pr1Ra71rWAHgts2dOCWxgte8q+Ap2PB2S6woOcs3fWfzg6YqKd0jZB41Kn6qVldztP/oGFot4mN9Z5ib",
-	"rQXJjbw6xgqpb51NVYa9ozGq7qgM/y7ZKmO5qwX/fYz2Jjjs3tlyZWap7UJkptm05GtrkHGJTHmh1m37",
-	"3mpzR22Ib5d1FCK1aZB3qRTqNU5N99qVQ62xbVFHcEyjQydrB9ekbRA6T8WomeOtZlD36fbhYPpJbVXc",
-	"S2x0PHaN7qaJdtNptymhRAVtUxzaFocZ3ndwzY6AVoJSsGByE5obm2OnycPNdQqac2ieYrcXmyMkwgc4",
-	"JsvMtmmLu5mKXca54i5Qg34eb2FF2JN8nJs19IjpMFsVRVxzDnK1llt6ckwRv/7s0XhL0EQ+RxnssguO",
-	"idxoJ/BP9UTDD5eXv3rpqEzIBu5CAh0V06lxnEhnUuqNUqJH9ljXYpMYV7v7Xluz7zslN5hI6qx3dDiy",
-	"tSH2lN6u7qdH8KP49pT8I03jWkEuZuTXTSLT7+wBet9G+SkZS2zuYDQYVSg9/UFpk57C8dD2wBKZXpZM",
-	"6hkv+89kpnJyNsqRK5iEbL6S15QDZjKHrFDayZQpKXmGy8phmO9XJZuKwgG315ZJ7LksOLMcemm/b3/S",
-	"/y6E4emeL4kaD4cxjIejOJGIurGv8fDIhnx0bFv4aQzYHQK1jFtb44OOV8LzCYqVlUzTNloqNCrZyjga",
-	"Td2KszdWJLd8nCxbRTwokD0ZpiglpZVJFQ5qaaPq9m6vyoZ6VUkTxl5sKXxpE1WL2Dor3I+IJvcmwLbq",
-	"2BJ5WyEbftyuY4PuMrZEbtWx2QVo27JwsqN+jQU8FMfRSSS5ebvVA8Md1rvFHpgQlcWRVZgOZm8AZxjW",
-	"dfNeKjZQSMFxtBZmtirmetWTFn7G9atk2Kcbw0l3+EPwZfqTsmY+3btD2Z3bAJU1ouUSe9oNmlnDSpNI",
-	"o5R9VMnKxnvzMWdlo5bS2zBadX3Y/5Evzf7kVoprbgU4Gh7ZzOLR8ESDkFmxyjHGYImEeoaZs/7cqg1N",
-	"Y9oGXaLrt9iOW0f8BrGcWy8EXBDhaYHhBOG8CqtgONOH/V+UIc7RfgxauRlzg8KFNKnK4Eo+I39Y4TEn",
-	"quZc4wDCKKB3hCbiaDiK0f/j/x3H6Ov27OG0K0twnEHPHsNGrN6gd4zvHw8P3SAvMrXket9vOFcKbEPK",
-	"JxrUWtrRr5X7JboVpXQ4gdg8vmyZXji9uA3dzE1qFNurwtg9WohpleaI7YaCRlQwcxw+X2BDC490bCff",
-	"Bi+2oTBVj3JdhtvI0c6aQCMsT2mhDhwKAQ+qcxyPYXehyXZViSNgupnGhmwGp1UR3MKJoAJb4fYKlVme",
-	"YCs7C5ftlg28+gRGKfTQJNKacx6YVnJzI2K05MGQH5xRlZmS+XZxrl0zP/KNhQlEqBsfwVytSk1eLRyj",
-	"MQU6NqqJnqnyShnD5SRUjPdBOMiV1LaeNiiMImssSpCrxdTqYophJGVg1QSmfKNk7jcIfUU/qSInTmfJ",
-	"636tdPaUoBAZl/auAVdr+PP5ZRRHq7JwmUE9OThQSy5tcDtQ5dWBe0kf4LP12X3NGI7i6IaX2qVrB8PB",
-	"EB/DVthSRJPocDAcHNojyTnlPg/mxD/7HX++4h0n0mcOkY2Hw2ANLUuVce1ywLrGUYzqkrWDGA7NJbJn",
-	"l4cHHEulzVXJtd1xleWlXJ7tDdFoxWi1LwmdSISXkwYB1hdCbewOQB3gcPQKHQ657oXmBY6Rso7CUDtT",
-	"ll3babApUaHkeR5Non9y4/h4W+Wa4+HwFmJkFyFSXTd4kP7UHH9/D+KhG00H7/DCwvq4ds+hyonSfzw8",
-	"3NV+JdzBqwazus6PR5Pf3sTBNRg/iRsuccob/UVxZNiVJgbiUkdvsIXADGL3ONldqW2jId3OVQ4IqhI4",
-	"JppUGttkQ81+0jXwqdIs3gpMoGSi8gk27J4zBGG4nSl57U9N8CFK2yaSgBvGAy4hDKrMMR4rlGdNGxe5",
-	"t3KuaeA3HWo5Gp5YISBNLNUriRxoCbhZlqylJ50Er0R2MLzQpJfE5yZ88noXhxl65EsmtW/CaKERe7FE",
-	"GrHgqOWtWyJ8jaPUhjNi9RDEqr1swR0OsWM0O/2bD+KPxuOufVZz6KLm1RK/dS/X+pFWBfyb2Fc7f6vy",
-	"zT03qQOKzQtfLohIR3EeyXQ8tGsnvNjFkfhsKXjrAP54+NEeinY3zawm1QxGw462W82NhsN7mIw2P/Fj",
-	"8/gMB/3xs+0bSbdF9g44GaPhsMGzGHrmxHCLC7FDhfT+Fi/hPlrwpKPdhR/o6IXBnUhh2lY8O/gDS9eO",
-	"rLJvt8vBBQH0yuhOpjyof8KXTh7I5vfJzB1U/uZkweEtyc1v4NjVnm+ZQ7TE25TVnRcVVV3ZXqwp9+lo",
-	"jP/ljqsHtpKz5OGug2ueuhTqFXFQ3Qf1aIUCHelgiksa8pAOVelOSOkCg+0c814MDbzcSggn8tMZ4Y7C",
-	"dYfm9/640s14u8blthY6LlWyG2h0B2BTFYjSC8d32T4d1TD48nj86Zd33CdBKOwOu70q0X8E2NYkNPz2",
-	"5mMDx11wUx/5E3VhexfuBaCOWnKwLkxeH7xvsjE/7owf7E0dW6dsFFCvypJL4/JEp3RFiTsSorwGbgYN",
-	"qT9AGnSB9ZCG9NkezTP7KoMXkoOj8XD8tD8a9cfHl6PjyXA4GQ4HR+PR4eFX/9PknbYePW4+uk2/jT5Z",
-	"X+7JUxWlxxHL7uEOG3ytXdepVI8Mood6qaNPv9J1W8KX2CaNXfFCNhQQ7ADyS28+3hembtGm33xyAx3Y",
-	"pBJFTJ/VU7wj4nrJC878gQHusEnlezpIMvZYu3mejXF8xZWBmipD15BhSG19OlGJvrNpSKpMrHOSiQxN",
-	"AQtSC7Z88e6hTdBOEOD4eMbf/mZ7iKEVrGh3UaLP6gX57ardRO4OYKx4TfPzCHHMZ9mvmvv9lzRi9fD+",
-	"REsW01FlWlMH/nK4/mEWk+4++WyIX3Hgu24Q+9QFKPaYz+N8lxbfJkzca6l0FUI1uOGdwUF44YqH0OFL",
-	"rbCgxQb50lFBAx6FNBTopW3qCllbh4owPGjQbP5/Dwz+w6B6A4P8U9zY5DoFgOSX0am2scgdsIRdLX8c",
-	"mLhclRJBgC3ylsRB9vnLAXxnu3fOv1rNDd/acv50wucdOS5JNuMDOGvVkTOTyLR2VSnwdywzxWbie3Lp",
-	"yhpfHA1PoLlNvgDQsJcA3htnWJH+YkCj03X8dYBGYPz/dKBRmem/gcatsPQ+QKNB7nwERBE01YkofkCL",
-	"Ez7VghBNPipZdV+D+VAha/MGj7UjOqWva0V3y14/0y25//4L46YGjXgbCIG7RimIPd0jdTDwN1r6z0VL",
-	"3642TbB0G0665SD6dV3ZRAfJdZlMxRhyCQ9abh0FTi1Asl3xNIAXvuIJXMGTbfhfSkibj3l+/vxFcKLd",
-	"Gw/Hewh+Grx7f0C9nitg+tpxC+3wfHkUXWElyiq76uukYseLYu5uLFgWLONVF9ikp/Unssnrp/YJQ7Xp",
-	"anXNRNq0SwixnrFsbptfsE3FfvNXKKb9fs2WTumaHw1L4gXRAHvTValRte45+pjunTrGje01oI4SiDpp",
-	"E5HSRPZYeKlXJ+TL1EoaS/6RFafTKLV3O1Rsna1D99G6x7tQ8yPtoX/1kebDT/FecAafyA690+3NBcMu",
-	"3UReWq6nv6zecegSWbHdJtuFA9tn9f4zvvDE36dyzTc6kfSHFmoeXk2Z86vKI+1uFOvuHfiyZ/0WAIbu",
-	"+bPB4f1O2Eefex7xVz9koEvEOi9XJjsitDXWnupHlsFeehCaz8Ef5jI9xfiTh1RxtcJ3BNh3uJZzPBzf",
-	"c759sXw45VX9d2fRdz1XUzXtLIaefHWP+Quq1LsIZ859nTbK3rZL3tATtIaRQm9kL2F8Z/a+xPy+nvOS",
-	"W+WZbE4rcFmqhfKT3arg/eT0PigEe2gI5ey/Mzo7YgwHFUTGtwr17nSX9WdGFc54dIYUrxq1g0Sv9Xht",
-	"V2rWO7qHRhhxJJU5b1650nnP984ayVNbUOLq5emuyu3rWKxn3yX1BbZsi0Ib96Fsi7xVwfmIt1LepWaz",
-	"18YWvkBlG9DZO1Has49RlNckRkxhoWkv3S5Q/Zu58qcyVx5qcVwJ4y7+V7uc0WNmy+SvbdGuS6CPxsFe",
-	"uawbtDzyzvvyg9LKx9olnxSkqs8cfNGLer9sqP3SR25kM2gD03UdoePvjr7ru+K6awswRtaIOKQBLdlS",
-	"z5WZOOtww13JhY3L6apoV2TnLpB1N1tY07Zk2ri7QRrBOBV1cneNtTQ8xxgP3dUO/v+Fv0ruc/mxqshf",
-	"rMwufmyTHfv00NNjD796OD92NB4ePS5FtrrsfPDlEz4XRmXXVT2ALfRAl0QpkcJep9W5CLfA3c7VmEol",
-	"eRrXN0NBryqG9OkUdwNSF8bd87ey2Cs5giKBupnQfaaU4AmLEWCpikK7P01plL1upspzbGCNINbiVvdn",
-	"dkgbYRJHcyiYNnZTQHArTvOCBKHBS7vt1VPQc7W2tZ2JxMZsJ927BbHdH8C827qJ7C9PxKtuQNsdRcf2",
-	"TrTtmiBOOJQuS6vfyVipCnqnKyb0r9WXq90hDjy8h2Go74+7BVnSDQHM8IdyBb+sMbEBIbP7xpYABMaj",
-	"cmr35/35+9SI8OfbaRqfnBe866+BVJidrkizyUM0bqe2Sggdn7s+aaFubBE63QNG+b/W5vwJG3lde+et",
-	"LXp0a/8zU/X+mVzQh/1xptcdy74Z6E7VdMetO7v+MNMvnY92xmN+Zz1yLLbjliAbJHmns/cXcLW0dnbB",
-	"u0fZHNR5eePfayrM+CvEyLfYgtgDyv66MbSprdpXQwYckLpSm2iodMQzqP+0JyGEj3HXLrBlgLP6ajE6",
-	"cSlLceP/4EhAoffHOkHTlYrazb/wKQUu86USsjEky7Zvv2SrQIMH1VKjFv9fAAAA//8=",
+	"7H0Lc9tGsu5f6eI9Vaa8IEXq4cRUbdVREnujGyfOteRy1Ql8jSEwFGcFznAxA9GM7f9+q3tmgMGDsiQr",
+	"cbbupuqctSRgHj093V8/8WGQqtVaSS6NHsw+DPh7tlrnnP79E9+eydea4791uVqxYjuYDS6WHBai0AYK",
+	"/q+SawMbYZZglkLDFd+C0KCNyHMoSimFvBxEg2uWlzRKxg0T+WA2YM2XRcZXa2W4TLc0Rjz4lk8On37z",
+	"LR8dTbLj0dEh/3Y0T58ejp58+/SIHX+zeHp4cBQPOpOdQMFNsQUhgcFKrbg0YBRccgPCaGBSb3gxiAba",
+	"MFPqwexo8jQaGGFyPpgNzlqrEBJKzQfRwGzX+Pf9daHmOV/p/WC9oyu+HQk5wic/ffoUDZacZbwgAgYD",
+	"vuLrnG15Zqmg00KsjVByMBskpih5Apsll5aIdpG4NbPkcMXXxv/KKGASOCtywQtPwVg6+nPQbMUhCWYd",
+	"/cS3SQQaycAumZAzkMoshbyEDdOQLpm85BnMt7Gkqd2QYzid0zvKLHmxEZqPY4lUS5d8xYhNZLkazH7D",
+	"pb+t6DNXKudMDpAKnnde4XGcLgwvujs/xylo8Uk/QRNQMt/OQPNUyUzj/jdMGJjzhSp4LDWXGe6l2rtn",
+	"KtprBJulSIkyEjnA0rPBuo90LC1t2xtcCSlWuMdptT0hDb/khT3lNSvYipvuQf/Et92dnhI/4fRpLnDX",
+	"K3bFNZRrWKgClOTAjOErPGljmcAeDTCZ4elluE67p1K6U4ss6fg1L7aO69UChIEhg9evz36ADd6LTO3N",
+	"cOJY9t5ZTgsrSqmjxkhErvrGWII6TmswmOfrGRAbj2GKp/TkCDdQsBQJhMvKucF/RrHMxKUdN4Nk9G48",
+	"+9v+35MIuEBOgzkrOAzbHDwDLw2SCJiO5bkpxJo/0o6amkgEwuyBKoBpYKBNUaamLHg2WgieZ/gL5BQh",
+	"IVPlPOex/FepDNd9s9XSJx4kEbx6/j18+/RoGhG9zp5dPIesYAtinoUqVntjQJnoxsMdSGVgzQqDO3c0",
+	"nkHSGBYJEMuk2hi9V/HxFd+O4VRu7VXlueYR3fzV2myBpCnulI7VihswG5FylBlHkwkkQl6zXGQjd9rJ",
+	"GM45h3hAtxGH1GzB8208ADZX15z2AZslM0BCfG0iYsyl2kCu5GVEx8VZusSVPdKgU7V2MsEpjMHsViJ7",
+	"EA0EXgi76kE0kGzVEr14Bo2r+F8FXwxmg/+1X2uqfftXvd+6eHgzX3HNi2uGN+/sh+5VxKMSGbJ5WUiS",
+	"fZD8+vL8AvYLepEnJzA9+BYKJjO1grkwOoI50/zJUVnk48aOD/91MPpmc4r/6af/5/1EPjvazk/9HtfM",
+	"LOsdFvWy3olsEA3wbESBGgFvzm033Nwd7ve15sWujeqlWq958UiDyCK6GVrzwthtI7ddMsM3bNvcFstF",
+	"yvt3UWpefMny3WJJhBZcr5XUFmt8x7JXllnxp1RJwyX9k63XuUhpw17//u2fGnfYBCuO5fGfXbjhpd5c",
+	"ZVtYIh0k8KJQxQwyxbV8hBLZpEuw65zBulBrXhhEIm7LFmyshNYW09QIYhIgCLsIL2V7oUPzalpS3I54",
+	"v9ox7Cvdw/abxB2RCLJbInWSqbQkMDTsyIa98eBT1NJgPwtNL9/zLFbB693DSJlMeQ79l2cXHryaxoNZ",
+	"5/el5hlJKiYJqlQ0GKYKFd5qxyx7J1ZlMJB8QyPRIPRTfXbVER8c7AaJu5ZwG9hY0enhmKCD/gjo4SIt",
+	"XhCS1DoJ8Chcdywr2vmd4NWHYGd4e/YQVSnNA5SKrIZMFkslUSkPk137TPbG8EuAPzMludUtHpXiKKh/",
+	"ZvZ8QlBqOaM6Mat0E8tVCWi21VaDkVbEk8EZLOjxZ4QaC3ldGl5Ilt9b0tSvd7mbdDjqkQIWTOQ8s6gd",
+	"iXVCIpfkDgmhOecScnV5ybOA246bAsXO5Yekl/vFilvUw7DSKczLS1ASVFmAFhknwWGnSPbsRtySrjhf",
+	"a/pByEuSJYGO+kWZ56qU2T1JLYPXu6SWCgKtCju1cS2qj2rKBoskDl7QPD2UDaYYSWVG9sGHIfMvzR04",
+	"UI4wLINh0juzk9c9NP6Jr81/6PyAdAakaGUpVQLyke6zsXNxxZ0J5a11QvM5h4ynIuPa4uV+98Ao9A/0",
+	"bdK9tt/nUqANXyj1ghWX/J4cYILX+4VaA0OtSvwXmq2wUtrAdHL07fE3T2C+NVyHrDA9DFkhGMEoBTnN",
+	"2MML+MTIKDWyTzyceqSphQaFkmsKP4vvYJg0Z3MX7LVkpVmqQvzO7yu9ytYQfW4wixdZthIS5pwV5OW5",
+	"4hKc4iOIHV6taU3PxhJ7qNiY/2Fo+LPFv4gKNoWSl27ldsnDJJwR6dhg9zdv3oxOS7Pk0iD1eI+bJN+g",
+	"Gk++s4QoOMtXf48Hi5zpJd6keJCMG6ah27I17nG99uCumcjZPOf3P7dwhB06Hm92yiTKtDmvXGmFuFwa",
+	"kGpz0vC0IdIJfJNT3VD4wR05Rz2acgjX0H+01Z8f7nbgntC6N6pgl9XuDLsid8MK/zcrC5wUmPdQVRuO",
+	"JZ2/X1ayNyOkmQl9hcy8KPMcR6HfMcPQpAayTDayQoWxDCUN01cOW9dgkaSxkhz4+5TT2knOehwYS6Qq",
+	"1zPvT+X1ZNqgMZw58ey8QfjESmRZzkEtYpmq1UoY452KgRcuQDypKvPMKjMhM1ClAbYwvNiwItOx3Cw5",
+	"wWUagMaj9a9YxqNw1BVDW/Saw5Kt11zyDIYFZ5nVNbQN5+gE57QhJ5zzNjXcnTiSLtOU4+5wJbFMyNUz",
+	"Is9r4h2oYziF48khgXZusZtXcEx2ldrMHwdybdPJXHsNVRGBWFhtmpZmpBaLYNexxG3bRQHL86h2xDot",
+	"WS9BmI6GDDbR5z7u8wo3iDW+g0+XRIcu12tVGJ79zDPBLuihe8qQaqi7qtRgBhw5sgYWf2/21zkTsqFd",
+	"j0NtUM0IK1w90B57hUf15IieHNEjD69lceH/+/zlL6QZ+uYkXVvNSoT7kbPckOeAZZnAQVn+q/XGCCTt",
+	"guWaR4N18KsPFUGqwMRAXQ3qwESlH0K31W/+rfo5Nf8nTw1q/x9Vnt1xDfz9WhRcv2Om3xe3VHmGRLHP",
+	"ZbAo1MoauAJvuzRobpUy51qD817wrAp1CDOGZ4QujVhxK7mEhtNfz3DM1xff4zWwwiwtlL3v9jotVLHC",
+	"NQ0yZvgI3x50CBO13ZN380JGPQew5HnWcwRR5UK8raeweWYdN2rtkXRriMKT6DvbzwVrpqOd4Qvoj15Q",
+	"2AJ1Wze6wGQVP3AxCGc93xwuuKdvfcXev+DyEu/PkycRCjz/4zQarBluAnf4f4fx4LfT0f+w0e+T0dPx",
+	"O9zG6O2HafTk6FM8+LjrT3v/1cc5Z1IYwXLxOw8cuHe4N3ii7sosWJmb6rHmqfxQqLWzr/AmRbAui3TJ",
+	"tNXOqAByoQ1wacgCy0AbJKn1FyGwGQ+6gcpoYJRh+Tshr7k0qujhhtcSDxxBiB+kulBCmieO6k6vTPx/",
+	"Ua1sJj3KpsnT7TX0Ma2XuJ31IXc9PTr+Bpx4B6thtA8PvjdcaoRJK76a80LjDpoH4FXSh+7ZWsmUkuaq",
+	"tl0WYlTwBS+4TP8IWRK+XsuVWw5xbl9oiKTqfI6fPg0OxnruW0dT6dMeahgHB5oHcJahQbMQ3MXrCRIu",
+	"/HGcwLxgMkXMShK7wUCfoWSbTZw6p/VFN2mvgB53vIxpwZnhWa8Se+MRNWmyGtLuUD63Vj03Kc7mnO5J",
+	"GKrCq9G9L5//wVTfnVn0T1WFUXi4n+GavnhiJyhayjXLMsQod4yOBoqoVjXvRm8/HBx86lUxXeK1gUY0",
+	"qCBTtWv6LcWact4PRey499RbX3Z4/u2+g6j3eIflNFwWXRV1gzYKaXf3d4n8d39NVKihJyXqOW4QSmlE",
+	"HuTsuDB9/WZya5V+x8V5NPFOi9/vTs/WSYc77S4uGoR+nh5ebq6lj112JQBMR3hlbwFkx+9m/z1KrJ3J",
+	"8tzB0BVkyuhYDpNx4p4bJ7Ah38c1k0IvvQnD4fWrF5DsI0/r/Q+OtT8le20U6xMLApg6Pfj2BpzaQKL/",
+	"PXr7OJAX+HPn773iAwmEd4rf1aLTRqxIYuIhvHNOlC6hf0VJLI11OSXkuUnQKkvwNSEvkxmwuSoN5dOs",
+	"mNxWCW3E4i73DsmGb60LtVLGxQ0d1lUFyDLPK6dWwa15HUu/RthyM4YzU81LPLNWmjabQCauRVbnfRT4",
+	"CjOxtClyJYHcgrN0ya2rKxeSwxBn19a3481WVcCGo0VaidbIwW2VXgEphD3rXqdhmDaw4BtYCVkariPQ",
+	"CoSJJS4fd2QvuVYrTouguGhnHVrIlAceOHKPkaNDBWGWDb2qHR2Y1uWKu8XTdi8V16DkDFgs5yVKFLUA",
+	"twvSLdql5QkDeqkKYzdGXA1syVkGm6WKZc7ZNa8XR25RYShRqmVx90kL3LUV0zZvpit9iiZ6uyWq8FCE",
+	"h7pRKsmdDLFZKx0B8wAWeiCjPL/d446MbyTc9LNitgl++iXlG7dOflffzoprzWxwrJZmpwR+nPcRhx38",
+	"SbScjhBxZScwpfxnvBIZSP7eMr5eFkJeaWAa1lytc+54lxXcP6sKICb+Upp7svStOroB4iCr8rQshNme",
+	"IwEcgslWQl6oKy77HWh4IMwoFyCLIBmN6JUR/ZyQVZA8f3F6/uP56Ytn705/+Pnsl3cXL3969osNRRGt",
+	"CStQeKk+raUxa+vKFHKh+hzNea6BQS5WAoWOFXVqQXGIdaGyMjVWWqeF2mRkeKO4Jxc7ikLN81yQdIjl",
+	"qaw3UkMDazvSwGM4t1l7up2YOIPNUuRWUOpYFnzFbASD8nWBwePHKLAfP4bhwWS6F8pt3fEsnoBCoapV",
+	"nsUSV0vj/FNR5jzyb2rg+dnzl/D4sT9cO/BBFQoQBfjj3hvDqYxloCQq9WBNNxK+zkqzcA53qCQISWKU",
+	"0opscIDFclFwvaQXT4CBExE+mxF5t5DaOkBzcc1rHMIRVuHqOVvFMvnHswtoo5J9ekYnpFTnW1Q2lEPe",
+	"+3AyjiWy3ppdUqw72SehVS+pUGgOlSI31sDnmoPZKDrpx4/P5DUrBJNGP36Mr1v3lZqT0J7n3FUozGKZ",
+	"VCgQ/gYopOFvgRP479CCjUkUy6TzWFxOJodpz8Mu2bieg57kMElArNa54CFmQJwJf4dJ4jdB/g2zHT9+",
+	"DIkjjKVCK5c0ZXnOizFcLJ1UchnJK86oCiOWmqI0S+HDaUu1fqSB1TFhJKlLSfXZ+9pmop+givWZjbEM",
+	"3qmyXClhneeLMbyU+RaS0FKg9QbvZDC0UiCWQQR7z235WVGogs6s4JDsCvkkMPTONxeUSyimgZIBEUws",
+	"vUtO2JR0Iv3rV2dQ+XyglBkvIKljM8lJndS+RKwdy9qBZMe3QJ1+FCbH+Yoq/jnDDXykyA98BOsGgI90",
+	"BEjbj7H8OBqNqv/DZ5OduakJfKR08o9gbpte2h6xkRBAw01xOTdlEbSHqDNy6P0j+AhSgS7TJRSqNOR4",
+	"L7hWZZHyzsv9qT3hQDvzgvrW4cFKNQASxgN3pImLKFfu6PYgK26WKqOlsDxXG0+VY09k2hF/L7TRNlhs",
+	"36ip3reswMS0wz11REJYXGUaBk+htdAZieUoC7cjp26CoapdukfA2gUoQFV5uUTVQ+C9PSI+NnI6oTla",
+	"4M7LqsBtmOzZO1SlU3oGo3qmSufs2lslLHeN4P8eobwJ0jt2jlyJWRo7F6lpDi35xgpkZJE5z9WmK987",
+	"Y+6ohvLjsp7Su27i721q44aNPIG9bq1cZ22tZClc0/TQ7bUnu6orEHrjwDTMcWsYpH3SDocnn6VWlW2M",
+	"gx4cuEF3J0b3J5C3k6Ap+bmb1NOVOMzwkUOKdgXECUpZyz8QNzaqVNn+J6A5h2beRntwpDsOM7IQRwcT",
+	"VC4EKm/QdrYQD2nEnRL/hMumR1dsi+pGaQ59W6kSfuEjHJMeYO204N2ZwH2qoMoNogE919yQdWQzZZAT",
+	"NjCkTKJFmedRndOTqY1snYrLxPLcblNPbiarI9AIBw/X5q2r2xBVGPsspcTQ3VuWNpEI13jTaipWc3NV",
+	"eUEILvdwsbF8jgS3NzKIGbv1z+Af6pGGHy8ufvVjUM2g9eIJCZQ3QikkUSydtK1liHW36OokRcojFATu",
+	"786F4iclhBBLmmx4dDi1hWI2Zcde/CdH8JP47oSgA3H4RkEmFgR5TCyT7202zci6/BLSIzjc/nQ8rWyn",
+	"5EelTXICxxM7A4tlclEwqRe8GD2TqcpIDyuXacUkpMtSXlFAiMnMcrV2OVhS8hRvnIN3P5QFm4vcYdo3",
+	"tqzAJ7YhG3IYJqOR/Zf+Vy4MT/Z8feTBZBLBwWQaxRJtIZzrYHJkDXHK4cj9KQepXgKpjFJP44MuyYxn",
+	"5IpKC6ZJwqwVytu0NC6nrh7FiWK7Jcfrbi+tij7ckE0TIdsxoWtE5U5qbX0dXUFY1RAOq/pGtIjZWvg6",
+	"Ryods0WXKDiQ2fdmwFpFrbG8qaoVf2wXtUJ/TWssW0WtlgHtWBZp9xSzsiApzSXsxZIQkJVLgU4Li18j",
+	"j9kor81lrjEdnN4YTtHY7k+Cq1IDw3w8l+PGTKt8dlg9aZF5VL9KOm++NZxoh/8I/pi8UFYDJnu3qMF1",
+	"F6ASncQukc/BQw1kWGFiaZSyjyoJLRGkl6xoFFZ7gUtcN4LHP/G1eTy7Md89sxs4mhzZMMPR5KkGIdO8",
+	"zND8YrGE+oSZU4zckg3leNLFo6LvtziO4yOUzFUyImE6lNvWe0wQuIJxaOmN4PEvylAC4mPyS9sTc4tC",
+	"RppVNbEFXxBUqKCq26rmXOMCQgNpeIQi4mgyjRAa4f87jlBL79lMFVej5BKIfSopDmLpBsNjfP94cugW",
+	"eZ6qNdeP/YVzfQGstf1Ig9pIu/qNcr9EHaiUDg8Qh8eXbdonHi9eQ3dysxrgDysLf48YMamcT5G9UNAw",
+	"mBYuoddX2xHjEY3t4Vu7zg4Uxu1wXxfhNXI5qE0MFtaqdQAZLoUwGRU9HxzA7qqzdomZy8Z2J40DWb9a",
+	"pz1AB0I7J4+7w/auUM31UxxlZxcDe2UDpT+DaQJDFIk2PGE1MHFy8yKiIelxol+cUZWYklm7Ut/yzE98",
+	"a2ECZdceHMFSlYUmrRau0ZgcFRs1SFio4lIZw+UsJIzXQbjIUmpbXB9USZI0FgXIcjW3tJijhU1+cTWD",
+	"Od8qmfkLQn+if6k8owTvgtfz2t3ZCEouUi5t4xFXePzz2cUgGpRF7vy1era/j9DL2v1jVVzuu5f0Pj5b",
+	"J/LU5QODaHDNC+2c6OPJeIKP4ShsLQazweF4Mj60+QlL8kjvLykZ9Xf89yXvSU85dYjsYDIJeGhdqJRr",
+	"hx11jaMYNSnQDmI4NBfLoWUPDzjWSpvLgmt74yrJSx5WOxvC0yq93b4kdCwRZ84a2fC+KnLrQnQsp+Xo",
+	"EhUOqe6V5vk1hcVSQik4zpylV/YYrKNaKHmWDWaDf3DjknNbtdsHk8kNWdJ92dHqqpEU7VNo8Pd3yEJ2",
+	"q+lJQj63NkhUq+eQ5FTfczw53DV+tbn9140yizpqMZj99jYKeuK8ENdc4pE35htEA8MuNaUjr/XgLY4Q",
+	"iEGcHg+7L+BgNCRtN+6YoCqBYwpzJpH1w9SpkLoGPpUHykuBGRRMVDrBeiSWDEEYXmcbAHaxLHyIHOGx",
+	"JOCG9oBz04MqMjRVc+VLKIxzanTc0UmgNx1qOZo8tZuAJLZ5n/HAgZYgUdNmbupZb7ZnLHvSPVGkF1Tc",
+	"Qfjkza6CBhiSLpnVugmthYZpxmJpxIojlVstY3zBs9SGM0rxI4hVa9mcOxxi12h26jfv3zg6OOi7Z3VC",
+	"7aDZZ+a3fnatH+m0w3gb+dYH36lse8dL6oBis/vTOWXVkp1HezqeWN4Juzy5jF4X325n4xxPPtlQdf/Q",
+	"zFJSLWA66Rm7M9x0MrmDyOgmK39qBjVx0Z++WL659ISGkAsStKaTSSPpauLTqCatxKgdJKT3W0lKd6GC",
+	"z0DcXQXmPRqGJETbnh3/gXWsR5bYN8vloFsIvTK9lSgPiiHxpaf3LO3xft4ddT3Nw4LDG/y+f4dj14ii",
+	"JQ5RErfz13d2LaumsrNYUe499Wj/yx19SFp+a9JwV0HPtz6CekLsV83hHqxqqMdTTnZJYz9EQ1W4uDV1",
+	"M2m73/ciaODljq88lp93lvd0sXBofu+Pq+OO2gVvN43Q02HNXqDpLYBNVS1OLxzf5vr0lMbhywcHn395",
+	"R3MZQmG3uO1Vv44HgG3NNJPf3n5q4LhzbupEDEooad/CvQDU0UgO1oV+/f0PzdTsTzvtB9u2pxWAJIO6",
+	"LArrZcYbf0L9ily0jPwaeBk0JD62Nu4D62Fy2BdrNJ/mWwm8sFJgcDA5eDKaTkcHxxfT49lkMptMxkcH",
+	"08PDb/6nmYTeefS4+Wg7F3/w2WYTPqWtSrRyWaZ3UIeNLLpdvZWqR8aD+2qpo8+/0tc65Wtck8ateCkb",
+	"BAhuAOmlt5/uClNbNRRvP3uB9q1TiSymL5op2mFxveI5Zz5ggDdsVumentQlG/FvhvrRjq8ymKBOYKKe",
+	"hGhSW51OCV7fWzcklSnXPslYhqKABa4FW8t8e9MmGCcwcLw941tB2hki6Bgr2nVN9V69wL9djUsZvDsM",
+	"GLu9pvh5ADvmi+RXXQjylxRi9fL+REkWUVw1qbMq/nK4/n4SkxohfTHErwpi+toJfq4bkg3zeZzv3OLt",
+	"XJI7sUpfVWSjUKTXOAi7L3kIHb7UMQs6iTJf2ypowKMwQweGSTerh6StQ0VoHjQykP5/Nwz+zaB6A4P8",
+	"Q7iaCzIASS+jUu1ikVtgCcstfxyYuCgLqV3tDghJmeHefzmG7+30TvlX3NzQrR3lTxE+r8iRJdmCj+G0",
+	"01SCmVgmtapKgL9nqcm3Mz+Tc1fW+OJo8hSa1+QrAA3bEfTOOMNu6S8GNHpVx18HaATC/08HGpWY/g/Q",
+	"uBGW3gVoNPJeHwBRBEP1IoofUeKET3UgRDNVl6S6L8i+7yZr8QYPdSN6d18Xju/ee/1M/879378ybmpk",
+	"WLeBELieaoHt6R6pjYH/oKV/X7T0XbltgqWbcNINgeg3db0ZBZLrCqIqY8g5PIjdesrOOoCkXYc2hpe+",
+	"Dg1cGZod+J9KSOuPeX72/GUQ0R4eTA72EPw0ShJ8gHqzVMD0lcsttMvzRWvUz04UlXfVV69FLi+KucJs",
+	"WOcs5dUUOKSveIhls+SBxicM1U1Xq8tJkqZcQoj1jKXLKgu7yn7z/VST0ahOJE+o55eGNeUF0QKHVMAc",
+	"S/8c/ZjsnbiMGztrkDpKIOppNxEpieWQhR3+eiFfqkppbPKPrHI6jVJ7N0PFTmwd+kPrHu9CnR9pg/7V",
+	"j3Qe/oj3ghh8LHvoTq3cc4ZTuoO8sLme/ssVLocullW226xdU9GO1fuf8YVHvrnSFd/qWNJXV+o8vDpl",
+	"znOVR9r9KNY1Ifm6sX4LAEP1/MXg8G4R9umXxiP+6kEG6ijY22md5IjQVlj7VD+SDLY5Qig+x3+YyvQp",
+	"xp8NUkUVh+8wsG/Ro/dgcnDH8/YtDMIjr6rye0vx67Oaq3lvifrsmzucX9A7oC/hzKmvk0ZFYLsaEDVB",
+	"T2+O4dR2ZH1v9r7G+b6hfiJEPJMuiQNtDxJ32J2a6M8e771MsPuaUE7+O6Gzw8ZwUEGkvFXDeKvG9l9o",
+	"VTjh0WtSvG6UVVJ6rcdru1yzXtHd18KIBlKZs2b/pd6m/zvLR09sQYnrYkCNa9u9maxm37XrcxzZ1ss2",
+	"miO1t9wqbn3AFrW3KWcddrGFL1BpAzrbIKl7+mhFeUqixRTW4A6Tdu3ufzJX/tTMlftKHFfduSv/q1vp",
+	"6TGzzeSvZdGujvBHB8FduagHtHnkvR/PCKpOH+qWfHYjVc3p+Kt27f66pvYrb7mRzKALTE1UQsXfb33X",
+	"jSP7awvQRtaIOKQBLdlaL5WZOelwzV3JhbXLqW+8K7Jz3aRd0w8r2tZMG9expWGMU1Endz3tpeEZ2nio",
+	"rnbk/5/7vpJfmh+r8uxlaXblxzazY58c+vTYw2/unx87PZgcPWyKbPXlg/HXd/icG5VeVfUAttADVRK5",
+	"RHLbW6+XCVvgbic3JlJJnkR1vy4YVsWQ3p3i+lL1Ydw937DGdisJigTqYUL1mZCDJyxGgLXKc+165Rll",
+	"mwBVfo4tNaXr6Z0XOnG07UdnL0WjoV2jd4TQ4Hfb1uoJ6KXa2NrOWFJzO5qk/7YgtvsDMu9a/eH+8ol4",
+	"VV+63VZ0ZDvVtWuCOOFQamFXv5OyQuX0Tp9NuKtn49GkXkbdDu8WNuJhMNMv6pkb/lZzyjLPb541Y9f8",
+	"y03Tur/lDWCXOiwww++bvvh15Zu1UZm9yrYqIZBnlZ69eyqib7z3tkcYulZhN2johD7LQY+5lhwJDM+p",
+	"dHNEX7d+RiNEvqB8XqgNnUUsE/rTOZUvJi6fVxjnPTfUca5yJWyshY5ijvZOXnVbl2Vj+eTqpu/z2q9D",
+	"GF/+7T7xqKk7ZVXW7sr1yZ0h9RhertG+q7AYvmH7VDT7z5G3l/zWtONHGpKMGZb4kmTHZpulskVcjRp2",
+	"+g4I0zu6siWVl3SYVOxcW1v9NyxxNZfuZu2N4cxoSGhxCUiq0WVb+iIP8xTJXIcs28Tjo62jDNtiUWsQ",
+	"15/yo7XDIqjK4JR0VWl1UwnXTQRBn+340ohghG1M7YO13+djs0FjzhfGt1d1nRpPqoAAffKIZj6eTGCl",
+	"3WBWpQZzXirjozHUFc9msruZnXZsvBA2W126wrZqxVRgXI9oh2n0UKq6J815igSvM13801VAMarz1Rtd",
+	"oGSGG+1Ts1VLKSRNY9VEqxZhbVEkfGw4J3yj2DqDP3DRLZmuy8Klm67N4q7bHfVyslXOjkKSb9A4d00t",
+	"XIIwfaaMHLq204Eew3c8ZaX2x2cZL2VF4b8Y0LgvrLqdrjLcMRpejIbEoIZgWsF869re0Wf+M/qIVvKC",
+	"aTOix0dnPyRUIl+ucYkZM7zuYuH53K7JR7O8cJlVtLH9FPxXquylc1+1Yhu2DT6MbJmOvuR0SlXqOLDt",
+	"JZzMkL8KM+fMJHv4R64dTabHVUdktQAtco6XLZa+J8O6UO+RWpkip5HtWMQkiIwIh3J3DNWnAqoeFqVx",
+	"VdG4WN8Qxz1/En6Nv6ZyZL/WGtbgx5I6Sriey0raHhjnrv0PWlCu5D2iAJ217mXmonU4wqyOyrmHtf2y",
+	"VjM4l3S7O6mCir2TRoOiG9CmVTfdUFLPd4KRrf1VRxxreaBJFC6uqSfLUqTLtsayDVxIfIqQgu7zZLRg",
+	"V8lbx15DXvff/EcGGmrO7afo3ddxBMFwlqZ8TR1XlbsPrJ6p/oqZb85hu1FY8vR+Zb5xLZpOhroj+cGk",
+	"2YJ8Mnra21f8FrliHXTQxvZeIgdwckAuoRkcTCYTZDSRzeBoSi1xpJlZ0sUS9e4MPgRfJ5/FiGHjQRRb",
+	"xEm/cZqRftsBmfFgNo3iHegV/3jwqVrAUbUAv+RbrwFVFP0qzOobzD7ELRuDHu63Muj1XbOUujlNbeTQ",
+	"728wc+jx2nzqe3zSePwTESSQY7FsJew0L5q9jlRLa0WTbQFKjB5ZvIb3MKowi+3Gw2PpgJUtuV9AgIkI",
+	"SDnLNJSoXtq6z8x2wjK9bgwnOs+ceKyaSjgR4JpoCVP1WQ9Eq/1y432Loe7tfDVK/czk9oYwz1zNGxGV",
+	"o56ObWHbu06kotf72hijzwXblt4PFqzoa+x3U0u/WA67qmRvFuy46qVj2Hwv7Lvy7+fEvQcHoRLd9U3G",
+	"Zse/6fFkMunhnqg6h7DxX+DNP975fdd+fvJfh3KT97FXCAEekrV6Ghx+rrVhLBu9DWHYxCd1FKvV2TFo",
+	"3+zyfZofjB3Dq51NEv0XTL8qm97NQRHZ5uQ9/oC9P8B34cdp+nIznvO+Ly1f1IYUu3Z2CCqbE4vIUUi4",
+	"Rt0rdW17+lGze0qn6qDPFzjImzrY0YJFRzfOHxhyX1hae78P37/p8SJ2FUp/f+ddH73/pffR3vC2dws+",
+	"cGh7Rz9qG3P2Pvy9v0Dk4kX1NZWeaNmDXA6aHK9gny3UlLq2v9g+JdO5NXQrhbVvLhWU1NSN76iqlzJm",
+	"x7XhQQGXT1HfLfAQr2piTwmsRYGmV9B4xfpxfJZsMHRFou7wL70ThMtsrYRsLMk2L+i+ZJtqBQ+qtUYq",
+	"/r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

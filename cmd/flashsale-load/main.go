@@ -8,6 +8,7 @@
 //	flashsale-load compare --server-bin bin/flashsale --postgres postgres://postgres@127.0.0.1:5432/test --postgres-servers 2
 //	flashsale-load wrk --server-bin bin/flashsale --rounds 3 --duration 10s --connections 64 --threads 2
 //	flashsale-load wrk --server-bin bin/flashsale --before-bin /tmp/flashsale-old
+//	flashsale-load streams --server-bin bin/flashsale --streams 10000 --rounds 5
 //
 // run drives one running server; baseline serves the bare net/http handler
 // the real server is measured against; compare starts both, one after the
@@ -24,7 +25,12 @@
 // an earlier build of the server runs in every round too, after the
 // baseline and taking turns with the current one, for before and after
 // figures from one run. Any book-keeping violation, and with wrk any answer
-// but a 201 or a 202, exits non-zero.
+// but a 201 or a 202, exits non-zero. streams starts the real server with
+// one unit held and --streams users in line, opens an event stream
+// (GET /users/{id}/events) for each, and moves the line --rounds times,
+// reporting the server's memory per open stream and how long each move
+// takes to reach the last stream; a stream refused, or one that misses an
+// event or gets a wrong one, exits non-zero.
 package main
 
 import (
@@ -60,6 +66,8 @@ const usage = `usage:
   flashsale-load wrk      --server-bin BIN [--before-bin BIN] [--rounds N] [--duration D] [--warmup D]
                           [--threads N] [--connections N] [--inventory N] [--wrk PATH]   the same two
                                                              (and an earlier build), measured by wrk
+  flashsale-load streams  [--server-bin BIN] [--streams N] [--rounds N] [--server-flags "..."]
+                                                             memory and fan-out delay of N event streams
 load flags: --inventory N --concurrency N (--duration D | --requests N) [--warmup D] [--mix] [--max-time D]
 flashsale-load <command> -h lists a command's flags.`
 
@@ -79,11 +87,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return compare(ctx, rest, stdout)
 	case "wrk":
 		return compareWithWrk(ctx, rest, stdout)
+	case "streams":
+		return streamsCommand(ctx, rest, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want run, baseline, compare or wrk)", cmd)
+		return fmt.Errorf("unknown command %q (want run, baseline, compare, wrk or streams)", cmd)
 	}
 }
 

@@ -327,14 +327,7 @@ func TestWrkAgainstBaselineAndRealServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the server and runs wrk for a few seconds")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the server with")
-	}
-	server := filepath.Join(t.TempDir(), "flashsale")
-	if out, err := exec.Command(goBin, "build", "-o", server, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput(); err != nil {
-		t.Fatalf("build the server: %v\n%s", err, out)
-	}
+	server := buildServer(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -407,4 +400,19 @@ func checkWrkRows(t *testing.T, out string, names ...string) {
 			t.Errorf("%s: %s 201s, want all 100 units held", r[1], r[7])
 		}
 	}
+}
+
+// buildServer builds ./cmd/flashsale into a temporary folder, for the tests
+// that run the real server as its own process.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the server with")
+	}
+	server := filepath.Join(t.TempDir(), "flashsale")
+	if out, err := exec.Command(goBin, "build", "-o", server, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput(); err != nil {
+		t.Fatalf("build the server: %v\n%s", err, out)
+	}
+	return server
 }

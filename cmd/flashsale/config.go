@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
@@ -35,6 +36,8 @@ type config struct {
 	idleTimeout       time.Duration
 	shutdownTimeout   time.Duration
 	gcPercent         int
+	maxStreams        int
+	maxUserStreams    int
 
 	// tokenTrimmedFrom names where the admin token came from when
 	// whitespace around it was trimmed, for run to warn once it can log.
@@ -62,6 +65,8 @@ func flags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "time to write a response")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "how long an idle keep-alive connection is kept")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
+	fs.IntVar(&c.maxStreams, "max-streams", live.DefaultMaxStreams, "event streams (GET /users/{id}/events) this server keeps open at once; each holds a connection, so keep it under the open-files limit (ulimit -n); beyond it, 503 streams-full")
+	fs.IntVar(&c.maxUserStreams, "max-streams-per-user", live.DefaultMaxPerUser, "event streams one user may have open at once on this server; beyond it, 429 too-many-streams")
 	fs.IntVar(&c.gcPercent, "gc-percent", 400, "garbage collector target (as GOGC; a GOGC environment variable wins)")
 	return fs
 }

@@ -97,6 +97,8 @@ var refusals = []struct {
 	{args: []string{"--inventory", "-5"}, want: `-inventory -5 must be within 0..1000000000 (or -1)`},
 	{args: []string{"--inventory", "1000000001"}, want: `-inventory 1000000001 must be within 0..1000000000 (or -1)`},
 	{args: []string{"--gc-percent", "-2"}, want: `-gc-percent -2 must be -1 (off) or more`},
+	{args: []string{"--max-streams", "0"}, want: `-max-streams 0 must be at least 1`},
+	{args: []string{"--max-streams-per-user", "-1"}, want: `-max-streams-per-user -1 must be at least 1`},
 
 	// A bad variable for a flag the command line does not give names the
 	// variable and says what it wants.
@@ -173,6 +175,8 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 		{[]string{"--idle-timeout", "1s"}, "0s"},
 		{[]string{"--shutdown-timeout", "1s"}, "0s"},
 		{[]string{"--gc-percent", "100"}, "-2"},
+		{[]string{"--max-streams", "50"}, "0"},
+		{[]string{"--max-streams-per-user", "2"}, "many"},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {

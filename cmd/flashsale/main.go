@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
@@ -58,8 +59,8 @@ func outcome(err error) (line string, code int) {
 }
 
 // run serves until ctx is done, then shuts down gracefully: the listener
-// closes, requests in flight finish (up to --shutdown-timeout), the sweeper
-// stops, the store closes. A mistake in the configuration is returned as
+// closes, event streams end, requests in flight finish (up to
+// --shutdown-timeout), the sweeper stops, the store closes. A mistake in the configuration is returned as
 // a usageError, -h as flag.ErrHelp once the usage is printed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := parseConfig(args, getenv)
@@ -100,7 +101,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if tokenGenerated {
 		cfg.adminToken = randomToken()
 	}
-	handler, err := newHandler(cfg, st, log)
+	hub, err := live.Start(live.Config{Store: st, MaxStreams: cfg.maxStreams, MaxPerUser: cfg.maxUserStreams, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	handler, err := newHandler(cfg, st, hub, log)
 	if err != nil {
 		return err
 	}
@@ -125,6 +131,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle, and Shutdown waits for connections to:
+	// ending them first lets it finish. Their clients reconnect.
+	srv.RegisterOnShutdown(hub.Close)
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	swept := make(chan struct{})
@@ -156,9 +165,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // newHandler is the API, with pprof beside it when asked for.
-func newHandler(cfg config, st sale.Store, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg config, st sale.Store, hub *live.Hub, log *slog.Logger) (http.Handler, error) {
 	api, err := httpapi.New(httpapi.Config{
 		Store:      st,
+		Live:       hub,
 		AdminToken: cfg.adminToken,
 		RateLimit:  cfg.rateLimit,
 		RateBurst:  cfg.rateBurst,

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/oapi-codegen/nullable"
 )
 
 // Times go out in UTC: the same instant reads the same in every answer.
@@ -37,11 +39,17 @@ func statusJSON(s sale.Status) generated.Status {
 	}
 }
 
-func userJSON(u sale.UserState) generated.UserState {
+// userJSON is where a user stands; wait is their estimated wait, read only
+// while they are waiting (null when there is no estimate).
+func userJSON(u sale.UserState, wait live.Estimate) generated.UserState {
 	out := generated.UserState{UserId: u.UserID, State: generated.UserStateState(u.State)}
 	if u.State == sale.Waiting {
 		pos := u.Position
 		out.WaitlistPosition = &pos
+		out.EstimatedWaitSeconds = nullable.NewNullNullable[int64]()
+		if wait.Known {
+			out.EstimatedWaitSeconds.Set(wait.Seconds)
+		}
 	}
 	if u.Reservation != nil {
 		r := reservationJSON(*u.Reservation)

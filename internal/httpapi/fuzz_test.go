@@ -19,6 +19,7 @@ import (
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/memory"
 	"github.com/getkin/kin-openapi/routers"
@@ -46,7 +47,12 @@ func newFuzzTarget(f *testing.F, inventory int64) *fuzzTarget {
 	if _, err := st.Initialize(context.Background(), inventory, false, nil); err != nil {
 		f.Fatal(err)
 	}
-	h, err := httpapi.New(httpapi.Config{Store: st, AdminToken: adminToken, RateLimit: 5, RateBurst: 10, Now: clock.Now})
+	hub, err := live.Start(live.Config{Store: st, Clock: clock})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(hub.Close)
+	h, err := httpapi.New(httpapi.Config{Store: st, Live: hub, AdminToken: adminToken, RateLimit: 5, RateBurst: 10, Now: clock.Now})
 	if err != nil {
 		f.Fatal(err)
 	}

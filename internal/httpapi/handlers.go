@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
@@ -26,8 +28,12 @@ import (
 // Idempotency-Replayed: true.
 type handlers struct {
 	store   sale.Store
+	live    *live.Hub
 	limiter *limiter // nil when rate limiting is off
 	now     func() time.Time
+	log     *slog.Logger
+	// eventsSent counts an event sent on a stream, by name.
+	eventsSent func(event string)
 }
 
 var _ generated.StrictServerInterface = (*handlers)(nil)
@@ -205,7 +211,11 @@ func (h *handlers) GetUser(ctx context.Context, req generated.GetUserRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetUser200JSONResponse(userJSON(u)), nil
+	var wait live.Estimate
+	if u.State == sale.Waiting {
+		wait = h.live.EstimatedWait(u.Position)
+	}
+	return generated.GetUser200JSONResponse(userJSON(u, wait)), nil
 }
 
 func (h *handlers) LeaveWaitlist(ctx context.Context, req generated.LeaveWaitlistRequestObject) (generated.LeaveWaitlistResponseObject, error) {

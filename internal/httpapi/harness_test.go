@@ -14,6 +14,7 @@ import (
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/memory"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -37,6 +38,7 @@ type harness struct {
 	t      *testing.T
 	clock  *clocktest.Clock
 	store  sale.Store
+	hub    *live.Hub
 	srv    *httptest.Server
 	client *generated.ClientWithResponses
 	http   *http.Client // raw, but still validating
@@ -52,6 +54,12 @@ func withStore(s sale.Store) option {
 	return func(c *httpapi.Config) { c.Store = s }
 }
 
+// withLive gives the server a hub of the test's own (over the test's
+// store, given withStore).
+func withLive(hub *live.Hub) option {
+	return func(c *httpapi.Config) { c.Live = hub }
+}
+
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	clock := clocktest.New(epoch)
@@ -62,6 +70,14 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	cfg := httpapi.Config{Store: st, AdminToken: adminToken, Now: clock.Now}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Live == nil {
+		hub, err := live.Start(live.Config{Store: cfg.Store, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(hub.Close)
+		cfg.Live = hub
 	}
 	h, err := httpapi.New(cfg)
 	if err != nil {
@@ -83,7 +99,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, clock: clock, store: cfg.Store, srv: srv, client: client, http: hc}
+	return &harness{t: t, clock: clock, store: cfg.Store, hub: cfg.Live, srv: srv, client: client, http: hc}
 }
 
 // validating is a RoundTripper that checks each response against the spec:

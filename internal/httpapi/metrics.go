@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	storepkg "github.com/flashsale/flashsale/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// streamEvents counts the events sent on event streams, by name.
+	streamEvents *prometheus.CounterVec
 
 	mu       sync.RWMutex
 	counters map[metricKey]prometheus.Counter
@@ -29,7 +32,7 @@ type metricKey struct {
 	status        int
 }
 
-func newMetrics(reg *prometheus.Registry, store sale.Store) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, store sale.Store, hub *live.Hub) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flashsale_http_requests_total",
@@ -40,16 +43,21 @@ func newMetrics(reg *prometheus.Registry, store sale.Store) (*metrics, error) {
 			Help:    "Time to answer an HTTP request, by method and route pattern.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"method", "route"}),
+		streamEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flashsale_stream_events_total",
+			Help: "Events sent on the users' event streams, by event name (heartbeats as \"heartbeat\").",
+		}, []string{"event"}),
 		counters: make(map[metricKey]prometheus.Counter),
 		timers:   make(map[metricKey]prometheus.Observer),
 	}
 	collectorsToRegister := []prometheus.Collector{
-		m.requests, m.duration,
+		m.requests, m.duration, m.streamEvents,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
 	// The sale's own numbers: one snapshot per scrape, so they add up.
 	collectorsToRegister = append(collectorsToRegister, newSaleCollector(store))
+	collectorsToRegister = append(collectorsToRegister, streamCollectors(hub)...)
 	if src, ok := store.(statsSource); ok {
 		collectorsToRegister = append(collectorsToRegister, storeCollectors(src)...)
 	}
@@ -61,20 +69,57 @@ func newMetrics(reg *prometheus.Registry, store sale.Store) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) observe(method, route string, status int, d time.Duration) {
+// observe counts a request, and times it unless it was an event stream,
+// whose duration is how long the client watched, not how long the server
+// took: one hour-long stream would read as the slowest request of all.
+func (m *metrics) observe(method, route string, status int, d time.Duration, stream bool) {
 	k := metricKey{method, route, status}
 	m.mu.RLock()
 	c, t := m.counters[k], m.timers[k]
 	m.mu.RUnlock()
 	if c == nil {
 		c = m.requests.WithLabelValues(method, route, strconv.Itoa(status))
-		t = m.duration.WithLabelValues(method, route)
+		if !stream { // resolving a child makes its series, empty or not
+			t = m.duration.WithLabelValues(method, route)
+		}
 		m.mu.Lock()
 		m.counters[k], m.timers[k] = c, t
 		m.mu.Unlock()
 	}
 	c.Inc()
-	t.Observe(d.Seconds())
+	if t != nil {
+		t.Observe(d.Seconds())
+	}
+}
+
+// sentEvent counts one event sent on a stream.
+func (m *metrics) sentEvent(event string) {
+	if event == "" {
+		event = "heartbeat"
+	}
+	m.streamEvents.WithLabelValues(event).Inc()
+}
+
+const streamsRefusedHelp = "Event streams refused, by reason: server_full (503 streams-full) or user_full (429 too-many-streams)."
+
+// streamCollectors report the open event streams and those refused.
+func streamCollectors(hub *live.Hub) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flashsale_streams_open",
+			Help: "Event streams open now.",
+		}, func() float64 { return float64(hub.Stats().Open) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "flashsale_streams_refused_total",
+			Help:        streamsRefusedHelp,
+			ConstLabels: prometheus.Labels{"reason": "server_full"},
+		}, func() float64 { return float64(hub.Stats().RefusedFull) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "flashsale_streams_refused_total",
+			Help:        streamsRefusedHelp,
+			ConstLabels: prometheus.Labels{"reason": "user_full"},
+		}, func() float64 { return float64(hub.Stats().RefusedUser) }),
+	}
 }
 
 // statsSource is a store that batches writes (internal/store with a journal)

@@ -52,7 +52,8 @@ func observe(m *metrics, log *slog.Logger) func(http.Handler) http.Handler {
 				route = "unmatched" // keeps label cardinality bounded
 			}
 			elapsed := time.Since(start)
-			m.observe(methodLabel(r.Method), route, status, elapsed)
+			stream := ww.Header().Get("Content-Type") == "text/event-stream"
+			m.observe(methodLabel(r.Method), route, status, elapsed, stream)
 			// A 5xx was logged, with its cause, where it was made (the
 			// store's error, the panic): logging it again here would say
 			// less, twice.

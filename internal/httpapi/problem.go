@@ -38,8 +38,10 @@ var (
 	probTooLarge         = problemKind{"/problems/body-too-large", "Request body too large", http.StatusRequestEntityTooLarge}
 	probMediaType        = problemKind{"/problems/unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
 	probRateLimited      = problemKind{"/problems/rate-limited", "Too many requests", http.StatusTooManyRequests}
+	probTooManyStreams   = problemKind{"/problems/too-many-streams", "Too many event streams", http.StatusTooManyRequests}
 	probInternal         = problemKind{"/problems/internal", "Internal server error", http.StatusInternalServerError}
 	probUnavailable      = problemKind{"/problems/unavailable", "Service unavailable", http.StatusServiceUnavailable}
+	probStreamsFull      = problemKind{"/problems/streams-full", "Too many event streams on this server", http.StatusServiceUnavailable}
 )
 
 // problem builds an RFC 9457 body of the given kind.

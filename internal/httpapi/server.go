@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/flashsale/flashsale/api"
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/web"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +26,9 @@ import (
 // Config is what the HTTP layer needs.
 type Config struct {
 	Store sale.Store
+	// Live follows Store's events for the event streams and the wait
+	// estimates. It must not be nil; its owner closes it at shutdown.
+	Live *live.Hub
 	// AdminToken guards POST /initialize. It must not be empty.
 	AdminToken string
 	// RateLimit is how many reservation attempts per second each user may
@@ -41,6 +47,9 @@ type Config struct {
 func New(cfg Config) (http.Handler, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("httpapi: no store")
+	}
+	if cfg.Live == nil {
+		return nil, errors.New("httpapi: no live hub")
 	}
 	if cfg.AdminToken == "" {
 		return nil, errors.New("httpapi: empty admin token")
@@ -68,12 +77,13 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
-	m, err := newMetrics(reg, cfg.Store)
+	m, err := newMetrics(reg, cfg.Store, cfg.Live)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: register metrics: %w", err)
 	}
 
-	h := &handlers{store: cfg.Store, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), now: now}
+	h := &handlers{store: cfg.Store, live: cfg.Live, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		now: now, log: log, eventsSent: m.sentEvent}
 	strict := generated.NewStrictHandlerWithOptions(h, []generated.StrictMiddlewareFunc{finishWhatArrived}, generated.StrictHTTPServerOptions{
 		// Reached only if a body the validator passed fails to decode.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -82,6 +92,9 @@ func New(cfg Config) (http.Handler, error) {
 		// The store's errors that are part of the rules became typed
 		// responses in the handlers; what is left is an outage or a bug.
 		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				return // the client left (only a stream keeps its context): nobody to answer
+			}
 			if errors.Is(err, sale.ErrUnavailable) {
 				log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 				writeUnavailable(w, err)
@@ -108,6 +121,9 @@ func New(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(api.Spec)
 	})
+	page := pageHandler(web.Files())
+	r.Get("/", page.index)
+	r.Get("/static/*", page.static)
 	docs := v5emb.New("flashsale API", "/openapi.yaml", "/docs/")
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Get("/docs/*", docs.ServeHTTP)

@@ -332,24 +332,24 @@ func measure(ctx context.Context, cc CompareConfig, token, name string, srvs ...
 	if la, ok := loadAvg(); ok {
 		fmt.Fprintf(cc.Out, "  (machine load average before the run: %s on %d cores)\n", la, runtime.NumCPU())
 	}
-	var children []*child
+	var children []*Child
 	defer func() {
 		for _, c := range children {
-			if stopErr := c.stop(); err == nil {
+			if stopErr := c.Stop(); err == nil {
 				err = stopErr
 			}
 		}
 	}()
 	for _, srv := range srvs {
-		c, err := startChild(ctx, srv.name, srv.bin, srv.args)
+		c, err := StartChild(ctx, srv.name, srv.bin, srv.args)
 		if err != nil {
 			return res, err
 		}
 		children = append(children, c)
 	}
-	cfg.URL, cfg.Token, cfg.MoreURLs = children[0].url, token, nil
+	cfg.URL, cfg.Token, cfg.MoreURLs = children[0].URL(), token, nil
 	for _, c := range children[1:] {
-		cfg.MoreURLs = append(cfg.MoreURLs, c.url)
+		cfg.MoreURLs = append(cfg.MoreURLs, c.URL())
 	}
 	var (
 		serverCPU time.Duration
@@ -364,17 +364,17 @@ func measure(ctx context.Context, cc CompareConfig, token, name string, srvs ...
 		profs := make([]func() error, len(srvs))
 		for i, c := range children {
 			if srvs[i].metrics && storeErr == nil {
-				befores[i], storeErr = scrapeStore(ctx, c.url)
+				befores[i], storeErr = scrapeStore(ctx, c.URL())
 			}
 			var ok bool
-			cpu0s[i], ok = c.cpu()
+			cpu0s[i], ok = c.CPU()
 			cpuOK = cpuOK && ok
-			profs[i] = startProfile(ctx, c.url, cfg.Duration, srvs[i].profile)
+			profs[i] = startProfile(ctx, c.URL(), cfg.Duration, srvs[i].profile)
 		}
 		return func() {
 			var cpu time.Duration
 			for i, c := range children {
-				cpu1, ok := c.cpu()
+				cpu1, ok := c.CPU()
 				cpuOK = cpuOK && ok
 				cpu += cpu1 - cpu0s[i]
 			}
@@ -392,7 +392,7 @@ func measure(ctx context.Context, cc CompareConfig, token, name string, srvs ...
 				if !srvs[i].metrics {
 					continue
 				}
-				after, err := scrapeStore(ctx, c.url)
+				after, err := scrapeStore(ctx, c.URL())
 				if err != nil {
 					storeErr = err
 					return

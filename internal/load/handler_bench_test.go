@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/memory"
 )
@@ -28,7 +29,12 @@ func BenchmarkReserveHandler(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = st.Close() })
-		h, err := httpapi.New(httpapi.Config{Store: st, AdminToken: testToken, RateLimit: 1e6, RateBurst: 1e6, Logger: slog.New(slog.DiscardHandler)})
+		hub, err := live.Start(live.Config{Store: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(hub.Close)
+		h, err := httpapi.New(httpapi.Config{Store: st, Live: hub, AdminToken: testToken, RateLimit: 1e6, RateBurst: 1e6, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}

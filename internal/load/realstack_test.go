@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/memory"
 )
@@ -27,8 +28,13 @@ func startRealStack(t *testing.T) *httptest.Server {
 func serveStack(t *testing.T, st sale.Store) *httptest.Server {
 	t.Helper()
 	t.Cleanup(func() { _ = st.Close() })
+	hub, err := live.Start(live.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Close)
 	h, err := httpapi.New(httpapi.Config{
-		Store: st, AdminToken: testToken, RateLimit: 1e6, RateBurst: 1e6,
+		Store: st, Live: hub, AdminToken: testToken, RateLimit: 1e6, RateBurst: 1e6,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,12 +1,9 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -53,51 +50,9 @@ const scrapeTimeout = 5 * time.Second
 func scrapeStore(ctx context.Context, baseURL string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
+	m, err := ScrapeSeries(ctx, http.DefaultClient, baseURL, storeMetrics)
 	if err != nil {
 		return nil, fmt.Errorf("read store metrics: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("read store metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("read store metrics: %s/metrics answered %d", baseURL, resp.StatusCode)
-	}
-	m, err := parseStoreMetrics(bufio.NewScanner(resp.Body))
-	if err != nil {
-		return nil, fmt.Errorf("read store metrics from %s: %w", baseURL, err)
-	}
-	return m, nil
-}
-
-// parseStoreMetrics picks the store's series out of Prometheus text
-// exposition. They carry no labels, so a line is just "name value".
-func parseStoreMetrics(sc *bufio.Scanner) (map[string]float64, error) {
-	want := make(map[string]bool, len(storeMetrics))
-	for _, n := range storeMetrics {
-		want[n] = true
-	}
-	m := make(map[string]float64, len(storeMetrics))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 || !want[f[0]] {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[1], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f[0], err)
-		}
-		m[f[0]] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	for _, n := range storeMetrics {
-		if _, ok := m[n]; !ok {
-			return nil, fmt.Errorf("no %s series", n)
-		}
 	}
 	return m, nil
 }

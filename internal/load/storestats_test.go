@@ -23,7 +23,7 @@ flashsale_http_requests_total{method="POST",route="/reserve",status="202"} 999
 `
 
 func TestParseStoreMetrics(t *testing.T) {
-	after, err := parseStoreMetrics(bufio.NewScanner(strings.NewReader(exposition)))
+	after, err := parseSeries(bufio.NewScanner(strings.NewReader(exposition)), storeMetrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestParseStoreMetrics(t *testing.T) {
 // A server without the store's series (the baseline, an older flashsale)
 // is an error the comparison reports, not zeros it would print as figures.
 func TestParseStoreMetricsMissingSeries(t *testing.T) {
-	if _, err := parseStoreMetrics(bufio.NewScanner(strings.NewReader("flashsale_store_batches_total 1\n"))); err == nil {
+	if _, err := parseSeries(bufio.NewScanner(strings.NewReader("flashsale_store_batches_total 1\n")), storeMetrics); err == nil {
 		t.Fatal("parsed an exposition without most store series")
 	}
 }

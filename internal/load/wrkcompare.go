@@ -226,16 +226,16 @@ func (r WrkRun) CPUPerRequest() float64 {
 // and stops it.
 func measureWrk(ctx context.Context, cfg WrkConfig, w *wrk, srv server, token string) (run WrkRun, err error) {
 	run.Server = srv.name
-	c, err := startChild(ctx, srv.name, srv.bin, srv.args)
+	c, err := StartChild(ctx, srv.name, srv.bin, srv.args)
 	if err != nil {
 		return run, err
 	}
 	defer func() {
-		if stopErr := c.stop(); err == nil && stopErr != nil {
+		if stopErr := c.Stop(); err == nil && stopErr != nil {
 			err = stopErr
 		}
 	}()
-	cl, err := newClient(c.url, token, 1)
+	cl, err := newClient(c.URL(), token, 1)
 	if err != nil {
 		return run, fmt.Errorf("%s: %w", srv.name, err)
 	}
@@ -245,7 +245,7 @@ func measureWrk(ctx context.Context, cfg WrkConfig, w *wrk, srv server, token st
 		if err := freshSale(ctx, cl, cfg.Inventory); err != nil {
 			return run, fmt.Errorf("%s warm-up: %w", srv.name, err)
 		}
-		f, _, err := w.run(ctx, cfg.Warmup, c.url, "w")
+		f, _, err := w.run(ctx, cfg.Warmup, c.URL(), "w")
 		if err != nil {
 			return run, fmt.Errorf("%s warm-up: %w", srv.name, err)
 		}
@@ -264,9 +264,9 @@ func measureWrk(ctx context.Context, cfg WrkConfig, w *wrk, srv server, token st
 
 	run.LoadAvg, _ = loadAvg()
 	busy0, busyOK0 := machineBusy()
-	cpu0, ok0 := c.cpu()
-	f, wrkCPU, err := w.run(ctx, cfg.Duration, c.url, "m")
-	cpu1, ok1 := c.cpu()
+	cpu0, ok0 := c.CPU()
+	f, wrkCPU, err := w.run(ctx, cfg.Duration, c.URL(), "m")
+	cpu1, ok1 := c.CPU()
 	busy1, busyOK1 := machineBusy()
 	if err != nil {
 		return run, fmt.Errorf("%s: %w", srv.name, err)

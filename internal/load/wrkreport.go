@@ -1,11 +1,8 @@
 package load
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,40 +83,6 @@ func median(xs []float64) float64 {
 		return (s[n/2-1] + s[n/2]) / 2
 	}
 	return s[len(s)/2]
-}
-
-// Machine is what a reader needs to weigh the figures.
-type Machine struct {
-	Date     time.Time
-	Cores    int
-	CPU      string // the processor's model name, "" when unknown
-	Platform string // GOOS/GOARCH
-	LoadAvg  string // 1-minute load average at the start, "" when unknown
-	Wrk      string // wrk's version line
-}
-
-func describeMachine(now time.Time, wrkVersion string) Machine {
-	la, _ := loadAvg()
-	return Machine{
-		Date: now, Cores: runtime.NumCPU(), CPU: cpuModel(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
-		LoadAvg: la, Wrk: wrkVersion,
-	}
-}
-
-// cpuModel is the first "model name" of /proc/cpuinfo, "" elsewhere.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 func (rep WrkReport) printHeader(w io.Writer) {

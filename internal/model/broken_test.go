@@ -338,6 +338,8 @@ func (n *naive) Events(context.Context, uint64, int) ([]sale.Event, <-chan struc
 	return nil, nil, sale.ErrEventsGone
 }
 
+func (n *naive) Newest(context.Context) (uint64, error) { return 0, nil }
+
 // TestNaiveStoreLinearizable shows that the naive store without a bug passes,
 // so that what the checker catches below is the bug and nothing else.
 func TestNaiveStoreLinearizable(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/httpapi"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/pgtest"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/sale/conformance"
@@ -41,7 +42,12 @@ func overHTTP(newStore conformance.Factory) conformance.Factory {
 }
 
 func newHTTPStore(t *testing.T, inner sale.Store) sale.Store {
-	h, err := httpapi.New(httpapi.Config{Store: inner, AdminToken: adminToken})
+	hub, err := live.Start(live.Config{Store: inner})
+	if err != nil {
+		t.Fatalf("live.Start: %v", err)
+	}
+	t.Cleanup(hub.Close)
+	h, err := httpapi.New(httpapi.Config{Store: inner, Live: hub, AdminToken: adminToken})
 	if err != nil {
 		t.Fatalf("httpapi.New: %v", err)
 	}
@@ -231,6 +237,8 @@ func (h *httpStore) Close() error {
 func (h *httpStore) Events(ctx context.Context, after uint64, limit int) ([]sale.Event, <-chan struct{}, error) {
 	return h.swept.Events(ctx, after, limit)
 }
+
+func (h *httpStore) Newest(ctx context.Context) (uint64, error) { return h.swept.Newest(ctx) }
 
 func statusOf(s generated.Status) sale.Status {
 	return sale.Status{Initialized: s.Initialized, Total: s.TotalInventory, Available: s.Available, Held: s.Held, Confirmed: s.Confirmed, Waiting: s.WaitlistSize}

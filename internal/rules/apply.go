@@ -36,6 +36,7 @@ func (s *Sale) apply(e sale.Event) error {
 	switch e.Kind {
 	case sale.EventReset:
 		s.clear()
+		s.began = e.Seq
 
 	case sale.EventInitialized:
 		if e.Total < s.held+s.confirmed || e.Total < 0 {

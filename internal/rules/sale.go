@@ -25,6 +25,7 @@ type Sale struct {
 	ttl time.Duration
 
 	seq         uint64 // the last event applied
+	began       uint64 // the reset that began this sale (0: none has)
 	initialized bool
 	total       int64
 	available   int64
@@ -276,7 +277,7 @@ func (s *Sale) Status() sale.Status {
 
 // User is where a user stands; unknown users are None. It applies no expiry.
 func (s *Sale) User(user string) sale.UserState {
-	st := sale.UserState{UserID: user, State: sale.None}
+	st := sale.UserState{UserID: user, State: sale.None, Seq: s.seq, Sale: s.began}
 	r := s.accounts.find(user)
 	if r == 0 {
 		return st

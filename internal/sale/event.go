@@ -61,6 +61,9 @@ type Feed interface {
 	// before the last reset starts at that reset. ErrEventsGone says the
 	// events after `after` are no longer kept.
 	Events(ctx context.Context, after uint64, limit int) ([]Event, <-chan struct{}, error)
+	// Newest returns the Seq of the newest event committed so far: a
+	// consumer that wants only what happens from now on starts after it.
+	Newest(ctx context.Context) (uint64, error)
 }
 
 // Subscription delivers a feed's events to a channel, one goroutine per

@@ -71,6 +71,13 @@ type UserState struct {
 	State       UserStateKind
 	Position    int64
 	Reservation *Reservation
+	// Seq is the newest event the state includes: a consumer of the feed
+	// that starts after it misses no change to it.
+	Seq uint64
+	// Sale is the Seq of the reset that began the sale the state is in (0
+	// before any reset): two states with different Sales are of different
+	// sales, whatever else they share.
+	Sale uint64
 }
 
 // ReserveResult is the answer to Reserve: either a new hold (Reservation set)

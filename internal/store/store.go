@@ -425,6 +425,7 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 	return events, more, nil
 }
 
-// Seq is the newest committed event's Seq: a consumer that has read the
-// state it follows can go on from here.
-func (s *Store) Seq() uint64 { return s.feed.newest() }
+// Newest implements sale.Feed: the newest event this server has published,
+// its own or (with a shared journal) one it followed; a consumer starting
+// after it hears of every later one, through the same feed.
+func (s *Store) Newest(context.Context) (uint64, error) { return s.feed.newest(), nil }

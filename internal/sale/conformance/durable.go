@@ -304,6 +304,9 @@ var durableTests = []test{
 		if len(events) == 0 || events[0].Kind != sale.EventReset {
 			t.Fatalf("the feed after a restart starts with %s, want the reset", showEvents(events[:min(1, len(events))]))
 		}
+		if u, err := h.s.User(h.ctx, "bob"); err != nil || u.Sale != events[0].Seq || u.Seq != lastSeq(events) {
+			t.Fatalf("bob after a restart: %+v, %v; want the sale begun at %d, as of %d", u, err, events[0].Seq, lastSeq(events))
+		}
 		h.hold("alice") // the old sale's holder buys again in the new one
 	}},
 

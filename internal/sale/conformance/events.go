@@ -173,6 +173,43 @@ var eventTests = []test{
 		}
 	}},
 
+	{"StateSaysWhereTheFeedGoesOn", func(t *testing.T, f Factory) {
+		h := start(t, f)
+		h.init(1, false)
+		a := h.hold("alice")
+		h.wait("bob", 1)
+		u, err := h.s.User(h.ctx, "bob")
+		if err != nil || u.Seq == 0 || u.Sale != 0 {
+			t.Fatalf("bob: %+v, %v; want the newest event's seq, and sale 0 before any reset", u, err)
+		}
+		if events, _, err := h.s.Events(h.ctx, u.Seq, 100); err != nil || len(events) != 0 {
+			t.Fatalf("events after bob's state: %s, %v; want none yet", showEvents(events), err)
+		}
+		h.cancel(a.ID) // bob is promoted
+		events, _, err := h.s.Events(h.ctx, u.Seq, 100)
+		if err != nil || len(events) != 2 || events[0].Seq != u.Seq+1 || events[1].Kind != sale.EventPromoted {
+			t.Fatalf("events after bob's state: %s, %v; want the cancel and bob's promotion", showEvents(events), err)
+		}
+		u, err = h.s.User(h.ctx, "bob")
+		if err != nil || u.Seq != events[1].Seq || u.State != sale.Holding {
+			t.Fatalf("bob: %+v, %v; want held, as of seq %d", u, err, events[1].Seq)
+		}
+		newest, err := h.s.Newest(h.ctx)
+		if err != nil || newest == 0 || newest > u.Seq {
+			t.Fatalf("newest: %d, %v; want at most %d (what a read has seen)", newest, err, u.Seq)
+		}
+
+		h.init(1, true)
+		events, _, err = h.s.Events(h.ctx, u.Seq, 100)
+		if err != nil || len(events) == 0 || events[0].Kind != sale.EventReset {
+			t.Fatalf("events after the reset: %s, %v", showEvents(events), err)
+		}
+		u, err = h.s.User(h.ctx, "bob")
+		if err != nil || u.Sale != events[0].Seq || u.State != sale.None || u.Reservation != nil {
+			t.Fatalf("bob after the reset: %+v, %v; want nothing, in the sale begun at %d", u, err, events[0].Seq)
+		}
+	}},
+
 	{"ExpiryPromotion", func(t *testing.T, f Factory) {
 		h := start(t, f)
 		h.init(2, false)

@@ -90,6 +90,8 @@ func (r *roundRobin) Events(ctx context.Context, after uint64, limit int) ([]sal
 	return r.pick().Events(ctx, after, limit)
 }
 
+func (r *roundRobin) Newest(ctx context.Context) (uint64, error) { return r.pick().Newest(ctx) }
+
 func (r *roundRobin) Close() error {
 	var err error
 	for _, s := range r.stores {

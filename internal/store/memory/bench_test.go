@@ -198,7 +198,7 @@ func BenchmarkLine1M(b *testing.B) {
 			// Cancel a hold: the head of the line gets the unit. The
 			// canceller joins again at the back, untimed.
 			var cancelled []string
-			l.seen = l.s.Seq() // promotions are read from here on
+			l.seen, _ = l.s.Newest(context.Background()) // promotions are read from here on
 			l.batches(b, func(k int) {
 				for _, id := range l.holds[:k] {
 					r, err := l.s.Cancel(l.ctx, id, nil)
