@@ -1,5 +1,6 @@
 # flashsale — every task a newcomer needs, by the name they would guess.
-#   make run       serve the API on 127.0.0.1:8080 (in-memory store, 10 units)
+#   make run       serve the API and the waiting room on 127.0.0.1:8080 (in-memory store, one
+#                  unit, so that the second shopper waits in line)
 #   make test      brief fuzzing, then every test with the race detector; ends with
 #                  the list of the tests that skipped and why
 #   make lint      generated code up to date, the OpenAPI document linted (Redocly,
@@ -29,7 +30,7 @@ FUZZ_TARGETS = \
 .PHONY: run test test-go fuzz lint lint-openapi need-node generate check-generated bench bench-store bench-http bench-sqlite bench-postgres bench-streams bench-sql build clean screenshots
 
 run:
-	$(GO) run ./cmd/flashsale --inventory 10 --admin-token $(ADMIN_TOKEN)
+	$(GO) run ./cmd/flashsale --inventory 1 --admin-token $(ADMIN_TOKEN)
 
 # Fuzzing first, then the tests, so that make test ends with the list of the
 # tests that skipped and the reason each gave (its t.Skip message). The tests
