@@ -121,9 +121,9 @@ func New(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(api.Spec)
 	})
-	page := pageHandler(web.Files())
-	r.Get("/", page.index)
-	r.Get("/static/*", page.static)
+	room := page{files: web.Files()}
+	r.Get("/", room.index)
+	r.Get("/static/*", room.static)
 	docs := v5emb.New("flashsale API", "/openapi.yaml", "/docs/")
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Get("/docs/*", docs.ServeHTTP)
