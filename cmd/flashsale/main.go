@@ -60,8 +60,9 @@ func outcome(err error) (line string, code int) {
 
 // run serves until ctx is done, then shuts down gracefully: the listener
 // closes, event streams end, requests in flight finish (up to
-// --shutdown-timeout), the sweeper stops, the store closes. A mistake in the configuration is returned as
-// a usageError, -h as flag.ErrHelp once the usage is printed.
+// --shutdown-timeout), the sweeper stops, the store closes. A mistake in
+// the configuration is returned as a usageError, -h as flag.ErrHelp once
+// the usage is printed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -147,7 +148,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "hold_ttl", cfg.holdTTL.String(),
 		"idempotency_ttl", cfg.idempotencyTTL.String(),
-		"rate_limit", cfg.rateLimit, "rate_burst", cfg.rateBurst, "pprof", cfg.pprof)
+		"rate_limit", cfg.rateLimit, "rate_burst", cfg.rateBurst, "max_streams", cfg.maxStreams,
+		"max_streams_per_user", cfg.maxUserStreams, "pprof", cfg.pprof)
 
 	select {
 	case err := <-served:

@@ -1,7 +1,8 @@
 // Package httpapi serves the sale over HTTP as api/openapi.yaml describes it:
 // generated routing and typed handlers, request validation against the
 // document, RFC 9457 problem bodies for every error, per-user rate limiting,
-// Prometheus metrics, and the document itself with Swagger UI.
+// the users' event streams, Prometheus metrics, the document itself with
+// Swagger UI, and the waiting-room page.
 package httpapi
 
 import (
