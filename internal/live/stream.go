@@ -16,7 +16,6 @@ import (
 type Stream struct {
 	hub  *Hub
 	user string
-	wake func() // hub side: a non-blocking send on woken
 	// woken holds one wake-up at most: several events about the user
 	// before the stream reads are one read.
 	woken chan struct{}
@@ -58,15 +57,18 @@ func (h *Hub) Open(user string) (*Stream, error) {
 		return nil, fmt.Errorf("user %s: %w (%d)", user, ErrUserFull, h.maxPerUser)
 	}
 	s := &Stream{hub: h, user: user, woken: make(chan struct{}, 1)}
-	s.wake = func() {
-		select {
-		case s.woken <- struct{}{}:
-		default:
-		}
-	}
 	h.users[user] = append(h.users[user], s)
 	h.open++
 	return s, nil
+}
+
+// wake is the hub's side: it never blocks, and a wake-up already waiting
+// stands for this one too.
+func (s *Stream) wake() {
+	select {
+	case s.woken <- struct{}{}:
+	default:
+	}
 }
 
 // Close ends the stream's registration with the hub.

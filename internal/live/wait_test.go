@@ -66,5 +66,15 @@ func TestEstimatedWaitStartsOverWithANewSale(t *testing.T) {
 	f.sale(1, "h2", "w2") // reset
 	f.eventually(1, live.Estimate{})
 	// The first stock of a sale is not a rate: it goes to whoever comes.
-	f.eventually(1, live.Estimate{})
+	// Once the hub has woken w3's stream for a join committed after that
+	// stock, it has counted the stock if it ever will.
+	w3 := f.watch("w3")
+	w3.expect("state")
+	if _, err := f.store.Reserve(f.ctx, "w3", nil); err != nil {
+		t.Fatal(err)
+	}
+	w3.expect("joined")
+	if got := f.hub.EstimatedWait(1); got.Known {
+		t.Fatalf("EstimatedWait(1) = %+v after a sale's first stock, want no estimate", got)
+	}
 }
