@@ -115,8 +115,8 @@ bench-store:
 # baseline and flashsale, 10 s each after a 2 s warm-up, 64 connections, 2
 # threads, each run a fresh process and a fresh sale. Without it, our own
 # generator: the same load one after the other, then a sell-out with 119,000
-# users in line. Then both handlers without the network. Loopback only,
-# about a minute and a half.
+# users in line. Then both handlers without the network, and the encoding
+# of GET /users/{id}'s answer. Loopback only, about a minute and a half.
 bench-http: build
 	@if command -v wrk >/dev/null; then \
 		echo "bin/flashsale-load wrk --server-bin bin/flashsale --rounds 3 --duration 10s --connections 64 --threads 2 --inventory 1000"; \
@@ -128,6 +128,7 @@ bench-http: build
 		bin/flashsale-load compare --server-bin bin/flashsale --concurrency 64 --requests 120000 --inventory 1000; \
 	fi
 	$(GO) test ./internal/load -run '^$$' -bench ReserveHandler -benchmem -benchtime 200000x
+	$(GO) test ./internal/httpapi -run '^$$' -bench UserJSON -benchmem -benchtime 300ms
 
 # The real server on a fresh SQLite file beside the memory store, same load,
 # same run; then group commit without HTTP at 1, 64 and 512 callers; then a
@@ -165,7 +166,7 @@ bench-sql:
 	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m
 
 clean:
-	rm -rf bin
+	rm -rf bin clients/typescript/dist clients/typescript/src/generated
 
 # The browser tests, each saving a picture of the page where it ends into
 # docs/img/ (waiting-room-*.png, docs-try-it-out.png). Needs Debian's chromium.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,13 +26,13 @@ import (
 
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -47,6 +48,81 @@ const (
 func (e HoldStatus) Valid() bool {
 	switch e {
 	case HoldStatusHeld:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemType.
+const (
+	ProblemTypeAlreadyConfirmed       ProblemType = "/problems/already-confirmed"
+	ProblemTypeAlreadyReserved        ProblemType = "/problems/already-reserved"
+	ProblemTypeBodyTooLarge           ProblemType = "/problems/body-too-large"
+	ProblemTypeHoldCancelled          ProblemType = "/problems/hold-cancelled"
+	ProblemTypeHoldExpired            ProblemType = "/problems/hold-expired"
+	ProblemTypeIdempotencyKeyInUse    ProblemType = "/problems/idempotency-key-in-use"
+	ProblemTypeIdempotencyKeyMismatch ProblemType = "/problems/idempotency-key-mismatch"
+	ProblemTypeInternal               ProblemType = "/problems/internal"
+	ProblemTypeInvalidRequest         ProblemType = "/problems/invalid-request"
+	ProblemTypeInventoryConflict      ProblemType = "/problems/inventory-conflict"
+	ProblemTypeMethodNotAllowed       ProblemType = "/problems/method-not-allowed"
+	ProblemTypeNotFound               ProblemType = "/problems/not-found"
+	ProblemTypeNotInitialized         ProblemType = "/problems/not-initialized"
+	ProblemTypeNotWaiting             ProblemType = "/problems/not-waiting"
+	ProblemTypeRateLimited            ProblemType = "/problems/rate-limited"
+	ProblemTypeReservationNotFound    ProblemType = "/problems/reservation-not-found"
+	ProblemTypeStreamsFull            ProblemType = "/problems/streams-full"
+	ProblemTypeTooManyStreams         ProblemType = "/problems/too-many-streams"
+	ProblemTypeUnauthorized           ProblemType = "/problems/unauthorized"
+	ProblemTypeUnavailable            ProblemType = "/problems/unavailable"
+	ProblemTypeUnsupportedMediaType   ProblemType = "/problems/unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the ProblemType enum.
+func (e ProblemType) Valid() bool {
+	switch e {
+	case ProblemTypeAlreadyConfirmed:
+		return true
+	case ProblemTypeAlreadyReserved:
+		return true
+	case ProblemTypeBodyTooLarge:
+		return true
+	case ProblemTypeHoldCancelled:
+		return true
+	case ProblemTypeHoldExpired:
+		return true
+	case ProblemTypeIdempotencyKeyInUse:
+		return true
+	case ProblemTypeIdempotencyKeyMismatch:
+		return true
+	case ProblemTypeInternal:
+		return true
+	case ProblemTypeInvalidRequest:
+		return true
+	case ProblemTypeInventoryConflict:
+		return true
+	case ProblemTypeMethodNotAllowed:
+		return true
+	case ProblemTypeNotFound:
+		return true
+	case ProblemTypeNotInitialized:
+		return true
+	case ProblemTypeNotWaiting:
+		return true
+	case ProblemTypeRateLimited:
+		return true
+	case ProblemTypeReservationNotFound:
+		return true
+	case ProblemTypeStreamsFull:
+		return true
+	case ProblemTypeTooManyStreams:
+		return true
+	case ProblemTypeUnauthorized:
+		return true
+	case ProblemTypeUnavailable:
+		return true
+	case ProblemTypeUnsupportedMediaType:
 		return true
 	default:
 		return false
@@ -77,24 +153,75 @@ func (e ReservationStatus) Valid() bool {
 	}
 }
 
-// Defines values for UserStateState.
+// Defines values for UserConfirmedState.
 const (
-	UserStateStateConfirmed UserStateState = "confirmed"
-	UserStateStateHeld      UserStateState = "held"
-	UserStateStateNone      UserStateState = "none"
-	UserStateStateWaiting   UserStateState = "waiting"
+	UserConfirmedStateConfirmed UserConfirmedState = "confirmed"
 )
 
-// Valid indicates whether the value is a known member of the UserStateState enum.
-func (e UserStateState) Valid() bool {
+// Valid indicates whether the value is a known member of the UserConfirmedState enum.
+func (e UserConfirmedState) Valid() bool {
 	switch e {
-	case UserStateStateConfirmed:
+	case UserConfirmedStateConfirmed:
 		return true
-	case UserStateStateHeld:
+	default:
+		return false
+	}
+}
+
+// Defines values for UserHeldState.
+const (
+	UserHeldStateHeld UserHeldState = "held"
+)
+
+// Valid indicates whether the value is a known member of the UserHeldState enum.
+func (e UserHeldState) Valid() bool {
+	switch e {
+	case UserHeldStateHeld:
 		return true
-	case UserStateStateNone:
+	default:
+		return false
+	}
+}
+
+// Defines values for UserNoneState.
+const (
+	UserNoneStateNone UserNoneState = "none"
+)
+
+// Valid indicates whether the value is a known member of the UserNoneState enum.
+func (e UserNoneState) Valid() bool {
+	switch e {
+	case UserNoneStateNone:
 		return true
-	case UserStateStateWaiting:
+	default:
+		return false
+	}
+}
+
+// Defines values for UserWaitingState.
+const (
+	UserWaitingStateWaiting UserWaitingState = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the UserWaitingState enum.
+func (e UserWaitingState) Valid() bool {
+	switch e {
+	case UserWaitingStateWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WaitlistedStatus.
+const (
+	WaitlistedStatusWaiting WaitlistedStatus = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the WaitlistedStatus enum.
+func (e WaitlistedStatus) Valid() bool {
+	switch e {
+	case WaitlistedStatusWaiting:
 		return true
 	default:
 		return false
@@ -109,7 +236,9 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
-// Hold defines model for Hold.
+// Hold The 201 of `POST /reserve`. Its `status` (`held`) tells it from a
+// place in line (`Waitlisted`, `waiting`) by the body alone, for
+// clients that get the two bodies as one type.
 type Hold struct {
 	// ExpiresAt The hold is expired from this instant on unless confirmed before
 	// it. Every time in this API is UTC to the microsecond.
@@ -140,7 +269,9 @@ type IdempotencyKey = string
 
 // InitializeRequest defines model for InitializeRequest.
 type InitializeRequest struct {
-	// Reset Drop every hold, purchase and waitlist entry and start a new sale.
+	// Reset `true` drops every hold, purchase and waitlist entry and starts
+	// a new sale. Absent or `false`: the sale goes on with the new
+	// total.
 	Reset *bool `json:"reset,omitempty"`
 
 	// TotalInventory Units for sale.
@@ -160,9 +291,16 @@ type Problem struct {
 	Status            int                `json:"status"`
 	Title             string             `json:"title"`
 
-	// Type Identifies the kind of problem; branch on this.
-	Type string `json:"type"`
+	// Type Identifies the kind of problem (a URI reference, relative to this
+	// server); branch on this. The table at the top says what each
+	// means, and "Typed clients" there why the set is closed.
+	Type ProblemType `json:"type"`
 }
+
+// ProblemType Identifies the kind of problem (a URI reference, relative to this
+// server); branch on this. The table at the top says what each
+// means, and "Typed clients" there why the set is closed.
+type ProblemType string
 
 // Reservation defines model for Reservation.
 type Reservation struct {
@@ -216,26 +354,85 @@ type Status struct {
 	WaitlistSize   int64 `json:"waitlist_size"`
 }
 
+// UserConfirmed The user bought a unit; `reservation` is the purchase.
+type UserConfirmed struct {
+	Reservation Reservation        `json:"reservation"`
+	State       UserConfirmedState `json:"state"`
+
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
+	//
+	// Example: alice
+	UserId UserID `json:"user_id"`
+}
+
+// UserConfirmedState defines model for UserConfirmed.State.
+type UserConfirmedState string
+
+// UserHeld The user holds a unit until `reservation.expires_at`.
+type UserHeld struct {
+	Reservation Reservation   `json:"reservation"`
+	State       UserHeldState `json:"state"`
+
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
+	//
+	// Example: alice
+	UserId UserID `json:"user_id"`
+}
+
+// UserHeldState defines model for UserHeld.State.
+type UserHeldState string
+
 // UserID 1-128 characters of letters, digits and `._:@-`, not all of them dots
 // (`.` and `..` would vanish from the URL `/users/{user_id}`).
 //
 // Example: alice
 type UserID = string
 
-// UserState defines model for UserState.
+// UserNone The user has nothing in this sale: never reserved, left the line,
+// or their last hold ended. `reservation` is that last hold
+// (`expired` or `cancelled`), when there is one.
+type UserNone struct {
+	Reservation *Reservation  `json:"reservation,omitempty"`
+	State       UserNoneState `json:"state"`
+
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
+	//
+	// Example: alice
+	UserId UserID `json:"user_id"`
+}
+
+// UserNoneState defines model for UserNone.State.
+type UserNoneState string
+
+// UserState Where a user stands, one of four shapes told apart by `state`:
+// `none` (nothing in this sale, or only a hold that ended),
+// `waiting` (a place in line), `held` (a hold) or `confirmed` (a
+// purchase). Each shape has exactly the members its state has, so a
+// typed client that checks `state` gets `waitlist_position` as a
+// number, or `reservation` as present, without a cast.
 type UserState struct {
-	// EstimatedWaitSeconds Present when `state` is `waiting`: about how many seconds until
-	// this user is promoted to a hold, or null when there is no
-	// estimate yet. It is `waitlist_position` divided by the rate at
-	// which units reached the line (holds that expired or were
-	// cancelled, and stock added) over the last few minutes, so it
-	// is null until some unit has reached the line since the server
-	// started or the sale was reset. It assumes that rate goes on: a
-	// burst of cancellations makes it short, and users ahead who
-	// leave the line make it long.
-	EstimatedWaitSeconds nullable.Nullable[int64] `json:"estimated_wait_seconds,omitempty"`
-	Reservation          *Reservation             `json:"reservation,omitempty"`
-	State                UserStateState           `json:"state"`
+	union json.RawMessage
+}
+
+// UserWaiting The user is in line.
+type UserWaiting struct {
+	// EstimatedWaitSeconds About how many seconds until this user is promoted to a hold,
+	// or null when there is no estimate yet. It is
+	// `waitlist_position` divided by the rate at which units reached
+	// the line (holds that expired or were cancelled, and stock
+	// added) over the last few minutes, so it is null until some
+	// unit has reached the line since the server started or the sale
+	// was reset. It assumes that rate goes on: a burst of
+	// cancellations makes it short, and users ahead who leave the
+	// line make it long.
+	EstimatedWaitSeconds nullable.Nullable[int64] `json:"estimated_wait_seconds"`
+	State                UserWaitingState         `json:"state"`
 
 	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
 	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
@@ -244,17 +441,19 @@ type UserState struct {
 	// Example: alice
 	UserId UserID `json:"user_id"`
 
-	// WaitlistPosition Present when `state` is `waiting`.
-	WaitlistPosition *int64 `json:"waitlist_position,omitempty"`
+	// WaitlistPosition 1-based; 1 is served next.
+	WaitlistPosition int64 `json:"waitlist_position"`
 }
 
-// UserStateState defines model for UserState.State.
-type UserStateState string
+// UserWaitingState defines model for UserWaiting.State.
+type UserWaitingState string
 
-// Waitlisted defines model for Waitlisted.
+// Waitlisted The 202 of `POST /reserve`. Its `status` (`waiting`) tells it from a
+// hold (`Hold`, `held`) by the body alone.
 type Waitlisted struct {
 	// Message Example: Added to waitlist
-	Message string `json:"message"`
+	Message string           `json:"message"`
+	Status  WaitlistedStatus `json:"status"`
 
 	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
 	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
@@ -266,6 +465,9 @@ type Waitlisted struct {
 	// WaitlistPosition 1-based; 1 is served next. It shrinks as people ahead are served or leave.
 	WaitlistPosition int64 `json:"waitlist_position"`
 }
+
+// WaitlistedStatus defines model for Waitlisted.Status.
+type WaitlistedStatus string
 
 // BadRequest RFC 9457 problem details, with extension members.
 type BadRequest = Problem
@@ -372,6 +574,179 @@ type InitializeJSONRequestBody = InitializeRequest
 
 // ReserveJSONRequestBody defines body for Reserve for application/json ContentType.
 type ReserveJSONRequestBody = ReserveRequest
+
+// AsUserNone returns the union data inside the UserState as a UserNone
+func (t UserState) AsUserNone() (UserNone, error) {
+	var body UserNone
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserNone overwrites any union data inside the UserState as the provided UserNone
+func (t *UserState) FromUserNone(v UserNone) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"none"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserNone performs a merge with any union data inside the UserState, using the provided UserNone
+func (t *UserState) MergeUserNone(v UserNone) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"none"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserWaiting returns the union data inside the UserState as a UserWaiting
+func (t UserState) AsUserWaiting() (UserWaiting, error) {
+	var body UserWaiting
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserWaiting overwrites any union data inside the UserState as the provided UserWaiting
+func (t *UserState) FromUserWaiting(v UserWaiting) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"waiting"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserWaiting performs a merge with any union data inside the UserState, using the provided UserWaiting
+func (t *UserState) MergeUserWaiting(v UserWaiting) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"waiting"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserHeld returns the union data inside the UserState as a UserHeld
+func (t UserState) AsUserHeld() (UserHeld, error) {
+	var body UserHeld
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserHeld overwrites any union data inside the UserState as the provided UserHeld
+func (t *UserState) FromUserHeld(v UserHeld) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"held"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserHeld performs a merge with any union data inside the UserState, using the provided UserHeld
+func (t *UserState) MergeUserHeld(v UserHeld) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"held"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserConfirmed returns the union data inside the UserState as a UserConfirmed
+func (t UserState) AsUserConfirmed() (UserConfirmed, error) {
+	var body UserConfirmed
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserConfirmed overwrites any union data inside the UserState as the provided UserConfirmed
+func (t *UserState) FromUserConfirmed(v UserConfirmed) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"confirmed"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserConfirmed performs a merge with any union data inside the UserState, using the provided UserConfirmed
+func (t *UserState) MergeUserConfirmed(v UserConfirmed) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"confirmed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t UserState) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"state"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t UserState) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "confirmed":
+		return t.AsUserConfirmed()
+	case "held":
+		return t.AsUserHeld()
+	case "none":
+		return t.AsUserNone()
+	case "waiting":
+		return t.AsUserWaiting()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t UserState) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *UserState) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -985,7 +1360,7 @@ type ReservationNotFoundKeptApplicationProblemPlusJSONResponse struct {
 type TooLargeApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
-	WWWAuthenticate *string
+	WWWAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -994,7 +1369,7 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 }
 
 type UnavailableResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter int
 }
 type UnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -1025,6 +1400,22 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	return err
 }
 
+type GetHealth500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth500ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealth503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1036,9 +1427,7 @@ func (response GetHealth503ApplicationProblemPlusJSONResponse) VisitGetHealthRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1104,9 +1493,7 @@ func (response Initialize401ApplicationProblemPlusJSONResponse) VisitInitializeR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1215,9 +1602,7 @@ func (response Initialize503ApplicationProblemPlusJSONResponse) VisitInitializeR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1304,9 +1689,7 @@ func (response GetReservation503ApplicationProblemPlusJSONResponse) VisitGetRese
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1451,9 +1834,7 @@ func (response CancelReservation503ApplicationProblemPlusJSONResponse) VisitCanc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1598,9 +1979,7 @@ func (response ConfirmReservation503ApplicationProblemPlusJSONResponse) VisitCon
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1617,7 +1996,7 @@ type ReserveResponseObject interface {
 
 type Reserve201ResponseHeaders struct {
 	IdempotencyReplayed *bool
-	Location            *string
+	Location            string
 }
 
 type Reserve201JSONResponse struct {
@@ -1635,9 +2014,7 @@ func (response Reserve201JSONResponse) VisitReserveResponse(w http.ResponseWrite
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
-	if response.Headers.Location != nil {
-		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
-	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1645,7 +2022,7 @@ func (response Reserve201JSONResponse) VisitReserveResponse(w http.ResponseWrite
 
 type Reserve202ResponseHeaders struct {
 	IdempotencyReplayed *bool
-	Location            *string
+	Location            string
 }
 
 type Reserve202JSONResponse struct {
@@ -1663,9 +2040,7 @@ func (response Reserve202JSONResponse) VisitReserveResponse(w http.ResponseWrite
 	if response.Headers.IdempotencyReplayed != nil {
 		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
-	if response.Headers.Location != nil {
-		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
-	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	w.WriteHeader(202)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1748,7 +2123,7 @@ func (response Reserve415ApplicationProblemPlusJSONResponse) VisitReserveRespons
 }
 
 type Reserve429ResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type Reserve429ApplicationProblemPlusJSONResponse struct {
@@ -1763,9 +2138,7 @@ func (response Reserve429ApplicationProblemPlusJSONResponse) VisitReserveRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1798,9 +2171,7 @@ func (response Reserve503ApplicationProblemPlusJSONResponse) VisitReserveRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1854,9 +2225,7 @@ func (response GetStatus503ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1871,6 +2240,14 @@ type GetUserResponseObject interface {
 }
 
 type GetUser200JSONResponse UserState
+
+func (t GetUser200JSONResponse) MarshalJSON() ([]byte, error) {
+	return UserState(t).MarshalJSON()
+}
+
+func (t *GetUser200JSONResponse) UnmarshalJSON(b []byte) error {
+	return (*UserState)(t).UnmarshalJSON(b)
+}
 
 func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
 
@@ -1927,9 +2304,7 @@ func (response GetUser503ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2004,7 +2379,7 @@ func (response GetUserEvents400ApplicationProblemPlusJSONResponse) VisitGetUserE
 }
 
 type GetUserEvents429ResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type GetUserEvents429ApplicationProblemPlusJSONResponse struct {
@@ -2019,9 +2394,7 @@ func (response GetUserEvents429ApplicationProblemPlusJSONResponse) VisitGetUserE
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2044,7 +2417,7 @@ func (response GetUserEvents500ApplicationProblemPlusJSONResponse) VisitGetUserE
 }
 
 type GetUserEvents503ResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type GetUserEvents503ApplicationProblemPlusJSONResponse struct {
@@ -2059,9 +2432,7 @@ func (response GetUserEvents503ApplicationProblemPlusJSONResponse) VisitGetUserE
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2140,9 +2511,7 @@ func (response LeaveWaitlist503ApplicationProblemPlusJSONResponse) VisitLeaveWai
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2499,159 +2868,183 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Lc9tGsu5f6eI9Vaa8IEXq4cRUbdVREnujGyfOteRy1Ql8jSEwFGcFznAxA9GM7f9+q3tmgMGDsiQr",
-	"cbbupuqctSRgHj093V8/8WGQqtVaSS6NHsw+DPh7tlrnnP79E9+eydea4791uVqxYjuYDS6WHBai0AYK",
-	"/q+SawMbYZZglkLDFd+C0KCNyHMoSimFvBxEg2uWlzRKxg0T+WA2YM2XRcZXa2W4TLc0Rjz4lk8On37z",
-	"LR8dTbLj0dEh/3Y0T58ejp58+/SIHX+zeHp4cBQPOpOdQMFNsQUhgcFKrbg0YBRccgPCaGBSb3gxiAba",
-	"MFPqwexo8jQaGGFyPpgNzlqrEBJKzQfRwGzX+Pf9daHmOV/p/WC9oyu+HQk5wic/ffoUDZacZbwgAgYD",
-	"vuLrnG15Zqmg00KsjVByMBskpih5Apsll5aIdpG4NbPkcMXXxv/KKGASOCtywQtPwVg6+nPQbMUhCWYd",
-	"/cS3SQQaycAumZAzkMoshbyEDdOQLpm85BnMt7Gkqd2QYzid0zvKLHmxEZqPY4lUS5d8xYhNZLkazH7D",
-	"pb+t6DNXKudMDpAKnnde4XGcLgwvujs/xylo8Uk/QRNQMt/OQPNUyUzj/jdMGJjzhSp4LDWXGe6l2rtn",
-	"KtprBJulSIkyEjnA0rPBuo90LC1t2xtcCSlWuMdptT0hDb/khT3lNSvYipvuQf/Et92dnhI/4fRpLnDX",
-	"K3bFNZRrWKgClOTAjOErPGljmcAeDTCZ4elluE67p1K6U4ss6fg1L7aO69UChIEhg9evz36ADd6LTO3N",
-	"cOJY9t5ZTgsrSqmjxkhErvrGWII6TmswmOfrGRAbj2GKp/TkCDdQsBQJhMvKucF/RrHMxKUdN4Nk9G48",
-	"+9v+35MIuEBOgzkrOAzbHDwDLw2SCJiO5bkpxJo/0o6amkgEwuyBKoBpYKBNUaamLHg2WgieZ/gL5BQh",
-	"IVPlPOex/FepDNd9s9XSJx4kEbx6/j18+/RoGhG9zp5dPIesYAtinoUqVntjQJnoxsMdSGVgzQqDO3c0",
-	"nkHSGBYJEMuk2hi9V/HxFd+O4VRu7VXlueYR3fzV2myBpCnulI7VihswG5FylBlHkwkkQl6zXGQjd9rJ",
-	"GM45h3hAtxGH1GzB8208ADZX15z2AZslM0BCfG0iYsyl2kCu5GVEx8VZusSVPdKgU7V2MsEpjMHsViJ7",
-	"EA0EXgi76kE0kGzVEr14Bo2r+F8FXwxmg/+1X2uqfftXvd+6eHgzX3HNi2uGN+/sh+5VxKMSGbJ5WUiS",
-	"fZD8+vL8AvYLepEnJzA9+BYKJjO1grkwOoI50/zJUVnk48aOD/91MPpmc4r/6af/5/1EPjvazk/9HtfM",
-	"LOsdFvWy3olsEA3wbESBGgFvzm033Nwd7ve15sWujeqlWq958UiDyCK6GVrzwthtI7ddMsM3bNvcFstF",
-	"yvt3UWpefMny3WJJhBZcr5XUFmt8x7JXllnxp1RJwyX9k63XuUhpw17//u2fGnfYBCuO5fGfXbjhpd5c",
-	"ZVtYIh0k8KJQxQwyxbV8hBLZpEuw65zBulBrXhhEIm7LFmyshNYW09QIYhIgCLsIL2V7oUPzalpS3I54",
-	"v9ox7Cvdw/abxB2RCLJbInWSqbQkMDTsyIa98eBT1NJgPwtNL9/zLFbB693DSJlMeQ79l2cXHryaxoNZ",
-	"5/el5hlJKiYJqlQ0GKYKFd5qxyx7J1ZlMJB8QyPRIPRTfXbVER8c7AaJu5ZwG9hY0enhmKCD/gjo4SIt",
-	"XhCS1DoJ8Chcdywr2vmd4NWHYGd4e/YQVSnNA5SKrIZMFkslUSkPk137TPbG8EuAPzMludUtHpXiKKh/",
-	"ZvZ8QlBqOaM6Mat0E8tVCWi21VaDkVbEk8EZLOjxZ4QaC3ldGl5Ilt9b0tSvd7mbdDjqkQIWTOQ8s6gd",
-	"iXVCIpfkDgmhOecScnV5ybOA246bAsXO5Yekl/vFilvUw7DSKczLS1ASVFmAFhknwWGnSPbsRtySrjhf",
-	"a/pByEuSJYGO+kWZ56qU2T1JLYPXu6SWCgKtCju1cS2qj2rKBoskDl7QPD2UDaYYSWVG9sGHIfMvzR04",
-	"UI4wLINh0juzk9c9NP6Jr81/6PyAdAakaGUpVQLyke6zsXNxxZ0J5a11QvM5h4ynIuPa4uV+98Ao9A/0",
-	"bdK9tt/nUqANXyj1ghWX/J4cYILX+4VaA0OtSvwXmq2wUtrAdHL07fE3T2C+NVyHrDA9DFkhGMEoBTnN",
-	"2MML+MTIKDWyTzyceqSphQaFkmsKP4vvYJg0Z3MX7LVkpVmqQvzO7yu9ytYQfW4wixdZthIS5pwV5OW5",
-	"4hKc4iOIHV6taU3PxhJ7qNiY/2Fo+LPFv4gKNoWSl27ldsnDJJwR6dhg9zdv3oxOS7Pk0iD1eI+bJN+g",
-	"Gk++s4QoOMtXf48Hi5zpJd6keJCMG6ah27I17nG99uCumcjZPOf3P7dwhB06Hm92yiTKtDmvXGmFuFwa",
-	"kGpz0vC0IdIJfJNT3VD4wR05Rz2acgjX0H+01Z8f7nbgntC6N6pgl9XuDLsid8MK/zcrC5wUmPdQVRuO",
-	"JZ2/X1ayNyOkmQl9hcy8KPMcR6HfMcPQpAayTDayQoWxDCUN01cOW9dgkaSxkhz4+5TT2knOehwYS6Qq",
-	"1zPvT+X1ZNqgMZw58ey8QfjESmRZzkEtYpmq1UoY452KgRcuQDypKvPMKjMhM1ClAbYwvNiwItOx3Cw5",
-	"wWUagMaj9a9YxqNw1BVDW/Saw5Kt11zyDIYFZ5nVNbQN5+gE57QhJ5zzNjXcnTiSLtOU4+5wJbFMyNUz",
-	"Is9r4h2oYziF48khgXZusZtXcEx2ldrMHwdybdPJXHsNVRGBWFhtmpZmpBaLYNexxG3bRQHL86h2xDot",
-	"WS9BmI6GDDbR5z7u8wo3iDW+g0+XRIcu12tVGJ79zDPBLuihe8qQaqi7qtRgBhw5sgYWf2/21zkTsqFd",
-	"j0NtUM0IK1w90B57hUf15IieHNEjD69lceH/+/zlL6QZ+uYkXVvNSoT7kbPckOeAZZnAQVn+q/XGCCTt",
-	"guWaR4N18KsPFUGqwMRAXQ3qwESlH0K31W/+rfo5Nf8nTw1q/x9Vnt1xDfz9WhRcv2Om3xe3VHmGRLHP",
-	"ZbAo1MoauAJvuzRobpUy51qD817wrAp1CDOGZ4QujVhxK7mEhtNfz3DM1xff4zWwwiwtlL3v9jotVLHC",
-	"NQ0yZvgI3x50CBO13ZN380JGPQew5HnWcwRR5UK8raeweWYdN2rtkXRriMKT6DvbzwVrpqOd4Qvoj15Q",
-	"2AJ1Wze6wGQVP3AxCGc93xwuuKdvfcXev+DyEu/PkycRCjz/4zQarBluAnf4f4fx4LfT0f+w0e+T0dPx",
-	"O9zG6O2HafTk6FM8+LjrT3v/1cc5Z1IYwXLxOw8cuHe4N3ii7sosWJmb6rHmqfxQqLWzr/AmRbAui3TJ",
-	"tNXOqAByoQ1wacgCy0AbJKn1FyGwGQ+6gcpoYJRh+Tshr7k0qujhhtcSDxxBiB+kulBCmieO6k6vTPx/",
-	"Ua1sJj3KpsnT7TX0Ma2XuJ31IXc9PTr+Bpx4B6thtA8PvjdcaoRJK76a80LjDpoH4FXSh+7ZWsmUkuaq",
-	"tl0WYlTwBS+4TP8IWRK+XsuVWw5xbl9oiKTqfI6fPg0OxnruW0dT6dMeahgHB5oHcJahQbMQ3MXrCRIu",
-	"/HGcwLxgMkXMShK7wUCfoWSbTZw6p/VFN2mvgB53vIxpwZnhWa8Se+MRNWmyGtLuUD63Vj03Kc7mnO5J",
-	"GKrCq9G9L5//wVTfnVn0T1WFUXi4n+GavnhiJyhayjXLMsQod4yOBoqoVjXvRm8/HBx86lUxXeK1gUY0",
-	"qCBTtWv6LcWact4PRey499RbX3Z4/u2+g6j3eIflNFwWXRV1gzYKaXf3d4n8d39NVKihJyXqOW4QSmlE",
-	"HuTsuDB9/WZya5V+x8V5NPFOi9/vTs/WSYc77S4uGoR+nh5ebq6lj112JQBMR3hlbwFkx+9m/z1KrJ3J",
-	"8tzB0BVkyuhYDpNx4p4bJ7Ah38c1k0IvvQnD4fWrF5DsI0/r/Q+OtT8le20U6xMLApg6Pfj2BpzaQKL/",
-	"PXr7OJAX+HPn773iAwmEd4rf1aLTRqxIYuIhvHNOlC6hf0VJLI11OSXkuUnQKkvwNSEvkxmwuSoN5dOs",
-	"mNxWCW3E4i73DsmGb60LtVLGxQ0d1lUFyDLPK6dWwa15HUu/RthyM4YzU81LPLNWmjabQCauRVbnfRT4",
-	"CjOxtClyJYHcgrN0ya2rKxeSwxBn19a3481WVcCGo0VaidbIwW2VXgEphD3rXqdhmDaw4BtYCVkariPQ",
-	"CoSJJS4fd2QvuVYrTouguGhnHVrIlAceOHKPkaNDBWGWDb2qHR2Y1uWKu8XTdi8V16DkDFgs5yVKFLUA",
-	"twvSLdql5QkDeqkKYzdGXA1syVkGm6WKZc7ZNa8XR25RYShRqmVx90kL3LUV0zZvpit9iiZ6uyWq8FCE",
-	"h7pRKsmdDLFZKx0B8wAWeiCjPL/d446MbyTc9LNitgl++iXlG7dOflffzoprzWxwrJZmpwR+nPcRhx38",
-	"SbScjhBxZScwpfxnvBIZSP7eMr5eFkJeaWAa1lytc+54lxXcP6sKICb+Upp7svStOroB4iCr8rQshNme",
-	"IwEcgslWQl6oKy77HWh4IMwoFyCLIBmN6JUR/ZyQVZA8f3F6/uP56Ytn705/+Pnsl3cXL3969osNRRGt",
-	"CStQeKk+raUxa+vKFHKh+hzNea6BQS5WAoWOFXVqQXGIdaGyMjVWWqeF2mRkeKO4Jxc7ikLN81yQdIjl",
-	"qaw3UkMDazvSwGM4t1l7up2YOIPNUuRWUOpYFnzFbASD8nWBwePHKLAfP4bhwWS6F8pt3fEsnoBCoapV",
-	"nsUSV0vj/FNR5jzyb2rg+dnzl/D4sT9cO/BBFQoQBfjj3hvDqYxloCQq9WBNNxK+zkqzcA53qCQISWKU",
-	"0opscIDFclFwvaQXT4CBExE+mxF5t5DaOkBzcc1rHMIRVuHqOVvFMvnHswtoo5J9ekYnpFTnW1Q2lEPe",
-	"+3AyjiWy3ppdUqw72SehVS+pUGgOlSI31sDnmoPZKDrpx4/P5DUrBJNGP36Mr1v3lZqT0J7n3FUozGKZ",
-	"VCgQ/gYopOFvgRP479CCjUkUy6TzWFxOJodpz8Mu2bieg57kMElArNa54CFmQJwJf4dJ4jdB/g2zHT9+",
-	"DIkjjKVCK5c0ZXnOizFcLJ1UchnJK86oCiOWmqI0S+HDaUu1fqSB1TFhJKlLSfXZ+9pmop+givWZjbEM",
-	"3qmyXClhneeLMbyU+RaS0FKg9QbvZDC0UiCWQQR7z235WVGogs6s4JDsCvkkMPTONxeUSyimgZIBEUws",
-	"vUtO2JR0Iv3rV2dQ+XyglBkvIKljM8lJndS+RKwdy9qBZMe3QJ1+FCbH+Yoq/jnDDXykyA98BOsGgI90",
-	"BEjbj7H8OBqNqv/DZ5OduakJfKR08o9gbpte2h6xkRBAw01xOTdlEbSHqDNy6P0j+AhSgS7TJRSqNOR4",
-	"L7hWZZHyzsv9qT3hQDvzgvrW4cFKNQASxgN3pImLKFfu6PYgK26WKqOlsDxXG0+VY09k2hF/L7TRNlhs",
-	"36ip3reswMS0wz11REJYXGUaBk+htdAZieUoC7cjp26CoapdukfA2gUoQFV5uUTVQ+C9PSI+NnI6oTla",
-	"4M7LqsBtmOzZO1SlU3oGo3qmSufs2lslLHeN4P8eobwJ0jt2jlyJWRo7F6lpDi35xgpkZJE5z9WmK987",
-	"Y+6ohvLjsp7Su27i721q44aNPIG9bq1cZ22tZClc0/TQ7bUnu6orEHrjwDTMcWsYpH3SDocnn6VWlW2M",
-	"gx4cuEF3J0b3J5C3k6Ap+bmb1NOVOMzwkUOKdgXECUpZyz8QNzaqVNn+J6A5h2beRntwpDsOM7IQRwcT",
-	"VC4EKm/QdrYQD2nEnRL/hMumR1dsi+pGaQ59W6kSfuEjHJMeYO204N2ZwH2qoMoNogE919yQdWQzZZAT",
-	"NjCkTKJFmedRndOTqY1snYrLxPLcblNPbiarI9AIBw/X5q2r2xBVGPsspcTQ3VuWNpEI13jTaipWc3NV",
-	"eUEILvdwsbF8jgS3NzKIGbv1z+Af6pGGHy8ufvVjUM2g9eIJCZQ3QikkUSydtK1liHW36OokRcojFATu",
-	"786F4iclhBBLmmx4dDi1hWI2Zcde/CdH8JP47oSgA3H4RkEmFgR5TCyT7202zci6/BLSIzjc/nQ8rWyn",
-	"5EelTXICxxM7A4tlclEwqRe8GD2TqcpIDyuXacUkpMtSXlFAiMnMcrV2OVhS8hRvnIN3P5QFm4vcYdo3",
-	"tqzAJ7YhG3IYJqOR/Zf+Vy4MT/Z8feTBZBLBwWQaxRJtIZzrYHJkDXHK4cj9KQepXgKpjFJP44MuyYxn",
-	"5IpKC6ZJwqwVytu0NC6nrh7FiWK7Jcfrbi+tij7ckE0TIdsxoWtE5U5qbX0dXUFY1RAOq/pGtIjZWvg6",
-	"Ryods0WXKDiQ2fdmwFpFrbG8qaoVf2wXtUJ/TWssW0WtlgHtWBZp9xSzsiApzSXsxZIQkJVLgU4Li18j",
-	"j9kor81lrjEdnN4YTtHY7k+Cq1IDw3w8l+PGTKt8dlg9aZF5VL9KOm++NZxoh/8I/pi8UFYDJnu3qMF1",
-	"F6ASncQukc/BQw1kWGFiaZSyjyoJLRGkl6xoFFZ7gUtcN4LHP/G1eTy7Md89sxs4mhzZMMPR5KkGIdO8",
-	"zND8YrGE+oSZU4zckg3leNLFo6LvtziO4yOUzFUyImE6lNvWe0wQuIJxaOmN4PEvylAC4mPyS9sTc4tC",
-	"RppVNbEFXxBUqKCq26rmXOMCQgNpeIQi4mgyjRAa4f87jlBL79lMFVej5BKIfSopDmLpBsNjfP94cugW",
-	"eZ6qNdeP/YVzfQGstf1Ig9pIu/qNcr9EHaiUDg8Qh8eXbdonHi9eQ3dysxrgDysLf48YMamcT5G9UNAw",
-	"mBYuoddX2xHjEY3t4Vu7zg4Uxu1wXxfhNXI5qE0MFtaqdQAZLoUwGRU9HxzA7qqzdomZy8Z2J40DWb9a",
-	"pz1AB0I7J4+7w/auUM31UxxlZxcDe2UDpT+DaQJDFIk2PGE1MHFy8yKiIelxol+cUZWYklm7Ut/yzE98",
-	"a2ECZdceHMFSlYUmrRau0ZgcFRs1SFio4lIZw+UsJIzXQbjIUmpbXB9USZI0FgXIcjW3tJijhU1+cTWD",
-	"Od8qmfkLQn+if6k8owTvgtfz2t3ZCEouUi5t4xFXePzz2cUgGpRF7vy1era/j9DL2v1jVVzuu5f0Pj5b",
-	"J/LU5QODaHDNC+2c6OPJeIKP4ShsLQazweF4Mj60+QlL8kjvLykZ9Xf89yXvSU85dYjsYDIJeGhdqJRr",
-	"hx11jaMYNSnQDmI4NBfLoWUPDzjWSpvLgmt74yrJSx5WOxvC0yq93b4kdCwRZ84a2fC+KnLrQnQsp+Xo",
-	"EhUOqe6V5vk1hcVSQik4zpylV/YYrKNaKHmWDWaDf3DjknNbtdsHk8kNWdJ92dHqqpEU7VNo8Pd3yEJ2",
-	"q+lJQj63NkhUq+eQ5FTfczw53DV+tbn9140yizpqMZj99jYKeuK8ENdc4pE35htEA8MuNaUjr/XgLY4Q",
-	"iEGcHg+7L+BgNCRtN+6YoCqBYwpzJpH1w9SpkLoGPpUHykuBGRRMVDrBeiSWDEEYXmcbAHaxLHyIHOGx",
-	"JOCG9oBz04MqMjRVc+VLKIxzanTc0UmgNx1qOZo8tZuAJLZ5n/HAgZYgUdNmbupZb7ZnLHvSPVGkF1Tc",
-	"Qfjkza6CBhiSLpnVugmthYZpxmJpxIojlVstY3zBs9SGM0rxI4hVa9mcOxxi12h26jfv3zg6OOi7Z3VC",
-	"7aDZZ+a3fnatH+m0w3gb+dYH36lse8dL6oBis/vTOWXVkp1HezqeWN4Juzy5jF4X325n4xxPPtlQdf/Q",
-	"zFJSLWA66Rm7M9x0MrmDyOgmK39qBjVx0Z++WL659ISGkAsStKaTSSPpauLTqCatxKgdJKT3W0lKd6GC",
-	"z0DcXQXmPRqGJETbnh3/gXWsR5bYN8vloFsIvTK9lSgPiiHxpaf3LO3xft4ddT3Nw4LDG/y+f4dj14ii",
-	"JQ5RErfz13d2LaumsrNYUe499Wj/yx19SFp+a9JwV0HPtz6CekLsV83hHqxqqMdTTnZJYz9EQ1W4uDV1",
-	"M2m73/ciaODljq88lp93lvd0sXBofu+Pq+OO2gVvN43Q02HNXqDpLYBNVS1OLxzf5vr0lMbhywcHn395",
-	"R3MZQmG3uO1Vv44HgG3NNJPf3n5q4LhzbupEDEooad/CvQDU0UgO1oV+/f0PzdTsTzvtB9u2pxWAJIO6",
-	"LArrZcYbf0L9ily0jPwaeBk0JD62Nu4D62Fy2BdrNJ/mWwm8sFJgcDA5eDKaTkcHxxfT49lkMptMxkcH",
-	"08PDb/6nmYTeefS4+Wg7F3/w2WYTPqWtSrRyWaZ3UIeNLLpdvZWqR8aD+2qpo8+/0tc65Wtck8ateCkb",
-	"BAhuAOmlt5/uClNbNRRvP3uB9q1TiSymL5op2mFxveI5Zz5ggDdsVumentQlG/FvhvrRjq8ymKBOYKKe",
-	"hGhSW51OCV7fWzcklSnXPslYhqKABa4FW8t8e9MmGCcwcLw941tB2hki6Bgr2nVN9V69wL9djUsZvDsM",
-	"GLu9pvh5ADvmi+RXXQjylxRi9fL+REkWUVw1qbMq/nK4/n4SkxohfTHErwpi+toJfq4bkg3zeZzv3OLt",
-	"XJI7sUpfVWSjUKTXOAi7L3kIHb7UMQs6iTJf2ypowKMwQweGSTerh6StQ0VoHjQykP5/Nwz+zaB6A4P8",
-	"Q7iaCzIASS+jUu1ikVtgCcstfxyYuCgLqV3tDghJmeHefzmG7+30TvlX3NzQrR3lTxE+r8iRJdmCj+G0",
-	"01SCmVgmtapKgL9nqcm3Mz+Tc1fW+OJo8hSa1+QrAA3bEfTOOMNu6S8GNHpVx18HaATC/08HGpWY/g/Q",
-	"uBGW3gVoNPJeHwBRBEP1IoofUeKET3UgRDNVl6S6L8i+7yZr8QYPdSN6d18Xju/ee/1M/879378ybmpk",
-	"WLeBELieaoHt6R6pjYH/oKV/X7T0XbltgqWbcNINgeg3db0ZBZLrCqIqY8g5PIjdesrOOoCkXYc2hpe+",
-	"Dg1cGZod+J9KSOuPeX72/GUQ0R4eTA72EPw0ShJ8gHqzVMD0lcsttMvzRWvUz04UlXfVV69FLi+KucJs",
-	"WOcs5dUUOKSveIhls+SBxicM1U1Xq8tJkqZcQoj1jKXLKgu7yn7z/VST0ahOJE+o55eGNeUF0QKHVMAc",
-	"S/8c/ZjsnbiMGztrkDpKIOppNxEpieWQhR3+eiFfqkppbPKPrHI6jVJ7N0PFTmwd+kPrHu9CnR9pg/7V",
-	"j3Qe/oj3ghh8LHvoTq3cc4ZTuoO8sLme/ssVLocullW226xdU9GO1fuf8YVHvrnSFd/qWNJXV+o8vDpl",
-	"znOVR9r9KNY1Ifm6sX4LAEP1/MXg8G4R9umXxiP+6kEG6ijY22md5IjQVlj7VD+SDLY5Qig+x3+YyvQp",
-	"xp8NUkUVh+8wsG/Ro/dgcnDH8/YtDMIjr6rye0vx67Oaq3lvifrsmzucX9A7oC/hzKmvk0ZFYLsaEDVB",
-	"T2+O4dR2ZH1v9r7G+b6hfiJEPJMuiQNtDxJ32J2a6M8e771MsPuaUE7+O6Gzw8ZwUEGkvFXDeKvG9l9o",
-	"VTjh0WtSvG6UVVJ6rcdru1yzXtHd18KIBlKZs2b/pd6m/zvLR09sQYnrYkCNa9u9maxm37XrcxzZ1ss2",
-	"miO1t9wqbn3AFrW3KWcddrGFL1BpAzrbIKl7+mhFeUqixRTW4A6Tdu3ufzJX/tTMlftKHFfduSv/q1vp",
-	"6TGzzeSvZdGujvBHB8FduagHtHnkvR/PCKpOH+qWfHYjVc3p+Kt27f66pvYrb7mRzKALTE1UQsXfb33X",
-	"jSP7awvQRtaIOKQBLdlaL5WZOelwzV3JhbXLqW+8K7Jz3aRd0w8r2tZMG9expWGMU1Endz3tpeEZ2nio",
-	"rnbk/5/7vpJfmh+r8uxlaXblxzazY58c+vTYw2/unx87PZgcPWyKbPXlg/HXd/icG5VeVfUAttADVRK5",
-	"RHLbW6+XCVvgbic3JlJJnkR1vy4YVsWQ3p3i+lL1Ydw937DGdisJigTqYUL1mZCDJyxGgLXKc+165Rll",
-	"mwBVfo4tNaXr6Z0XOnG07UdnL0WjoV2jd4TQ4Hfb1uoJ6KXa2NrOWFJzO5qk/7YgtvsDMu9a/eH+8ol4",
-	"VV+63VZ0ZDvVtWuCOOFQamFXv5OyQuX0Tp9NuKtn49GkXkbdDu8WNuJhMNMv6pkb/lZzyjLPb541Y9f8",
-	"y03Tur/lDWCXOiwww++bvvh15Zu1UZm9yrYqIZBnlZ69eyqib7z3tkcYulZhN2johD7LQY+5lhwJDM+p",
-	"dHNEX7d+RiNEvqB8XqgNnUUsE/rTOZUvJi6fVxjnPTfUca5yJWyshY5ijvZOXnVbl2Vj+eTqpu/z2q9D",
-	"GF/+7T7xqKk7ZVXW7sr1yZ0h9RhertG+q7AYvmH7VDT7z5G3l/zWtONHGpKMGZb4kmTHZpulskVcjRp2",
-	"+g4I0zu6siWVl3SYVOxcW1v9NyxxNZfuZu2N4cxoSGhxCUiq0WVb+iIP8xTJXIcs28Tjo62jDNtiUWsQ",
-	"15/yo7XDIqjK4JR0VWl1UwnXTQRBn+340ohghG1M7YO13+djs0FjzhfGt1d1nRpPqoAAffKIZj6eTGCl",
-	"3WBWpQZzXirjozHUFc9msruZnXZsvBA2W126wrZqxVRgXI9oh2n0UKq6J815igSvM13801VAMarz1Rtd",
-	"oGSGG+1Ts1VLKSRNY9VEqxZhbVEkfGw4J3yj2DqDP3DRLZmuy8Klm67N4q7bHfVyslXOjkKSb9A4d00t",
-	"XIIwfaaMHLq204Eew3c8ZaX2x2cZL2VF4b8Y0LgvrLqdrjLcMRpejIbEoIZgWsF869re0Wf+M/qIVvKC",
-	"aTOix0dnPyRUIl+ucYkZM7zuYuH53K7JR7O8cJlVtLH9FPxXquylc1+1Yhu2DT6MbJmOvuR0SlXqOLDt",
-	"JZzMkL8KM+fMJHv4R64dTabHVUdktQAtco6XLZa+J8O6UO+RWpkip5HtWMQkiIwIh3J3DNWnAqoeFqVx",
-	"VdG4WN8Qxz1/En6Nv6ZyZL/WGtbgx5I6Sriey0raHhjnrv0PWlCu5D2iAJ217mXmonU4wqyOyrmHtf2y",
-	"VjM4l3S7O6mCir2TRoOiG9CmVTfdUFLPd4KRrf1VRxxreaBJFC6uqSfLUqTLtsayDVxIfIqQgu7zZLRg",
-	"V8lbx15DXvff/EcGGmrO7afo3ddxBMFwlqZ8TR1XlbsPrJ6p/oqZb85hu1FY8vR+Zb5xLZpOhroj+cGk",
-	"2YJ8Mnra21f8FrliHXTQxvZeIgdwckAuoRkcTCYTZDSRzeBoSi1xpJlZ0sUS9e4MPgRfJ5/FiGHjQRRb",
-	"xEm/cZqRftsBmfFgNo3iHegV/3jwqVrAUbUAv+RbrwFVFP0qzOobzD7ELRuDHu63Muj1XbOUujlNbeTQ",
-	"728wc+jx2nzqe3zSePwTESSQY7FsJew0L5q9jlRLa0WTbQFKjB5ZvIb3MKowi+3Gw2PpgJUtuV9AgIkI",
-	"SDnLNJSoXtq6z8x2wjK9bgwnOs+ceKyaSjgR4JpoCVP1WQ9Eq/1y432Loe7tfDVK/czk9oYwz1zNGxGV",
-	"o56ObWHbu06kotf72hijzwXblt4PFqzoa+x3U0u/WA67qmRvFuy46qVj2Hwv7Lvy7+fEvQcHoRLd9U3G",
-	"Zse/6fFkMunhnqg6h7DxX+DNP975fdd+fvJfh3KT97FXCAEekrV6Ghx+rrVhLBu9DWHYxCd1FKvV2TFo",
-	"3+zyfZofjB3Dq51NEv0XTL8qm97NQRHZ5uQ9/oC9P8B34cdp+nIznvO+Ly1f1IYUu3Z2CCqbE4vIUUi4",
-	"Rt0rdW17+lGze0qn6qDPFzjImzrY0YJFRzfOHxhyX1hae78P37/p8SJ2FUp/f+ddH73/pffR3vC2dws+",
-	"cGh7Rz9qG3P2Pvy9v0Dk4kX1NZWeaNmDXA6aHK9gny3UlLq2v9g+JdO5NXQrhbVvLhWU1NSN76iqlzJm",
-	"x7XhQQGXT1HfLfAQr2piTwmsRYGmV9B4xfpxfJZsMHRFou7wL70ThMtsrYRsLMk2L+i+ZJtqBQ+qtUYq",
-	"/r8AAAD//w==",
+	"7H0Lcxs3su5fQc09VSa9Q4qkpCSmaquOktgb3ST2Xku+rjoZXw/IAUWshgB3AIpmYv33W90NzGAe1MvK",
+	"JqfOumo3IjmDZ6P76yd+i+Z6tdZKKGui6W+R+MRX61zg3z+K3Zl6ZwT8bTarFS920TS6WAq2kIWxrBD/",
+	"3Ahj2VbaJbNLadiV2DFpmLEyz1mxUUqqyyiOrnm+wVYyYbnMo2nE6y/LTKzW2go132EbSfSNGB2++Pob",
+	"MTgaZceDo0PxzWA2f3E4+OqbF0f8+OvFi8PJURK1OjthhbDFjknFOFvplVCWWc0uhWXSGsaV2YoiiiNj",
+	"ud2YaHo0ehFHVtpcRNPorDEKqdjGiCiO7G4Nvx+sCz3LxcocBOMdXIndQKoBPHlzcxNHS8EzUeACBg2+",
+	"Feuc70RGq2DmhVxbqVU0jVJbbETKtkuhaBFpkDA1uxTsSqyt/8pqxhUTvMilKPwKJsqtv2CGrwRLg14H",
+	"P4pdGjMDy8AvuVRTprRdSnXJttyw+ZKrS5Gx2S5R2LVrcshOZ/iOtktRbKURw0TBqs2XYsWRTNRmFU1/",
+	"gaF/KNdnpnUuuIpgFTztvIXtOF1YUbRnfg5d4ODT7gVNmVb5bsqMmGuVGZj/lkvLZmKhC5EoI1QGcynn",
+	"7okK5xqz7VLOcWUUUACtZ410n5lE0do2J7iSSq5gjuNyelJZcSkKnN7t0+oaLbPFDsaKQxtGcQRDkAVQ",
+	"BKzivfu+iaM1L/hK2DaR/Sh27eGcIi3D1Oe5hBVf8Sth2GbNFrpgWgnGrRUroDJLBEhkwbjKgHIyWCNa",
+	"z41yFBPTtolrUezcidMLJi3rcfbu3dn3bAtnMtP9KXScqE5+IXBgxUaZuNYSblV1WmnFHJXXiNufqSnD",
+	"IzRkY1jzr45gAgWfwwLBsHJh4c84UZm8pHYzlg4+Dqd/OfhrGjMhgcrZjBeC9ZqnZ8o8J0pjxk2izm0h",
+	"1+KZcatpcImYtH2mC8YN48zYYjO3m0Jkg4UUeQZfwM5LxTK9meUiUf/caCtMV28V50uiNGZvX33Hvnlx",
+	"NI5xvc5eXrxiWcEXSLgLXaz6Qwb82LUHM1DasjUvLMzcrfGUpbVmYQESlZYTw/fKM3QldkN2qnbEJkRu",
+	"RIxcZ7W2O4acHGaK20qsjtmtnAvgV0ejEUuluua5zAZut9MhOxeCJXRkoEnDFyLfJRHjM30tcB5su+SW",
+	"oQBZ2xgJc6m3LNfqMsbtEny+hJE9M8zM9drxIyesoum9xEUURxIOBI06iiPFVw22D3tQYwP/UYhFNI3+",
+	"10ElJQ/oV3PQOHjEFoworjmcvLPv20cRtkpmQOabQiHfZenf35xfsIMCXxTpCRtPvmEFV5lesZm0JmYz",
+	"bsRXR5siH9ZmfPjPyeDr7Sn8My/+z6eRenm0m536Oa65XVYzLKphfZTZrbzntgnXZwfzfWdEsW+iZqnX",
+	"a1E8M0xmMZ4MY0RhadpAbZfcii3f1afFczkX3bPYGFF8yfDdYJGFFsKstTKEc77l2VsiVvg018oKhX/y",
+	"9TqXc5ywl/1/+YeBGdaBkiN5+LMNdTzXm+lsx5awDoqJotDFlGVaGPUMOLKdLxmNc8rWhV6LwgIKclMm",
+	"oLOSxhCeqtDLKEAvNAjPZTthS/1o0lLcb/H+Tm3QK+3N9pOEGSELoimhOMn0fINArNfiDf1hdBM3JNjP",
+	"0uDLj9yLVfB6ezPmXM1FzroPzz4sejVOomnr+40RGXIqrhAmlWvQm2sQeKs9vfRPSGRwpsQWW8JG8FO1",
+	"d+UWTyb7Aeq+IdwHspbr9HRE0EKeCDJhkIQXpEKxjgw8DsedqHLt/Ezg6LNgZnB6+oDotBEBQgZSAyJL",
+	"lFYglHvpvnmm/SF7HWDfTCtBssUjYmgF5M+U9icExEQZ5Y6R0E2JqlJm+M6QBEOpCDsDPRDo8XsEEgto",
+	"XVlRKJ4/mtNUr7epG2U4yJGCLbjMRUYaAyzWCbJc5DvIhGZCKJbry0uRBdR2XGco1JdvEl/uZituUE9D",
+	"SqdstrlkWjG9KZiRmUDGQV2kfZqIG9KVEGuDH6S6RF4SyKjX2r7SG5U9cqlV8Hp7qZVmgVRle6VxxaqP",
+	"qpUNBokUvMB+OlY26GKgtB3Qg0+zzK/rM3CgHGBYxnppZ8+OX3es8Y9ibf+9zk+4zgxWtNSUSgb5zHTp",
+	"97m8Ek6F8pYCRPO5YJmYy0wYwsvdpolBaJvomqR77aDLnIETvtD6J15cikdSgA1e72ZqNQy12sBfoLay",
+	"lTaWjUdH3xx//RWb7awwISmMD0NSCFqwWrMce+ygBXhiYLUe0BNPJx6xa2mYBs41Zj/Lb1kvrffmDtg7",
+	"xTd2qQv5q3gs99o0mugywRFe5NlKKjYTvEAL05VQzAk+hNjh0RpX61kbYscq1vp/mjX8mfAvoIJtodWl",
+	"GzkNuZeGPcI61sj9/fv3g9ONXQplYfVEh5kk34IYT7+lhSgEz1d/TaJFzs0STlISpbdbbdwSkLIP46eN",
+	"vOYy57NcPH4fwxb2yHw46XOugMfNRGnWK+Tl0jKltyc1qx8gn8BOOjY1ABCcmXOQq3PBwjF0b3X589Od",
+	"FpgTaPtWF/yynJ3lV2h+WMF/s00BnTLuLVblhBOF9OCHlfaniDwzaa6AuBebPIdW8DtuOajYDDWVrSpR",
+	"YqJCzsPNlcPaFXhE7qyVYOLTXODYke96XJgoWFVhpt62K6rOjAXlOHPs2lmH4ImVzLJcML1I1FyvVtJa",
+	"b+AMrHIBAprrTZ6RcJMqY3pjGV9YUWx5kZlEbZcC4TM2gO3h+Fc8E3HY6oqDbnot2JKv10KJjPUKwTOS",
+	"PTiNLjOmsz7VTK/QktnM5wJmByNJVIqmnwGaS1NvzB2yU3Y8OkQQLwjLeYHHVVvITf12ANXWDd6VFVEX",
+	"MZMLkq7zjR3oxSKYdaJg2jQoxvM8rozCTmpWQ5C2JTGDSdwlKAPrsGMDZrNe68KK7GeRSX6BR+iR/KBs",
+	"6qHiMugBWo5JeRKf7ME651LVJOdxyOnLHtkKRs+QA3QygvLJAT45wEeeXoLCwP/3+ZvXyPW7+kQ5WvaK",
+	"C/eD4LlFqwDPMgmN8vzvZGmRsLQLnhsRR+vgq9/KBSkdHpG+iiqHR8nrQ7nwi3+rek7P/iHmFiT7DzrP",
+	"7hxDe+KT0ZjpRdNYOGRn1rCUuktZL12KPEv7zIo8N0xatij0ivFErXM+F8BhcqlAm3rPpc2lsSJLY5Zu",
+	"uQQmk/a9YQ6XmefI4xa6SJQ3dePBuhSo5zK71fCkFIZxg2wQZkvHpr6K4tNaFsJ85LbbUrjUeQbbSs9l",
+	"NGxUvyXwHmVBGdyoXBjDnG1FZKUTSNohe4nY18qVID4qDTv9+xm0+e7iO1CCibXOC03ch0a50MUKxhRl",
+	"3IoBvB21tjZuGk8fZiONO0gIdqmDiOLSwHlfO2ad6lpG3spe6sYQhzvRRZ13uZLGg73OFdbtW0GnCkja",
+	"tu+Dq9K74TwkTre/3ZnxSMv/in/6SahL4ABffRVHK6n8x3EcrTlMAmb4/3pJ9Mvp4L/44NfR4MXwI0xj",
+	"8OG3cfzV0U0Sfd73U/8/uijnTEkreS5/FYF5+QHcB3bU7nUYZ4VeG6f1wQmK2XpTzJfcEEbYujPOhLKo",
+	"F2bMWF5YkyiyYwHAqhy9BUtxDOm00h0vtYCDXYlbJbaJstrynHah6feNI/zxo1TXQllddJDQOwVUAjgK",
+	"+w9PoVT2K7dVzv058v/iyic66vTHhgehOYYuSveCpjU+IMkXR8dfMyfVGAlW4z2en6xQBpDeSqxmojDD",
+	"Frfzkvi3NkEQO5ujwC6nvSnkoBALUQg1/z0YUPh6xYzu2cQ5vVDjY+X+HL94EWwMOSMaW1PCiI7VsA4F",
+	"3QMQXBCOaOyzgyHYQXyb1A1bae34WQZK4QLkGLIYhNGLcv97nL17e8bKHYpZIXJu5bUguSJNogiL90/Y",
+	"rOBqDjoB/kDo2JKO4oSmXgfmYsHny0StBAfwCic0iWCMmfctJxG8VAi2Xe4c6Ecv6TzXRjgh5qXKfi9P",
+	"vE8tD3+orF7xnXax5nsOQNS+Xwm71Bm+xPNcbzu6kyV7rP/Gc1A9dgMHc+o/AqcbOKDQ/oHcO/meBkvs",
+	"UPu1ZBT4ey7n9RXbE+oT77cYxXdD4vg+jpnaRgBCyeVK2sboodsVV7uBsYXgK9OYmjPMx3vU9fB718AA",
+	"lOM2PImjTwMgtcE1LxRfAav7xbsc35aE1rAKlRb4brs8PvC+JJ6fkWRea3taEsxrbc9qVHJKW/m2Ig1A",
+	"1C9LeoBP3wVE4J7/Ltj5M7/f31XbXQc+FPQWR9/qbFeaNvdocXu9l3H0llvxU7llF1r/zNXuvNyms2pz",
+	"3tW2xD3yCvehbm5/IICYF4JbkXUC7/feJoHouzIK7AHM94bLt4H9ep/uSdbThYf+/S/v/8ng+oMl5L8U",
+	"vsfh5nbJvDtCUVphJhu15lkGetUD400C8FzB44+DD79NJjedsLi9eE3lKI5CVl1x+4q9f9jb7iOx9pdt",
+	"nn+7ayOqOT5gODWjbxsh3wKGw7V7+Lu4/A9/LRTlLVJ7BRNkG2VlHkRgOltG9Saa1++lUTxwcF4T+mjk",
+	"rw9fz8ZO10FLc3BxFDLyDlquj6WLXIDCvgt38IGmIiBFNtOby6VlnG2UtCcs9DKmPrDYa4ttDaaoC5x7",
+	"MkLPPUV4nKu5P73Bo84gRVTj/XvX9geRP3pZQWwZt6qOoMOlHVb8Of1dV/V3siA9bkE7pcsA5Ms9LEXD",
+	"j9P/HKRkiuZ57uw8K5ZpaxLVS4epe26Ysi26Oq65kmbpbYSCvXv7E0sPYOjm4Dc3g5u03zQT+bjCwA40",
+	"nnxziyGoZur5z8GH54Fwg8+t3ztlHSzQa63EoymOmyo+yVk2Dc/F1DlNvI4Us1wsSMXMpRJxoihGVxYs",
+	"58Y6wKUykQ27uAG31WOw7E7kpmgXKqVuigFYBOEKdJhp1WnwfUJSV7B4vz+p7yPuc9vpLH6PC8Bpj4zl",
+	"KjMxmsD1gi0wbGnJ18IwC8vO0YI525GlXqTTRKUwrZT1urY2ZhiWn+8Yp23D7cG968eJKs31rMdZzbDf",
+	"jxl5AOAXeLNP2+dZMHyfKM/2+0P2ks+XNFKkM/GJz21OhgZn3aJ4PXT/LbmJmdGMJ8oGNgrnbFuK+ZXx",
+	"EyS/WlrKurU2koiNG3hfbaBxnGedFrlha/hCWTK3oTeTzblx3rhMwiaspOJWF2SKWq+BHsiX5mXmfkoI",
+	"9UCCOvuf/YGkNxLgLY/h6SbBjiPZ/6TXdG/K47J7TZHNRIM3caSVeLOIpr/cTdPY7U1894NVr3c/i1O+",
+	"z4PVOt58cCfF9/NIRofOHiTjtuQUxsoV6jqwyh+dA7kjhGMGBLPUW7bialdmDXnkKU3Z1brQK21dfCRZ",
+	"z5Fjqk2eN1ic0sz3z3bCDtmZxUjRLvLO5LXMqgD3At7h1qUhbdDyXQg+X4qMvNnkjiNUQafcecB0wbbQ",
+	"f8l6Y2fA1/OrRKGe1qc4ImwGWPdCbNlKqo0VdE4lWgpxQrQARq9EohC6wGl3AylFBjNSzUUYWoDuAhqM",
+	"dwkkaouvGrcQ3JjNSrjB43Sdz2DKOJttAOdjJANNA0+5cflH0jKz1IWlmaH8ZnwpeMa2S81ywa8FRR/g",
+	"4DDeQ1rMCGk477pAPEybtCeK0mkrBS1B4w/wE8iaAOZ72uiCSKBoZydsjEmMKMWZEp/s8NbJje/UUNoo",
+	"rj2aeN+Z6pKDlbf4UZ7ryX0815UPuuW8RhnYS3/QOXqrnY+75aruwiErYQynuMIKCZ6ilcMl58G8unBb",
+	"22v756EPOHhmWUh1hZ73tdDrXLizwwvhn9UFnaIvpafS+uRXs5ug9ptAYDnFfFNIuzuHlXAWjmwl1YW+",
+	"Eqo7KAD2EcQ8xffFLB0M8JUBfk7Rapi++un0/Ifz059efjz9/uez1x8v3vz48jUF/+Gioy0BA/qqTV5a",
+	"u6YAE6kWuit9EwiQM2dtJ6YLNAz4bl3obDO3JDfmhd5mJVBBPA482Yg8l8imEnWqqolUpgNSwLHhITun",
+	"PCnTPCNTkBu5ILmRqEKsOMWIYYYk4+z5czgaz5+z3mQ07ocCxLSiJU6YBu5uEN/DaLGdf2jMkwZCnlv2",
+	"6uzVG/b8ud9canhSen9lwfx294fsVCUqkFaloCLIilLAWXHJ3AMz1MrLeEzkIJjIE7UohFniiyeMM3fQ",
+	"fP4YEHGhDMnvXF6LSvUT1wBAyW+RqPRvLy9YUxE8wGdMimBztgOphxnDnQ+nw0QB6a35Jcrt9ADVo2pI",
+	"hdYrNtvI3JKLTxgMg8Gdfv78TF3zQnJlzfPn8Dq55vUMAe4sFy4fHeB/aSVif2HA0NhfgsCWv7KGWSkF",
+	"2N96LNmMRofzjoddemfVBz4p2ChlcrXOpQixuZG/CvZXNkr9JNAbanfD589Z6haGVqGRvTfneS6KIbtY",
+	"OvbkckBXgmPOfaIM5j4vpQ9YXOr1M8N4FYULS+qSAH2utqHc3xMQAD6XLFHBO2VeIeomIl8M2RvQldLQ",
+	"kojjDd7JWI+4AGCnMma476b8sih0gXtWCJbuC8RLWc/HBriwxxQjzYAzkB/Xe4wlJQHj0tdcx2yjMlGw",
+	"tPK5pSdVGvFSb+BwVi5kap9sI/hR2lyQSu4iTKcwgc8Yd8U+M2LU7DNuAazt50R9HgwG5f/g2XSvnzhl",
+	"nzGB9zOz903oa7ZYC8HG5sYwnNvitptNVDkQ+P4R+wwI3GzmS1bojcVgokIYvSnmovVydzJF2NDeTIyu",
+	"cZSatm/ABtoKrImL2S1DbZqNtJ3g1NaxX2SckfgkjTWx07vhjWrVu4YVmKCpuRdukXguqtyu4CnQW1ot",
+	"Nb3sVVPlLN0jzuypG2blVouha77eWuDuy8o44jC9rrOpyu7UbgyrV5QyZ9/cAtNHdwv+9xj4TRBAv7fl",
+	"drBAvWkltsSQgURmItfbNn9vtbmn9oVvl3cUWmmnWt6nEkqvFondb1dGaY2tkZ4CYxofurl25LO0GUJn",
+	"dC42c9xoBtY+bQYpp3euVpnfCY1OJq7R/amo3Sm7zbRTTDdtp020OU4Ql0EjQErQmkwQAbuhoLfSCnHC",
+	"jBCsHhnfbLwZ2xF0UBozMKHcUG8hHjKAO5WPzMVHV3x3QqFDrGsqZYol+8yOUQ7wZiLm/tzLLlFQZl9g",
+	"g55qbsnroFwEoIQt62GuxmKT53GVNZHprWrsist18dROwf23L2sY6BKOzatZ91lUaelZTDrAs7fcUKoG",
+	"jPG20ZSk5voqMy8AXPZhsIBJamFggMUuaoI3wFnAry6FAh1DZEwqq8voMdXTfC0Hc52JS6GQ/v6mY5wD",
+	"fA9HkRQfNMH4rxcCBD3GfcMozt0TwLKFgT4w9cPYgBb6aHESlTkZi8hoQ50mCoPdKG+gtBvPuSKzMYKY",
+	"AXt+SnyZY2p8zbD9vCxQMhmNvSmgj09ORpNEsXpIe7/D4BBUEeG50UEMHtnJpIJmmqH0YXA8Yb4fLi7+",
+	"7oEWmh2cvQKdVmjoh3akYrWQeQRotDz0au9v+pnpx2y2sawVXI96AzSDaTTGOCOHO8kKoEuvtlnPDEvh",
+	"jKR9pjDtxpnvEYUzpnhR6C3TCqCycGUmkBpm2i59GtOajDre8h87dxuQJjSSa7fjSDXAFOBl5ApmiPvX",
+	"4RN5znpp6UVJ+4SMUzRyp01XCYwCOuIsrZn5U8S+5FiIWcFdOhNX5G9BG0N9CtCKm8WUSAw1PueboGpQ",
+	"8lrs91AwclBAO3e6KAB4YR+U3+UPqGNrRoghNINaZeE0JO42Eaibq8sNv3TTd3r5isgDCfL/8nwjvt19",
+	"X1uRmCZBB4qZrbTzZZ82wUW60i7B8gehr3BkcIcofJQJtVnhwbXl8dTuIHBHlc8AI63WvJCgvC+4zFGt",
+	"h+8kRo8T4IFhzPUK6SJ36VkcSY+M0rpg16LAsGl08Aas7KTsq1KsYW9z0JS0Qtoj1YgBC/ZsJNQP2RUI",
+	"jNkOcUxwQGlFXmuWiQXf5BY9DE7im+dT2liLyKmkfuASaMskLwDH6PgYB8ElsFe21UVmYmctd4xXF+74",
+	"LrUCkk5djynZrSuHGjTkbWs0vB8oZaxahUKghq4V7N5Peu7oTitkfo7n4YjqckUrxAbwwPHoMGZpM+WV",
+	"HhmNiQpWvLgSWTieE2ewoCyaWzJnEvUKJkmIMcjTcPJ1yoB63UY4T4LAemhA2lIxzDbDxLM4UU4bqDAu",
+	"+SVMKV3kXMQwDr9xjlpdp6jBJgo76x0djql0lFtTBKZfHbEf5bcnqNoiAttqlskFquQ2Uel3lIM3oCiA",
+	"FPUcaO5gPByXpzL9QRubnrDjEfXAE5VeFFyZhSgGL9VcZ6gn6oo5zZcbdYUBjbAjeOKMy8JUSswxXIRE",
+	"/febgs9k7mwu76nQiE9tBZgkWC8dDOgv889cAiv1FdMmo1EMhBEnajKaOPI4Iosx5k3lHoUEyZ4SVhlQ",
+	"uUFBTWmmIpvCtOYFN4iA1xr0gfnGuqzaqhWnKtCUHBZzc2nU+IIJUWoWiuMUYR4WQCoPXAuol1XFemXF",
+	"s6W1a76WvvIZFpOiMmwgbACM9aeMN8rcJeq2OnfwsVnmjnVXuUtUo8wdESC1Raigo7wdD9JSXcpuolBD",
+	"J9wc6FxhObzY2xQws9XlrnIT7N6QnSZqXxpsmRwcZuS6LFduGwX1euWTxC/j6lVEHLOdFQQTdlYEP1Zc",
+	"qX+PqnzuAJTQHskl9lm4oCFZRE1Wa3oUBUANIpslL2plHr1CMHTQ8Uexts+nt1bAyGgCR6Mjijw6Gr0A",
+	"eTDPN5nIMDCCVTvMfVwNLRvoGWnbXiK7vkXpSXQEmkOZjozYFvQKEhxooinNDH0vqiymID8PpTINCghp",
+	"WlbJK8QCVdnSlOKmaoRA2BAa8HpHwCKORuMYVHf4v+MYJAXhZ1+1yJUQ8Mnk0AitG+sdw/vHo0M3yPO5",
+	"BmjhD5wLJiRr8DPD9FbR6LfafYmqgDbhBkLz8DLFMMH2wjF0OzetDFC90gLdR0JMAzyPB4rVDHoLl9Lv",
+	"628h4eEa0+aT3ZEaCuNOYV4X4TFyWeh1G0FYvaplMIChoM0AyyBOJmx/Hapm0SlXj8HtNDREfp9WsdKW",
+	"icc5IdwZprOCVRhfIDzYZ1eiIxuAhykbp6yHygz68UkCIyXXDyLgZW/H8IMjOIhsSmXN2p1EMz+KHcEE",
+	"zK+fHLGl3hQGpVo4RmtzEGyIbRe6uNTWCgwkKBfGyyAY5EYZB9arumnIjWXh8Dua4PRGkbtXT9lM7LTK",
+	"/AHBn/AvAJuGMEXZL82OnMq5nAtFZZBdKcKfzy6iONoUufMnmunBAahkZJce6uLywL1kDuDZKg+uKigS",
+	"xZEDxdE0Gg/HwxFGAJFiF02jw+FoeEjx9Uv0mB4sMYX9V/j7sisx9NQhssloFNDQutCoRZK9osJRHMuW",
+	"GgcxHJpLVI/IwwOOtTb2shCGTlzJedEDSL0djw6rAhf0kjSJyvRWTWv1MLzSvXPBLDzH4ZgNCBwU3Ssj",
+	"8msEv3NBinmiZnx+RdtAjlSp1VkWTaO/CetS+hvVHCej0S21FbpqKuirWikF7/uH7x9Qu8CNpqN0wTnZ",
+	"yOJKPIdLjhV/jmnQXe2XkzsoM4bwhcO7X3hXq8xSueGj6S8f4qCk90/yWiigkdoAoziy/BITvfTaRB+g",
+	"hYBvQvdAHV0edGtY2vRLDhHbIpomxSsmx0KVt2wqpFS6VDzbmLKCy1KIkIl9yQG1wfmn2CoX0wEPoWc3",
+	"UYj0QIHwtQ90kYnihOXaV12xzkrf8q+mgaB1MOdo9IImwdKEkrOTyKEcVuVUuzTraWdqdqI6crNBBhRY",
+	"DwYBzft9NVBYD4XPtBJmoF7UbI08UaC/wSo3Kl77monKWMExwxUxWSWWc+GAC43R7hWI3mB/NJl0Hcwq",
+	"YS+ql6reE9VYPdKqqPsh9tVTv9XZ7oGn2iHLevH6c4vVBK497D4eEe2ERepd2r2LHGumnxyPbig+qLtp",
+	"TiupF2w86mi71dx4NHoAj2lXFLiph+vAoG++mCG6yL8aVwwyksajUS3LaOSDaUeNTKA9S4jvN7JyHrIK",
+	"PuVuf+Eob6JHK2RLAR7+jqXwju7DyIOCw/jK+F6sPKinBi+9eGQFoTLLubt8UH2z2OEtjsy/smNXy7bB",
+	"DoETG3ccPFvce+lC2RX1Qqzcu54tvxJqTynjZtY2LP9VcGVF14L6hTgo03yfrDhRh+sXFZnafHANdeEC",
+	"sbAgctOf3I9ZDWC3nL+Jutv721EI18H//u9XCjJ+SI2sjgsi6ACN7wFsyqxsfOH4PsenI3cbXp5M7oG7",
+	"ujO8/wjYVo+b/OXDTQ3HnbvSTBSy2NNF6xT2A1CHLTlYFzqqD36r5yLf7FU4qPJ3I6IGNfBNUZDbFE78",
+	"CZY8d+EfaAiBw2BYmWY07EL3YWbQF0s0n9daMrwwNT6ajCZfDcbjweT4Ynw8HY2mo9HwaDI+PPz6v+pZ",
+	"161Hj+uPNpPPozvr1fok0TKE2GWqPUAc1lKo9pVnr5IUo8dKqaO7X+mq8vCHazdvVG0BghOAcunDzUNh",
+	"aqNowIc7D9ABWaFQY/qinuI9GtdbkQvuPQxwwqal7OmIxaUQtnrsGij+ZUguqyJyMYcMdHCS6Rix7Aps",
+	"YBnIyoiZqJAV8MAWQVfe3F+1CdoJFByvz/jbZKiHmLWUFeMuffJmwMAgXrabqP0KDE2vzn6eQI/5Iv5V",
+	"VT74UzKxsO7Ov4yTxRgoFKSn/ulw/eM4JtZS/2KIX9YP6LqR5K6C6uQX9Djf2dGbwZEPIpWuKmS1ygid",
+	"ykFYwN1D6PClllrQLvX0B2sFNXgUhpyyXtoOU0Vu61ARqAe1kNr/6YrBfzOoXsMgf5OUzkgKIMplEKpt",
+	"LHIPLEHU8vuBiYtNoYxPPseAQl4VC2Eu9dcJ/5Kaa7K1Jfwpc9xHJBsMDxiy01blV24TlQZVNHxO+tT3",
+	"5MyVFb44Gr1g9WPyBwANulTowTiDpvQnAxqdouPPAzQC5v8vBxolm/430LgVlj4EaNQSOZ4AUQRNdSKK",
+	"H4DjhE+1IESjkOTNTVWB7LGTrNgbe6oT0Tn7qlLa/rlXz3TP3P/+B+OmWspQEwgxdw1DoHu6R2q1av6N",
+	"lv6boqVvN7s6WLoNJ93iiH5fJVBT6HOZEluGGDmDBxUZaOdRtwBJM7F6yN74xGrm4rep4X9oqcge8+rs",
+	"1ZvAo92bjCZ9AD+1HDvvoN4uNePmygUj0vB8FjYWDZFFaV31UeuxC6TiruQJZU+UXUCTPoUvUfUcPmwf",
+	"MVQ7vq3Kj0zrfAkgFtYO8mlFZbicv5IpHQyqzKgUQ4oNW2MgEQ6wh7VBEuWfw49p/8SF6LisiWV409/R",
+	"5EU7cilNVI+Hl4J0Qr653ihL0UKqDAK1Wvdvh4ot3zrrdq17vMuqgEpy+pcf62WaAh98ojrWHW+DzDl0",
+	"6TbygoJD/eW3LuguUWV43LSZJNj01fvP8MIzX8z8SuxMovDi5ipwr4qx81TlkXY3inVVN/9YXz8BwFA8",
+	"fzE4fJiHffyl/og/u5MBLy7pvKwR+Yg0xKx9bCByBlchsVEV8fcRmT4m+U4nVVxS+B4F+xHXfE1Gkwfu",
+	"/7aqllWSQFmtprNETbmXVbX1ajtnetZZlmX69QO2OKjz0xXE5iTcSS0LvpkBD8KiI6uqN6Z7nj7Z/h9B",
+	"ApSahuvpchtdBTBHD606IA+mgEdpbY/VunijCHqnWuLQhZyLRh7/va7T/EJFxPGbTi3kXa20APf1VG+z",
+	"5pY3ATxSKYkjVS8kv++q0b0lFE4oacVV8sErtZr1iwkM7Jv1ObRMNSNqBYSbU25ejPB0l2fdp6RDrw1H",
+	"fBJMEwNSXdb27oPi5VcSlKywDkUvbdav+Hewy7802OWxHMffPLEnZKxd7cDDbMoWqHjRvnsnjybBWbmo",
+	"GqRY9c4re8MbMZ7olNw5kbLuwvDJ7gb8YzXtt15xw/OPhxGLgoVCvVv5rirkdecigIpsAE0oy4zia7PU",
+	"dupO+rVwKRqkluNNky4pz9345opYEZtac8o9l0UNTFISqHC3YCosTUAwdE++wLmvZPel4bE6z95s7L7w",
+	"2Hpw7FeHPjr28OvHh8eOJ6Ojp42QLe9K/RPkH5xbPb8q0wEoMQTEC1pEcirP3UmEDeC2lxqp3nJQzoH1",
+	"yuRJb01xBRe78GvfF2BLWxWVy2ZqZQLQvhPmIrC1znOTKGQgVlNRu9LMsaNqr+2qtKENx1ChV1cQM6wU",
+	"W6uFJA3zs21K6JSZpd5SLmiiyoLfe04L4LTfIfCuURv8Tx+HV5aK3a9E+yLRjRwigZgSq0NX78x5oXN8",
+	"p0sF3Ffp+GhUDeNB+t9h0NNr/dI1f68+1SbPb+8149fiy9XOqsz6LcD1mStD/tjoxT+Wv3WURgn4WSln",
+	"Hx6J6CvKfuhghq705S0SOsXLf/ExV2IqZb1zTPUcnANLfIktxD4BfVboLe5FolL86RzTHVMXziutM56X",
+	"JXE87xKUpLyjuaNRndKyyJWPlm4sj0O1J6xPF4+p2ILBss9lGrxL70dThTJD9mYNupr12dDwBtVdatQc",
+	"TpQzW+OMy6I5PoXZkdl2qSmHq5bzjrcNc7OnymhaGknDejel5tR9wlKXo+lOVt/VRMbBpUxhTi/fGVc9",
+	"yZUkcBUfqSjVZ8q7DMs8YqkrV+nmM+lUMSuz4LRySWlVEQpXHQtAH1Uwqzkwwvrg9GBl0/lcrzyM90/4",
+	"uuWkO56U/gC8JB17Ph6N2Mq4xkikBn1eauudMVjllQLZXc9OOtZeCKuYL11eWzliTEiuWqRmajUBy2qA",
+	"MzGHBa8CXfzTpT8xrsLVa1UNVQYT7RKzZYlEWJraqGt3dbiHXDGazzVDgy/BXgXwB+a3xt0g1F2TxF31",
+	"VqxNSFnRboWU2IKi7YpguPhgqvEura+MYIbsWzHnG+O3jwhvzovC35dZOy+8PJ0uk9wRGhyMGsfA2j1G",
+	"u6o9Il/EmEiE1+6nP3FjB/j44Ox7Khu1WcMQM25FVfXC0zmNyTuzPHOZlmtD9Rf8vfZ06Nw9+HzL0T3i",
+	"S5Qi0eHd76eY1Q4Nuzuzp0BfhZ0JbtO+q3ZEazI+Lq8a0AtmZI7XhCbK13BYF/oTrFam0QBEFfi4YjLD",
+	"hQO+O2Tl1XhlzYuNdVnUMFhfQMc9fxJwwmCVsVBOPWc/UViBonZfS6LcFYOoQbkU+Rj9c6Spq8w566CF",
+	"aeWUcw8bur2g7ptL29UKdYHJ4Wmt4N4taJPETduT1IYESNb+qAOOJRqoL4qQeDEOFhZuSiwq+ILsU4Yr",
+	"SL42GrBL5K1cryGtMyFxlYGAekYIxmf6WrgbrCXCcD6fizVWENfuPPCqJ7KH0xU+i7IupXQVB6RCvMkz",
+	"hOCu6EDtWEQhvAouNZqM6rcYjQYvOq8mukeoWAsdNLG958gBnIzQvDNlk9FoBIQmsyk7GmMJHWWntHSJ",
+	"Ark7Zb8lHksm0TQBDJtEcUKIE79xkhG/bYHMJJqO42QPeoUfJzflAI7KAfgh33sMIKLwqzCoL5r+ljR0",
+	"DHy4W8vA1/f1sjH1biolB7+/Rc3Bxyv1qevxUe3xG1yQgI8lqhGvUz9odBwxlZZYk7vJGAg9JrwG5zAu",
+	"MQtV7xGJcsCKMu4XLMBECKScZhpyVM9tTe1i8crF0mnGcKzzzLHHsgiFrzBJFaqkLW8wCVgr1ul8dC7U",
+	"ow2plm6BvcVlM9OzmnfkqKMCaVjGteV16LSk1troMqe27hF+KsdDV6Ha20rUJqrXFiX9aTDjsvaO5bN+",
+	"WKfljzXIPoIa8Krlbpt6oxrt+Hg0GnVQQlyuaViUNrCyH4dW9uPR4V204e8ud513kUrtougnJJOO4rt3",
+	"ld1NVK3uLuvVsUblXWpUHQ6uFnChO2lYsLg/ZG/3FvB1IubpSO5hhoOYLsHo0NP7v4NNwbdTt7FmIhdd",
+	"1+JdVAoOv3b6AQgBV1oSDq+7EGKlr6k2H16qglFOLVT4EzTyvnJCNODK0a39BwrWF2a8PuJcq+pa89sZ",
+	"ffc9AjUf8lF1Yl93PtrpQvbmuid2H++594D8ulWp5D9BRSN/f1iXF+tJDgd2DkewS0epc1CqE3aAMW5u",
+	"DO0EXuOLRAWZLlUBO0y2xUDWYaUQoCPkJu46BR56lZelYFxpUYBKFNRDIfuKD14Nmi6XqN38G2+cECpb",
+	"a6lqQ6KaAu2XqDhW8KBeG1jF/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

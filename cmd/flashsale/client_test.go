@@ -31,7 +31,9 @@ func mustReserve(t *testing.T, c *generated.ClientWithResponses, u string) *gene
 	return r
 }
 
-func mustUser(t *testing.T, c *generated.ClientWithResponses, u string) generated.UserState {
+// mustUser reads where u stands: a generated.UserNone, UserWaiting,
+// UserHeld or UserConfirmed, as the answer's state says.
+func mustUser(t *testing.T, c *generated.ClientWithResponses, u string) any {
 	t.Helper()
 	r, err := c.GetUserWithResponse(context.Background(), u)
 	if err != nil {
@@ -40,7 +42,11 @@ func mustUser(t *testing.T, c *generated.ClientWithResponses, u string) generate
 	if r.JSON200 == nil {
 		t.Fatalf("read user %s: %d %s", u, r.StatusCode(), r.Body)
 	}
-	return *r.JSON200
+	v, err := r.JSON200.ValueByDiscriminator()
+	if err != nil {
+		t.Fatalf("read user %s: %v: %s", u, err, r.Body)
+	}
+	return v
 }
 
 func mustReservation(t *testing.T, c *generated.ClientWithResponses, id string) generated.Reservation {

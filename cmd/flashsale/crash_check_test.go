@@ -17,18 +17,22 @@ import (
 // observed is what the restarted server says, read with no load running.
 type observed struct {
 	status generated.Status
-	users  map[string]generated.UserState
+	users  map[string]userAnswer
 	holds  map[string]generated.Reservation // every reservation the load or these reads named; missing: 404
 }
 
 func observe(t *testing.T, c *generated.ClientWithResponses, h history) observed {
 	t.Helper()
-	o := observed{status: mustStatus(t, c), users: map[string]generated.UserState{}, holds: map[string]generated.Reservation{}}
+	o := observed{status: mustStatus(t, c), users: map[string]userAnswer{}, holds: map[string]generated.Reservation{}}
 	ids := map[string]bool{}
 	for u, steps := range h {
-		o.users[u] = mustUser(t, c, u)
-		if r := o.users[u].Reservation; r != nil {
-			ids[r.ReservationId] = true
+		a, err := userAnswerOf(mustUser(t, c, u))
+		if err != nil {
+			t.Fatalf("read user %s: %v", u, err)
+		}
+		o.users[u] = a
+		if a.shown != nil {
+			ids[a.shown.ReservationId] = true
 		}
 		for _, s := range steps {
 			for _, f := range s.holds {
@@ -129,39 +133,36 @@ func checkUsers(t *testing.T, h history, o observed) {
 // allowedAfter lists the states a user last told f may be in, where x is
 // their request without an answer, if any. A hold of "" is any hold.
 func allowedAfter(f userFact, x *step) []userFact {
-	none := userFact{state: generated.UserStateStateNone}
+	none := userFact{state: sale.None}
 	var out []userFact
 	switch f.state {
-	case generated.UserStateStateNone:
+	case sale.None:
 		out = []userFact{none}
 		if x != nil && x.op == opReserve {
-			out = append(out, userFact{state: generated.UserStateStateWaiting}, userFact{state: generated.UserStateStateHeld})
+			out = append(out, userFact{state: sale.Waiting}, userFact{state: sale.Holding})
 		}
-	case generated.UserStateStateWaiting:
+	case sale.Waiting:
 		// Still in line, or promoted to a hold they were not told of yet.
-		out = []userFact{{state: generated.UserStateStateWaiting}, {state: generated.UserStateStateHeld}}
+		out = []userFact{{state: sale.Waiting}, {state: sale.Holding}}
 		if x != nil && x.op == opLeave {
 			out = append(out, none)
 		}
-	case generated.UserStateStateHeld:
-		out = []userFact{{state: generated.UserStateStateHeld, hold: f.hold}}
+	case sale.Holding:
+		out = []userFact{{state: sale.Holding, hold: f.hold}}
 		if x != nil && x.op == opConfirm {
-			out = append(out, userFact{state: generated.UserStateStateConfirmed, hold: f.hold})
+			out = append(out, userFact{state: sale.Bought, hold: f.hold})
 		}
 		if x != nil && x.op == opCancel {
 			out = append(out, none)
 		}
-	case generated.UserStateStateConfirmed:
+	case sale.Bought:
 		out = []userFact{f}
 	}
 	return out
 }
 
-func (e userFact) matches(u generated.UserState) bool {
-	if u.State != e.state {
-		return false
-	}
-	return e.hold == "" || u.Reservation != nil && u.Reservation.ReservationId == e.hold
+func (e userFact) matches(u userAnswer) bool {
+	return u.fact.state == e.state && (e.hold == "" || u.fact.hold == e.hold)
 }
 
 func (e userFact) String() string {
@@ -183,12 +184,8 @@ func checkLine(t *testing.T, h history, o observed) {
 	}
 	var line []place
 	for _, u := range h.users() {
-		if got := o.users[u]; got.State == generated.UserStateStateWaiting {
-			if got.WaitlistPosition == nil {
-				t.Errorf("%s is waiting without a position", u)
-				continue
-			}
-			line = append(line, place{u, *got.WaitlistPosition, joinOf(h[u])})
+		if got := o.users[u].fact; got.state == sale.Waiting {
+			line = append(line, place{u, got.position, joinOf(h[u])})
 		}
 	}
 	sort.Slice(line, func(i, j int) bool { return line[i].pos < line[j].pos })
@@ -223,7 +220,7 @@ func joinOf(steps []step) *step {
 		if !s.acked || s.state == nil {
 			continue
 		}
-		if s.state.state != generated.UserStateStateWaiting {
+		if s.state.state != sale.Waiting {
 			break
 		}
 		join = s
@@ -246,18 +243,16 @@ func checkBalance(t *testing.T, o observed) {
 	}
 	var held, confirmed int64
 	for u, us := range o.users {
-		switch us.State {
-		case generated.UserStateStateHeld:
+		switch us.fact.state {
+		case sale.Holding:
 			held++
-		case generated.UserStateStateConfirmed:
+		case sale.Bought:
 			confirmed++
 		default:
 			continue
 		}
-		if r := us.Reservation; r == nil {
-			t.Errorf("%s is %s without a reservation", u, us.State)
-		} else if got := o.holds[r.ReservationId]; got.Status != generated.ReservationStatus(us.State) || got.UserId != u {
-			t.Errorf("%s is %s, but their reservation reads %+v", u, describeUser(us), got)
+		if got := o.holds[us.fact.hold]; userStateOf(got.Status) != us.fact.state || got.UserId != u {
+			t.Errorf("%s is %s, but their reservation reads %+v", u, us.fact, got)
 		}
 	}
 	if held != o.status.Held || confirmed != o.status.Confirmed {
@@ -268,8 +263,8 @@ func checkBalance(t *testing.T, o observed) {
 		if r.Status != generated.ReservationStatusHeld && r.Status != generated.ReservationStatusConfirmed {
 			continue
 		}
-		if us := o.users[r.UserId]; us.Reservation == nil || us.Reservation.ReservationId != id {
-			t.Errorf("reservation %s of %s is %s, but the user is %s", id, r.UserId, r.Status, describeUser(us))
+		if us := o.users[r.UserId]; us.fact.hold != id {
+			t.Errorf("reservation %s of %s is %s, but the user is %s", id, r.UserId, r.Status, us.fact)
 		}
 	}
 }
@@ -302,7 +297,8 @@ func checkStillServes(t *testing.T, c *generated.ClientWithResponses) {
 			t.Errorf("confirm a hold made after the restart: %d %s", cr.StatusCode(), cr.Body)
 		}
 	case r.JSON202 != nil:
-		if got := mustUser(t, c, u); got.State != generated.UserStateStateWaiting {
+		got := mustUser(t, c, u)
+		if _, ok := got.(generated.UserWaiting); !ok {
 			t.Errorf("%s was told to wait, but is %s", u, describeUser(got))
 		}
 	default:
@@ -376,12 +372,13 @@ func describe(steps []step) string {
 	return b.String()
 }
 
-func describeUser(u generated.UserState) string {
-	f, err := userFactOf(u)
+// describeUser says where u, one of UserState's shapes, stands.
+func describeUser(u any) string {
+	a, err := userAnswerOf(u)
 	if err != nil {
 		return fmt.Sprintf("%+v (%v)", u, err)
 	}
-	return f.String()
+	return a.fact.String()
 }
 
 func clock(t time.Time) string { return t.Format("15:04:05.000000") }

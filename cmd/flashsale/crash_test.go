@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // The crash tests run the real binary on a SQLite file, kill it with
@@ -102,7 +103,7 @@ const (
 
 // userFact is the user's state right after an answer, as the answer says it.
 type userFact struct {
-	state    generated.UserStateState
+	state    sale.UserStateKind
 	hold     string // held, confirmed: the reservation; "" while not known
 	position int64  // waiting
 }
@@ -208,24 +209,24 @@ func lastFact(steps []step) userFact {
 			return *steps[i].state
 		}
 	}
-	return userFact{state: generated.UserStateStateNone}
+	return userFact{state: sale.None}
 }
 
 // crashMix is how often a user in each state makes each request. Cancels
 // outnumber confirms four to one, so that units keep coming back to the
 // line instead of all being sold in the first second.
-var crashMix = map[generated.UserStateState][]struct {
+var crashMix = map[sale.UserStateKind][]struct {
 	op     string
 	weight int
 }{
-	generated.UserStateStateNone:      {{opReserve, 85}, {opUser, 10}, {opStatus, 5}},
-	generated.UserStateStateWaiting:   {{opUser, 40}, {opLeave, 25}, {opReserve, 20}, {opStatus, 15}},
-	generated.UserStateStateHeld:      {{opCancel, 40}, {opConfirm, 10}, {opUser, 20}, {opReservation, 15}, {opReserve, 15}},
-	generated.UserStateStateConfirmed: {{opUser, 50}, {opReservation, 25}, {opReserve, 25}},
+	sale.None:    {{opReserve, 85}, {opUser, 10}, {opStatus, 5}},
+	sale.Waiting: {{opUser, 40}, {opLeave, 25}, {opReserve, 20}, {opStatus, 15}},
+	sale.Holding: {{opCancel, 40}, {opConfirm, 10}, {opUser, 20}, {opReservation, 15}, {opReserve, 15}},
+	sale.Bought:  {{opUser, 50}, {opReservation, 25}, {opReserve, 25}},
 }
 
 func chooseOp(rng *rand.Rand, f userFact) string {
-	if f.state == generated.UserStateStateHeld && f.hold == "" {
+	if f.state == sale.Holding && f.hold == "" {
 		return opUser // promoted, as a refused leave said: learn the hold
 	}
 	mix := crashMix[f.state]
@@ -298,21 +299,21 @@ func (l *loader) reserve(s *step) {
 	switch {
 	case r.JSON201 != nil:
 		h := r.JSON201
-		s.state = &userFact{state: generated.UserStateStateHeld, hold: h.ReservationId}
+		s.state = &userFact{state: sale.Holding, hold: h.ReservationId}
 		s.holds = []holdFact{{id: h.ReservationId, user: h.UserId, status: generated.ReservationStatusHeld, expires: h.ExpiresAt}}
 		s.answered(h.UserId == s.user, r.Body)
 	case r.JSON202 != nil:
-		s.state = &userFact{state: generated.UserStateStateWaiting, position: r.JSON202.WaitlistPosition}
+		s.state = &userFact{state: sale.Waiting, position: r.JSON202.WaitlistPosition}
 		s.answered(r.JSON202.UserId == s.user, r.Body)
-	case isProblem(r.ApplicationproblemJSON409, "already-reserved"):
+	case isProblem(r.ApplicationproblemJSON409, generated.ProblemTypeAlreadyReserved):
 		p := r.ApplicationproblemJSON409
 		if p.ReservationId == nil || p.ReservationStatus == nil {
 			s.answered(false, r.Body)
 			return
 		}
-		s.state = &userFact{state: generated.UserStateState(*p.ReservationStatus), hold: *p.ReservationId}
+		s.state = &userFact{state: userStateOf(*p.ReservationStatus), hold: *p.ReservationId}
 		s.holds = []holdFact{{id: *p.ReservationId, user: s.user, status: *p.ReservationStatus}}
-		s.answered(s.state.state == generated.UserStateStateHeld || s.state.state == generated.UserStateStateConfirmed, r.Body)
+		s.answered(s.state.state == sale.Holding || s.state.state == sale.Bought, r.Body)
 	default:
 		s.answered(false, r.Body)
 	}
@@ -326,7 +327,7 @@ func (l *loader) settle(s *step) {
 		raw  []byte
 		ok   bool
 		want = generated.ReservationStatusConfirmed
-		next = userFact{state: generated.UserStateStateConfirmed, hold: s.hold}
+		next = userFact{state: sale.Bought, hold: s.hold}
 	)
 	if s.op == opConfirm {
 		var r *generated.ConfirmReservationResponse
@@ -336,7 +337,7 @@ func (l *loader) settle(s *step) {
 			res, raw = r.JSON200, r.Body
 		}
 	} else {
-		want, next = generated.ReservationStatusCancelled, userFact{state: generated.UserStateStateNone}
+		want, next = generated.ReservationStatusCancelled, userFact{state: sale.None}
 		var r *generated.CancelReservationResponse
 		if r, ok = send(s, func(ctx context.Context) (*generated.CancelReservationResponse, error) {
 			return l.c.CancelReservationWithResponse(ctx, s.hold, nil)
@@ -365,12 +366,12 @@ func (l *loader) leave(s *step) {
 	}
 	switch {
 	case r.StatusCode() == http.StatusNoContent:
-		s.state = &userFact{state: generated.UserStateStateNone}
+		s.state = &userFact{state: sale.None}
 		s.answered(true, nil)
-	case isProblem(r.ApplicationproblemJSON404, "not-waiting"):
+	case isProblem(r.ApplicationproblemJSON404, generated.ProblemTypeNotWaiting):
 		// The user was told they wait; only a promotion takes them out of
 		// the line without a request of theirs.
-		s.state = &userFact{state: generated.UserStateStateHeld}
+		s.state = &userFact{state: sale.Holding}
 		s.answered(true, nil)
 	default:
 		s.answered(false, r.Body)
@@ -388,14 +389,18 @@ func (l *loader) readUser(s *step) {
 		s.answered(false, r.Body)
 		return
 	}
-	f, err := userFactOf(*r.JSON200)
-	if err != nil || r.JSON200.UserId != s.user {
+	v, err := r.JSON200.ValueByDiscriminator()
+	var a userAnswer
+	if err == nil {
+		a, err = userAnswerOf(v)
+	}
+	if err != nil || a.user != s.user {
 		s.answered(false, r.Body)
 		return
 	}
-	s.state = &f
-	if res := r.JSON200.Reservation; res != nil {
-		s.holds = []holdFact{reservationFact(*res)}
+	s.state = &a.fact
+	if a.shown != nil {
+		s.holds = []holdFact{reservationFact(*a.shown)}
 	}
 	s.answered(true, nil)
 }
@@ -415,7 +420,7 @@ func (l *loader) readReservation(s *step) {
 	s.holds = []holdFact{reservationFact(res)}
 	// A user has one live hold at most, so a live hold is the user's state.
 	if res.Status == generated.ReservationStatusHeld || res.Status == generated.ReservationStatusConfirmed {
-		s.state = &userFact{state: generated.UserStateState(res.Status), hold: res.ReservationId}
+		s.state = &userFact{state: userStateOf(res.Status), hold: res.ReservationId}
 	}
 	s.answered(res.ReservationId == s.hold && res.UserId == s.user, r.Body)
 }
@@ -431,30 +436,48 @@ func (l *loader) readStatus(s *step) {
 	s.answered(r.JSON200 != nil && balanceError(*r.JSON200) == nil, r.Body)
 }
 
-func userFactOf(u generated.UserState) (userFact, error) {
-	f := userFact{state: u.State}
-	switch u.State {
-	case generated.UserStateStateNone:
-	case generated.UserStateStateWaiting:
-		if u.WaitlistPosition == nil {
-			return f, fmt.Errorf("waiting without a position")
-		}
-		f.position = *u.WaitlistPosition
-	case generated.UserStateStateHeld, generated.UserStateStateConfirmed:
-		if u.Reservation == nil {
-			return f, fmt.Errorf("%s without a reservation", u.State)
-		}
-		f.hold = u.Reservation.ReservationId
-	default:
-		return f, fmt.Errorf("state %q", u.State)
+// userAnswer is what a UserState answer says: whose it is, the user's
+// fact, and the reservation it shows, if any (for a none user, the last
+// hold).
+type userAnswer struct {
+	user  string
+	fact  userFact
+	shown *generated.Reservation
+}
+
+// userAnswerOf reads v, one of UserState's shapes as ValueByDiscriminator
+// gives it.
+func userAnswerOf(v any) (userAnswer, error) {
+	switch u := v.(type) {
+	case generated.UserNone:
+		return userAnswer{user: u.UserId, fact: userFact{state: sale.None}, shown: u.Reservation}, nil
+	case generated.UserWaiting:
+		return userAnswer{user: u.UserId, fact: userFact{state: sale.Waiting, position: u.WaitlistPosition}}, nil
+	case generated.UserHeld:
+		return liveHold(u.UserId, sale.Holding, u.Reservation)
+	case generated.UserConfirmed:
+		return liveHold(u.UserId, sale.Bought, u.Reservation)
 	}
-	return f, nil
+	return userAnswer{}, fmt.Errorf("not a user state: %+v", v)
+}
+
+func liveHold(user string, state sale.UserStateKind, r generated.Reservation) (userAnswer, error) {
+	if r.ReservationId == "" {
+		return userAnswer{}, fmt.Errorf("%s is %s without a reservation", user, state)
+	}
+	return userAnswer{user: user, fact: userFact{state: state, hold: r.ReservationId}, shown: &r}, nil
+}
+
+// userStateOf is the state of a user whose live reservation has status s
+// (held or confirmed): the two enums share these values.
+func userStateOf(s generated.ReservationStatus) sale.UserStateKind {
+	return sale.UserStateKind(s)
 }
 
 func reservationFact(r generated.Reservation) holdFact {
 	return holdFact{id: r.ReservationId, user: r.UserId, status: r.Status, created: r.CreatedAt, expires: r.ExpiresAt}
 }
 
-func isProblem(p *generated.Problem, kind string) bool {
-	return p != nil && p.Type == "/problems/"+kind
+func isProblem(p *generated.Problem, typ generated.ProblemType) bool {
+	return p != nil && p.Type == typ
 }

@@ -42,17 +42,19 @@ func TestExpiryAcrossRestart(t *testing.T) {
 			if r.Status != generated.ReservationStatusExpired || r.UserId != h.UserId || !r.ExpiresAt.Equal(h.ExpiresAt) {
 				t.Errorf("hold %+v reads %+v after the restart, want it expired", h, r)
 			}
-			if got := mustUser(t, c, h.UserId); got.State != generated.UserStateStateNone {
+			got := mustUser(t, c, h.UserId)
+			if _, ok := got.(generated.UserNone); !ok {
 				t.Errorf("%s is %s, want none: their hold expired", h.UserId, describeUser(got))
 			}
 		}
 		for _, u := range []string{"waiter-1", "waiter-2"} {
 			got := mustUser(t, c, u)
-			r := got.Reservation
-			if got.State != generated.UserStateStateHeld || r == nil {
+			held, ok := got.(generated.UserHeld)
+			if !ok {
 				t.Errorf("%s is %s, want a fresh hold", u, describeUser(got))
 				continue
 			}
+			r := held.Reservation
 			if r.CreatedAt.Before(sale.Instant(restarted)) || r.CreatedAt.Before(due) {
 				t.Errorf("%s's hold was created at %v: before the restart (%v) or the old holds' expiry (%v)", u, clock(r.CreatedAt), clock(restarted), clock(due))
 			}
@@ -81,7 +83,7 @@ func TestExpiryAcrossRestart(t *testing.T) {
 		for _, r := range before {
 			after = append(after, mustReservation(t, c, r.ReservationId))
 		}
-		places := []generated.UserState{mustUser(t, c, "waiter-1"), mustUser(t, c, "waiter-2"), mustUser(t, c, "waiter-3")}
+		places := []any{mustUser(t, c, "waiter-1"), mustUser(t, c, "waiter-2"), mustUser(t, c, "waiter-3")}
 		status := mustStatus(t, c)
 		if !time.Now().Before(earlierExpiry(holds)) {
 			t.Fatalf("the restart and its reads ended after the holds were due (%v): this run tests nothing; the machine is too busy", clock(earlierExpiry(holds)))
@@ -92,7 +94,7 @@ func TestExpiryAcrossRestart(t *testing.T) {
 			}
 		}
 		for i, got := range places {
-			if got.State != generated.UserStateStateWaiting || got.WaitlistPosition == nil || *got.WaitlistPosition != int64(i+1) {
+			if w, ok := got.(generated.UserWaiting); !ok || w.WaitlistPosition != int64(i+1) {
 				t.Errorf("waiter-%d is %s after the restart, want waiting at %d", i+1, describeUser(got), i+1)
 			}
 		}
@@ -108,7 +110,8 @@ func TestExpiryAcrossRestart(t *testing.T) {
 			}
 		}
 		for _, u := range []string{"waiter-1", "waiter-2"} {
-			if got := mustUser(t, c, u); got.State != generated.UserStateStateHeld || got.Reservation == nil || got.Reservation.CreatedAt.Before(due) {
+			got := mustUser(t, c, u)
+			if held, ok := got.(generated.UserHeld); !ok || held.Reservation.CreatedAt.Before(due) {
 				t.Errorf("%s is %s once the holds expired, want a hold made since %v", u, describeUser(got), clock(due))
 			}
 		}
@@ -166,7 +169,8 @@ func waitPast(t *testing.T, at time.Time) {
 
 func wantPlace(t *testing.T, c *generated.ClientWithResponses, u string, pos int64) {
 	t.Helper()
-	if got := mustUser(t, c, u); got.State != generated.UserStateStateWaiting || got.WaitlistPosition == nil || *got.WaitlistPosition != pos {
+	got := mustUser(t, c, u)
+	if w, ok := got.(generated.UserWaiting); !ok || w.WaitlistPosition != pos {
 		t.Errorf("%s is %s, want waiting at %d", u, describeUser(got), pos)
 	}
 }

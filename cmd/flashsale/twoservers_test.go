@@ -133,14 +133,14 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		got := mustUser(t, clients[1-o.server], u)
 		switch o.a.code {
 		case http.StatusCreated:
-			if got.State != generated.UserStateStateHeld || got.Reservation == nil || got.Reservation.ReservationId != holds[i] {
+			if held, ok := got.(generated.UserHeld); !ok || held.Reservation.ReservationId != holds[i] {
 				t.Errorf("%s got 201 with %s on server %d; server %d says %s", u, holds[i], o.server, 1-o.server, describeUser(got))
 			} else if r := mustReservation(t, clients[1-o.server], holds[i]); r.UserId != u || r.Status != generated.ReservationStatusHeld {
 				t.Errorf("%s's reservation %s reads %+v on server %d", u, holds[i], r, 1-o.server)
 			}
 		case http.StatusAccepted:
 			pos := int64(o.a.body["waitlist_position"].(float64))
-			if got.State != generated.UserStateStateWaiting || got.WaitlistPosition == nil || *got.WaitlistPosition != pos {
+			if w, ok := got.(generated.UserWaiting); !ok || w.WaitlistPosition != pos {
 				t.Errorf("%s got 202 at place %d on server %d; server %d says %+v", u, pos, o.server, 1-o.server, got)
 			}
 		}

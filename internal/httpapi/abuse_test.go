@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/generated"
 )
 
 // The abuse suite: what an attacker sends and what they get. The README's
@@ -102,7 +104,7 @@ func TestAbuseHugeAndNestedJSON(t *testing.T) {
 	for _, c := range []struct {
 		name, body string
 		status     int
-		problem    string
+		problem    generated.ProblemType
 	}{
 		{"over 1 MiB", `{"user_id":"` + strings.Repeat("a", 1<<20) + `"}`, 413, "/problems/body-too-large"},
 		{"just under 1 MiB of array", "[" + strings.Repeat("1,", (1<<20-2)/2-1) + "1]", 400, "/problems/invalid-request"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/memory"
 )
@@ -20,7 +21,7 @@ func TestReserveBadInput(t *testing.T) {
 	cases := []struct {
 		name, contentType, body string
 		status                  int
-		problem                 string
+		problem                 generated.ProblemType
 	}{
 		{"malformed JSON", "application/json", `{"user_id":`, 400, "/problems/invalid-request"},
 		{"not an object", "application/json", `"alice"`, 400, "/problems/invalid-request"},

@@ -115,7 +115,7 @@ func TestReserve(t *testing.T) {
 			if resp.JSON202 == nil {
 				t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 			}
-			want := generated.Waitlisted{Message: "Added to waitlist", WaitlistPosition: int64(i + 1), UserId: u}
+			want := generated.Waitlisted{Status: generated.WaitlistedStatusWaiting, Message: "Added to waitlist", WaitlistPosition: int64(i + 1), UserId: u}
 			if *resp.JSON202 != want {
 				t.Fatalf("got %+v, want %+v", *resp.JSON202, want)
 			}
@@ -269,9 +269,9 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancel: %v %s", err, resp.Body)
 	}
 	// The unit went to the next in line, who now holds it.
-	u, _ := h.client.GetUserWithResponse(ctx, "w")
-	if u.JSON200 == nil || u.JSON200.State != "held" || u.JSON200.Reservation == nil {
-		t.Fatalf("waiting user not promoted: %s", u.Body)
+	w, ok := h.user("w").(generated.UserHeld)
+	if !ok {
+		t.Fatalf("waiting user not promoted: %+v", w)
 	}
 	resp, _ = h.client.CancelReservationWithResponse(ctx, a.ReservationId, nil)
 	if resp.JSON200 == nil || resp.JSON200.Status != "cancelled" {
@@ -285,7 +285,7 @@ func TestCancel(t *testing.T) {
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/already-confirmed")
 
 	h.clock.Advance(holdTTL) // w's hold expires
-	resp, _ = h.client.CancelReservationWithResponse(ctx, u.JSON200.Reservation.ReservationId, nil)
+	resp, _ = h.client.CancelReservationWithResponse(ctx, w.Reservation.ReservationId, nil)
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/hold-expired")
 
 	resp, _ = h.client.CancelReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil)
@@ -300,42 +300,34 @@ func TestGetUser(t *testing.T) {
 	h := newHarness(t)
 	h.initialize(1)
 	ctx := h.ctx()
-	get := func(user string) generated.UserState {
-		t.Helper()
-		resp, err := h.client.GetUserWithResponse(ctx, user)
-		if err != nil || resp.JSON200 == nil {
-			t.Fatalf("user %s: %v %s", user, err, resp.Body)
-		}
-		return *resp.JSON200
-	}
-	if u := get("nobody"); u.State != "none" || u.WaitlistPosition != nil || u.Reservation != nil {
+	if u, ok := h.user("nobody").(generated.UserNone); !ok || u.Reservation != nil {
 		t.Fatalf("unknown user %+v", u)
 	}
 	a := h.hold("a")
 	h.reserve("b")
 	h.reserve("c")
-	if u := get("a"); u.State != "held" || u.Reservation == nil || u.Reservation.ReservationId != a.ReservationId {
+	if u, ok := h.user("a").(generated.UserHeld); !ok || u.Reservation.ReservationId != a.ReservationId {
 		t.Fatalf("holder %+v", u)
 	}
-	if u := get("c"); u.State != "waiting" || u.WaitlistPosition == nil || *u.WaitlistPosition != 2 {
+	if u, ok := h.user("c").(generated.UserWaiting); !ok || u.WaitlistPosition != 2 {
 		t.Fatalf("waiting %+v", u)
 	}
 	// a's hold expires: b is promoted, c moves up to 1, a is none with the expired hold.
 	h.clock.Advance(holdTTL)
-	if u := get("b"); u.State != "held" || u.Reservation == nil || !u.Reservation.ExpiresAt.Equal(epoch.Add(2*holdTTL)) {
-		t.Fatalf("promoted %+v", u)
+	b, ok := h.user("b").(generated.UserHeld)
+	if !ok || !b.Reservation.ExpiresAt.Equal(epoch.Add(2*holdTTL)) {
+		t.Fatalf("promoted %+v", b)
 	}
-	if u := get("c"); u.WaitlistPosition == nil || *u.WaitlistPosition != 1 {
+	if u, ok := h.user("c").(generated.UserWaiting); !ok || u.WaitlistPosition != 1 {
 		t.Fatalf("c did not move up: %+v", u)
 	}
-	if u := get("a"); u.State != "none" || u.Reservation == nil || u.Reservation.Status != "expired" {
+	if u, ok := h.user("a").(generated.UserNone); !ok || u.Reservation == nil || u.Reservation.Status != generated.ReservationStatusExpired {
 		t.Fatalf("expired holder %+v", u)
 	}
-	b := get("b").Reservation.ReservationId
-	if _, err := h.client.ConfirmReservationWithResponse(ctx, b, nil); err != nil {
+	if _, err := h.client.ConfirmReservationWithResponse(ctx, b.Reservation.ReservationId, nil); err != nil {
 		t.Fatal(err)
 	}
-	if u := get("b"); u.State != "confirmed" {
+	if u, ok := h.user("b").(generated.UserConfirmed); !ok || u.Reservation.Status != generated.ReservationStatusConfirmed {
 		t.Fatalf("buyer %+v", u)
 	}
 	for _, bad := range []string{strings.Repeat("x", 129), "a%20b", "%C3%A9", "a%00"} {
@@ -355,8 +347,8 @@ func TestLeaveWaitlist(t *testing.T) {
 	if err != nil || resp.StatusCode() != http.StatusNoContent {
 		t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
 	}
-	if u, _ := h.client.GetUserWithResponse(ctx, "c"); u.JSON200 == nil || *u.JSON200.WaitlistPosition != 1 {
-		t.Fatalf("c did not move up: %s", u.Body)
+	if u, ok := h.user("c").(generated.UserWaiting); !ok || u.WaitlistPosition != 1 {
+		t.Fatalf("c did not move up: %+v", u)
 	}
 	for _, user := range []string{"b", "a", "nobody"} {
 		resp, _ := h.client.LeaveWaitlistWithResponse(ctx, user)

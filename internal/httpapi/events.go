@@ -45,13 +45,13 @@ func (h *handlers) GetUserEvents(ctx context.Context, req generated.GetUserEvent
 		retry := int(streamRetry / time.Second)
 		return generated.GetUserEvents429ApplicationProblemPlusJSONResponse{
 			Body:    problem(probTooManyStreams, err.Error()+"; close one first"),
-			Headers: generated.GetUserEvents429ResponseHeaders{RetryAfter: &retry},
+			Headers: generated.GetUserEvents429ResponseHeaders{RetryAfter: retry},
 		}, nil
 	case errors.Is(err, live.ErrFull), errors.Is(err, live.ErrClosed):
 		retry := streamsFullRetry
 		return generated.GetUserEvents503ApplicationProblemPlusJSONResponse{
 			Body:    problem(probStreamsFull, fmt.Sprintf("%v; retry in %ds", err, retry)),
-			Headers: generated.GetUserEvents503ResponseHeaders{RetryAfter: &retry},
+			Headers: generated.GetUserEvents503ResponseHeaders{RetryAfter: retry},
 		}, nil
 	case err != nil:
 		return nil, err
@@ -102,7 +102,10 @@ func (e eventStream) VisitGetUserEventsResponse(w http.ResponseWriter) error {
 			}
 			return nil
 		}
-		buf = appendMessage(buf, m)
+		if buf, err = appendMessage(buf, m); err != nil {
+			e.log.Error("event stream ended", "err", err) // a store's bug: see userShape
+			return nil
+		}
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		if _, err := w.Write(buf); err != nil {
 			return nil // gone, or too slow to read
@@ -118,14 +121,17 @@ func (e eventStream) VisitGetUserEventsResponse(w http.ResponseWriter) error {
 // appendMessage appends m in the event-stream format: an id, an event name
 // and one data line of the user's state as GET /users/{user_id} answers
 // it, or a comment for a heartbeat.
-func appendMessage(buf []byte, m live.Message) []byte {
+func appendMessage(buf []byte, m live.Message) ([]byte, error) {
 	if m.Event == "" {
-		return append(buf, ": heartbeat\n\n"...)
+		return append(buf, ": heartbeat\n\n"...), nil
 	}
-	data, err := json.Marshal(userJSON(m.State, m.Wait))
+	shape, err := userShape(m.State, m.Wait)
 	if err != nil {
-		// A UserState of strings, numbers and times always encodes.
-		panic(fmt.Sprintf("encode user state: %v", err))
+		return buf, err
+	}
+	data, err := json.Marshal(shape)
+	if err != nil {
+		return buf, fmt.Errorf("encode user %s: %w", m.State.UserID, err)
 	}
 	buf = append(buf, "id: "...)
 	buf = strconv.AppendUint(buf, m.ID, 10)
@@ -133,5 +139,5 @@ func appendMessage(buf []byte, m live.Message) []byte {
 	buf = append(buf, m.Event...)
 	buf = append(buf, "\ndata: "...)
 	buf = append(buf, data...)
-	return append(buf, "\n\n"...)
+	return append(buf, "\n\n"...), nil
 }

@@ -112,8 +112,9 @@ func (s *sseStream) next() sseEvent {
 
 // expect reads the next event, past a first retry frame and heartbeats,
 // checks its name, and returns its state, which must be a UserState as the
-// document describes it.
-func (s *sseStream) expect(event string) (sseEvent, generated.UserState) {
+// document describes it: a generated.UserNone, UserWaiting, UserHeld or
+// UserConfirmed.
+func (s *sseStream) expect(event string) (sseEvent, any) {
 	s.t.Helper()
 	f := s.next()
 	for f.comment != "" || (f.retry != "" && f.event == "") {
@@ -137,7 +138,11 @@ func (s *sseStream) expect(event string) (sseEvent, generated.UserState) {
 	if err := json.Unmarshal([]byte(f.data), &u); err != nil {
 		s.t.Fatal(err)
 	}
-	return f, u
+	v, err := u.ValueByDiscriminator()
+	if err != nil {
+		s.t.Fatalf("%v: %s", err, f.data)
+	}
+	return f, v
 }
 
 func TestEventStreamTellsTheStateAtOnceThenEachChange(t *testing.T) {
@@ -154,7 +159,7 @@ func TestEventStreamTellsTheStateAtOnceThenEachChange(t *testing.T) {
 		t.Errorf("first frame %+v, want retry: 2000", f)
 	}
 	f, u := bob.expect("state")
-	if u.State != generated.UserStateStateWaiting || *u.WaitlistPosition != 1 {
+	if u, ok := u.(generated.UserWaiting); !ok || u.WaitlistPosition != 1 {
 		t.Fatalf("bob: %s", f.data)
 	}
 	// Waiting, with no unit released yet: the estimate is there, as null.
@@ -167,12 +172,12 @@ func TestEventStreamTellsTheStateAtOnceThenEachChange(t *testing.T) {
 		t.Fatalf("cancel: %v %s", err, resp.Body)
 	}
 	g, u := bob.expect("promoted")
-	if u.State != generated.UserStateStateHeld || u.Reservation == nil || g.id <= f.id {
+	promoted, ok := u.(generated.UserHeld)
+	if !ok || g.id <= f.id {
 		t.Fatalf("promoted: %s (id %s after %s)", g.data, g.id, f.id)
 	}
-	got, err := h.client.GetUserWithResponse(h.ctx(), "bob")
-	if err != nil || got.JSON200 == nil || got.JSON200.Reservation.ReservationId != u.Reservation.ReservationId {
-		t.Fatalf("GET /users/bob after the event: %v %s", err, got.Body)
+	if got, ok := h.user("bob").(generated.UserHeld); !ok || got.Reservation.ReservationId != promoted.Reservation.ReservationId {
+		t.Fatalf("GET /users/bob after the event: %+v", got)
 	}
 }
 
@@ -192,7 +197,7 @@ func TestEventStreamResumesWithLastEventID(t *testing.T) {
 	}
 	again := h.stream("bob", "Last-Event-ID", f.id)
 	g, u := again.expect("state")
-	if u.State != generated.UserStateStateHeld || len(g.id) < len(f.id) || g.id <= f.id {
+	if _, ok := u.(generated.UserHeld); !ok || len(g.id) < len(f.id) || g.id <= f.id {
 		t.Fatalf("after reconnecting from %s: %s %s", f.id, g.id, g.data)
 	}
 

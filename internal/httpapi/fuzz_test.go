@@ -117,13 +117,13 @@ func fuzzCheckProblem(t *testing.T, resp *http.Response, body []byte) {
 		t.Fatalf("status %d: Content-Type %q, want application/problem+json", resp.StatusCode, ct)
 	}
 	var p generated.Problem
-	if err := json.Unmarshal(body, &p); err != nil || p.Status != resp.StatusCode || !strings.HasPrefix(p.Type, "/problems/") {
+	if err := json.Unmarshal(body, &p); err != nil || p.Status != resp.StatusCode || !p.Type.Valid() {
 		t.Fatalf("status %d: not a matching problem body (%v): %s", resp.StatusCode, err, body)
 	}
 }
 
 // fuzzProblemType returns the type of a problem body ("" if none).
-func fuzzProblemType(body []byte) string {
+func fuzzProblemType(body []byte) generated.ProblemType {
 	var p generated.Problem
 	_ = json.Unmarshal(body, &p)
 	return p.Type

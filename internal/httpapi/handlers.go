@@ -73,7 +73,7 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 			secs := int((wait + time.Second - 1) / time.Second)
 			return generated.Reserve429ApplicationProblemPlusJSONResponse{
 				Body:    problem(probRateLimited, fmt.Sprintf("too many reservation attempts for user %s; retry in %ds", user, secs)),
-				Headers: generated.Reserve429ResponseHeaders{RetryAfter: &secs},
+				Headers: generated.Reserve429ResponseHeaders{RetryAfter: secs},
 			}, nil
 		}
 	}
@@ -88,7 +88,7 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 		loc := "/reservations/" + res.Reservation.ID
 		return generated.Reserve201JSONResponse{
 			Body:    holdJSON(*res.Reservation),
-			Headers: generated.Reserve201ResponseHeaders{Location: &loc, IdempotencyReplayed: replayed},
+			Headers: generated.Reserve201ResponseHeaders{Location: loc, IdempotencyReplayed: replayed},
 		}, nil
 	case err == nil:
 		msg := "Added to waitlist"
@@ -97,8 +97,8 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 		}
 		loc := "/users/" + url.PathEscape(user)
 		return generated.Reserve202JSONResponse{
-			Body:    generated.Waitlisted{Message: msg, WaitlistPosition: res.Position, UserId: user},
-			Headers: generated.Reserve202ResponseHeaders{Location: &loc, IdempotencyReplayed: replayed},
+			Body:    generated.Waitlisted{Status: generated.WaitlistedStatusWaiting, Message: msg, WaitlistPosition: res.Position, UserId: user},
+			Headers: generated.Reserve202ResponseHeaders{Location: loc, IdempotencyReplayed: replayed},
 		}, nil
 	case errors.Is(err, sale.ErrNotInitialized):
 		return generated.Reserve409ApplicationProblemPlusJSONResponse{
@@ -215,7 +215,11 @@ func (h *handlers) GetUser(ctx context.Context, req generated.GetUserRequestObje
 	if u.State == sale.Waiting {
 		wait = h.live.EstimatedWait(u.Position)
 	}
-	return generated.GetUser200JSONResponse(userJSON(u, wait)), nil
+	out, err := userJSON(u, wait)
+	if err != nil {
+		return nil, err
+	}
+	return generated.GetUser200JSONResponse(out), nil
 }
 
 func (h *handlers) LeaveWaitlist(ctx context.Context, req generated.LeaveWaitlistRequestObject) (generated.LeaveWaitlistResponseObject, error) {
@@ -254,12 +258,12 @@ func (h *handlers) GetHealth(ctx context.Context, _ generated.GetHealthRequestOb
 			return generated.GetHealth503ApplicationProblemPlusJSONResponse{
 				UnavailableApplicationProblemPlusJSONResponse: generated.UnavailableApplicationProblemPlusJSONResponse{
 					Body:    problem(probUnavailable, fmt.Sprintf("the sale's store is down (%v); retry in %ds", err, secs)),
-					Headers: generated.UnavailableResponseHeaders{RetryAfter: &secs},
+					Headers: generated.UnavailableResponseHeaders{RetryAfter: secs},
 				},
 			}, nil
 		}
 	}
-	return generated.GetHealth200JSONResponse{Status: generated.Ok}, nil
+	return generated.GetHealth200JSONResponse{Status: generated.HealthStatusOk}, nil
 }
 
 func notFound(id string) generated.ReservationNotFoundApplicationProblemPlusJSONResponse {

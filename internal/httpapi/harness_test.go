@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -166,7 +165,7 @@ func checkProblem(t *testing.T, status int, h http.Header, body []byte) {
 		t.Errorf("status %d: problem body does not decode: %v: %s", status, err, body)
 		return
 	}
-	if p.Status != status || !strings.HasPrefix(p.Type, "/problems/") || p.Title == "" || p.Detail == nil || *p.Detail == "" {
+	if p.Status != status || !p.Type.Valid() || p.Title == "" || p.Detail == nil || *p.Detail == "" {
 		t.Errorf("status %d: incomplete problem %+v", status, p)
 	}
 }
@@ -209,6 +208,21 @@ func (h *harness) hold(user string) generated.Hold {
 		h.t.Fatalf("reserve %s: got %d %s, want 201", user, resp.StatusCode(), resp.Body)
 	}
 	return *resp.JSON201
+}
+
+// user reads where user stands: a generated.UserNone, UserWaiting,
+// UserHeld or UserConfirmed, as the answer's state says.
+func (h *harness) user(user string) any {
+	h.t.Helper()
+	resp, err := h.client.GetUserWithResponse(h.ctx(), user)
+	if err != nil || resp.JSON200 == nil {
+		h.t.Fatalf("user %s: %v %s", user, err, resp.Body)
+	}
+	u, err := resp.JSON200.ValueByDiscriminator()
+	if err != nil {
+		h.t.Fatalf("user %s: %v: %s", user, err, resp.Body)
+	}
+	return u
 }
 
 func (h *harness) status() generated.Status {
@@ -262,7 +276,7 @@ func wantStatus(t *testing.T, got, want int, body []byte) {
 	}
 }
 
-func wantProblem(t *testing.T, status, wantStatusCode int, body []byte, wantType string) generated.Problem {
+func wantProblem(t *testing.T, status, wantStatusCode int, body []byte, wantType generated.ProblemType) generated.Problem {
 	t.Helper()
 	wantStatus(t, status, wantStatusCode, body)
 	p := problemType(t, body)

@@ -13,35 +13,36 @@ import (
 )
 
 // problemKind is one row of the problem-type table in api/openapi.yaml.
-// Clients branch on Type, so these strings are part of the API.
+// Clients branch on Type, so each is one of the document's ProblemType
+// constants, generated from its enum.
 type problemKind struct {
-	Type   string
+	Type   generated.ProblemType
 	Title  string
 	Status int
 }
 
 var (
-	probInvalid          = problemKind{"/problems/invalid-request", "Invalid request", http.StatusBadRequest}
-	probUnauthorized     = problemKind{"/problems/unauthorized", "Unauthorized", http.StatusUnauthorized}
-	probNotFound         = problemKind{"/problems/not-found", "Not found", http.StatusNotFound}
-	probResNotFound      = problemKind{"/problems/reservation-not-found", "Reservation not found", http.StatusNotFound}
-	probNotWaiting       = problemKind{"/problems/not-waiting", "Not in the waitlist", http.StatusNotFound}
-	probMethod           = problemKind{"/problems/method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
-	probNotInitialized   = problemKind{"/problems/not-initialized", "Sale not initialized", http.StatusConflict}
-	probAlreadyReserved  = problemKind{"/problems/already-reserved", "User already has a unit", http.StatusConflict}
-	probHoldExpired      = problemKind{"/problems/hold-expired", "Hold expired", http.StatusConflict}
-	probHoldCancelled    = problemKind{"/problems/hold-cancelled", "Hold cancelled", http.StatusConflict}
-	probAlreadyConfirmed = problemKind{"/problems/already-confirmed", "Reservation already confirmed", http.StatusConflict}
-	probInventory        = problemKind{"/problems/inventory-conflict", "Inventory below units already taken", http.StatusConflict}
-	probKeyInUse         = problemKind{"/problems/idempotency-key-in-use", "Idempotency key in use", http.StatusConflict}
-	probKeyMismatch      = problemKind{"/problems/idempotency-key-mismatch", "Idempotency key used for another request", http.StatusUnprocessableEntity}
-	probTooLarge         = problemKind{"/problems/body-too-large", "Request body too large", http.StatusRequestEntityTooLarge}
-	probMediaType        = problemKind{"/problems/unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
-	probRateLimited      = problemKind{"/problems/rate-limited", "Too many requests", http.StatusTooManyRequests}
-	probTooManyStreams   = problemKind{"/problems/too-many-streams", "Too many event streams", http.StatusTooManyRequests}
-	probInternal         = problemKind{"/problems/internal", "Internal server error", http.StatusInternalServerError}
-	probUnavailable      = problemKind{"/problems/unavailable", "Service unavailable", http.StatusServiceUnavailable}
-	probStreamsFull      = problemKind{"/problems/streams-full", "Too many event streams on this server", http.StatusServiceUnavailable}
+	probInvalid          = problemKind{generated.ProblemTypeInvalidRequest, "Invalid request", http.StatusBadRequest}
+	probUnauthorized     = problemKind{generated.ProblemTypeUnauthorized, "Unauthorized", http.StatusUnauthorized}
+	probNotFound         = problemKind{generated.ProblemTypeNotFound, "Not found", http.StatusNotFound}
+	probResNotFound      = problemKind{generated.ProblemTypeReservationNotFound, "Reservation not found", http.StatusNotFound}
+	probNotWaiting       = problemKind{generated.ProblemTypeNotWaiting, "Not in the waitlist", http.StatusNotFound}
+	probMethod           = problemKind{generated.ProblemTypeMethodNotAllowed, "Method not allowed", http.StatusMethodNotAllowed}
+	probNotInitialized   = problemKind{generated.ProblemTypeNotInitialized, "Sale not initialized", http.StatusConflict}
+	probAlreadyReserved  = problemKind{generated.ProblemTypeAlreadyReserved, "User already has a unit", http.StatusConflict}
+	probHoldExpired      = problemKind{generated.ProblemTypeHoldExpired, "Hold expired", http.StatusConflict}
+	probHoldCancelled    = problemKind{generated.ProblemTypeHoldCancelled, "Hold cancelled", http.StatusConflict}
+	probAlreadyConfirmed = problemKind{generated.ProblemTypeAlreadyConfirmed, "Reservation already confirmed", http.StatusConflict}
+	probInventory        = problemKind{generated.ProblemTypeInventoryConflict, "Inventory below units already taken", http.StatusConflict}
+	probKeyInUse         = problemKind{generated.ProblemTypeIdempotencyKeyInUse, "Idempotency key in use", http.StatusConflict}
+	probKeyMismatch      = problemKind{generated.ProblemTypeIdempotencyKeyMismatch, "Idempotency key used for another request", http.StatusUnprocessableEntity}
+	probTooLarge         = problemKind{generated.ProblemTypeBodyTooLarge, "Request body too large", http.StatusRequestEntityTooLarge}
+	probMediaType        = problemKind{generated.ProblemTypeUnsupportedMediaType, "Unsupported media type", http.StatusUnsupportedMediaType}
+	probRateLimited      = problemKind{generated.ProblemTypeRateLimited, "Too many requests", http.StatusTooManyRequests}
+	probTooManyStreams   = problemKind{generated.ProblemTypeTooManyStreams, "Too many event streams", http.StatusTooManyRequests}
+	probInternal         = problemKind{generated.ProblemTypeInternal, "Internal server error", http.StatusInternalServerError}
+	probUnavailable      = problemKind{generated.ProblemTypeUnavailable, "Service unavailable", http.StatusServiceUnavailable}
+	probStreamsFull      = problemKind{generated.ProblemTypeStreamsFull, "Too many event streams on this server", http.StatusServiceUnavailable}
 )
 
 // problem builds an RFC 9457 body of the given kind.

@@ -62,21 +62,21 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/initialize":
 		b.initialize(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/healthz":
-		writeJSON(w, http.StatusOK, generated.Health{Status: generated.Ok})
+		writeJSON(w, http.StatusOK, generated.Health{Status: generated.HealthStatusOk})
 	default:
-		writeBaselineProblem(w, http.StatusNotFound, "/problems/not-found", "no such route")
+		writeBaselineProblem(w, http.StatusNotFound, generated.ProblemTypeNotFound, "no such route")
 	}
 }
 
 func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 	var req generated.ReserveRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpapi.MaxBody)).Decode(&req); err != nil || req.UserId == "" {
-		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", "body must be {\"user_id\": \"...\"}")
+		writeBaselineProblem(w, http.StatusBadRequest, generated.ProblemTypeInvalidRequest, "body must be {\"user_id\": \"...\"}")
 		return
 	}
 	s := b.sale.Load()
 	if s == nil {
-		writeBaselineProblem(w, http.StatusConflict, "/problems/not-initialized", "no sale has been initialized")
+		writeBaselineProblem(w, http.StatusConflict, generated.ProblemTypeNotInitialized, "no sale has been initialized")
 		return
 	}
 	if s.left.Add(-1) >= 0 {
@@ -92,6 +92,7 @@ func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/users/"+req.UserId) // user ids are URL-safe by the schema
 	writeJSON(w, http.StatusAccepted, generated.Waitlisted{
+		Status:           generated.WaitlistedStatusWaiting,
 		Message:          "Added to waitlist",
 		WaitlistPosition: s.waiting.Add(1),
 		UserId:           req.UserId,
@@ -120,13 +121,13 @@ func (b *Baseline) initialize(w http.ResponseWriter, r *http.Request) {
 	got := sha256.Sum256([]byte(bearer(r)))
 	if subtle.ConstantTimeCompare(got[:], b.tokenHash[:]) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flashsale"`)
-		writeBaselineProblem(w, http.StatusUnauthorized, "/problems/unauthorized", "a valid admin bearer token is required")
+		writeBaselineProblem(w, http.StatusUnauthorized, generated.ProblemTypeUnauthorized, "a valid admin bearer token is required")
 		return
 	}
 	var req generated.InitializeRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpapi.MaxBody)).Decode(&req); err != nil ||
 		req.TotalInventory < 0 || req.TotalInventory > sale.MaxInventory {
-		writeBaselineProblem(w, http.StatusBadRequest, "/problems/invalid-request", fmt.Sprintf("body must be {\"total_inventory\": 0..%d}", sale.MaxInventory))
+		writeBaselineProblem(w, http.StatusBadRequest, generated.ProblemTypeInvalidRequest, fmt.Sprintf("body must be {\"total_inventory\": 0..%d}", sale.MaxInventory))
 		return
 	}
 	s := &baselineSale{total: req.TotalInventory, key: uint64(time.Now().UnixNano())}
@@ -151,7 +152,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // the client is gone; nothing to do
 }
 
-func writeBaselineProblem(w http.ResponseWriter, status int, typ, detail string) {
+func writeBaselineProblem(w http.ResponseWriter, status int, typ generated.ProblemType, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(generated.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: &detail})

@@ -90,7 +90,7 @@ func (w *worker) newUser(ctx context.Context, n int64) error {
 		}
 	case http.StatusAccepted:
 		var wl generated.Waitlisted
-		if err := json.Unmarshal(a.body, &wl); err != nil || wl.UserId != string(w.user) {
+		if err := json.Unmarshal(a.body, &wl); err != nil || wl.UserId != string(w.user) || wl.Status != generated.WaitlistedStatusWaiting {
 			w.t.problem("202 for %s does not place it: %.200s", w.user, a.body)
 			return nil
 		}

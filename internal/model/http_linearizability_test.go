@@ -189,16 +189,28 @@ func (h *httpStore) User(ctx context.Context, user string) (sale.UserState, erro
 	if resp.JSON200 == nil {
 		return sale.UserState{}, problemError(resp.StatusCode(), resp.Body, user, 0)
 	}
-	b := resp.JSON200
-	u := sale.UserState{UserID: b.UserId, State: sale.UserStateKind(b.State)}
-	if b.WaitlistPosition != nil {
-		u.Position = *b.WaitlistPosition
+	v, err := resp.JSON200.ValueByDiscriminator()
+	if err != nil {
+		return sale.UserState{}, fmt.Errorf("user %s: %w: %s", user, err, resp.Body)
 	}
-	if b.Reservation != nil {
-		r := reservationOf(*b.Reservation)
-		u.Reservation = &r
+	switch b := v.(type) {
+	case generated.UserNone:
+		u := sale.UserState{UserID: b.UserId, State: sale.None}
+		if b.Reservation != nil {
+			r := reservationOf(*b.Reservation)
+			u.Reservation = &r
+		}
+		return u, nil
+	case generated.UserWaiting:
+		return sale.UserState{UserID: b.UserId, State: sale.Waiting, Position: b.WaitlistPosition}, nil
+	case generated.UserHeld:
+		r := reservationOf(b.Reservation)
+		return sale.UserState{UserID: b.UserId, State: sale.Holding, Reservation: &r}, nil
+	case generated.UserConfirmed:
+		r := reservationOf(b.Reservation)
+		return sale.UserState{UserID: b.UserId, State: sale.Bought, Reservation: &r}, nil
 	}
-	return u, nil
+	return sale.UserState{}, fmt.Errorf("user %s: unknown state %T: %s", user, v, resp.Body)
 }
 
 func (h *httpStore) Leave(ctx context.Context, user string) error {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// typescriptClient is the TypeScript client and its contract test.
+var typescriptClient = filepath.Join("..", "..", "clients", "typescript")
+
+// requireNode, when set, makes a machine without Node.js fail the
+// TypeScript client's test instead of skipping it (.ci/run sets it).
+const requireNode = "FLASHSALE_REQUIRE_NODE"
+
+// TestTypeScriptClientPlaysASale is the API's contract in a second
+// language: clients/typescript generates its types from api/openapi.yaml
+// (openapi-typescript), compiles under tsc --strict, is linted for casts
+// and `any`, and plays a whole sale against this server through
+// openapi-fetch. A document that stops compiling the obvious code, or
+// stops describing what the server sends, fails here.
+func TestTypeScriptClientPlaysASale(t *testing.T) {
+	needNode(t)
+	installPackages(t, typescriptClient)
+	npm(t, typescriptClient, nil, "run", "build") // generate the types, then tsc
+	npm(t, typescriptClient, nil, "run", "lint")
+
+	const token = "typescript-test-token"
+	s := start(t, []string{"--admin-token", token}, nil)
+	npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.url, "FLASHSALE_ADMIN_TOKEN=" + token}, "test")
+}
+
+// needNode skips the test when node or npm is missing, or fails it if
+// FLASHSALE_REQUIRE_NODE is set, and fails it on a Node.js older than 20.
+func needNode(t *testing.T) {
+	t.Helper()
+	for _, cmd := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			msg := cmd + " is not installed: the TypeScript client's contract test (clients/typescript) needs Node.js 20 or later and npm (apt-get install -y nodejs npm)"
+			if os.Getenv(requireNode) != "" {
+				t.Fatalf("%s, and %s is set", msg, requireNode)
+			}
+			t.Skip(msg)
+		}
+	}
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		t.Fatalf("node --version: %v", err)
+	}
+	version := strings.TrimSpace(string(out))
+	major, _, _ := strings.Cut(strings.TrimPrefix(version, "v"), ".")
+	if n, err := strconv.Atoi(major); err != nil || n < 20 {
+		t.Fatalf("the TypeScript client needs Node.js 20 or later; this is %s", version)
+	}
+}
+
+// installPackages runs npm ci in dir when its node_modules is missing or
+// older than its lock file (npm writes node_modules/.package-lock.json on
+// each install), as make does for the OpenAPI linter.
+func installPackages(t *testing.T, dir string) {
+	t.Helper()
+	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil && !installed.ModTime().Before(lock.ModTime()) {
+		return
+	}
+	npm(t, dir, nil, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+}
+
+// npm runs npm with args in dir, env added to the test's own, and fails
+// the test with npm's output if it fails. Output is logged either way.
+func npm(t *testing.T, dir string, env []string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "NPM_CONFIG_UPDATE_NOTIFIER=false"), env...)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("npm %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	t.Logf("npm %s:\n%s", strings.Join(args, " "), out)
+}
