@@ -269,10 +269,7 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancel: %v %s", err, resp.Body)
 	}
 	// The unit went to the next in line, who now holds it.
-	w, ok := h.user("w").(generated.UserHeld)
-	if !ok {
-		t.Fatalf("waiting user not promoted: %+v", w)
-	}
+	w := userAs[generated.UserHeld](h, "w")
 	resp, _ = h.client.CancelReservationWithResponse(ctx, a.ReservationId, nil)
 	if resp.JSON200 == nil || resp.JSON200.Status != "cancelled" {
 		t.Fatalf("repeat cancel must answer 200 again: %d %s", resp.StatusCode(), resp.Body)
@@ -300,34 +297,34 @@ func TestGetUser(t *testing.T) {
 	h := newHarness(t)
 	h.initialize(1)
 	ctx := h.ctx()
-	if u, ok := h.user("nobody").(generated.UserNone); !ok || u.Reservation != nil {
+	if u := userAs[generated.UserNone](h, "nobody"); u.Reservation != nil {
 		t.Fatalf("unknown user %+v", u)
 	}
 	a := h.hold("a")
 	h.reserve("b")
 	h.reserve("c")
-	if u, ok := h.user("a").(generated.UserHeld); !ok || u.Reservation.ReservationId != a.ReservationId {
+	if u := userAs[generated.UserHeld](h, "a"); u.Reservation.ReservationId != a.ReservationId {
 		t.Fatalf("holder %+v", u)
 	}
-	if u, ok := h.user("c").(generated.UserWaiting); !ok || u.WaitlistPosition != 2 {
+	if u := userAs[generated.UserWaiting](h, "c"); u.WaitlistPosition != 2 {
 		t.Fatalf("waiting %+v", u)
 	}
 	// a's hold expires: b is promoted, c moves up to 1, a is none with the expired hold.
 	h.clock.Advance(holdTTL)
-	b, ok := h.user("b").(generated.UserHeld)
-	if !ok || !b.Reservation.ExpiresAt.Equal(epoch.Add(2*holdTTL)) {
+	b := userAs[generated.UserHeld](h, "b")
+	if !b.Reservation.ExpiresAt.Equal(epoch.Add(2 * holdTTL)) {
 		t.Fatalf("promoted %+v", b)
 	}
-	if u, ok := h.user("c").(generated.UserWaiting); !ok || u.WaitlistPosition != 1 {
+	if u := userAs[generated.UserWaiting](h, "c"); u.WaitlistPosition != 1 {
 		t.Fatalf("c did not move up: %+v", u)
 	}
-	if u, ok := h.user("a").(generated.UserNone); !ok || u.Reservation == nil || u.Reservation.Status != generated.ReservationStatusExpired {
+	if u := userAs[generated.UserNone](h, "a"); u.Reservation == nil || u.Reservation.Status != generated.ReservationStatusExpired {
 		t.Fatalf("expired holder %+v", u)
 	}
 	if _, err := h.client.ConfirmReservationWithResponse(ctx, b.Reservation.ReservationId, nil); err != nil {
 		t.Fatal(err)
 	}
-	if u, ok := h.user("b").(generated.UserConfirmed); !ok || u.Reservation.Status != generated.ReservationStatusConfirmed {
+	if u := userAs[generated.UserConfirmed](h, "b"); u.Reservation.Status != generated.ReservationStatusConfirmed {
 		t.Fatalf("buyer %+v", u)
 	}
 	for _, bad := range []string{strings.Repeat("x", 129), "a%20b", "%C3%A9", "a%00"} {
@@ -347,7 +344,7 @@ func TestLeaveWaitlist(t *testing.T) {
 	if err != nil || resp.StatusCode() != http.StatusNoContent {
 		t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
 	}
-	if u, ok := h.user("c").(generated.UserWaiting); !ok || u.WaitlistPosition != 1 {
+	if u := userAs[generated.UserWaiting](h, "c"); u.WaitlistPosition != 1 {
 		t.Fatalf("c did not move up: %+v", u)
 	}
 	for _, user := range []string{"b", "a", "nobody"} {

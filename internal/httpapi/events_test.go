@@ -176,7 +176,7 @@ func TestEventStreamTellsTheStateAtOnceThenEachChange(t *testing.T) {
 	if !ok || g.id <= f.id {
 		t.Fatalf("promoted: %s (id %s after %s)", g.data, g.id, f.id)
 	}
-	if got, ok := h.user("bob").(generated.UserHeld); !ok || got.Reservation.ReservationId != promoted.Reservation.ReservationId {
+	if got := userAs[generated.UserHeld](h, "bob"); got.Reservation.ReservationId != promoted.Reservation.ReservationId {
 		t.Fatalf("GET /users/bob after the event: %+v", got)
 	}
 }

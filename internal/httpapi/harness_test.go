@@ -210,17 +210,22 @@ func (h *harness) hold(user string) generated.Hold {
 	return *resp.JSON201
 }
 
-// user reads where user stands: a generated.UserNone, UserWaiting,
-// UserHeld or UserConfirmed, as the answer's state says.
-func (h *harness) user(user string) any {
+// userAs reads where user stands, which must be the shape S of UserState
+// (generated.UserNone, UserWaiting, UserHeld or UserConfirmed): another
+// shape fails the test, saying which.
+func userAs[S any](h *harness, user string) S {
 	h.t.Helper()
 	resp, err := h.client.GetUserWithResponse(h.ctx(), user)
 	if err != nil || resp.JSON200 == nil {
 		h.t.Fatalf("user %s: %v %s", user, err, resp.Body)
 	}
-	u, err := resp.JSON200.ValueByDiscriminator()
+	v, err := resp.JSON200.ValueByDiscriminator()
 	if err != nil {
 		h.t.Fatalf("user %s: %v: %s", user, err, resp.Body)
+	}
+	u, ok := v.(S)
+	if !ok {
+		h.t.Fatalf("user %s is %T, want %T: %s", user, v, u, resp.Body)
 	}
 	return u
 }
