@@ -54,22 +54,11 @@ var (
 	ErrClosed = errors.New("the server is shutting down")
 )
 
-// Clock tells the time and makes timers; tests give a fake one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Config is what a hub needs.
 type Config struct {
 	Store sale.Store
-	// Clock is the store's clock, with timers; nil means real time.
-	Clock Clock
+	// Clock is the store's clock; nil means the system's.
+	Clock sale.Clock
 	// MaxStreams and MaxPerUser bound the open streams; zero means
 	// DefaultMaxStreams and DefaultMaxPerUser.
 	MaxStreams int
@@ -81,7 +70,7 @@ type Config struct {
 // Hub follows one store's feed for every stream of one server.
 type Hub struct {
 	store      sale.Store
-	clock      Clock
+	clock      sale.Clock
 	maxStreams int
 	maxPerUser int
 	log        *slog.Logger
@@ -126,7 +115,7 @@ func Start(cfg Config) (*Hub, error) {
 		stopped:    make(chan struct{}),
 	}
 	if h.clock == nil {
-		h.clock = systemClock{}
+		h.clock = sale.SystemClock{}
 	}
 	if h.maxStreams == 0 {
 		h.maxStreams = DefaultMaxStreams

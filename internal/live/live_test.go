@@ -47,12 +47,12 @@ func newFixture(t *testing.T, cfg live.Config) *fixture {
 // sale starts a sale of units and has users reserve, in order.
 func (f *fixture) sale(units int64, users ...string) map[string]string {
 	f.t.Helper()
-	if _, err := f.store.Initialize(f.ctx, units, true, nil); err != nil {
+	if _, err := sale.Initialize(f.ctx, f.store, units, true); err != nil {
 		f.t.Fatal(err)
 	}
 	holds := map[string]string{}
 	for _, u := range users {
-		res, err := f.store.Reserve(f.ctx, u, nil)
+		res, err := sale.Reserve(f.ctx, f.store, u)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func (f *fixture) sale(units int64, users ...string) map[string]string {
 
 func (f *fixture) cancel(id string) {
 	f.t.Helper()
-	if _, err := f.store.Cancel(f.ctx, id, nil); err != nil {
+	if _, err := sale.Cancel(f.ctx, f.store, id); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -176,7 +176,7 @@ func TestStateAtOnceThenEachChange(t *testing.T) {
 	if p.State.State != sale.Holding || p.ID <= m.ID {
 		t.Fatalf("bob promoted: %+v (id %d after %d)", p.State, p.ID, m.ID)
 	}
-	if _, err := f.store.Confirm(f.ctx, p.State.Reservation.ID, nil); err != nil {
+	if _, err := sale.Confirm(f.ctx, f.store, p.State.Reservation.ID); err != nil {
 		t.Fatal(err)
 	}
 	bob.expect("confirmed")
@@ -186,7 +186,7 @@ func TestStateAtOnceThenEachChange(t *testing.T) {
 	if m := carol.expect("state"); m.State.State != sale.None {
 		t.Fatalf("carol: %+v, want none", m.State)
 	}
-	if _, err := f.store.Reserve(f.ctx, "carol", nil); err != nil {
+	if _, err := sale.Reserve(f.ctx, f.store, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	if m := carol.expect("joined"); m.State.Position != 1 {
@@ -204,7 +204,7 @@ func TestHeldFromStockAndExpired(t *testing.T) {
 	f.sale(2)
 	dave := f.watch("dave")
 	dave.expect("state")
-	if _, err := f.store.Reserve(f.ctx, "dave", nil); err != nil {
+	if _, err := sale.Reserve(f.ctx, f.store, "dave"); err != nil {
 		t.Fatal(err)
 	}
 	dave.expect("held")
@@ -274,7 +274,7 @@ func TestResetTellsEveryone(t *testing.T) {
 	for _, w := range []*watcher{alice, bob, zed} {
 		w.expect("state")
 	}
-	if _, err := f.store.Initialize(f.ctx, 5, true, nil); err != nil {
+	if _, err := sale.Initialize(f.ctx, f.store, 5, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []*watcher{alice, bob, zed} {

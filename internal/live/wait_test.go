@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/live"
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // eventually waits for the hub to have followed the feed far enough for
@@ -43,7 +44,7 @@ func TestEstimatedWaitFollowsTheRate(t *testing.T) {
 	f.eventually(2, known(60))
 
 	f.clock.Advance(30 * time.Second)
-	if _, err := f.store.Initialize(f.ctx, 5, false, nil); err != nil { // two units added
+	if _, err := sale.Initialize(f.ctx, f.store, 5, false); err != nil { // two units added
 		t.Fatal(err)
 	}
 	f.eventually(1, known(23)) // four in 90 s: 1/22.5, rounded up
@@ -70,7 +71,7 @@ func TestEstimatedWaitStartsOverWithANewSale(t *testing.T) {
 	// stock, it has counted the stock if it ever will.
 	w3 := f.watch("w3")
 	w3.expect("state")
-	if _, err := f.store.Reserve(f.ctx, "w3", nil); err != nil {
+	if _, err := sale.Reserve(f.ctx, f.store, "w3"); err != nil {
 		t.Fatal(err)
 	}
 	w3.expect("joined")

@@ -125,40 +125,57 @@ func (n *naive) counts() sale.Status {
 }
 
 type keptAnswer struct {
-	call string
-	v    any
-	err  error
+	call sale.Call
+	ans  sale.Answer
 }
 
-// keyed runs a call with an idempotency key once per scope and key: a
-// retry of the same call gets the kept answer (replayed), another call
+// Do runs a call, with an idempotency key once per scope and key: a retry
+// of the same call gets the kept answer (replayed), another call
 // ErrKeyMismatch. Keys never expire here: a history is far shorter than a
 // key's TTL.
-func keyed[T any](n *naive, a *sale.Attempt, scope string, call string, run func() (T, error)) (T, error) {
-	if a == nil || a.Key == "" {
-		return run()
+func (n *naive) Do(_ context.Context, c sale.Call, key string) (sale.Answer, error) {
+	run := func() sale.Answer {
+		var a sale.Answer
+		switch c.Op {
+		case sale.OpInitialize:
+			a.Status, a.Err = n.initialize(c.Total, c.Reset)
+		case sale.OpReserve:
+			a.Reserve, a.Err = n.reserve(c.UserID)
+		case sale.OpConfirm:
+			a.Reservation, a.Err = n.confirm(c.ReservationID)
+		case sale.OpCancel:
+			a.Reservation, a.Err = n.cancel(c.ReservationID)
+		}
+		return a
+	}
+	if key == "" {
+		a := run()
+		return a, a.Err
 	}
 	n.keyMu.Lock()
 	defer n.keyMu.Unlock()
-	id := scope + "\x00" + a.Key
+	scope := "admin"
+	switch c.Op {
+	case sale.OpReserve:
+		scope = "user " + c.UserID
+	case sale.OpConfirm, sale.OpCancel:
+		scope = "reservation " + c.ReservationID
+	}
+	id := scope + "\x00" + key
 	if k, ok := n.keys[id]; ok && n.bug != keysIgnored {
 		n.mu.Lock()
 		n.expire(n.clock.Now())
 		n.mu.Unlock()
-		if k.call != call {
-			var zero T
-			return zero, sale.ErrKeyMismatch
+		if k.call != c {
+			return sale.Answer{Err: sale.ErrKeyMismatch}, sale.ErrKeyMismatch
 		}
+		a := k.ans
 		a.Replayed = true
-		return k.v.(T), k.err
+		return a, a.Err
 	}
-	v, err := run()
-	n.keys[id] = keptAnswer{call, v, err}
-	return v, err
-}
-
-func (n *naive) Initialize(_ context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
-	return keyed(n, a, "admin", fmt.Sprint("initialize", total, reset), func() (sale.Status, error) { return n.initialize(total, reset) })
+	a := run()
+	n.keys[id] = keptAnswer{c, a}
+	return a, a.Err
 }
 
 func (n *naive) initialize(total int64, reset bool) (sale.Status, error) {
@@ -182,10 +199,6 @@ func (n *naive) initialize(total int64, reset bool) (sale.Status, error) {
 		n.release(now)
 	}
 	return n.counts(), nil
-}
-
-func (n *naive) Reserve(_ context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
-	return keyed(n, a, "user "+user, "reserve", func() (sale.ReserveResult, error) { return n.reserve(user) })
 }
 
 func (n *naive) reserve(user string) (sale.ReserveResult, error) {
@@ -238,10 +251,6 @@ func (n *naive) resolve(id string, change func(h *sale.Reservation, now time.Tim
 	return *h, nil
 }
 
-func (n *naive) Confirm(_ context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	return keyed(n, a, "reservation "+id, "confirm", func() (sale.Reservation, error) { return n.confirm(id) })
-}
-
 func (n *naive) confirm(id string) (sale.Reservation, error) {
 	if n.bug == confirmIgnoresExpiry {
 		n.mu.Lock()
@@ -267,10 +276,6 @@ func (n *naive) confirm(id string) (sale.Reservation, error) {
 		}
 		return nil
 	})
-}
-
-func (n *naive) Cancel(_ context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	return keyed(n, a, "reservation "+id, "cancel", func() (sale.Reservation, error) { return n.cancel(id) })
 }
 
 func (n *naive) cancel(id string) (sale.Reservation, error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
@@ -32,19 +33,13 @@ type Workload struct {
 	Keys int
 }
 
-// Clock is the fake clock the store under test reads.
-type Clock interface {
-	Now() time.Time
-	Advance(time.Duration) time.Time
-}
-
 // Record initializes s, then runs w.Clients goroutines of random calls on it
 // while one more goroutine (client id w.Clients) moves clock forward and now
 // and then changes the inventory, and returns every call as a porcupine
 // operation. Call and Return come from one counter, so they order calls by
 // real time. The calls' choices depend only on w.Seed; how they interleave
 // is up to the scheduler.
-func Record(ctx context.Context, s sale.Store, clock Clock, w Workload) []porcupine.Operation {
+func Record(ctx context.Context, s sale.Store, clock *clocktest.Clock, w Workload) []porcupine.Operation {
 	r := &recorder{store: s}
 	r.call(ctx, w.Clients, Input{Kind: OpInitialize, Total: w.Inventory})
 

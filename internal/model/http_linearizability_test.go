@@ -5,18 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/flashsale/flashsale/generated"
-	"github.com/flashsale/flashsale/internal/httpapi"
-	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/pgtest"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/sale/conformance"
-	"github.com/flashsale/flashsale/internal/store/postgres"
-	"github.com/flashsale/flashsale/internal/store/sqlite"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // httpStore is a sale.Store whose every call is a request to the real HTTP
@@ -26,38 +22,19 @@ import (
 // sweeper does.
 type httpStore struct {
 	c     *generated.ClientWithResponses
-	srv   *httptest.Server
+	srv   *testkit.Server
 	swept sale.Store
 }
 
-const adminToken = "linearizability-admin-token"
-
-// overHTTP serves the stores newStore makes through the whole HTTP stack.
-func overHTTP(newStore conformance.Factory) conformance.Factory {
+// overHTTP serves stores of kind through the whole HTTP stack, each a
+// server of its own on the storage opts names (a PostgreSQL schema, shared).
+func overHTTP(opts testkit.Options) conformance.Factory {
 	return func(t *testing.T, cfg sale.Config) sale.Store {
-		inner := newStore(t, cfg)
-		t.Cleanup(func() { inner.Close() })
-		return newHTTPStore(t, inner)
+		o := opts
+		o.Sale = cfg
+		srv := testkit.Start(t, o).Server()
+		return &httpStore{c: srv.Client, srv: srv, swept: srv.Store}
 	}
-}
-
-func newHTTPStore(t *testing.T, inner sale.Store) sale.Store {
-	hub, err := live.Start(live.Config{Store: inner})
-	if err != nil {
-		t.Fatalf("live.Start: %v", err)
-	}
-	t.Cleanup(hub.Close)
-	h, err := httpapi.New(httpapi.Config{Store: inner, Live: hub, AdminToken: adminToken})
-	if err != nil {
-		t.Fatalf("httpapi.New: %v", err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c, err := generated.NewClientWithResponses(srv.URL, generated.WithHTTPClient(srv.Client()))
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	return &httpStore{c: c, srv: srv, swept: inner}
 }
 
 // TestHTTPLinearizable is the linearizability check through the whole HTTP
@@ -65,109 +42,96 @@ func newHTTPStore(t *testing.T, inner sale.Store) sale.Store {
 func TestHTTPLinearizable(t *testing.T) {
 	t.Parallel()
 	t.Run("memory", func(t *testing.T) {
-		conformance.Linearizable(t, overHTTP(func(t *testing.T, cfg sale.Config) sale.Store { return newMemStore(t, cfg.Clock) }), 20)
+		conformance.Linearizable(t, overHTTP(testkit.Options{Store: testkit.Memory}), 20)
 	})
 	t.Run("sqlite", func(t *testing.T) {
-		conformance.Linearizable(t, overHTTP(func(t *testing.T, cfg sale.Config) sale.Store {
-			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sale.db"), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}), 20)
+		// Each history opens a file of its own: the options are copied.
+		conformance.Linearizable(t, overHTTP(testkit.Options{Store: testkit.SQLite}), 20)
 	})
 	// Two HTTP servers, each over its own store, on one PostgreSQL schema;
 	// each call goes to the next server in turn.
 	t.Run("postgres, two servers", func(t *testing.T) {
 		pgtest.ServerDSN(t)
 		conformance.LinearizableAcross(t, func(t *testing.T) conformance.Factory {
-			dsn := pgtest.Schema(t)
-			return overHTTP(func(t *testing.T, cfg sale.Config) sale.Store {
-				s, err := postgres.Open(t.Context(), dsn, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			})
+			return overHTTP(testkit.Options{Store: testkit.Postgres, DSN: pgtest.Schema(t)})
 		}, 20)
 	})
 }
 
 func asAdmin(_ context.Context, req *http.Request) error {
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
 	return nil
 }
 
-// keyOf is the Idempotency-Key header an attempt sends, if any.
-func keyOf(a *sale.Attempt) *string {
-	if a == nil || a.Key == "" {
-		return nil
+// Do sends the change as its request, with key as its Idempotency-Key, and
+// reads the answer back as the store's.
+func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
+	var k *string
+	if key != "" {
+		k = &key
 	}
-	return &a.Key
-}
-
-// replayed sets a.Replayed from the answer's Idempotency-Replayed header.
-func replayed(a *sale.Attempt, resp *http.Response) {
-	if a != nil {
-		a.Replayed = resp.Header.Get("Idempotency-Replayed") == "true"
-	}
-}
-
-func (h *httpStore) Initialize(ctx context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
-	resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: keyOf(a)}, generated.InitializeRequest{TotalInventory: total, Reset: &reset}, asAdmin)
-	if err != nil {
-		return sale.Status{}, err
-	}
-	replayed(a, resp.HTTPResponse)
-	if resp.JSON200 != nil {
-		return statusOf(*resp.JSON200), nil
-	}
-	return sale.Status{}, problemError(resp.StatusCode(), resp.Body, "", total)
-}
-
-func (h *httpStore) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
-	resp, err := h.c.ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: keyOf(a)}, generated.ReserveRequest{UserId: user})
-	if err != nil {
-		return sale.ReserveResult{}, err
-	}
-	replayed(a, resp.HTTPResponse)
-	switch {
-	case resp.JSON201 != nil:
-		b := resp.JSON201
-		// The 201 body carries no created_at; zero tells the model so.
-		return sale.ReserveResult{Reservation: &sale.Reservation{ID: b.ReservationId, UserID: b.UserId, Status: sale.HoldStatus(b.Status), ExpiresAt: b.ExpiresAt}}, nil
-	case resp.JSON202 != nil:
-		b := resp.JSON202
-		if b.UserId != user {
-			return sale.ReserveResult{}, fmt.Errorf("202 for %q names user %q", user, b.UserId)
+	var (
+		a      sale.Answer
+		answer *http.Response
+		body   []byte
+		done   bool // the answer was a success, read into a
+	)
+	switch c.Op {
+	case sale.OpInitialize:
+		resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: k}, generated.InitializeRequest{TotalInventory: c.Total, Reset: &c.Reset}, asAdmin)
+		if err != nil {
+			return sale.Answer{}, err
 		}
-		return sale.ReserveResult{Position: b.WaitlistPosition, AlreadyWaiting: b.Message != "Added to waitlist"}, nil
+		answer, body = resp.HTTPResponse, resp.Body
+		if done = resp.JSON200 != nil; done {
+			a.Status = statusOf(*resp.JSON200)
+		}
+	case sale.OpReserve:
+		resp, err := h.c.ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: k}, generated.ReserveRequest{UserId: c.UserID})
+		if err != nil {
+			return sale.Answer{}, err
+		}
+		answer, body = resp.HTTPResponse, resp.Body
+		switch {
+		case resp.JSON201 != nil:
+			b := resp.JSON201
+			// The 201 body carries no created_at; zero tells the model so.
+			a.Reserve.Reservation = &sale.Reservation{ID: b.ReservationId, UserID: b.UserId, Status: sale.HoldStatus(b.Status), ExpiresAt: b.ExpiresAt}
+			done = true
+		case resp.JSON202 != nil:
+			b := resp.JSON202
+			if b.UserId != c.UserID {
+				return sale.Answer{}, fmt.Errorf("202 for %q names user %q", c.UserID, b.UserId)
+			}
+			a.Reserve = sale.ReserveResult{Position: b.WaitlistPosition, AlreadyWaiting: b.Message != "Added to waitlist"}
+			done = true
+		}
+	case sale.OpConfirm:
+		resp, err := h.c.ConfirmReservationWithResponse(ctx, c.ReservationID, &generated.ConfirmReservationParams{IdempotencyKey: k})
+		if err != nil {
+			return sale.Answer{}, err
+		}
+		answer, body = resp.HTTPResponse, resp.Body
+		if done = resp.JSON200 != nil; done {
+			a.Reservation = reservationOf(*resp.JSON200)
+		}
+	case sale.OpCancel:
+		resp, err := h.c.CancelReservationWithResponse(ctx, c.ReservationID, &generated.CancelReservationParams{IdempotencyKey: k})
+		if err != nil {
+			return sale.Answer{}, err
+		}
+		answer, body = resp.HTTPResponse, resp.Body
+		if done = resp.JSON200 != nil; done {
+			a.Reservation = reservationOf(*resp.JSON200)
+		}
+	default:
+		return sale.Answer{}, fmt.Errorf("no request makes %s", c)
 	}
-	return sale.ReserveResult{}, problemError(resp.StatusCode(), resp.Body, user, 0)
-}
-
-func (h *httpStore) Confirm(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	resp, err := h.c.ConfirmReservationWithResponse(ctx, id, &generated.ConfirmReservationParams{IdempotencyKey: keyOf(a)})
-	if err != nil {
-		return sale.Reservation{}, err
+	a.Replayed = answer.Header.Get("Idempotency-Replayed") == "true"
+	if !done {
+		a.Err = problemError(answer.StatusCode, body, c.UserID, c.Total)
 	}
-	replayed(a, resp.HTTPResponse)
-	if resp.JSON200 != nil {
-		return reservationOf(*resp.JSON200), nil
-	}
-	return sale.Reservation{}, problemError(resp.StatusCode(), resp.Body, "", 0)
-}
-
-func (h *httpStore) Cancel(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	resp, err := h.c.CancelReservationWithResponse(ctx, id, &generated.CancelReservationParams{IdempotencyKey: keyOf(a)})
-	if err != nil {
-		return sale.Reservation{}, err
-	}
-	replayed(a, resp.HTTPResponse)
-	if resp.JSON200 != nil {
-		return reservationOf(*resp.JSON200), nil
-	}
-	return sale.Reservation{}, problemError(resp.StatusCode(), resp.Body, "", 0)
+	return a, a.Err
 }
 
 func (h *httpStore) Reservation(ctx context.Context, id string) (sale.Reservation, error) {
@@ -240,10 +204,7 @@ func (h *httpStore) Expire(ctx context.Context) (int, error) { return h.swept.Ex
 // Close stops the server and closes the store, so that a test checking many
 // histories holds one history's resources (a database's connections) at a
 // time.
-func (h *httpStore) Close() error {
-	h.srv.Close()
-	return h.swept.Close()
-}
+func (h *httpStore) Close() error { return h.srv.Close() }
 
 // Events has no endpoint (yet); it reads the store directly.
 func (h *httpStore) Events(ctx context.Context, after uint64, limit int) ([]sale.Event, <-chan struct{}, error) {
@@ -271,27 +232,12 @@ func problemError(status int, body []byte, user string, total int64) error {
 	if p.Status != status {
 		return fmt.Errorf("status %d with a problem that says %d", status, p.Status)
 	}
-	var base error
-	switch p.Type {
-	case "/problems/not-initialized":
-		base = sale.ErrNotInitialized
-	case "/problems/reservation-not-found":
-		base = sale.ErrReservationNotFound
-	case "/problems/not-waiting":
-		base = sale.ErrNotWaiting
-	case "/problems/already-reserved":
-		base = sale.ErrAlreadyReserved
-	case "/problems/hold-expired":
-		base = sale.ErrHoldExpired
-	case "/problems/hold-cancelled":
-		base = sale.ErrHoldCancelled
-	case "/problems/already-confirmed":
-		base = sale.ErrAlreadyConfirmed
-	case "/problems/idempotency-key-in-use":
-		return sale.ErrKeyInFlight
-	case "/problems/idempotency-key-mismatch":
-		return sale.ErrKeyMismatch
-	case "/problems/inventory-conflict":
+	// A problem's type names the error's kind (sale.Kind).
+	base := sale.ErrorOf(sale.Kind(strings.TrimPrefix(string(p.Type), "/problems/")))
+	switch {
+	case base == nil:
+		return fmt.Errorf("status %d: %s", status, body)
+	case base == sale.ErrInventoryConflict:
 		var taken int64
 		if p.Detail == nil {
 			return fmt.Errorf("inventory conflict without detail")
@@ -300,8 +246,6 @@ func problemError(status int, body []byte, user string, total int64) error {
 			return fmt.Errorf("inventory conflict detail %q: %w", *p.Detail, err)
 		}
 		return &sale.InventoryError{Total: total, Taken: taken}
-	default:
-		return fmt.Errorf("status %d: %s", status, body)
 	}
 	if p.ReservationId != nil && p.ReservationStatus != nil {
 		// The problem names the reservation and its state, not its times;

@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/flashsale/flashsale/internal/sale"
+)
 
 // kept is a keyed call's first answer, kept under its key.
 type kept struct {
@@ -34,17 +38,17 @@ func keyScope(in Input) string {
 
 // keyed steps a call with an idempotency key: a key kept and not expired
 // answers its first answer again (replayed) if the call is the same, and
-// ErrKeyMismatch otherwise, changing nothing but the expiries due; a key
+// sale.ErrKeyMismatch otherwise, changing nothing but the expiries due; a key
 // not kept runs the call and keeps its answer, whatever it is.
 //
-// A store may also answer ErrKeyInFlight, having done nothing, to a retry
+// A store may also answer sale.ErrKeyInFlight, having done nothing, to a retry
 // that overlaps the key's first attempt. A sequential model cannot see the
 // overlap, so it accepts that answer, and only it, as a call without effect
 // from any state; that exactly one attempt runs is checked apart from the
 // model (TestKeyedConcurrency in the conformance suite).
 func (st *State) keyed(in Input, out Output) bool {
-	if out.Err == ErrKeyInFlight {
-		return out == Output{Err: ErrKeyInFlight, Detail: out.Detail}
+	if out.Err == sale.ErrKeyInFlight.Kind() {
+		return out == Output{Err: sale.ErrKeyInFlight.Kind(), Detail: out.Detail}
 	}
 	s, now := st.Sale, st.Now
 	call := in
@@ -53,7 +57,7 @@ func (st *State) keyed(in Input, out Output) bool {
 	if k, ok := s.Keys[id]; ok && now.Before(k.at.Add(s.KeyTTL)) {
 		s.Expire(now)
 		if k.in != call {
-			return st.matches(expected{Output: Output{Err: ErrKeyMismatch}, hold: -1}, out)
+			return st.matches(expected{Output: Output{Err: sale.ErrKeyMismatch.Kind()}, hold: -1}, out)
 		}
 		want := k.want
 		want.Replayed = true

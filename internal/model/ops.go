@@ -51,39 +51,15 @@ type Input struct {
 	Key string
 }
 
-// Err is the kind of error a call returned, one per sale sentinel.
-type Err uint8
-
-const (
-	OK Err = iota
-	ErrNotInitialized
-	ErrNotFound
-	ErrNotWaiting
-	ErrAlreadyReserved
-	ErrHoldExpired
-	ErrHoldCancelled
-	ErrAlreadyConfirmed
-	ErrInventory
-	ErrInvalid
-	ErrKeyMismatch
-	ErrKeyInFlight
-	ErrOther // anything else: never what the model expects
-)
-
-var errNames = [...]string{"ok", "not-initialized", "not-found", "not-waiting", "already-reserved", "hold-expired", "hold-cancelled", "already-confirmed", "inventory-conflict", "invalid", "key-mismatch", "key-in-flight", "other"}
-
-func (e Err) String() string {
-	if int(e) < len(errNames) {
-		return errNames[e]
-	}
-	return fmt.Sprintf("err(%d)", e)
-}
+// errOther is the kind of an error that is none of the sale's: never what
+// the model expects.
+const errOther sale.Kind = "other"
 
 // Output is one call's answer, in a form both a store and the model produce.
 // Fields an answer does not carry stay zero.
 type Output struct {
-	Err    Err
-	Detail string // the error text, for people reading a failed history
+	Err    sale.Kind // "" when the call succeeded
+	Detail string    // the error text, for people reading a failed history
 
 	// Reservation is the hold a call answered with: a new or conflicting
 	// hold from reserve, the result of confirm, cancel and reservation (also
@@ -103,25 +79,25 @@ type Output struct {
 }
 
 // Apply makes the call in on s and returns its answer as an Output.
-// OpClock is not a store call; Apply answers it with ErrOther.
+// OpClock is not a store call; Apply answers it with errOther.
 func Apply(ctx context.Context, s sale.Store, in Input) Output {
 	var out Output
 	var err error
-	var a *sale.Attempt
-	if in.Key != "" {
-		a = &sale.Attempt{Key: in.Key}
-	}
 	switch in.Kind {
-	case OpInitialize:
-		out.Status, err = s.Initialize(ctx, in.Total, in.Reset, a)
-	case OpReserve:
-		var res sale.ReserveResult
-		res, err = s.Reserve(ctx, in.User, a)
-		out.Reservation, out.Position, out.AlreadyWaiting = res.Reservation, res.Position, res.AlreadyWaiting
-	case OpConfirm:
-		out.Reservation, err = reservation(s.Confirm(ctx, in.ID, a))
-	case OpCancel:
-		out.Reservation, err = reservation(s.Cancel(ctx, in.ID, a))
+	case OpInitialize, OpReserve, OpConfirm, OpCancel:
+		var ans sale.Answer
+		ans, err = s.Do(ctx, call(in), in.Key)
+		out.Replayed = ans.Replayed
+		switch {
+		case err != nil:
+		case in.Kind == OpInitialize:
+			out.Status = ans.Status
+		case in.Kind == OpReserve:
+			out.Reservation, out.Position, out.AlreadyWaiting = ans.Reserve.Reservation, ans.Reserve.Position, ans.Reserve.AlreadyWaiting
+		default:
+			r := ans.Reservation
+			out.Reservation = &r
+		}
 	case OpReservation:
 		out.Reservation, err = reservation(s.Reservation(ctx, in.ID))
 	case OpUser:
@@ -141,7 +117,10 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 		err = fmt.Errorf("%v is not a store call", in.Kind)
 	}
 	if err != nil {
-		out.Err, out.Detail = classify(err)
+		out.Err, out.Detail = sale.KindOf(err), err.Error()
+		if out.Err == "" {
+			out.Err = errOther
+		}
 		var ce *sale.ConflictError
 		if errors.As(err, &ce) {
 			r := ce.Reservation
@@ -152,10 +131,20 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 			out.Taken = ie.Taken
 		}
 	}
-	if a != nil {
-		out.Replayed = a.Replayed
-	}
 	return out
+}
+
+// call is the change in asks for.
+func call(in Input) sale.Call {
+	switch in.Kind {
+	case OpInitialize:
+		return sale.Call{Op: sale.OpInitialize, Total: in.Total, Reset: in.Reset}
+	case OpReserve:
+		return sale.Call{Op: sale.OpReserve, UserID: in.User}
+	case OpConfirm:
+		return sale.Call{Op: sale.OpConfirm, ReservationID: in.ID}
+	}
+	return sale.Call{Op: sale.OpCancel, ReservationID: in.ID}
 }
 
 func reservation(r sale.Reservation, err error) (*sale.Reservation, error) {
@@ -163,28 +152,4 @@ func reservation(r sale.Reservation, err error) (*sale.Reservation, error) {
 		return nil, err
 	}
 	return &r, nil
-}
-
-func classify(err error) (Err, string) {
-	for _, c := range []struct {
-		target error
-		kind   Err
-	}{
-		{sale.ErrNotInitialized, ErrNotInitialized},
-		{sale.ErrReservationNotFound, ErrNotFound},
-		{sale.ErrNotWaiting, ErrNotWaiting},
-		{sale.ErrAlreadyReserved, ErrAlreadyReserved},
-		{sale.ErrHoldExpired, ErrHoldExpired},
-		{sale.ErrHoldCancelled, ErrHoldCancelled},
-		{sale.ErrAlreadyConfirmed, ErrAlreadyConfirmed},
-		{sale.ErrInventoryConflict, ErrInventory},
-		{sale.ErrInvalid, ErrInvalid},
-		{sale.ErrKeyMismatch, ErrKeyMismatch},
-		{sale.ErrKeyInFlight, ErrKeyInFlight},
-	} {
-		if errors.Is(err, c.target) {
-			return c.kind, err.Error()
-		}
-	}
-	return ErrOther, err.Error()
 }

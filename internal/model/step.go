@@ -65,11 +65,11 @@ func (st *State) apply(in Input) expected {
 	case OpInitialize:
 		// A rejected argument takes no effect, not even expiry.
 		if in.Total < 0 || in.Total > sale.MaxInventory {
-			want.Err = ErrInvalid
+			want.Err = sale.ErrInvalid.Kind()
 			break
 		}
 		if taken, ok := s.Initialize(now, in.Total, in.Reset); !ok {
-			want.Err, want.Taken = ErrInventory, taken
+			want.Err, want.Taken = sale.ErrInventoryConflict.Kind(), taken
 			break
 		}
 		want.Status = s.Status(now)
@@ -77,9 +77,9 @@ func (st *State) apply(in Input) expected {
 		hold, pos, waiting, held, ok := s.Reserve(now, in.User)
 		switch {
 		case !ok:
-			want.Err = ErrNotInitialized
+			want.Err = sale.ErrNotInitialized.Kind()
 		case held:
-			want.Err, want.hold = ErrAlreadyReserved, hold
+			want.Err, want.hold = sale.ErrAlreadyReserved.Kind(), hold
 		default:
 			want.hold, want.Position, want.AlreadyWaiting = hold, pos, waiting
 		}
@@ -87,7 +87,7 @@ func (st *State) apply(in Input) expected {
 		s.Expire(now)
 		i := s.find(in.ID)
 		if i < 0 {
-			want.Err = ErrNotFound
+			want.Err = sale.ErrReservationNotFound.Kind()
 			break
 		}
 		want.hold = i
@@ -95,16 +95,16 @@ func (st *State) apply(in Input) expected {
 		case OpConfirm:
 			switch s.Confirm(now, i) {
 			case sale.Expired:
-				want.Err = ErrHoldExpired
+				want.Err = sale.ErrHoldExpired.Kind()
 			case sale.Cancelled:
-				want.Err = ErrHoldCancelled
+				want.Err = sale.ErrHoldCancelled.Kind()
 			}
 		case OpCancel:
 			switch s.Cancel(now, i) {
 			case sale.Expired:
-				want.Err = ErrHoldExpired
+				want.Err = sale.ErrHoldExpired.Kind()
 			case sale.Confirmed:
-				want.Err = ErrAlreadyConfirmed
+				want.Err = sale.ErrAlreadyConfirmed.Kind()
 			}
 		}
 	case OpUser:
@@ -112,14 +112,14 @@ func (st *State) apply(in Input) expected {
 		want.State, want.Position, want.hold = u.State, pos, u.Hold
 	case OpLeave:
 		if !s.Leave(now, in.User) {
-			want.Err = ErrNotWaiting
+			want.Err = sale.ErrNotWaiting.Kind()
 		}
 	case OpStatus:
 		want.Status = s.Status(now)
 	case OpExpire:
 		want.Expired = s.Expire(now)
 	default:
-		want.Err = ErrOther
+		want.Err = errOther
 	}
 	return want
 }
@@ -234,9 +234,12 @@ func describeOp(start time.Time, in Input, out Output) string {
 	if in.Key != "" {
 		arg += ", key " + in.Key
 	}
-	res := out.Err.String()
+	res := string(out.Err)
+	if res == "" {
+		res = "ok"
+	}
 	switch {
-	case in.Kind == OpStatus || in.Kind == OpInitialize && out.Err == OK:
+	case in.Kind == OpStatus || in.Kind == OpInitialize && out.Err == "":
 		s := out.Status
 		res = fmt.Sprintf("total=%d available=%d held=%d confirmed=%d waiting=%d", s.Total, s.Available, s.Held, s.Confirmed, s.Waiting)
 	case in.Kind == OpUser:
@@ -245,7 +248,7 @@ func describeOp(start time.Time, in Input, out Output) string {
 		res = fmt.Sprintf("%d expired", out.Expired)
 	case out.Position > 0:
 		res = fmt.Sprintf("waiting pos=%d again=%v", out.Position, out.AlreadyWaiting)
-	case out.Err == ErrInventory:
+	case out.Err == sale.ErrInventoryConflict.Kind():
 		res += fmt.Sprintf(" taken=%d", out.Taken)
 	}
 	if r := out.Reservation; r != nil {

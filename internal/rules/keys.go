@@ -23,31 +23,38 @@ func KeyOf(c sale.Call, key string) sale.KeyID {
 	}
 }
 
-// Keyed makes the change c once under key. The first call makes it and
-// keeps its answer, whatever it is (a hold, a place in line, a conflict):
-// every answer a decision gives is the answer to that request. A later call
-// with the same key and the same Call, until the key's TTL has passed, gets
-// that answer again (replayed) and changes nothing; with another Call it
-// gets sale.ErrKeyMismatch, and nothing is done or kept. Like every
-// decision, a replay and a mismatch first apply the expiries due. A key
-// longer than sale.MaxKeyLength is sale.ErrInvalid, before anything else.
-func (s *Sale) Keyed(now time.Time, key string, c sale.Call) (ans sale.Answer, replayed bool) {
-	if len(key) > sale.MaxKeyLength {
-		return sale.Answer{Err: fmt.Errorf("%s: %w: an idempotency key is at most %d bytes, got %d", c, sale.ErrInvalid, sale.MaxKeyLength, len(key))}, false
+// Keyed makes the change c once under the key id, which is KeyOf(c, key)
+// (the store makes it once, to look the key up before the decision). The
+// first call makes the change and keeps its answer, whatever it is (a hold,
+// a place in line, a conflict): every answer a decision gives is the answer
+// to that request. A later call with the same key and the same Call, until
+// the key's TTL has passed, gets that answer again, Replayed, and changes
+// nothing; with another Call it gets sale.ErrKeyMismatch, and nothing is
+// done or kept. Like every decision, a replay and a mismatch first apply
+// the expiries due. A key longer than sale.MaxKeyLength is sale.ErrInvalid,
+// before anything else.
+func (s *Sale) Keyed(now time.Time, id sale.KeyID, c sale.Call) sale.Answer {
+	if len(id.Key) > sale.MaxKeyLength {
+		return sale.Answer{Err: fmt.Errorf("%s: %w: an idempotency key is at most %d bytes, got %d", c, sale.ErrInvalid, sale.MaxKeyLength, len(id.Key))}
 	}
 	now = sale.Instant(now)
-	id := KeyOf(c, key)
 	s.keys.forgetExpired(now)
 	if r := s.keys.live(id, now); r != nil {
 		s.expire(now) // what Do does first, for a call that runs
 		if r.Call != c {
-			return sale.Answer{Err: fmt.Errorf("%s with idempotency key %q: %w (%s)", c, key, sale.ErrKeyMismatch, r.Call)}, false
+			return sale.Answer{Err: fmt.Errorf("%s with idempotency key %q: %w (%s)", c, id.Key, sale.ErrKeyMismatch, r.Call)}
 		}
-		return r.Answer, true
+		ans := r.Answer
+		ans.Replayed = true
+		if h := ans.Reserve.Reservation; h != nil {
+			copied := *h // the kept answer's hold is not the caller's to change
+			ans.Reserve.Reservation = &copied
+		}
+		return ans
 	}
-	ans = s.Do(now, c)
+	ans := s.Do(now, c)
 	s.keys.add(sale.KeyRecord{ID: id, At: now, Call: c, Answer: ans})
-	return ans, false
+	return ans
 }
 
 // Do makes the change c and returns its answer.
@@ -114,9 +121,15 @@ func newKeyTable(ttl time.Duration, max int) keyTable {
 	return t
 }
 
+// clear forgets every record. The table's storage is kept: a durable store
+// clears it after every batch.
 func (t *keyTable) clear() {
-	t.byID = make(map[sale.KeyID]*sale.KeyRecord)
-	t.order, t.head = nil, 0
+	if t.byID == nil {
+		t.byID = make(map[sale.KeyID]*sale.KeyRecord)
+	}
+	clear(t.byID)
+	clear(t.order)
+	t.order, t.head = t.order[:0], 0
 	t.made = t.made[:0]
 }
 

@@ -1,8 +1,10 @@
-// Package sale holds the domain of a flash sale: its types, its errors and
-// the Store interface that every backend implements. It imports nothing but
-// the standard library, so that the rules can be read without the plumbing.
+// Package sale holds the domain of a flash sale: its types, its errors, the
+// Store interface that internal/store implements over every backend, and the
+// feed of events. It imports nothing but the standard library, so that the
+// domain can be read without the plumbing.
 //
-// The rules, which every Store enforces and the conformance suite checks:
+// The rules, which internal/rules writes once and the conformance suite
+// checks every store against:
 //
 //   - A hold lasts Config.HoldTTL. From ExpiresAt on it is expired: it can no
 //     longer be confirmed and its unit is released.

@@ -7,6 +7,7 @@ import (
 )
 
 // Store is a flash sale's state and the only place its rules are enforced.
+// internal/store implements it once, over each backend's journal.
 //
 // Every method is atomic and linearizable: it takes effect at one instant
 // between its call and its return, and it first applies the expiry of every
@@ -15,27 +16,32 @@ import (
 // durable; a backend that batches many callers into one commit (group
 // commit) answers each caller after that commit, behind the same signature.
 type Store interface {
-	// Initialize sets the total inventory. Without reset, holds, purchases
-	// and the line are kept, released units go to waiting users, and a total
-	// below held+confirmed fails with *InventoryError. With reset, a new
-	// sale starts and all of that is dropped.
-	Initialize(ctx context.Context, total int64, reset bool, a *Attempt) (Status, error)
-
-	// Reserve gives userID a hold while units are available, or a place in
-	// the line once sold out. A user already waiting gets their current
-	// position; a user holding or owning a unit gets *ConflictError wrapping
-	// ErrAlreadyReserved. ErrNotInitialized before the first Initialize.
-	Reserve(ctx context.Context, userID string, a *Attempt) (ReserveResult, error)
-
-	// Confirm turns a hold into a purchase; confirming a confirmed
-	// reservation succeeds again. *ConflictError wrapping ErrHoldExpired or
-	// ErrHoldCancelled otherwise; ErrReservationNotFound for unknown ids.
-	Confirm(ctx context.Context, reservationID string, a *Attempt) (Reservation, error)
-
-	// Cancel releases a hold; cancelling a cancelled reservation succeeds
-	// again. *ConflictError wrapping ErrAlreadyConfirmed or ErrHoldExpired
-	// otherwise; ErrReservationNotFound for unknown ids.
-	Cancel(ctx context.Context, reservationID string, a *Attempt) (Reservation, error)
+	// Do makes the change c and returns its answer. The error is the
+	// answer's Err when the rules refused the change, or the store's when it
+	// could not decide (ErrUnavailable, ErrKeyInFlight while the key's first
+	// attempt still runs, the context's). With a key, the change is made
+	// once: a retry with the same key and the same Call, until the key's TTL
+	// has passed, is answered with the first answer (its error too),
+	// Replayed, and changes nothing; with another Call, ErrKeyMismatch.
+	//
+	//   - Initialize sets the total inventory. Without reset, holds,
+	//     purchases and the line are kept, released units go to waiting
+	//     users, and a total below held+confirmed fails with
+	//     *InventoryError. With reset, a new sale starts and all of that is
+	//     dropped.
+	//   - Reserve gives the user a hold while units are available, or a
+	//     place in the line once sold out. A user already waiting gets their
+	//     current position; a user holding or owning a unit gets
+	//     *ConflictError wrapping ErrAlreadyReserved. ErrNotInitialized
+	//     before the first Initialize.
+	//   - Confirm turns a hold into a purchase; confirming a confirmed
+	//     reservation succeeds again. *ConflictError wrapping ErrHoldExpired
+	//     or ErrHoldCancelled otherwise; ErrReservationNotFound for unknown
+	//     ids.
+	//   - Cancel releases a hold; cancelling a cancelled reservation
+	//     succeeds again. *ConflictError wrapping ErrAlreadyConfirmed or
+	//     ErrHoldExpired otherwise; ErrReservationNotFound for unknown ids.
+	Do(ctx context.Context, c Call, key string) (Answer, error)
 
 	// Reservation reads one reservation.
 	Reservation(ctx context.Context, reservationID string) (Reservation, error)
@@ -60,10 +66,15 @@ type Store interface {
 	Close() error
 }
 
-// Clock tells the time. Stores never call time.Now directly, so that tests
-// move time with a fake clock instead of sleeping.
+// Clock tells the time and makes timers. Every instant the sale keeps or
+// decides by (a hold's expiry, a key's age, a store's back-off after a
+// failure) and every timer of the event streams comes from one, so that
+// tests move time with a fake clock (internal/clocktest) instead of
+// sleeping. Only deadlines on I/O use the system's clock directly.
 type Clock interface {
 	Now() time.Time
+	// After sends the clock's time once d has passed, as time.After does.
+	After(d time.Duration) <-chan time.Time
 }
 
 // SystemClock is the real clock.
@@ -71,6 +82,9 @@ type SystemClock struct{}
 
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// After returns time.After(d).
+func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Config is what every Store needs to know.
 type Config struct {

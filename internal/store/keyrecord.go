@@ -128,7 +128,8 @@ func (d reservationDoc) reservation() sale.Reservation {
 	}
 }
 
-// errDoc is an answer's error: its code, and what the error carries.
+// errDoc is an answer's error: its kind (sale.Kind, which never changes, so
+// that what is kept reads back the same), and what the error carries.
 type errDoc struct {
 	Code        string          `json:"code"`
 	Reservation *reservationDoc `json:"reservation,omitempty"` // a conflict's
@@ -136,59 +137,38 @@ type errDoc struct {
 	Taken       int64           `json:"taken,omitempty"`
 }
 
-// errorCodes names each error a decision answers with, for keeping. A code
-// is kept on disk: never change one, only add.
-var errorCodes = []struct {
-	code string
-	err  error
-}{
-	{"not-initialized", sale.ErrNotInitialized},
-	{"reservation-not-found", sale.ErrReservationNotFound},
-	{"not-waiting", sale.ErrNotWaiting},
-	{"already-reserved", sale.ErrAlreadyReserved},
-	{"hold-expired", sale.ErrHoldExpired},
-	{"hold-cancelled", sale.ErrHoldCancelled},
-	{"already-confirmed", sale.ErrAlreadyConfirmed},
-	{"inventory-conflict", sale.ErrInventoryConflict},
-	{"invalid", sale.ErrInvalid},
-}
-
 func encodeErr(err error) (errDoc, error) {
-	for _, c := range errorCodes {
-		if !errors.Is(err, c.err) {
-			continue
-		}
-		d := errDoc{Code: c.code}
-		var ce *sale.ConflictError
-		if errors.As(err, &ce) {
-			rd := toReservationDoc(ce.Reservation)
-			d.Reservation = &rd
-		}
-		var ie *sale.InventoryError
-		if errors.As(err, &ie) {
-			d.Total, d.Taken = ie.Total, ie.Taken
-		}
-		return d, nil
+	kind := sale.KindOf(err)
+	if kind == "" {
+		return errDoc{}, fmt.Errorf("%v is not an answer a key can keep", err)
 	}
-	return errDoc{}, fmt.Errorf("%v is not an answer a key can keep", err)
+	d := errDoc{Code: string(kind)}
+	var ce *sale.ConflictError
+	if errors.As(err, &ce) {
+		rd := toReservationDoc(ce.Reservation)
+		d.Reservation = &rd
+	}
+	var ie *sale.InventoryError
+	if errors.As(err, &ie) {
+		d.Total, d.Taken = ie.Total, ie.Taken
+	}
+	return d, nil
 }
 
-// decode rebuilds the error: the same sentinel, conflict or inventory
-// error, with what it carried, so that it is answered as the first was.
+// decode rebuilds the error: the same error of the sale, conflict or
+// inventory error, with what it carried, so that it is answered as the
+// first was.
 func (d errDoc) decode() (error, bool) {
-	for _, c := range errorCodes {
-		if c.code != d.Code {
-			continue
-		}
-		switch {
-		case d.Reservation != nil:
-			return &sale.ConflictError{Err: c.err, Reservation: d.Reservation.reservation()}, true
-		case c.err == sale.ErrInventoryConflict:
-			return &sale.InventoryError{Total: d.Total, Taken: d.Taken}, true
-		}
-		return c.err, true
+	e := sale.ErrorOf(sale.Kind(d.Code))
+	switch {
+	case e == nil:
+		return nil, false
+	case d.Reservation != nil:
+		return &sale.ConflictError{Err: e, Reservation: d.Reservation.reservation()}, true
+	case e == sale.ErrInventoryConflict:
+		return &sale.InventoryError{Total: d.Total, Taken: d.Taken}, true
 	}
-	return nil, false
+	return e, true
 }
 
 // KeyCutoff is the time at or before which a journal committing records

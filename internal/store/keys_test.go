@@ -15,19 +15,19 @@ func TestKeyNotKeptWhenCommitFails(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	j.setFail(errors.New("disk full"))
-	if _, err := s.Reserve(ctx, "alice", &sale.Attempt{Key: "k"}); !errors.Is(err, sale.ErrUnavailable) {
+	if _, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k"); !errors.Is(err, sale.ErrUnavailable) {
 		t.Fatalf("keyed reserve while the journal fails: %v, want ErrUnavailable", err)
 	}
 	j.setFail(nil)
-	var a *sale.Attempt
+	var a sale.Answer
 	waitFor(t, func() bool {
-		a = &sale.Attempt{Key: "k"}
-		res, err := s.Reserve(ctx, "alice", a)
-		return err == nil && res.Reservation != nil
+		var err error
+		a, err = s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k")
+		return err == nil && a.Reserve.Reservation != nil
 	})
 	if a.Replayed {
 		t.Fatal("the retry after the outage was answered from a key the failed batch never kept")
@@ -44,22 +44,21 @@ func TestKeysOnlyBatchMadeButReportedFailed(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Reserve(ctx, "alice", nil); err != nil {
+	if _, err := sale.Reserve(ctx, s, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	j.mu.Lock()
 	j.fail, j.lost = errors.New("connection lost after commit"), true
 	j.mu.Unlock()
-	_, err := s.Reserve(ctx, "alice", &sale.Attempt{Key: "k"})
+	_, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k")
 	if !errors.Is(err, sale.ErrAlreadyReserved) {
 		t.Fatalf("keyed conflict whose commit was made but reported failed: %v, want the conflict", err)
 	}
 	j.setFail(nil)
-	a := &sale.Attempt{Key: "k"}
-	if _, err := s.Reserve(ctx, "alice", a); !errors.Is(err, sale.ErrAlreadyReserved) || !a.Replayed {
+	if a, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k"); !errors.Is(err, sale.ErrAlreadyReserved) || !a.Replayed {
 		t.Fatalf("retry: %v (replayed %v), want the conflict, replayed", err, a.Replayed)
 	}
 }
@@ -71,18 +70,18 @@ func TestKeyInFlight(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
 	first := make(chan error, 1)
 	go func() {
-		_, err := s.Reserve(ctx, "alice", &sale.Attempt{Key: "k"})
+		_, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k")
 		first <- err
 	}()
 	waitFor(t, func() bool { return j.commit.Load() == 2 }) // the initialize's, then the reserve's
 	start := time.Now()
-	if _, err := s.Reserve(ctx, "alice", &sale.Attempt{Key: "k"}); !errors.Is(err, sale.ErrKeyInFlight) {
+	if _, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k"); !errors.Is(err, sale.ErrKeyInFlight) {
 		t.Fatalf("retry while the first attempt commits: %v, want ErrKeyInFlight", err)
 	}
 	if d := time.Since(start); d > time.Second {
@@ -92,8 +91,7 @@ func TestKeyInFlight(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatalf("first attempt: %v", err)
 	}
-	a := &sale.Attempt{Key: "k"}
-	if res, err := s.Reserve(ctx, "alice", a); err != nil || res.Reservation == nil || !a.Replayed {
-		t.Fatalf("retry after the first answered: %+v, %v (replayed %v), want the hold, replayed", res, err, a.Replayed)
+	if a, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "alice"}, "k"); err != nil || a.Reserve.Reservation == nil || !a.Replayed {
+		t.Fatalf("retry after the first answered: %+v, %v, want the hold, replayed", a, err)
 	}
 }

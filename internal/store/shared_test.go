@@ -51,10 +51,10 @@ func TestLinearizableTwoServers(t *testing.T) {
 func TestReadBarrier(t *testing.T) {
 	ctx := t.Context()
 	_, a, b := twoServers(t)
-	if _, err := a.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, a, 1, false); err != nil {
 		t.Fatal(err)
 	}
-	res, err := a.Reserve(ctx, "alice", nil)
+	res, err := sale.Reserve(ctx, a, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +63,13 @@ func TestReadBarrier(t *testing.T) {
 		if err != nil || u.State != sale.Holding || u.Reservation == nil || u.Reservation.ID != res.Reservation.ID {
 			t.Fatalf("the other store says alice is %+v (%v), right after her hold %s", u, err, res.Reservation.ID)
 		}
-		if _, err := a.Cancel(ctx, res.Reservation.ID, nil); err != nil {
+		if _, err := sale.Cancel(ctx, a, res.Reservation.ID); err != nil {
 			t.Fatal(err)
 		}
 		if u, err := b.User(ctx, "alice"); err != nil || u.State != sale.None {
 			t.Fatalf("after her cancel, the other store says alice is %+v (%v)", u, err)
 		}
-		if res, err = a.Reserve(ctx, "alice", nil); err != nil {
+		if res, err = sale.Reserve(ctx, a, "alice"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -82,11 +82,11 @@ func TestWatchFeedsOthersCommits(t *testing.T) {
 	ctx := t.Context()
 	_, a, b := twoServers(t)
 	sub := sale.Subscribe(ctx, b, 0)
-	if _, err := a.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, a, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if _, err := a.Reserve(ctx, u, nil); err != nil {
+		if _, err := sale.Reserve(ctx, a, u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -114,7 +114,7 @@ func TestBarrierUnreachable(t *testing.T) {
 	j := &journal{}
 	s := servers(j)(t, sale.Config{})
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	down := errors.New("connection refused")
@@ -147,13 +147,13 @@ func TestBarrierUnreachable(t *testing.T) {
 func TestReadWaitsForABatchInFlight(t *testing.T) {
 	ctx := t.Context()
 	j, a, b := twoServers(t)
-	if _, err := a.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, a, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	commits := j.commit.Load()
 	release := j.stall(t)
 	reserved := make(chan error, 1)
-	go func() { _, err := a.Reserve(ctx, "alice", nil); reserved <- err }()
+	go func() { _, err := sale.Reserve(ctx, a, "alice"); reserved <- err }()
 	waitFor(t, func() bool { return j.commit.Load() > commits }) // decided, committing
 
 	read := make(chan sale.Status, 1)

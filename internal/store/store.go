@@ -1,13 +1,11 @@
 // Package store runs a sale for every backend: the rules of internal/rules
 // on their in-memory state, one lock around them, the feed of committed
-// events, and, for a durable backend, group commit through its Journal.
-// A backend package (memory, sqlite) only says where the events are kept.
+// events, and group commit through the backend's Journal. A backend package
+// (memory, sqlite, postgres) only says where the events are kept; the
+// memory store's journal keeps none.
 //
-// Memory only (no Journal): each call takes the lock, decides, publishes its
-// events and returns. Nothing is written, so nothing can fail.
-//
-// With a Journal: one writer goroutine takes every call that changes the
-// sale, many at a time, and for each batch, holding the lock throughout,
+// Every change is decided and committed in a batch, and for each batch,
+// holding the lock throughout, the store
 //
 //  1. begins a journal transaction and applies what other processes
 //     committed since (nothing, for a journal this process owns alone),
@@ -17,18 +15,27 @@
 //     in that one transaction;
 //  4. publishes the events to the feed and answers every caller.
 //
-// So an answer always describes committed state, and no one can observe a
+// A caller that finds the lock free leads a batch itself: its own call,
+// then whatever has queued. A caller that finds it taken queues, and the
+// writer goroutine commits what queued as the next batch. So a store nobody
+// else is changing answers with no goroutine in between (the memory
+// store's commit costs nothing, so that is nearly always), and a busy one
+// commits many calls at once (a durable commit waits for the disk or the
+// database, and calls queue meanwhile).
+//
+// An answer always describes committed state, and no one can observe a
 // change before it is durable: reads take the same lock. A read that would
-// first have to expire a hold is a change, and goes through the writer like
-// one. If the commit fails, every call in the batch gets sale.ErrUnavailable,
-// and the in-memory state, which already holds the batch's changes, is
-// rebuilt from the journal at once (or, if the journal cannot even be read,
-// marked stale and rebuilt before the next batch).
-// docs/design.md argues each point.
+// first have to expire a hold is a change, and is batched like one. If the
+// commit fails, every call in the batch gets sale.ErrUnavailable, and the
+// in-memory state, which already holds the batch's changes, is rebuilt
+// from the journal at once (or, if the journal cannot even be read, marked
+// stale and rebuilt before the next batch). docs/design.md argues each
+// point.
 package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -116,16 +123,19 @@ type Store struct {
 	// shorten it).
 	retryAfter time.Duration
 
-	mu      sync.Mutex
-	sale    *rules.Sale
-	stale   error     // set when sale may hold changes the journal refused
-	lastErr error     // the last journal failure
-	retryAt time.Time // no journal work before this, after a failure
+	mu          sync.Mutex
+	batchCtx    context.Context // bounds a batch's journal work (batchContext)
+	batchCancel context.CancelFunc
+	sale        *rules.Sale
+	stale       error     // set when sale may hold changes the journal refused
+	lastErr     error     // the last journal failure
+	retryAt     time.Time // no journal work before this, after a failure
 
 	feed feed
 	sync syncer // read barriers and catching up on others' commits
 
 	queue        chan *op
+	queued       chan struct{} // a token for the writer: calls have queued
 	closing      chan struct{}
 	stopped      chan struct{}
 	close        sync.Once // stops the writer
@@ -136,21 +146,41 @@ type Store struct {
 	inflight inflight // keys whose first attempt runs now
 }
 
-// op is one call waiting for the writer.
+// op is one call in a batch.
 type op struct {
 	ctx  context.Context
 	key  *sale.KeyID // the call's idempotency key, if it has one
-	run  func(*rules.Sale, time.Time) error
+	call decision
 	err  error
-	done chan struct{}
+	done chan struct{} // closed once it is answered; nil for the call that leads its batch
+}
+
+// decision is what a call decides, on the state and at the instant its batch
+// gives it; it keeps its own result.
+type decision interface {
+	decide(r *rules.Sale, now time.Time) error
+}
+
+// call is an op and its decision in one allocation: a batch decides it
+// through op.call, and its caller reads out once it is answered.
+type call[T any] struct {
+	op
+	fn  func(*rules.Sale, time.Time) (T, error)
+	out T
+}
+
+func (c *call[T]) decide(r *rules.Sale, now time.Time) error {
+	v, err := c.fn(r, now)
+	c.out = v
+	return err
 }
 
 var _ sale.Store = (*Store)(nil)
 
 // Open returns a store over journal, rebuilt from the events it holds, with
-// every hold that expired meanwhile expired now. A nil journal keeps the
-// sale in memory only. The store closes the journal when it is closed; if
-// Open fails, the journal is still the caller's.
+// every hold that expired meanwhile expired now. The store closes the
+// journal when it is closed; if Open fails, the journal is still the
+// caller's.
 func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error) {
 	cfg, err := cfg.WithDefaults()
 	if err != nil {
@@ -168,17 +198,15 @@ func Open(ctx context.Context, journal Journal, cfg sale.Config) (*Store, error)
 		sale:       r,
 		closing:    make(chan struct{}),
 		stopped:    make(chan struct{}),
+		// Already over: the first batch makes its own.
+		batchCtx: context.Background(), batchCancel: func() {},
 	}
 	s.feed.keep = feedKeep
-	if journal == nil {
-		close(s.stopped)
-		return s, nil
-	}
 	if err := s.rebuild(ctx); err != nil {
 		return nil, err
 	}
 	s.feed.last = s.sale.Seq()
-	s.queue = make(chan *op, maxBatch)
+	s.queue, s.queued = make(chan *op, maxBatch), make(chan struct{}, 1)
 	go s.write()
 	if shared, ok := journal.(Shared); ok {
 		s.shared = shared
@@ -204,79 +232,46 @@ func (s *Store) stop() {
 // sale.ErrUnavailable.
 func (s *Store) Close() error {
 	s.stop()
-	if s.journal == nil {
-		return nil
-	}
 	var err error
-	s.closeJournal.Do(func() { err = s.journal.Close() })
+	s.closeJournal.Do(func() {
+		// A caller committing its own batch (lead) holds the lock: the
+		// journal is closed once it is done, and the next finds the store
+		// closing.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.batchCancel()
+		err = s.journal.Close()
+	})
 	return err
 }
 
-// Initialize implements sale.Store.
-func (s *Store) Initialize(ctx context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
-	ans, err := s.do(ctx, sale.Call{Op: sale.OpInitialize, Total: total, Reset: reset}, a)
+// Do implements sale.Store: the change c, once per key when it has one.
+func (s *Store) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
+	ans, err := s.do(ctx, c, key)
 	if err != nil {
-		return sale.Status{}, err
+		return sale.Answer{}, err
 	}
-	return ans.Status, ans.Err
+	if ans.Replayed {
+		s.stats.replays.Add(1)
+	}
+	return ans, ans.Err
 }
 
-// Reserve implements sale.Store.
-func (s *Store) Reserve(ctx context.Context, userID string, a *sale.Attempt) (sale.ReserveResult, error) {
-	ans, err := s.do(ctx, sale.Call{Op: sale.OpReserve, UserID: userID}, a)
-	if err != nil {
-		return sale.ReserveResult{}, err
-	}
-	return ans.Reserve, ans.Err
-}
-
-// Confirm implements sale.Store.
-func (s *Store) Confirm(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	ans, err := s.do(ctx, sale.Call{Op: sale.OpConfirm, ReservationID: id}, a)
-	if err != nil {
-		return sale.Reservation{}, err
-	}
-	return ans.Reservation, ans.Err
-}
-
-// Cancel implements sale.Store.
-func (s *Store) Cancel(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	ans, err := s.do(ctx, sale.Call{Op: sale.OpCancel, ReservationID: id}, a)
-	if err != nil {
-		return sale.Reservation{}, err
-	}
-	return ans.Reservation, ans.Err
-}
-
-// do makes the change c, once per key when a has one. Its error is the
-// store's (unavailable, closed, the caller gone, the key in flight); the
-// answer's Err is the rules'.
-func (s *Store) do(ctx context.Context, c sale.Call, a *sale.Attempt) (sale.Answer, error) {
-	if a == nil || a.Key == "" {
+// do decides c, under its key when it has one; its error is the store's.
+func (s *Store) do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
+	if key == "" {
 		return change(ctx, s, nil, func(r *rules.Sale, now time.Time) (sale.Answer, error) {
 			return r.Do(now, c), nil
 		})
 	}
-	id := rules.KeyOf(c, a.Key)
+	id := rules.KeyOf(c, key)
 	if !s.inflight.begin(id) {
-		return sale.Answer{}, fmt.Errorf("%s with idempotency key %q: %w", c, a.Key, sale.ErrKeyInFlight)
+		return sale.Answer{}, fmt.Errorf("%s with idempotency key %q: %w", c, key, sale.ErrKeyInFlight)
 	}
 	defer s.inflight.end(id)
-	var replayed bool // written by the decision, read once it is answered
-	ans, err := change(ctx, s, &id, func(r *rules.Sale, now time.Time) (sale.Answer, error) {
-		var ans sale.Answer
-		ans, replayed = r.Keyed(now, a.Key, c)
-		return ans, nil
+	return change(ctx, s, &id, func(r *rules.Sale, now time.Time) (sale.Answer, error) {
+		return r.Keyed(now, id, c), nil
 	})
-	if err == nil && replayed {
-		s.stats.replays.Add(1)
-		a.Replayed = true
-		if h := ans.Reserve.Reservation; h != nil {
-			c := *h // the kept answer's hold is not this caller's to change
-			ans.Reserve.Reservation = &c
-		}
-	}
-	return ans, err
 }
 
 // Leave implements sale.Store.
@@ -319,56 +314,58 @@ func expireThen[T any](get func(*rules.Sale) (T, error)) func(*rules.Sale, time.
 }
 
 // read answers from memory when nothing is due to expire (the common case,
-// a pure read under the lock) and otherwise runs viaWriter as a change.
-func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error), viaWriter func(*rules.Sale, time.Time) (T, error)) (T, error) {
-	if s.journal != nil {
-		if err := ctx.Err(); err != nil {
+// a pure read under the lock) and otherwise runs asChange as a change.
+func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error), asChange func(*rules.Sale, time.Time) (T, error)) (T, error) {
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
+	if s.shared != nil {
+		if err := s.barrier(ctx); err != nil {
 			var zero T
 			return zero, err
 		}
-		if s.shared != nil {
-			if err := s.barrier(ctx); err != nil {
-				var zero T
-				return zero, err
-			}
-		}
-		s.mu.Lock()
-		if s.stale == nil && !s.sale.Due(s.clock.Now()) {
-			v, err := get(s.sale)
-			s.mu.Unlock()
-			return v, err
-		}
-		s.mu.Unlock()
 	}
-	return change(ctx, s, nil, viaWriter)
+	s.mu.Lock()
+	if s.stale == nil && !s.sale.Due(s.clock.Now()) {
+		v, err := get(s.sale)
+		s.mu.Unlock()
+		return v, err
+	}
+	s.mu.Unlock()
+	return change(ctx, s, nil, asChange)
 }
 
-// change runs decide as one atomic step: inline for a memory store, through
-// the writer's next batch for a durable one, answering once it is committed.
-// key is the call's idempotency key, for the writer to look up before the
-// batch is decided.
+// change runs decide as one atomic step in a committed batch, answering
+// once the batch is committed. key is the call's idempotency key, for the
+// batch to look up before it is decided.
+//
+// Whoever finds the store's lock free commits the batch itself (lead): its
+// own call first, then whatever has queued, so that a store nobody else is
+// changing answers with no goroutine in between. A call that finds the lock
+// taken queues for the writer, which commits what queued while someone else
+// held the lock: the busier the store, the bigger the batches (group
+// commit). docs/design.md argues why both give the same answers.
 func change[T any](ctx context.Context, s *Store, key *sale.KeyID, decide func(*rules.Sale, time.Time) (T, error)) (T, error) {
-	var zero, out T
+	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	if s.journal == nil {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		v, err := decide(s.sale, s.clock.Now())
-		s.feed.add(s.sale.Take())
-		s.sale.TakeKeys() // kept in the rules' table; there is no journal
-		return v, err
+	// c.out is written by whoever commits the batch and read here only
+	// after it is committed; a caller that gives up first never reads it.
+	c := &call[T]{fn: decide}
+	c.op = op{ctx: ctx, key: key, call: c}
+	o := &c.op
+	if s.mu.TryLock() {
+		if err := s.lead(o); err != nil {
+			return zero, err
+		}
+		return c.out, o.err
 	}
-	// out is written by the writer and read here only after done is
-	// closed; a caller that gives up first never reads it.
-	o := &op{ctx: ctx, key: key, done: make(chan struct{}), run: func(r *rules.Sale, now time.Time) error {
-		v, err := decide(r, now)
-		out = v
-		return err
-	}}
+	o.done = make(chan struct{})
 	select {
 	case s.queue <- o:
+		s.wakeWriter()
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case <-s.closing:
@@ -376,7 +373,7 @@ func change[T any](ctx context.Context, s *Store, key *sale.KeyID, decide func(*
 	}
 	select {
 	case <-o.done:
-		return out, o.err
+		return c.out, o.err
 	case <-ctx.Done():
 		// The change may still be made: to this caller its outcome is
 		// unknown, as with any request whose answer was lost.
@@ -384,11 +381,50 @@ func change[T any](ctx context.Context, s *Store, key *sale.KeyID, decide func(*
 	case <-s.stopped:
 		select {
 		case <-o.done:
-			return out, o.err
+			return c.out, o.err
 		default:
 			return zero, errClosed
 		}
 	}
+}
+
+// lead commits a batch that begins with o and answers every other call in
+// it; o's answer is left in o. s.mu is held, and released here. It refuses
+// o once the store is closing, as the writer refuses what queued.
+func (s *Store) lead(o *op) error {
+	select {
+	case <-s.closing:
+		s.mu.Unlock()
+		return errClosed
+	default:
+	}
+	var first [1]*op
+	first[0] = o
+	batch := first[:]
+	defer s.failLed(&batch)
+	batch = s.commit(s.fill(batch))
+	s.mu.Unlock()
+	answer(batch)
+	return nil
+}
+
+// failLed handles a journal's panic (a bug) in a leader's batch, in the
+// caller's goroutine, which the HTTP layer recovers from: the lock is not
+// left held, the batch is refused, and the state, which may hold half of
+// it, is rebuilt from the journal before anything else is decided. s.mu
+// is held while the panic unwinds.
+func (s *Store) failLed(batch *[]*op) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	s.stale = fmt.Errorf("store: committing a batch panicked: %v", p)
+	for _, q := range *batch {
+		q.err = fmt.Errorf("%w: %w", sale.ErrUnavailable, s.stale)
+	}
+	s.mu.Unlock()
+	answer(*batch)
+	panic(p)
 }
 
 var errClosed = fmt.Errorf("%w: the store is closed", sale.ErrUnavailable)
@@ -412,11 +448,14 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 			return events, more, nil
 		}
 	}
-	if s.journal == nil || after > last {
+	if after > last {
 		return nil, nil, fmt.Errorf("events after %d (the newest is %d): %w", after, last, sale.ErrEventsGone)
 	}
 	events, err := s.journal.Read(ctx, after, limit)
-	if err != nil {
+	switch {
+	case errors.Is(err, sale.ErrEventsGone): // a journal that keeps none
+		return nil, nil, fmt.Errorf("events after %d: %w", after, err)
+	case err != nil:
 		return nil, nil, fmt.Errorf("%w: read events after %d: %w", sale.ErrUnavailable, after, err)
 	}
 	if len(events) == 0 || events[len(events)-1].Seq < last {

@@ -46,11 +46,12 @@ func TestConformanceOverJournal(t *testing.T) {
 func TestFailedCommitChangesNothing(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
-	s := open(t, j, clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
-	if _, err := s.Initialize(ctx, 2, false, nil); err != nil {
+	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := open(t, j, clock)
+	if _, err := sale.Initialize(ctx, s, 2, false); err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.Reserve(ctx, "alice", nil)
+	a, err := sale.Reserve(ctx, s, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, u := range []string{"bob", "carol", "dave"} {
 		wg.Go(func() {
-			if _, err := s.Reserve(ctx, u, nil); !errors.Is(err, sale.ErrUnavailable) {
+			if _, err := sale.Reserve(ctx, s, u); !errors.Is(err, sale.ErrUnavailable) {
 				t.Errorf("reserve %s while the journal fails: %v, want ErrUnavailable", u, err)
 			}
 		})
@@ -84,19 +85,15 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 		t.Fatalf("alice's hold after the failure: %+v, %v", r, err)
 	}
 
-	// Once the journal recovers and the back-off has passed, changes are
-	// taken again.
+	// Once the journal recovers, changes are taken again when the back-off
+	// has passed on the store's clock, and not before.
 	j.setFail(nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := s.Reserve(ctx, "bob", nil)
-		if err == nil && res.Reservation != nil {
-			break
-		}
-		if !errors.Is(err, sale.ErrUnavailable) || time.Now().After(deadline) {
-			t.Fatalf("reserve after the journal recovered: %+v, %v", res, err)
-		}
-		time.Sleep(time.Millisecond)
+	if _, err := sale.Reserve(ctx, s, "bob"); !errors.Is(err, sale.ErrUnavailable) {
+		t.Fatalf("reserve during the back-off: %v, want ErrUnavailable", err)
+	}
+	clock.Advance(s.retryAfter)
+	if res, err := sale.Reserve(ctx, s, "bob"); err != nil || res.Reservation == nil {
+		t.Fatalf("reserve after the journal recovered: %+v, %v", res, err)
 	}
 	if st, err := s.Status(ctx); err != nil || st != (sale.Status{Initialized: true, Total: 2, Held: 2}) {
 		t.Fatalf("status after recovery: %+v, %v", st, err)
@@ -113,12 +110,12 @@ func TestBackOffAfterFailure(t *testing.T) {
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
 	s.retryAfter = time.Hour
-	if _, err := s.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	j.setFail(errors.New("database down"))
 	for range 20 {
-		if _, err := s.Reserve(ctx, "alice", nil); !errors.Is(err, sale.ErrUnavailable) {
+		if _, err := sale.Reserve(ctx, s, "alice"); !errors.Is(err, sale.ErrUnavailable) {
 			t.Fatalf("reserve: %v, want ErrUnavailable", err)
 		}
 	}
@@ -133,7 +130,7 @@ func TestGroupCommit(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 1000, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1000, false); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
@@ -141,7 +138,7 @@ func TestGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	reserve := func(i int) {
 		wg.Go(func() {
-			if _, err := s.Reserve(ctx, fmt.Sprint("user-", i), nil); err != nil {
+			if _, err := sale.Reserve(ctx, s, fmt.Sprint("user-", i)); err != nil {
 				t.Errorf("reserve: %v", err)
 			}
 		})
@@ -167,15 +164,15 @@ func TestGroupCommit(t *testing.T) {
 func TestGiveUpWhileQueued(t *testing.T) {
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(t.Context(), 10, false, nil); err != nil {
+	if _, err := sale.Initialize(t.Context(), s, 10, false); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
-	go s.Reserve(t.Context(), "first", nil) // stalls in the commit
+	go sale.Reserve(t.Context(), s, "first") // stalls in the commit
 	waitFor(t, func() bool { return j.commit.Load() == 2 })
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
-	go func() { _, err := s.Reserve(ctx, "quitter", nil); done <- err }()
+	go func() { _, err := sale.Reserve(ctx, s, "quitter"); done <- err }()
 	waitFor(t, func() bool { return s.Stats().Queued == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -194,15 +191,15 @@ func TestGiveUpWhileQueued(t *testing.T) {
 func TestCloseAnswersWaitingCalls(t *testing.T) {
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(t.Context(), 10, false, nil); err != nil {
+	if _, err := sale.Initialize(t.Context(), s, 10, false); err != nil {
 		t.Fatal(err)
 	}
 	release := j.stall(t)
 	errs := make(chan error, 5)
-	go func() { _, err := s.Reserve(t.Context(), "u0", nil); errs <- err }()
+	go func() { _, err := sale.Reserve(t.Context(), s, "u0"); errs <- err }()
 	waitFor(t, func() bool { return j.commit.Load() == 2 })
 	for i := 1; i < 5; i++ {
-		go func() { _, err := s.Reserve(t.Context(), fmt.Sprint("u", i), nil); errs <- err }()
+		go func() { _, err := sale.Reserve(t.Context(), s, fmt.Sprint("u", i)); errs <- err }()
 	}
 	waitFor(t, func() bool { return s.Stats().Queued == 4 })
 	closed := make(chan error)
@@ -231,7 +228,7 @@ func TestCloseAnswersWaitingCalls(t *testing.T) {
 	if ok+unavailable != 5 || ok < 1 {
 		t.Fatalf("%d answered, %d unavailable: the batch in progress must finish", ok, unavailable)
 	}
-	if _, err := s.Reserve(t.Context(), "late", nil); !errors.Is(err, sale.ErrUnavailable) {
+	if _, err := sale.Reserve(t.Context(), s, "late"); !errors.Is(err, sale.ErrUnavailable) {
 		t.Fatalf("reserve after close: %v", err)
 	}
 }
@@ -243,7 +240,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	a, b := open(t, j, sale.SystemClock{}), open(t, j, sale.SystemClock{})
-	if _, err := a.Initialize(ctx, 10, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, a, 10, false); err != nil {
 		t.Fatal(err)
 	}
 	var holds, waits atomic.Int64
@@ -254,7 +251,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 			s = b
 		}
 		wg.Go(func() {
-			res, err := s.Reserve(ctx, fmt.Sprint("user-", i), nil)
+			res, err := sale.Reserve(ctx, s, fmt.Sprint("user-", i))
 			switch {
 			case err != nil:
 				t.Errorf("reserve: %v", err)
@@ -275,7 +272,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 		s    *Store
 		user string
 	}{{b, "user-0"}, {a, "user-1"}} {
-		res, err := c.s.Reserve(ctx, c.user, nil)
+		res, err := sale.Reserve(ctx, c.s, c.user)
 		if !(errors.Is(err, sale.ErrAlreadyReserved) || err == nil && res.AlreadyWaiting) {
 			t.Fatalf("%s again, at the other store: %+v, %v", c.user, res, err)
 		}
@@ -359,21 +356,21 @@ func TestCommitMadeButReportedFailed(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 5, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 5, false); err != nil {
 		t.Fatal(err)
 	}
 	j.mu.Lock()
 	j.fail, j.lost = errors.New("connection lost after commit"), true
 	j.mu.Unlock()
 	// The store finds the batch in the journal: the answer stands.
-	if res, err := s.Reserve(ctx, "alice", nil); err != nil || res.Reservation == nil {
+	if res, err := sale.Reserve(ctx, s, "alice"); err != nil || res.Reservation == nil {
 		t.Fatalf("reserve whose commit was made but reported failed: %+v, %v; want the hold", res, err)
 	}
 	j.setFail(nil)
 	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.Holding {
 		t.Fatalf("alice after a commit that was made: %+v, %v; want holding", u, err)
 	}
-	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob", nil); return err == nil })
+	waitFor(t, func() bool { _, err := sale.Reserve(ctx, s, "bob"); return err == nil })
 	var all []sale.Event
 	for {
 		page, _, err := s.Events(ctx, uint64(len(all)), 100)
@@ -405,11 +402,11 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	ctx := t.Context()
 	j := &journal{}
 	s := open(t, j, sale.SystemClock{})
-	if _, err := s.Initialize(ctx, 5, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 5, false); err != nil {
 		t.Fatal(err)
 	}
 	j.setFail(errors.New("disk full"))
-	_, err := s.Reserve(ctx, "alice", nil)
+	_, err := sale.Reserve(ctx, s, "alice")
 	if !errors.Is(err, sale.ErrUnavailable) || errors.Is(err, sale.ErrOutcomeUnknown) {
 		t.Fatalf("reserve refused by a journal that still answers: %v; want ErrUnavailable, outcome known", err)
 	}
@@ -417,7 +414,7 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	j.fail, j.cut = errors.New("connection reset"), errors.New("connection refused")
 	j.mu.Unlock()
 	waitFor(t, func() bool {
-		_, err = s.Reserve(ctx, "bob", nil)
+		_, err = sale.Reserve(ctx, s, "bob")
 		return !errors.Is(err, sale.ErrUnavailable) || errors.Is(err, sale.ErrOutcomeUnknown) || err == nil
 	})
 	if !errors.Is(err, sale.ErrUnavailable) || !errors.Is(err, sale.ErrOutcomeUnknown) {
@@ -426,7 +423,7 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	j.mu.Lock()
 	j.fail, j.cut, j.begin = nil, nil, nil
 	j.mu.Unlock()
-	waitFor(t, func() bool { _, err := s.Reserve(ctx, "bob", nil); return err == nil })
+	waitFor(t, func() bool { _, err := sale.Reserve(ctx, s, "bob"); return err == nil })
 	if u, err := s.User(ctx, "alice"); err != nil || u.State != sale.None {
 		t.Fatalf("alice, whose reserve was refused: %+v, %v", u, err)
 	}

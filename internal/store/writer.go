@@ -9,42 +9,70 @@ import (
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
-// write is the writer goroutine: it takes what has queued, up to maxBatch
-// calls, commits them as one batch, and answers them.
+// write is the writer goroutine: each time calls have queued, it takes the
+// lock and commits what has queued by then, up to maxBatch calls, as one
+// batch, and answers them. It takes no call before it holds the lock, so
+// that a call is either queued (Stats.Queued) or in a batch, and whoever
+// holds the lock first (a caller leading a batch of its own, or the writer)
+// takes it.
 func (s *Store) write() {
 	defer close(s.stopped)
 	batch := make([]*op, 0, maxBatch)
-	refuse := func() {
-		for {
-			select {
-			case o := <-s.queue:
-				o.err = errClosed
-				close(o.done)
-			default:
-				return
-			}
-		}
-	}
 	for {
-		batch = batch[:0]
+		select {
+		case <-s.queued:
+		case <-s.closing:
+			s.refuse()
+			return
+		}
+		s.mu.Lock()
 		select {
 		case <-s.closing: // before more work, however much is queued
-			refuse()
+			s.mu.Unlock()
+			s.refuse()
 			return
 		default:
 		}
-		select {
-		case o := <-s.queue:
-			batch = append(batch, o)
-		case <-s.closing:
-			refuse()
-			return
+		batch = s.fill(batch[:0])
+		if len(batch) == 0 { // a leader took them
+			s.mu.Unlock()
+			continue
 		}
-		batch = s.fill(batch)
-		s.mu.Lock()
 		batch = s.commit(batch)
 		s.mu.Unlock()
-		for _, o := range batch {
+		answer(batch)
+		if len(s.queue) > 0 {
+			s.wakeWriter() // more came than one batch takes
+		}
+	}
+}
+
+// wakeWriter tells the writer that calls have queued.
+func (s *Store) wakeWriter() {
+	select {
+	case s.queued <- struct{}{}:
+	default: // it has been told already
+	}
+}
+
+// refuse answers every call still queued, the store being closed.
+func (s *Store) refuse() {
+	for {
+		select {
+		case o := <-s.queue:
+			o.err = errClosed
+			close(o.done)
+		default:
+			return
+		}
+	}
+}
+
+// answer tells each call of a committed batch that its answer is ready; the
+// call that led the batch is not waiting.
+func answer(batch []*op) {
+	for _, o := range batch {
+		if o.done != nil {
 			close(o.done)
 		}
 	}
@@ -62,9 +90,8 @@ func (s *Store) commit(batch []*op) []*op {
 		failAll(err)
 		return batch
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
-	defer cancel()
-	start := time.Now()
+	ctx := s.batchContext()
+	start := s.clock.Now()
 	tx, err := s.journal.Begin(ctx)
 	if err != nil {
 		failAll(s.failed(fmt.Errorf("begin: %w", err)))
@@ -121,7 +148,7 @@ func (s *Store) commit(batch []*op) []*op {
 			// Only the commit's answer was lost: the batch is durable,
 			// the state in memory is exactly what it committed, and
 			// every answer stands.
-			s.stats.batch(ran, len(events), time.Since(start))
+			s.stats.batch(ran, len(events), s.clock.Now().Sub(start))
 			s.feed.add(events)
 			return batch
 		}
@@ -138,9 +165,21 @@ func (s *Store) commit(batch []*op) []*op {
 		s.recover(ctx)
 		return batch
 	}
-	s.stats.batch(ran, len(events), time.Since(start))
+	s.stats.batch(ran, len(events), s.clock.Now().Sub(start))
 	s.feed.add(events)
 	return batch
+}
+
+// batchContext bounds a batch's journal work. It ends journalTimeout after
+// it was made and is made anew once less than half of that is left: a batch
+// has between half and all of journalTimeout, and a store committing one
+// change at a time does not start a timer for each. s.mu is held.
+func (s *Store) batchContext() context.Context {
+	if deadline, _ := s.batchCtx.Deadline(); time.Until(deadline) < journalTimeout/2 {
+		s.batchCancel()
+		s.batchCtx, s.batchCancel = context.WithTimeout(context.Background(), journalTimeout)
+	}
+	return s.batchCtx
 }
 
 // keysOf returns the idempotency keys of the calls in batch.
@@ -177,13 +216,13 @@ func (s *Store) decide(o *op) (err error) {
 			s.stale = err
 		}
 	}()
-	return o.run(s.sale, s.clock.Now())
+	return o.call.decide(s.sale, s.clock.Now())
 }
 
 // ready rebuilds stale state before a batch, unless the journal failed too
 // recently to try again. s.mu is held.
 func (s *Store) ready() error {
-	if s.lastErr != nil && time.Now().Before(s.retryAt) {
+	if s.lastErr != nil && s.clock.Now().Before(s.retryAt) {
 		return fmt.Errorf("%w: %w", sale.ErrUnavailable, s.lastErr)
 	}
 	if s.stale == nil {
@@ -258,7 +297,7 @@ func (s *Store) applyAll(events []sale.Event) error {
 
 // failed records a journal failure and returns what callers get for it.
 func (s *Store) failed(err error) error {
-	s.lastErr, s.retryAt = err, time.Now().Add(s.retryAfter)
+	s.lastErr, s.retryAt = err, s.clock.Now().Add(s.retryAfter)
 	s.stats.failures.Add(1)
 	return fmt.Errorf("%w: %w", sale.ErrUnavailable, err)
 }

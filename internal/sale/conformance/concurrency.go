@@ -50,7 +50,7 @@ func fiftyForTen(t *testing.T, f Factory) {
 	h.init(10, false)
 	results := make([]sale.ReserveResult, 50)
 	together(50, func(i int) {
-		res, err := h.s.Reserve(h.ctx, userName(i), nil)
+		res, err := sale.Reserve(h.ctx, h.s, userName(i))
 		if err != nil {
 			t.Errorf("reserve %s: %v", userName(i), err)
 		}
@@ -152,7 +152,7 @@ func doubleClickInStock(t *testing.T, f Factory) {
 		var holds []string
 		var conflicts []string
 		together(20, func(int) {
-			res, err := h.s.Reserve(h.ctx, user, nil)
+			res, err := sale.Reserve(h.ctx, h.s, user)
 			mu.Lock()
 			defer mu.Unlock()
 			var ce *sale.ConflictError
@@ -187,7 +187,7 @@ func doubleClickSoldOut(t *testing.T, f Factory) {
 		want := int64(round + 1)
 		var joined atomic.Int32
 		together(20, func(int) {
-			res, err := h.s.Reserve(h.ctx, user, nil)
+			res, err := sale.Reserve(h.ctx, h.s, user)
 			if err != nil || res.Reservation != nil || res.Position != want {
 				t.Errorf("reserve %s: %+v, %v; want position %d", user, res, err, want)
 			}
@@ -233,7 +233,7 @@ func confirmRacingExpiry(t *testing.T, f Factory) {
 			}
 			return
 		}
-		r, err := h.s.Confirm(h.ctx, holds[i].ID, nil)
+		r, err := sale.Confirm(h.ctx, h.s, holds[i].ID)
 		var ce *sale.ConflictError
 		switch {
 		case err == nil && r.Status == sale.Confirmed:
@@ -271,13 +271,13 @@ func confirmRacingCancel(t *testing.T, f Factory) {
 	together(2*n, func(i int) {
 		id := holds[i/2].ID
 		if i%2 == 0 {
-			_, err := h.s.Confirm(h.ctx, id, nil)
+			_, err := sale.Confirm(h.ctx, h.s, id)
 			confirmed[i/2] = err == nil
 			if err != nil && !errors.Is(err, sale.ErrHoldCancelled) {
 				t.Errorf("confirm %s racing cancel: %v", id, err)
 			}
 		} else {
-			_, err := h.s.Cancel(h.ctx, id, nil)
+			_, err := sale.Cancel(h.ctx, h.s, id)
 			cancelled[i/2] = err == nil
 			if err != nil && !errors.Is(err, sale.ErrAlreadyConfirmed) {
 				t.Errorf("cancel %s racing confirm: %v", id, err)

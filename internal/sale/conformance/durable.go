@@ -96,12 +96,11 @@ var durableTests = []test{
 		// after a restart its retry is still answered as it was, though
 		// the sale has changed since.
 		h := start(t, f)
-		_, err := h.s.Reserve(h.ctx, "alice", &sale.Attempt{Key: "k1"})
+		_, err := h.do(reserveCall("alice"), "k1")
 		h.wantErr("reserve before initialize", err, sale.ErrNotInitialized)
 		h.reopen(f, ttl)
 		h.init(1, false)
-		a := &sale.Attempt{Key: "k1"}
-		_, err = h.s.Reserve(h.ctx, "alice", a)
+		a, err := h.do(reserveCall("alice"), "k1")
 		h.wantErr("its retry after a restart", err, sale.ErrNotInitialized)
 		if !a.Replayed {
 			t.Fatal("the retry after a restart was not a replay")
@@ -115,19 +114,18 @@ var durableTests = []test{
 		h := start(t, f)
 		h.init(2, false)
 		first, _ := h.reserveKeyed("alice", "a")
-		if _, err := h.s.Initialize(h.ctx, 5, true, &sale.Attempt{Key: "reset"}); err != nil {
+		if _, err := h.do(initializeCall(5, true), "reset"); err != nil {
 			t.Fatal(err)
 		}
 		h.hold("bob")
 		h.reopen(f, ttl)
-		a := &sale.Attempt{Key: "reset"}
-		if _, err := h.s.Initialize(h.ctx, 5, true, a); err != nil || !a.Replayed {
+		if a, err := h.do(initializeCall(5, true), "reset"); err != nil || !a.Replayed {
 			t.Fatalf("retried reset after a restart: %v (replayed %v)", err, a.Replayed)
 		}
 		h.wantStatus(5, 4, 1, 0, 0) // bob's hold, kept
-		again, a := h.reserveKeyed("alice", "a")
-		if !a.Replayed || !reflect.DeepEqual(again, first) {
-			t.Fatalf("alice's retry: %+v (replayed %v); want her first answer %+v", again, a.Replayed, first)
+		again, replayed := h.reserveKeyed("alice", "a")
+		if !replayed || !reflect.DeepEqual(again, first) {
+			t.Fatalf("alice's retry: %+v (replayed %v); want her first answer %+v", again, replayed, first)
 		}
 	}},
 
@@ -138,39 +136,38 @@ var durableTests = []test{
 		h := start(t, f)
 		type call struct {
 			name string
-			do   func(a *sale.Attempt) (any, error)
+			call func() sale.Call // read when made: confirm needs alice's hold
 		}
 		var alice sale.Reservation
 		calls := []call{
-			{"initialize", func(a *sale.Attempt) (any, error) { return h.s.Initialize(h.ctx, 1, false, a) }},
-			{"reserve alice", func(a *sale.Attempt) (any, error) {
-				res, err := h.s.Reserve(h.ctx, "alice", a)
-				if err == nil && res.Reservation != nil {
-					alice = *res.Reservation
-				}
-				return res, err
-			}},
-			{"reserve bob", func(a *sale.Attempt) (any, error) { return h.s.Reserve(h.ctx, "bob", a) }},
-			{"reserve alice again", func(a *sale.Attempt) (any, error) { return h.s.Reserve(h.ctx, "alice", a) }},
-			{"initialize below taken", func(a *sale.Attempt) (any, error) { return h.s.Initialize(h.ctx, 0, false, a) }},
-			{"confirm alice", func(a *sale.Attempt) (any, error) { return h.s.Confirm(h.ctx, alice.ID, a) }},
+			{"initialize", func() sale.Call { return initializeCall(1, false) }},
+			{"reserve alice", func() sale.Call { return reserveCall("alice") }},
+			{"reserve bob", func() sale.Call { return reserveCall("bob") }},
+			{"reserve alice again", func() sale.Call { return reserveCall("alice") }},
+			{"initialize below taken", func() sale.Call { return initializeCall(0, false) }},
+			{"confirm alice", func() sale.Call { return confirmCall(alice.ID) }},
 		}
 		type answer struct {
-			v   any
+			v   sale.Answer
 			err string
 		}
 		first := make([]answer, len(calls))
 		for i, c := range calls {
 			h.advance(time.Second)
-			v, err := c.do(&sale.Attempt{Key: fmt.Sprintf("key-%d", i)})
-			first[i] = answer{v, fmt.Sprint(err)}
+			a, err := h.do(c.call(), fmt.Sprintf("key-%d", i))
+			if i == 1 && err == nil && a.Reserve.Reservation != nil {
+				alice = *a.Reserve.Reservation
+			}
+			a.Err = nil // compared by its text
+			first[i] = answer{a, fmt.Sprint(err)}
 		}
 		h.reopen(f, ttl)
 		for i, c := range calls {
-			a := &sale.Attempt{Key: fmt.Sprintf("key-%d", i)}
-			v, err := c.do(a)
-			if got := (answer{v, fmt.Sprint(err)}); !a.Replayed || !reflect.DeepEqual(got.v, first[i].v) || (err == nil) != (first[i].err == "<nil>") {
-				t.Errorf("%s after a restart: %+v, %s (replayed %v); first answer %+v, %s", c.name, got.v, got.err, a.Replayed, first[i].v, first[i].err)
+			a, err := h.do(c.call(), fmt.Sprintf("key-%d", i))
+			replayed := a.Replayed
+			a.Err, a.Replayed = nil, false
+			if got := (answer{a, fmt.Sprint(err)}); !replayed || !reflect.DeepEqual(got.v, first[i].v) || (err == nil) != (first[i].err == "<nil>") {
+				t.Errorf("%s after a restart: %+v, %s (replayed %v); first answer %+v, %s", c.name, got.v, got.err, replayed, first[i].v, first[i].err)
 			}
 			var c1 *sale.ConflictError
 			if errors.As(err, &c1) && !sameReservation(c1.Reservation, alice) {

@@ -33,11 +33,11 @@ var expiryTests = []test{
 			call func(h *harness, id string)
 		}{
 			{"Confirm", func(h *harness, id string) {
-				_, err := h.s.Confirm(h.ctx, id, nil)
+				_, err := sale.Confirm(h.ctx, h.s, id)
 				h.wantConflict("confirm at expires_at", err, sale.ErrHoldExpired, id, sale.Expired)
 			}},
 			{"Cancel", func(h *harness, id string) {
-				_, err := h.s.Cancel(h.ctx, id, nil)
+				_, err := sale.Cancel(h.ctx, h.s, id)
 				h.wantConflict("cancel at expires_at", err, sale.ErrHoldExpired, id, sale.Expired)
 			}},
 			{"Reservation", func(h *harness, id string) { h.wantReservationStatus(id, sale.Expired) }},
@@ -76,9 +76,9 @@ var expiryTests = []test{
 				if last := h.wantNone("alice"); last == nil || last.ID != r.ID || last.Status != sale.Expired {
 					t.Fatalf("alice's last hold: got %+v, want %s expired", last, r.ID)
 				}
-				_, err := h.s.Confirm(h.ctx, r.ID, nil)
+				_, err := sale.Confirm(h.ctx, h.s, r.ID)
 				h.wantConflict("confirm expired", err, sale.ErrHoldExpired, r.ID, sale.Expired)
-				_, err = h.s.Cancel(h.ctx, r.ID, nil)
+				_, err = sale.Cancel(h.ctx, h.s, r.ID)
 				h.wantConflict("cancel expired", err, sale.ErrHoldExpired, r.ID, sale.Expired)
 				// The unit came back exactly once, whoever took it since.
 				st := h.status()

@@ -64,7 +64,7 @@ func (h *harness) at(t time.Time) time.Time {
 // returns is the store's status.
 func (h *harness) init(total int64, reset bool) sale.Status {
 	h.t.Helper()
-	st, err := h.s.Initialize(h.ctx, total, reset, nil)
+	st, err := sale.Initialize(h.ctx, h.s, total, reset)
 	if err != nil {
 		h.t.Fatalf("initialize %d reset=%v: %v", total, reset, err)
 	}
@@ -80,7 +80,7 @@ func (h *harness) init(total int64, reset bool) sale.Status {
 // hold reserves for user, expecting a fresh hold made now.
 func (h *harness) hold(user string) sale.Reservation {
 	h.t.Helper()
-	res, err := h.s.Reserve(h.ctx, user, nil)
+	res, err := sale.Reserve(h.ctx, h.s, user)
 	if err != nil {
 		h.t.Fatalf("reserve %s: %v", user, err)
 	}
@@ -113,7 +113,7 @@ func (h *harness) waitAgain(user string, pos int64) { h.t.Helper(); h.reserveWai
 
 func (h *harness) reserveWaiting(user string, pos int64, again bool) {
 	h.t.Helper()
-	res, err := h.s.Reserve(h.ctx, user, nil)
+	res, err := sale.Reserve(h.ctx, h.s, user)
 	if err != nil {
 		h.t.Fatalf("reserve %s: %v", user, err)
 	}
@@ -213,7 +213,7 @@ func (h *harness) wantReservationStatus(id string, want sale.HoldStatus) sale.Re
 
 func (h *harness) confirm(id string) sale.Reservation {
 	h.t.Helper()
-	r, err := h.s.Confirm(h.ctx, id, nil)
+	r, err := sale.Confirm(h.ctx, h.s, id)
 	if err != nil {
 		h.t.Fatalf("confirm %s: %v", id, err)
 	}
@@ -226,7 +226,7 @@ func (h *harness) confirm(id string) sale.Reservation {
 
 func (h *harness) cancel(id string) sale.Reservation {
 	h.t.Helper()
-	r, err := h.s.Cancel(h.ctx, id, nil)
+	r, err := sale.Cancel(h.ctx, h.s, id)
 	if err != nil {
 		h.t.Fatalf("cancel %s: %v", id, err)
 	}

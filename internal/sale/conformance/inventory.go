@@ -60,7 +60,7 @@ var inventoryTests = []test{
 		h.wait("carol", 1)
 		before := h.status()
 		for _, total := range []int64{1, 0} {
-			_, err := h.s.Initialize(h.ctx, total, false, nil)
+			_, err := sale.Initialize(h.ctx, h.s, total, false)
 			var ie *sale.InventoryError
 			if !errors.As(err, &ie) || !errors.Is(err, sale.ErrInventoryConflict) {
 				t.Fatalf("initialize %d below held+confirmed: got %v, want *sale.InventoryError", total, err)
@@ -114,9 +114,9 @@ var inventoryTests = []test{
 		for _, id := range []string{a.ID, b.ID} {
 			_, err := h.s.Reservation(h.ctx, id)
 			h.wantErr("read an old sale's reservation", err, sale.ErrReservationNotFound)
-			_, err = h.s.Confirm(h.ctx, id, nil)
+			_, err = sale.Confirm(h.ctx, h.s, id)
 			h.wantErr("confirm an old sale's reservation", err, sale.ErrReservationNotFound)
-			_, err = h.s.Cancel(h.ctx, id, nil)
+			_, err = sale.Cancel(h.ctx, h.s, id)
 			h.wantErr("cancel an old sale's reservation", err, sale.ErrReservationNotFound)
 		}
 		for _, u := range []string{"alice", "bob", "carol", "dave"} {
@@ -159,7 +159,7 @@ var inventoryTests = []test{
 		h := start(t, f)
 		for _, reset := range []bool{false, true} {
 			for _, total := range []int64{-1, -1 << 62, sale.MaxInventory + 1, 1 << 62} {
-				_, err := h.s.Initialize(h.ctx, total, reset, nil)
+				_, err := sale.Initialize(h.ctx, h.s, total, reset)
 				h.wantErr(fmt.Sprintf("initialize %d reset=%v", total, reset), err, sale.ErrInvalid)
 			}
 		}
@@ -168,7 +168,7 @@ var inventoryTests = []test{
 		}
 		h.init(sale.MaxInventory, false)
 		h.hold("alice")
-		_, err := h.s.Initialize(h.ctx, -1, false, nil)
+		_, err := sale.Initialize(h.ctx, h.s, -1, false)
 		h.wantErr("initialize -1", err, sale.ErrInvalid)
 		h.wantStatus(sale.MaxInventory, sale.MaxInventory-1, 1, 0, 0)
 		h.init(0, true)

@@ -18,18 +18,18 @@ var keyTests = []test{
 	{"ReplayIsTheFirstAnswer", func(t *testing.T, f Factory) {
 		h := start(t, f)
 		h.init(1, false)
-		first, a := h.reserveKeyed("alice", "k1")
-		if first.Reservation == nil || a.Replayed {
-			t.Fatalf("first keyed reserve: %+v, replayed %v; want a hold, not replayed", first, a.Replayed)
+		first, replayed := h.reserveKeyed("alice", "k1")
+		if first.Reservation == nil || replayed {
+			t.Fatalf("first keyed reserve: %+v, replayed %v; want a hold, not replayed", first, replayed)
 		}
 		h.freshHold(*first.Reservation, "alice")
 		h.confirm(first.Reservation.ID)
 		h.advance(time.Minute)
 		// The retry gets the hold as it was answered (held, not the
 		// confirmed purchase it is now), and nothing changes.
-		again, a := h.reserveKeyed("alice", "k1")
-		if !a.Replayed || !reflect.DeepEqual(again, first) {
-			t.Fatalf("retry: %+v (replayed %v), want the first answer %+v, replayed", again, a.Replayed, first)
+		again, replayed := h.reserveKeyed("alice", "k1")
+		if !replayed || !reflect.DeepEqual(again, first) {
+			t.Fatalf("retry: %+v (replayed %v), want the first answer %+v, replayed", again, replayed, first)
 		}
 		h.wantStatus(1, 0, 0, 1, 0)
 	}},
@@ -42,26 +42,24 @@ var keyTests = []test{
 		// him and he moved nowhere is still "added", not "already waiting".
 		bob, _ := h.reserveKeyed("bob", "b")
 		h.wait("carol", 2)
-		again, a := h.reserveKeyed("bob", "b")
-		if !a.Replayed || again != bob || bob.Position != 1 || bob.AlreadyWaiting {
-			t.Fatalf("bob: first %+v, retry %+v (replayed %v)", bob, again, a.Replayed)
+		again, replayed := h.reserveKeyed("bob", "b")
+		if !replayed || again != bob || bob.Position != 1 || bob.AlreadyWaiting {
+			t.Fatalf("bob: first %+v, retry %+v (replayed %v)", bob, again, replayed)
 		}
 		// A conflict is an answer too: alice's second reserve is refused,
 		// and so is its retry, with the hold as it was then.
-		_, err := h.s.Reserve(h.ctx, "alice", &sale.Attempt{Key: "a2"})
+		_, err := h.do(reserveCall("alice"), "a2")
 		h.wantErr("second reserve", err, sale.ErrAlreadyReserved)
 		h.cancel(r.ID) // bob is promoted
-		a2 := &sale.Attempt{Key: "a2"}
-		_, err2 := h.s.Reserve(h.ctx, "alice", a2)
+		a2, err2 := h.do(reserveCall("alice"), "a2")
 		var c1, c2 *sale.ConflictError
 		if !a2.Replayed || !errors.As(err, &c1) || !errors.As(err2, &c2) || !sameReservation(c1.Reservation, c2.Reservation) || c2.Reservation.Status != sale.Held {
 			t.Fatalf("retry of a conflict: %v (replayed %v), want the first answer %v", err2, a2.Replayed, err)
 		}
 		// A 404 is kept too: the retry does not find a hold made since.
-		_, err = h.s.Confirm(h.ctx, "no-such-hold", &sale.Attempt{Key: "c"})
+		_, err = h.do(confirmCall("no-such-hold"), "c")
 		h.wantErr("confirm unknown", err, sale.ErrReservationNotFound)
-		a3 := &sale.Attempt{Key: "c"}
-		_, err = h.s.Confirm(h.ctx, "no-such-hold", a3)
+		a3, err := h.do(confirmCall("no-such-hold"), "c")
 		h.wantErr("confirm unknown, retried", err, sale.ErrReservationNotFound)
 		if !a3.Replayed {
 			t.Fatal("the retry of a 404 was not a replay")
@@ -73,21 +71,20 @@ var keyTests = []test{
 		h := start(t, f)
 		h.init(2, false)
 		r := h.hold("alice")
-		if _, err := h.s.Confirm(h.ctx, r.ID, &sale.Attempt{Key: "k"}); err != nil {
+		if _, err := h.do(confirmCall(r.ID), "k"); err != nil {
 			t.Fatalf("confirm: %v", err)
 		}
-		a := &sale.Attempt{Key: "k"}
-		_, err := h.s.Cancel(h.ctx, r.ID, a)
+		a, err := h.do(sale.Call{Op: sale.OpCancel, ReservationID: r.ID}, "k")
 		h.wantErr("cancel with confirm's key", err, sale.ErrKeyMismatch)
 		if a.Replayed {
 			t.Fatal("a mismatch was reported as a replay")
 		}
 		h.wantReservationStatus(r.ID, sale.Confirmed)
 
-		if _, err := h.s.Initialize(h.ctx, 5, false, &sale.Attempt{Key: "init"}); err != nil {
+		if _, err := h.do(initializeCall(5, false), "init"); err != nil {
 			t.Fatalf("initialize: %v", err)
 		}
-		_, err = h.s.Initialize(h.ctx, 7, false, &sale.Attempt{Key: "init"})
+		_, err = h.do(initializeCall(7, false), "init")
 		h.wantErr("initialize with another total", err, sale.ErrKeyMismatch)
 		h.wantStatus(5, 4, 0, 1, 0)
 	}},
@@ -96,15 +93,14 @@ var keyTests = []test{
 		h := start(t, f)
 		h.init(3, false)
 		a, _ := h.reserveKeyed("alice", "same")
-		b, att := h.reserveKeyed("bob", "same")
-		if att.Replayed || a.Reservation == nil || b.Reservation == nil || a.Reservation.ID == b.Reservation.ID {
-			t.Fatalf("alice and bob with one key: %+v and %+v (replayed %v), want two holds", a, b, att.Replayed)
+		b, replayed := h.reserveKeyed("bob", "same")
+		if replayed || a.Reservation == nil || b.Reservation == nil || a.Reservation.ID == b.Reservation.ID {
+			t.Fatalf("alice and bob with one key: %+v and %+v (replayed %v), want two holds", a, b, replayed)
 		}
 		// One key on two reservations: two callers, two confirmations.
 		for _, r := range []*sale.Reservation{a.Reservation, b.Reservation} {
-			att := &sale.Attempt{Key: "same"}
-			if got, err := h.s.Confirm(h.ctx, r.ID, att); err != nil || att.Replayed || got.Status != sale.Confirmed {
-				t.Fatalf("confirm %s with the shared key: %+v, %v (replayed %v)", r.ID, got, err, att.Replayed)
+			if got, err := h.do(confirmCall(r.ID), "same"); err != nil || got.Replayed || got.Reservation.Status != sale.Confirmed {
+				t.Fatalf("confirm %s with the shared key: %+v, %v", r.ID, got, err)
 			}
 		}
 		h.wantStatus(3, 1, 0, 2, 0)
@@ -117,12 +113,12 @@ var keyTests = []test{
 		first, _ := h.reserveKeyed("alice", "k")
 		h.confirm(first.Reservation.ID) // so that it outlives the hold TTL
 		h.advance(keyTTL - sale.Precision)
-		if _, a := h.reserveKeyed("alice", "k"); !a.Replayed {
+		if _, replayed := h.reserveKeyed("alice", "k"); !replayed {
 			t.Fatal("the key was forgotten before its TTL")
 		}
 		h.advance(sale.Precision)
 		// Forgotten: the retry runs, and alice, who owns a unit, is told so.
-		_, err := h.s.Reserve(h.ctx, "alice", &sale.Attempt{Key: "k"})
+		_, err := h.do(reserveCall("alice"), "k")
 		h.wantErr("reserve after the key expired", err, sale.ErrAlreadyReserved)
 		var c *sale.ConflictError
 		if errors.As(err, &c) && c.Reservation.ID != first.Reservation.ID {
@@ -137,9 +133,9 @@ var keyTests = []test{
 			h.reserveKeyed(u, "k")
 			h.advance(time.Second)
 		}
-		_, err := h.s.Reserve(h.ctx, "u1", &sale.Attempt{Key: "k"})
+		_, err := h.do(reserveCall("u1"), "k")
 		h.wantErr("the oldest key, forgotten: the retry runs", err, sale.ErrAlreadyReserved)
-		if _, a := h.reserveKeyed("u3", "k"); !a.Replayed {
+		if _, replayed := h.reserveKeyed("u3", "k"); !replayed {
 			t.Fatal("u3's key was forgotten, though among the newest two")
 		}
 	}},
@@ -149,16 +145,14 @@ var keyTests = []test{
 		// start another one and drop what the first one sold.
 		h := start(t, f)
 		h.init(1, false)
-		a := &sale.Attempt{Key: "new-sale"}
-		st, err := h.s.Initialize(h.ctx, 2, true, a)
-		if err != nil || a.Replayed {
-			t.Fatalf("reset: %+v, %v (replayed %v)", st, err, a.Replayed)
+		first, err := h.do(initializeCall(2, true), "new-sale")
+		if err != nil || first.Replayed {
+			t.Fatalf("reset: %+v, %v", first, err)
 		}
 		h.hold("alice")
-		a = &sale.Attempt{Key: "new-sale"}
-		again, err := h.s.Initialize(h.ctx, 2, true, a)
-		if err != nil || !a.Replayed || again != st {
-			t.Fatalf("retried reset: %+v, %v (replayed %v), want the first answer %+v", again, err, a.Replayed, st)
+		again, err := h.do(initializeCall(2, true), "new-sale")
+		if err != nil || !again.Replayed || again.Status != first.Status {
+			t.Fatalf("retried reset: %+v, %v, want the first answer %+v, replayed", again, err, first)
 		}
 		h.wantStatus(2, 1, 1, 0, 0)
 	}},
@@ -166,13 +160,12 @@ var keyTests = []test{
 	{"NoKeyOrTooLong", func(t *testing.T, f Factory) {
 		h := start(t, f)
 		h.init(1, false)
-		a := &sale.Attempt{}
-		if _, err := h.s.Reserve(h.ctx, "alice", a); err != nil || a.Replayed {
-			t.Fatalf("reserve with an empty key: %v (replayed %v)", err, a.Replayed)
+		if a, err := h.do(reserveCall("alice"), ""); err != nil || a.Replayed {
+			t.Fatalf("reserve with an empty key: %+v, %v", a, err)
 		}
-		_, err := h.s.Reserve(h.ctx, "alice", &sale.Attempt{})
+		_, err := h.do(reserveCall("alice"), "")
 		h.wantErr("again with an empty key", err, sale.ErrAlreadyReserved)
-		_, err = h.s.Reserve(h.ctx, "bob", &sale.Attempt{Key: strings.Repeat("k", sale.MaxKeyLength+1)})
+		_, err = h.do(reserveCall("bob"), strings.Repeat("k", sale.MaxKeyLength+1))
 		h.wantErr("a key over MaxKeyLength", err, sale.ErrInvalid)
 		h.wantNone("bob")
 	}},
@@ -194,8 +187,8 @@ var keyTests = []test{
 		for range n {
 			wg.Go(func() {
 				<-start
-				a := &sale.Attempt{Key: "k"}
-				res, err := h.s.Reserve(h.ctx, "alice", a)
+				a, err := h.do(reserveCall("alice"), "k")
+				res := a.Reserve
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -219,14 +212,27 @@ var keyTests = []test{
 	}},
 }
 
-// reserveKeyed reserves for user with key, expecting no error.
-func (h *harness) reserveKeyed(user, key string) (sale.ReserveResult, *sale.Attempt) {
+// reserveKeyed reserves for user with key, expecting no error, and says
+// whether the answer was a replay.
+func (h *harness) reserveKeyed(user, key string) (sale.ReserveResult, bool) {
 	h.t.Helper()
-	a := &sale.Attempt{Key: key}
-	res, err := h.s.Reserve(h.ctx, user, a)
+	a, err := h.do(reserveCall(user), key)
 	if err != nil {
 		h.t.Fatalf("reserve %s with key %s: %v", user, key, err)
 	}
 	h.status()
-	return res, a
+	return a.Reserve, a.Replayed
 }
+
+// do makes the change c with key.
+func (h *harness) do(c sale.Call, key string) (sale.Answer, error) {
+	return h.s.Do(h.ctx, c, key)
+}
+
+func initializeCall(total int64, reset bool) sale.Call {
+	return sale.Call{Op: sale.OpInitialize, Total: total, Reset: reset}
+}
+
+func reserveCall(user string) sale.Call { return sale.Call{Op: sale.OpReserve, UserID: user} }
+
+func confirmCall(id string) sale.Call { return sale.Call{Op: sale.OpConfirm, ReservationID: id} }

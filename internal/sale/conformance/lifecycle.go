@@ -14,7 +14,7 @@ import (
 var lifecycleTests = []test{
 	{"BeforeInitialize", func(t *testing.T, f Factory) {
 		h := start(t, f)
-		_, err := h.s.Reserve(h.ctx, "alice", nil)
+		_, err := sale.Reserve(h.ctx, h.s, "alice")
 		h.wantErr("reserve before initialize", err, sale.ErrNotInitialized)
 		if st := h.status(); st != (sale.Status{}) {
 			t.Fatalf("status before initialize: got %+v, want all zero", st)
@@ -60,10 +60,10 @@ var lifecycleTests = []test{
 		ctx, cancel := context.WithCancel(h.ctx)
 		cancel()
 		calls := map[string]error{}
-		_, calls["initialize"] = h.s.Initialize(ctx, 5, true, nil)
-		_, calls["reserve"] = h.s.Reserve(ctx, "bob", nil)
-		_, calls["confirm"] = h.s.Confirm(ctx, r.ID, nil)
-		_, calls["cancel"] = h.s.Cancel(ctx, r.ID, nil)
+		_, calls["initialize"] = sale.Initialize(ctx, h.s, 5, true)
+		_, calls["reserve"] = sale.Reserve(ctx, h.s, "bob")
+		_, calls["confirm"] = sale.Confirm(ctx, h.s, r.ID)
+		_, calls["cancel"] = sale.Cancel(ctx, h.s, r.ID)
 		_, calls["reservation"] = h.s.Reservation(ctx, r.ID)
 		_, calls["user"] = h.s.User(ctx, "alice")
 		calls["leave"] = h.s.Leave(ctx, "alice")
@@ -112,13 +112,13 @@ var lifecycleTests = []test{
 		h := start(t, f)
 		h.init(5, false)
 		a := h.hold("alice")
-		_, err := h.s.Reserve(h.ctx, "alice", nil)
+		_, err := sale.Reserve(h.ctx, h.s, "alice")
 		got := h.wantConflict("alice reserves again", err, sale.ErrAlreadyReserved, a.ID, sale.Held)
 		if !sameReservation(got, a) {
 			t.Fatalf("conflict carries %+v, want alice's hold %+v", got, a)
 		}
 		h.confirm(a.ID)
-		_, err = h.s.Reserve(h.ctx, "alice", nil)
+		_, err = sale.Reserve(h.ctx, h.s, "alice")
 		h.wantConflict("alice reserves after buying", err, sale.ErrAlreadyReserved, a.ID, sale.Confirmed)
 		h.wantStatus(5, 4, 0, 1, 0)
 	}},
@@ -197,7 +197,7 @@ var lifecycleTests = []test{
 		h.init(1, false)
 		r := h.hold("alice")
 		h.confirm(r.ID)
-		_, err := h.s.Cancel(h.ctx, r.ID, nil)
+		_, err := sale.Cancel(h.ctx, h.s, r.ID)
 		h.wantConflict("cancel after confirm", err, sale.ErrAlreadyConfirmed, r.ID, sale.Confirmed)
 		h.wantStatus(1, 0, 0, 1, 0)
 		h.wantReservationStatus(r.ID, sale.Confirmed)
@@ -208,7 +208,7 @@ var lifecycleTests = []test{
 		h.init(1, false)
 		r := h.hold("alice")
 		h.cancel(r.ID)
-		_, err := h.s.Confirm(h.ctx, r.ID, nil)
+		_, err := sale.Confirm(h.ctx, h.s, r.ID)
 		h.wantConflict("confirm after cancel", err, sale.ErrHoldCancelled, r.ID, sale.Cancelled)
 		h.wantStatus(1, 1, 0, 0, 0)
 		h.wantReservationStatus(r.ID, sale.Cancelled)
@@ -224,9 +224,9 @@ var lifecycleTests = []test{
 			for _, id := range []string{"no-such-reservation", "AAAAAAAAAAAAAAAAAAAAAA", ""} {
 				_, err := h.s.Reservation(h.ctx, id)
 				h.wantErr("read "+id, err, sale.ErrReservationNotFound)
-				_, err = h.s.Confirm(h.ctx, id, nil)
+				_, err = sale.Confirm(h.ctx, h.s, id)
 				h.wantErr("confirm "+id, err, sale.ErrReservationNotFound)
-				_, err = h.s.Cancel(h.ctx, id, nil)
+				_, err = sale.Cancel(h.ctx, h.s, id)
 				h.wantErr("cancel "+id, err, sale.ErrReservationNotFound)
 			}
 		}

@@ -54,20 +54,8 @@ func (r *roundRobin) pick() sale.Store {
 	return r.stores[(r.next.Add(1)-1)%uint64(len(r.stores))]
 }
 
-func (r *roundRobin) Initialize(ctx context.Context, total int64, reset bool, a *sale.Attempt) (sale.Status, error) {
-	return r.pick().Initialize(ctx, total, reset, a)
-}
-
-func (r *roundRobin) Reserve(ctx context.Context, userID string, a *sale.Attempt) (sale.ReserveResult, error) {
-	return r.pick().Reserve(ctx, userID, a)
-}
-
-func (r *roundRobin) Confirm(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	return r.pick().Confirm(ctx, id, a)
-}
-
-func (r *roundRobin) Cancel(ctx context.Context, id string, a *sale.Attempt) (sale.Reservation, error) {
-	return r.pick().Cancel(ctx, id, a)
+func (r *roundRobin) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
+	return r.pick().Do(ctx, c, key)
 }
 
 func (r *roundRobin) Reservation(ctx context.Context, id string) (sale.Reservation, error) {

@@ -53,7 +53,7 @@ func resetUnderLoad(t *testing.T, f Factory) {
 			switch w {
 			case workers:
 				for i := range resets {
-					if _, err := h.s.Initialize(h.ctx, int64(5+i), true, nil); err != nil {
+					if _, err := sale.Initialize(h.ctx, h.s, int64(5+i), true); err != nil {
 						t.Errorf("reset %d: %v", i, err)
 					}
 					runtime.Gosched()
@@ -101,7 +101,7 @@ func (s *stormer) op(t *testing.T, rng *rand.Rand) {
 	var ce *sale.ConflictError
 	switch k := rng.IntN(100); {
 	case k < 35:
-		res, err := h.s.Reserve(h.ctx, user, nil)
+		res, err := sale.Reserve(h.ctx, h.s, user)
 		switch {
 		case err == nil && res.Reservation != nil:
 			r := res.Reservation
@@ -120,7 +120,7 @@ func (s *stormer) op(t *testing.T, rng *rand.Rand) {
 		if !ok {
 			return
 		}
-		r, err := h.s.Confirm(h.ctx, id, nil)
+		r, err := sale.Confirm(h.ctx, h.s, id)
 		if !(err == nil && r.Status == sale.Confirmed && r.ID == id ||
 			errors.As(err, &ce) && (errors.Is(err, sale.ErrHoldExpired) || errors.Is(err, sale.ErrHoldCancelled)) ||
 			s.resets && errors.Is(err, sale.ErrReservationNotFound)) {
@@ -131,7 +131,7 @@ func (s *stormer) op(t *testing.T, rng *rand.Rand) {
 		if !ok {
 			return
 		}
-		r, err := h.s.Cancel(h.ctx, id, nil)
+		r, err := sale.Cancel(h.ctx, h.s, id)
 		if !(err == nil && r.Status == sale.Cancelled && r.ID == id ||
 			errors.As(err, &ce) && (errors.Is(err, sale.ErrHoldExpired) || errors.Is(err, sale.ErrAlreadyConfirmed)) ||
 			s.resets && errors.Is(err, sale.ErrReservationNotFound)) {
@@ -168,7 +168,7 @@ func (s *stormer) op(t *testing.T, rng *rand.Rand) {
 		}
 	default:
 		total := int64(15 + rng.IntN(16))
-		if _, err := h.s.Initialize(h.ctx, total, false, nil); err != nil && !errors.Is(err, sale.ErrInventoryConflict) {
+		if _, err := sale.Initialize(h.ctx, h.s, total, false); err != nil && !errors.Is(err, sale.ErrInventoryConflict) {
 			t.Errorf("initialize %d: %v", total, err)
 		}
 	}

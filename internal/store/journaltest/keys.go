@@ -70,8 +70,8 @@ func KeysReadEveryRecord(t *testing.T, open func(t *testing.T, cfg sale.Config) 
 		t.Fatal(err)
 	}
 	r.LoadKeys(got)
-	if ans, replayed := r.Keyed(t0.Add(35*time.Minute), "k", call); !replayed || !errors.Is(ans.Err, sale.ErrNotInitialized) {
-		t.Fatalf("answer %+v (replayed %v); want the newer record's", ans, replayed)
+	if ans := r.Keyed(t0.Add(35*time.Minute), id, call); !ans.Replayed || !errors.Is(ans.Err, sale.ErrNotInitialized) {
+		t.Fatalf("answer %+v; want the newer record's, replayed", ans)
 	}
 
 	ids := make([]sale.KeyID, len(many))

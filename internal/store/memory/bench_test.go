@@ -32,7 +32,7 @@ func benchStore(b *testing.B, total int64) *store.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Initialize(context.Background(), total, false, nil); err != nil {
+	if _, err := sale.Initialize(context.Background(), s, total, false); err != nil {
 		b.Fatal(err)
 	}
 	return s
@@ -52,7 +52,7 @@ func BenchmarkReserveParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if res, err := s.Reserve(ctx, ids.next(), nil); err != nil || res.Reservation == nil {
+			if res, err := sale.Reserve(ctx, s, ids.next()); err != nil || res.Reservation == nil {
 				b.Errorf("reserve: %+v, %v", res, err)
 				return
 			}
@@ -69,7 +69,7 @@ func BenchmarkReserveSoldOutParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if res, err := s.Reserve(ctx, ids.next(), nil); err != nil || res.Position == 0 {
+			if res, err := sale.Reserve(ctx, s, ids.next()); err != nil || res.Position == 0 {
 				b.Errorf("reserve: %+v, %v", res, err)
 				return
 			}
@@ -84,7 +84,7 @@ func BenchmarkReserveRepeatParallel(b *testing.B) {
 	s := benchStore(b, 0)
 	ctx := context.Background()
 	for i := range waiting {
-		if _, err := s.Reserve(ctx, "user-"+strconv.Itoa(i), nil); err != nil {
+		if _, err := sale.Reserve(ctx, s, "user-"+strconv.Itoa(i)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func BenchmarkReserveRepeatParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		rng := rand.New(rand.NewPCG(seed.Add(1), 0))
 		for pb.Next() {
-			if res, err := s.Reserve(ctx, "user-"+strconv.Itoa(rng.IntN(waiting)), nil); err != nil || !res.AlreadyWaiting {
+			if res, err := sale.Reserve(ctx, s, "user-"+strconv.Itoa(rng.IntN(waiting))); err != nil || !res.AlreadyWaiting {
 				b.Errorf("reserve: %+v, %v", res, err)
 				return
 			}
@@ -111,14 +111,14 @@ func BenchmarkConfirm(b *testing.B) {
 			ctx := context.Background()
 			holds := make([]string, b.N)
 			for i := range holds {
-				res, err := s.Reserve(ctx, "user-"+strconv.Itoa(i), nil)
+				res, err := sale.Reserve(ctx, s, "user-"+strconv.Itoa(i))
 				if err != nil {
 					b.Fatal(err)
 				}
 				holds[i] = res.Reservation.ID
 			}
 			confirm := func(id string) {
-				if _, err := s.Confirm(ctx, id, nil); err != nil {
+				if _, err := sale.Confirm(ctx, s, id); err != nil {
 					b.Errorf("confirm: %v", err)
 				}
 			}
@@ -155,7 +155,7 @@ func BenchmarkLine1M(b *testing.B) {
 			l.batches(b, func(k int) {
 				for range k {
 					id := ids.next()
-					if res, err := l.s.Reserve(l.ctx, id, nil); err != nil || res.Position == 0 {
+					if res, err := sale.Reserve(l.ctx, l.s, id); err != nil || res.Position == 0 {
 						b.Fatalf("join: %+v, %v", res, err)
 					}
 					joined = append(joined, id)
@@ -201,7 +201,7 @@ func BenchmarkLine1M(b *testing.B) {
 			l.seen, _ = l.s.Newest(context.Background()) // promotions are read from here on
 			l.batches(b, func(k int) {
 				for _, id := range l.holds[:k] {
-					r, err := l.s.Cancel(l.ctx, id, nil)
+					r, err := sale.Cancel(l.ctx, l.s, id)
 					if err != nil {
 						b.Fatalf("cancel: %v", err)
 					}
@@ -240,11 +240,11 @@ func newLineBench(b *testing.B, n int) *lineBench {
 		b.Fatal(err)
 	}
 	l.s = s
-	if _, err := s.Initialize(l.ctx, lineBatch, false, nil); err != nil {
+	if _, err := sale.Initialize(l.ctx, s, lineBatch, false); err != nil {
 		b.Fatal(err)
 	}
 	for i := range lineBatch {
-		res, err := s.Reserve(l.ctx, "holder-"+strconv.Itoa(i), nil)
+		res, err := sale.Reserve(l.ctx, s, "holder-"+strconv.Itoa(i))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func (l *lineBench) readPromotions(b *testing.B) {
 func (l *lineBench) user(i int) string { return "user-" + strconv.Itoa(i) }
 
 func (l *lineBench) join(b *testing.B, id string) {
-	if res, err := l.s.Reserve(l.ctx, id, nil); err != nil || res.Position == 0 {
+	if res, err := sale.Reserve(l.ctx, l.s, id); err != nil || res.Position == 0 {
 		b.Fatalf("join %s: %+v, %v", id, res, err)
 	}
 }
@@ -322,7 +322,7 @@ func BenchmarkMemoryPerWaitingUser(b *testing.B) {
 			s := benchStore(b, 0)
 			b.StartTimer()
 			for _, id := range ids {
-				if _, err := s.Reserve(ctx, id, nil); err != nil {
+				if _, err := sale.Reserve(ctx, s, id); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -355,12 +355,12 @@ func BenchmarkReserveIdempotencyKey(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					id := ids.next()
-					var a *sale.Attempt
+					key := ""
 					if keyed {
-						a = &sale.Attempt{Key: "3f8a1c2e-" + id}
+						key = "3f8a1c2e-" + id
 					}
-					if res, err := s.Reserve(ctx, id, a); err != nil || res.Reservation == nil {
-						b.Errorf("reserve: %+v, %v", res, err)
+					if a, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: id}, key); err != nil || a.Reserve.Reservation == nil {
+						b.Errorf("reserve: %+v, %v", a, err)
 						return
 					}
 				}
@@ -383,11 +383,11 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 		before := membench.HeapInUse()
 		s := benchStore(b, 0)
 		for i, id := range ids {
-			var a *sale.Attempt
+			key := ""
 			if keyed {
-				a = &sale.Attempt{Key: keys[i]}
+				key = keys[i]
 			}
-			if _, err := s.Reserve(context.Background(), id, a); err != nil {
+			if _, err := s.Do(context.Background(), sale.Call{Op: sale.OpReserve, UserID: id}, key); err != nil {
 				b.Fatal(err)
 			}
 		}

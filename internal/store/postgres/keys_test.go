@@ -83,29 +83,27 @@ func TestKeysPruned(t *testing.T) {
 	cfg := sale.Config{Clock: clock, KeyTTL: time.Minute, MaxKeys: 3}
 	servers := []*store.Store{openKeyed(t, dsn, cfg), openKeyed(t, dsn, cfg)}
 	conn := inspect(t, dsn)
-	if _, err := servers[0].Initialize(ctx, 10, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, servers[0], 10, false); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
 		clock.Advance(time.Second)
-		if _, err := servers[i%2].Reserve(ctx, fmt.Sprint("user-", i), &sale.Attempt{Key: "k"}); err != nil {
+		if _, err := servers[i%2].Do(ctx, sale.Call{Op: sale.OpReserve, UserID: fmt.Sprint("user-", i)}, "k"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := fmt.Sprint(rowsOf(t, conn)); got != "[user:user-3 user:user-4 user:user-5]" {
 		t.Fatalf("keys kept: %s; want the 3 newest", got)
 	}
-	a := &sale.Attempt{Key: "k"}
-	if _, err := servers[0].Reserve(ctx, "user-5", a); err != nil || !a.Replayed {
+	if a, err := servers[0].Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "user-5"}, "k"); err != nil || !a.Replayed {
 		t.Fatalf("retry of a kept key: %v (replayed %v)", err, a.Replayed)
 	}
-	a = &sale.Attempt{Key: "k"}
-	if _, err := servers[1].Reserve(ctx, "user-1", a); !errors.Is(err, sale.ErrAlreadyReserved) || a.Replayed {
+	if a, err := servers[1].Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "user-1"}, "k"); !errors.Is(err, sale.ErrAlreadyReserved) || a.Replayed {
 		t.Fatalf("retry of a forgotten key: %v (replayed %v); want it made again", err, a.Replayed)
 	}
 
 	clock.Advance(time.Minute) // every key kept so far has expired
-	if _, err := servers[0].Reserve(ctx, "user-6", &sale.Attempt{Key: "k"}); err != nil {
+	if _, err := servers[0].Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "user-6"}, "k"); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(rowsOf(t, conn)); got != "[user:user-6]" {
@@ -118,7 +116,7 @@ func TestKeysPruned(t *testing.T) {
 	for i := range 40 {
 		clock.Advance(time.Duration(i%7) * 10 * time.Second)
 		user := fmt.Sprint("user-", i%5)
-		if _, err := servers[i%2].Reserve(ctx, user, &sale.Attempt{Key: fmt.Sprint("k", i%3)}); err != nil &&
+		if _, err := servers[i%2].Do(ctx, sale.Call{Op: sale.OpReserve, UserID: user}, fmt.Sprint("k", i%3)); err != nil &&
 			!errors.Is(err, sale.ErrAlreadyReserved) {
 			t.Fatal(err)
 		}

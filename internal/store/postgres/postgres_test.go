@@ -27,17 +27,33 @@ func schema(t *testing.T) conformance.Factory {
 // open opens a store on a fresh schema of t's own.
 func open(t *testing.T, cfg sale.Config) sale.Store { return schema(t)(t, cfg) }
 
-func TestConformance(t *testing.T) { conformance.Run(t, open) }
+// The suites run side by side, each on schemas of its own: most of their
+// time is spent waiting for PostgreSQL's commits.
 
-func TestLinearizable(t *testing.T) { conformance.Linearizable(t, open, 50) }
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	conformance.Run(t, open)
+}
 
-func TestDurable(t *testing.T) { conformance.RunDurable(t, schema) }
+func TestLinearizable(t *testing.T) {
+	t.Parallel()
+	conformance.Linearizable(t, open, 50)
+}
+
+func TestDurable(t *testing.T) {
+	t.Parallel()
+	conformance.RunDurable(t, schema)
+}
 
 // Two servers on one database, each call to the next in turn.
 func TestConformanceTwoServers(t *testing.T) {
+	t.Parallel()
 	conformance.Run(t, func(t *testing.T, cfg sale.Config) sale.Store {
 		return conformance.Servers(schema(t), 2)(t, cfg)
 	})
 }
 
-func TestLinearizableTwoServers(t *testing.T) { conformance.LinearizableAcross(t, schema, 50) }
+func TestLinearizableTwoServers(t *testing.T) {
+	t.Parallel()
+	conformance.LinearizableAcross(t, schema, 50)
+}

@@ -26,7 +26,7 @@ func TestFrozenServerReleasesTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.Initialize(ctx, 1, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, other, 1, false); err != nil {
 		t.Fatal(err)
 	}
 
@@ -48,7 +48,7 @@ func TestFrozenServerReleasesTheLock(t *testing.T) {
 	for {
 		// The first try may be cut by the store's own batch timeout
 		// (503); a shopper's retry then succeeds.
-		if res, err = other.Reserve(rctx, "alice", nil); err == nil || rctx.Err() != nil {
+		if res, err = sale.Reserve(rctx, other, "alice"); err == nil || rctx.Err() != nil {
 			break
 		}
 	}

@@ -123,7 +123,7 @@ func buildWaiting(b *testing.B, path, crashPath string, units, waiting int64, wo
 	start := time.Now()
 	s := openBench(b, path)
 	ctx := context.Background()
-	if _, err := s.Initialize(ctx, units, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, units, false); err != nil {
 		b.Fatal(err)
 	}
 	var next atomic.Int64
@@ -132,7 +132,7 @@ func buildWaiting(b *testing.B, path, crashPath string, units, waiting int64, wo
 	for range workers {
 		wg.Go(func() {
 			for i := next.Add(1); i <= units+waiting; i = next.Add(1) {
-				if _, err := s.Reserve(ctx, "user-"+strconv.FormatInt(i, 10), nil); err != nil {
+				if _, err := sale.Reserve(ctx, s, "user-"+strconv.FormatInt(i, 10)); err != nil {
 					select {
 					case failed <- fmt.Errorf("reserve user-%d: %w", i, err):
 					default:
@@ -174,15 +174,15 @@ func TestBigBatchSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Initialize(t.Context(), 0, false, nil); err != nil {
+	if _, err := sale.Initialize(t.Context(), s, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if _, err := s.Reserve(t.Context(), "w"+strconv.Itoa(i), nil); err != nil {
+		if _, err := sale.Reserve(t.Context(), s, "w"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Initialize(t.Context(), n, false, nil); err != nil {
+	if _, err := sale.Initialize(t.Context(), s, n, false); err != nil {
 		t.Fatal(err)
 	}
 	holds := make(map[string]sale.Reservation, n)

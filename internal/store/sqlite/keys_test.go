@@ -78,24 +78,22 @@ func TestKeysPruned(t *testing.T) {
 	clock := clocktest.New(t0)
 	cfg := sale.Config{Clock: clock, KeyTTL: time.Minute, MaxKeys: 3}
 	s, j := openKeyed(t, path, cfg)
-	if _, err := s.Initialize(ctx, 10, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 10, false); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
 		clock.Advance(time.Second)
-		if _, err := s.Reserve(ctx, fmt.Sprint("user-", i), &sale.Attempt{Key: "k"}); err != nil {
+		if _, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: fmt.Sprint("user-", i)}, "k"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := fmt.Sprint(rowsOf(t, j)); got != "[user:user-3 user:user-4 user:user-5]" {
 		t.Fatalf("keys kept: %s; want the 3 newest", got)
 	}
-	a := &sale.Attempt{Key: "k"}
-	if _, err := s.Reserve(ctx, "user-5", a); err != nil || !a.Replayed {
+	if a, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "user-5"}, "k"); err != nil || !a.Replayed {
 		t.Fatalf("retry of a kept key: %v (replayed %v)", err, a.Replayed)
 	}
-	a = &sale.Attempt{Key: "k"}
-	if _, err := s.Reserve(ctx, "user-1", a); !errors.Is(err, sale.ErrAlreadyReserved) || a.Replayed {
+	if a, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "user-1"}, "k"); !errors.Is(err, sale.ErrAlreadyReserved) || a.Replayed {
 		t.Fatalf("retry of a forgotten key: %v (replayed %v); want it made again", err, a.Replayed)
 	}
 	if got := rowsOf(t, j); len(got) != 3 {
@@ -103,7 +101,7 @@ func TestKeysPruned(t *testing.T) {
 	}
 
 	clock.Advance(time.Minute) // every key kept so far has expired
-	if _, err := s.Reserve(ctx, "user-6", &sale.Attempt{Key: "k"}); err != nil {
+	if _, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: "user-6"}, "k"); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(rowsOf(t, j)); got != "[user:user-6]" {

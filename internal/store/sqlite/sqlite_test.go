@@ -26,8 +26,20 @@ func file(t *testing.T) conformance.Factory {
 // open opens a store on a fresh file of t's own.
 func open(t *testing.T, cfg sale.Config) sale.Store { return file(t)(t, cfg) }
 
-func TestConformance(t *testing.T) { conformance.Run(t, open) }
+// The suites run side by side, each on files of its own: much of their time
+// is spent waiting for fsync.
 
-func TestLinearizable(t *testing.T) { conformance.Linearizable(t, open, 100) }
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	conformance.Run(t, open)
+}
 
-func TestDurable(t *testing.T) { conformance.RunDurable(t, file) }
+func TestLinearizable(t *testing.T) {
+	t.Parallel()
+	conformance.Linearizable(t, open, 100)
+}
+
+func TestDurable(t *testing.T) {
+	t.Parallel()
+	conformance.RunDurable(t, file)
+}

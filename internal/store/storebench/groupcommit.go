@@ -41,17 +41,21 @@ func groupCommit(b *testing.B, open func(b *testing.B) *store.Store, conns int, 
 	s := open(b)
 	defer s.Close()
 	ctx := context.Background()
-	if _, err := s.Initialize(ctx, 1000, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, s, 1000, false); err != nil {
 		b.Fatal(err)
 	}
 	var next atomic.Uint64
 	reserve := func() bool {
 		id := "u-" + strconv.FormatUint(next.Add(1), 36)
-		var a *sale.Attempt
+		key := ""
 		if keyed {
-			a = &sale.Attempt{Key: "3f8a1c2e-" + id}
+			key = "3f8a1c2e-" + id
 		}
-		if _, err := s.Reserve(ctx, id, a); err != nil {
+		ans, err := s.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: id}, key)
+		if err == nil {
+			err = ans.Err
+		}
+		if err != nil {
 			b.Errorf("reserve %s: %v", id, err)
 			return false
 		}

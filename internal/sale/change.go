@@ -1,0 +1,81 @@
+package sale
+
+import (
+	"context"
+	"fmt"
+)
+
+// Op names a change: what Store.Do makes, and what an idempotency key can be
+// given to.
+type Op string
+
+const (
+	OpInitialize Op = "initialize"
+	OpReserve    Op = "reserve"
+	OpConfirm    Op = "confirm"
+	OpCancel     Op = "cancel"
+)
+
+// Call is one change and its arguments: what a retry must ask again,
+// exactly, to be answered with the first answer.
+type Call struct {
+	Op            Op
+	UserID        string // reserve
+	ReservationID string // confirm, cancel
+	Total         int64  // initialize
+	Reset         bool   // initialize
+}
+
+func (c Call) String() string {
+	switch c.Op {
+	case OpInitialize:
+		return fmt.Sprintf("initialize %d (reset %t)", c.Total, c.Reset)
+	case OpReserve:
+		return "reserve " + c.UserID
+	default:
+		return string(c.Op) + " " + c.ReservationID
+	}
+}
+
+// Answer is what a change answered: Err, or the result its Op gives.
+type Answer struct {
+	// Err is the change's error, nil when it succeeded: one of this
+	// package's errors (an *Error, *ConflictError or *InventoryError) that
+	// the sale decided, never one the store could not decide (unavailable,
+	// a key in flight), which is not an answer but the lack of one.
+	Err         error
+	Status      Status        // initialize
+	Reserve     ReserveResult // reserve
+	Reservation Reservation   // confirm, cancel
+	// Replayed says the answer is the one kept with the call's idempotency
+	// key, given again: this call changed nothing.
+	Replayed bool
+}
+
+// Initialize, Reserve, Confirm and Cancel make one change through s.Do
+// without an idempotency key, for callers that never retry one (a test, the
+// server's own start-up), and return its result or its error alone.
+
+// Initialize sets the total inventory; see Store.Do.
+func Initialize(ctx context.Context, s Store, total int64, reset bool) (Status, error) {
+	a, err := s.Do(ctx, Call{Op: OpInitialize, Total: total, Reset: reset}, "")
+	return a.Status, err
+}
+
+// Reserve gives userID a hold or a place in line; see Store.Do.
+func Reserve(ctx context.Context, s Store, userID string) (ReserveResult, error) {
+	a, err := s.Do(ctx, Call{Op: OpReserve, UserID: userID}, "")
+	return a.Reserve, err
+}
+
+// Confirm turns a hold into a purchase; see Store.Do.
+func Confirm(ctx context.Context, s Store, id string) (Reservation, error) {
+	a, err := s.Do(ctx, Call{Op: OpConfirm, ReservationID: id}, "")
+	return a.Reservation, err
+}
+
+// Cancel releases a hold; see Store.Do.
+func Cancel(ctx context.Context, s Store, id string) (Reservation, error) {
+	a, err := s.Do(ctx, Call{Op: OpCancel, ReservationID: id}, "")
+	return a.Reservation, err
+}
