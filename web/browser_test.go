@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +22,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/flashsale/flashsale/internal/httpapi"
-	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 const (
@@ -41,45 +39,26 @@ var (
 
 type size struct{ w, h int }
 
-// shop is the whole stack (store, live hub, HTTP API and the page) served
-// the way cmd/flashsale serves it, on httptest's loopback port.
+// shop is the whole stack (store, event streams, HTTP API and the page)
+// served the way cmd/flashsale serves it, on a loopback port.
 type shop struct {
 	URL string
-	srv *httptest.Server
-	hub *live.Hub
+	srv *testkit.Server
 }
 
 // newShop starts a shop with no sale initialized.
 func newShop(t *testing.T) *shop {
 	t.Helper()
-	st, err := memory.New(sale.Config{HoldTTL: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	hub, err := live.Start(live.Config{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := httpapi.New(httpapi.Config{Store: st, AdminToken: adminToken, Live: hub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	// Cleanups run last first: the hub ends the streams, which lets the
-	// server close, then the store goes.
-	t.Cleanup(srv.Close)
-	t.Cleanup(hub.Close)
-	return &shop{URL: srv.URL, srv: srv, hub: hub}
+	srv := testkit.Start(t, testkit.Options{
+		Sale: sale.Config{HoldTTL: 2 * time.Minute},
+		API:  httpapi.Config{AdminToken: adminToken},
+	}).Server()
+	return &shop{URL: srv.URL, srv: srv}
 }
 
-// down takes the shop off the network as a crash would: every stream and
-// connection ends and no new one is accepted.
-func (s *shop) down() {
-	s.hub.Close()
-	s.srv.Listener.Close()
-	s.srv.CloseClientConnections()
-}
+// down takes the shop off the network: every stream and connection ends
+// and no new one is accepted.
+func (s *shop) down() { _ = s.srv.Close() }
 
 // request sends one JSON request to the shop, with the admin token (which
 // only /initialize reads), and decodes a JSON answer into

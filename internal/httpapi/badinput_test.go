@@ -10,7 +10,6 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // Every bad input gets a clear 4xx problem and changes nothing.
@@ -71,11 +70,11 @@ func TestBodyTooLarge(t *testing.T) {
 // bug: the request gets a 500 problem and the server keeps serving.
 type panicky struct{ sale.Store }
 
-func (p panicky) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
-	if user == "boom" {
+func (p panicky) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
+	if c.Op == sale.OpReserve && c.UserID == "boom" {
 		panic("simulated bug")
 	}
-	return p.Store.Reserve(ctx, user, a)
+	return p.Store.Do(ctx, c, key)
 }
 
 // failing is a store whose reads fail, standing in for a backend outage.
@@ -86,11 +85,7 @@ func (failing) Status(context.Context) (sale.Status, error) {
 }
 
 func TestServerErrorsAreProblems(t *testing.T) {
-	st, err := memory.New(sale.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, withStore(panicky{st}))
+	h := newHarness(t, wrapped(func(s sale.Store) sale.Store { return panicky{s} }))
 	h.initialize(5)
 	resp := h.reserve("boom")
 	wantProblem(t, resp.StatusCode(), 500, resp.Body, "/problems/internal")
@@ -98,7 +93,7 @@ func TestServerErrorsAreProblems(t *testing.T) {
 		t.Fatalf("server did not keep serving: %d %s", resp.StatusCode(), resp.Body)
 	}
 
-	h2 := newHarness(t, withStore(failing{st}))
+	h2 := newHarness(t, wrapped(func(s sale.Store) sale.Store { return failing{s} }))
 	r, err := h2.client.GetStatusWithResponse(h2.ctx())
 	if err != nil {
 		t.Fatal(err)

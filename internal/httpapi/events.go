@@ -40,20 +40,7 @@ func (h *handlers) GetUserEvents(ctx context.Context, req generated.GetUserEvent
 			s.Close()
 		}
 	}
-	switch {
-	case errors.Is(err, live.ErrUserFull):
-		retry := int(streamRetry / time.Second)
-		return generated.GetUserEvents429ApplicationProblemPlusJSONResponse{
-			Body:    problem(probTooManyStreams, err.Error()+"; close one first"),
-			Headers: generated.GetUserEvents429ResponseHeaders{RetryAfter: retry},
-		}, nil
-	case errors.Is(err, live.ErrFull), errors.Is(err, live.ErrClosed):
-		retry := streamsFullRetry
-		return generated.GetUserEvents503ApplicationProblemPlusJSONResponse{
-			Body:    problem(probStreamsFull, fmt.Sprintf("%v; retry in %ds", err, retry)),
-			Headers: generated.GetUserEvents503ResponseHeaders{RetryAfter: retry},
-		}, nil
-	case err != nil:
+	if err != nil {
 		return nil, err
 	}
 	head, _ := ctx.Value(headRequest{}).(bool)

@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
-	"github.com/flashsale/flashsale/internal/clocktest"
 	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // sseEvent is one frame of an event stream; a comment has only comment set.
@@ -45,7 +44,7 @@ func (h *harness) stream(user string, header ...string) *sseStream {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := h.srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req) // the checked client would time out a stream
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -224,18 +223,7 @@ func TestEventStreamHeartbeat(t *testing.T) {
 }
 
 func TestEventStreamLimits(t *testing.T) {
-	clock := clocktest.New(epoch)
-	st, err := memory.New(sale.Config{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	hub, err := live.Start(live.Config{Store: st, Clock: clock, MaxStreams: 2, MaxPerUser: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hub.Close)
-	h := newHarness(t, withStore(st), withLive(hub))
+	h := newHarness(t, func(o *testkit.Options) { o.API.MaxStreams, o.API.MaxStreamsPerUser = 2, 1 })
 	h.initialize(1)
 
 	bob := h.stream("bob")
@@ -255,9 +243,9 @@ func TestEventStreamLimits(t *testing.T) {
 	// A client that leaves frees its place.
 	bob.close()
 	deadline := time.Now().Add(5 * time.Second)
-	for hub.Stats().Open != 1 {
+	for h.openStreams() != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d streams open after bob left, want 1", hub.Stats().Open)
+			t.Fatalf("%d streams open after bob left, want 1", h.openStreams())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -273,7 +261,7 @@ func TestEventStreamIsCountedNotTimed(t *testing.T) {
 	s.expect("state")
 	s.close()
 	deadline := time.Now().Add(5 * time.Second)
-	for h.hub.Stats().Open != 0 {
+	for h.openStreams() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the stream is still open")
 		}
@@ -311,7 +299,7 @@ func TestEventStreamHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := h.srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req) // the checked client would time out a stream
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,18 +320,13 @@ func (unreadable) User(context.Context, string) (sale.UserState, error) {
 // A stream whose first state cannot be read is a 503 with Retry-After,
 // which EventSource's owner can act on, not a 200 that ends at once.
 func TestEventStreamWhenTheStoreIsDown(t *testing.T) {
-	st, err := memory.New(sale.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	h := newHarness(t, withStore(unreadable{st}))
+	h := newHarness(t, wrapped(func(s sale.Store) sale.Store { return unreadable{s} }))
 	resp, body := h.raw(http.MethodGet, "/users/gina/events", "", nil)
 	wantProblem(t, resp.StatusCode, http.StatusServiceUnavailable, body, "/problems/unavailable")
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-	if open := h.hub.Stats().Open; open != 0 {
+	if open := h.openStreams(); open != 0 {
 		t.Errorf("%d streams left open", open)
 	}
 }

@@ -1,28 +1,23 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/clocktest"
-	"github.com/flashsale/flashsale/internal/httpapi"
-	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 const (
-	adminToken = "test-admin-token"
+	adminToken = testkit.AdminToken
 	holdTTL    = 5 * time.Minute
 )
 
@@ -31,143 +26,37 @@ var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // harness is one server under test: the real HTTP stack over the in-memory
 // store with a fake clock, reached through the generated typed client. Every
 // response that passes through the client is checked against
-// api/openapi.yaml, so a handler that answers something the document does
-// not allow fails the test that provoked it.
+// api/openapi.yaml (testkit), so a handler that answers something the
+// document does not allow fails the test that provoked it.
 type harness struct {
 	t      *testing.T
 	clock  *clocktest.Clock
 	store  sale.Store
-	hub    *live.Hub
-	srv    *httptest.Server
+	srv    *testkit.Server
 	client *generated.ClientWithResponses
-	http   *http.Client // raw, but still validating
+	http   *http.Client // raw, but still checked
 }
 
-type option func(*httpapi.Config)
+// option changes what newHarness starts.
+type option func(*testkit.Options)
 
 func withRateLimit(perSecond float64, burst int) option {
-	return func(c *httpapi.Config) { c.RateLimit, c.RateBurst = perSecond, burst }
+	return func(o *testkit.Options) { o.API.RateLimit, o.API.RateBurst = perSecond, burst }
 }
 
-func withStore(s sale.Store) option {
-	return func(c *httpapi.Config) { c.Store = s }
-}
-
-// withLive gives the server a hub of the test's own (over the test's
-// store, given withStore).
-func withLive(hub *live.Hub) option {
-	return func(c *httpapi.Config) { c.Live = hub }
+// wrapped serves the store through wrap, to make it fail or slow.
+func wrapped(wrap func(sale.Store) sale.Store) option {
+	return func(o *testkit.Options) { o.Wrap = wrap }
 }
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	clock := clocktest.New(epoch)
-	st, err := memory.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
+	o := testkit.Options{Clock: clocktest.New(epoch), Sale: sale.Config{HoldTTL: holdTTL}}
+	for _, f := range opts {
+		f(&o)
 	}
-	cfg := httpapi.Config{Store: st, AdminToken: adminToken, Now: clock.Now}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.Live == nil {
-		hub, err := live.Start(live.Config{Store: cfg.Store, Clock: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(hub.Close)
-		cfg.Live = hub
-	}
-	h, err := httpapi.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-
-	spec, err := generated.GetSwagger()
-	if err != nil {
-		t.Fatal(err)
-	}
-	router, err := gorillamux.NewRouter(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Transport: &validating{t: t, router: router, next: http.DefaultTransport}, Timeout: 10 * time.Second}
-	client, err := generated.NewClientWithResponses(srv.URL, generated.WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &harness{t: t, clock: clock, store: cfg.Store, hub: cfg.Live, srv: srv, client: client, http: hc}
-}
-
-// validating is a RoundTripper that checks each response against the spec:
-// status listed for the operation, headers, and body schema. Answers from
-// routes outside the document (unknown paths, /metrics, /docs) must still be
-// problem bodies when they are errors.
-type validating struct {
-	t      *testing.T
-	router routers.Router
-	next   http.RoundTripper
-}
-
-func (v *validating) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := v.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-
-	route, params, err := v.router.FindRoute(req)
-	if err != nil {
-		if resp.StatusCode >= 400 {
-			checkProblem(v.t, resp.StatusCode, resp.Header, body)
-		}
-		return resp, nil
-	}
-	if err := validateResponse(req, route, params, resp.StatusCode, resp.Header, body); err != nil {
-		v.t.Errorf("%s %s answered %d, which api/openapi.yaml does not allow: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
-	}
-	if resp.StatusCode >= 400 {
-		checkProblem(v.t, resp.StatusCode, resp.Header, body)
-	}
-	return resp, nil
-}
-
-// validateResponse checks one answer against the operation the request
-// matched: a status the document lists for it, and headers and body that
-// match what it says of that status.
-func validateResponse(req *http.Request, route *routers.Route, params map[string]string, status int, header http.Header, body []byte) error {
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 status,
-		Header:                 header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
-	}
-	in.SetBodyBytes(body)
-	return openapi3filter.ValidateResponse(context.Background(), in)
-}
-
-// checkProblem asserts an RFC 9457 body whose status matches the response's.
-func checkProblem(t *testing.T, status int, h http.Header, body []byte) {
-	t.Helper()
-	if ct := h.Get("Content-Type"); ct != "application/problem+json" {
-		t.Errorf("status %d: Content-Type %q, want application/problem+json", status, ct)
-		return
-	}
-	var p generated.Problem
-	if err := json.Unmarshal(body, &p); err != nil {
-		t.Errorf("status %d: problem body does not decode: %v: %s", status, err, body)
-		return
-	}
-	if p.Status != status || !p.Type.Valid() || p.Title == "" || p.Detail == nil || *p.Detail == "" {
-		t.Errorf("status %d: incomplete problem %+v", status, p)
-	}
+	srv := testkit.Start(t, o).Server()
+	return &harness{t: t, clock: o.Clock, store: srv.Store, srv: srv, client: srv.Client, http: srv.HTTP}
 }
 
 func (h *harness) ctx() context.Context {
@@ -237,6 +126,24 @@ func (h *harness) status() generated.Status {
 		h.t.Fatalf("status: %v %s", err, resp.Body)
 	}
 	return *resp.JSON200
+}
+
+// openStreams is how many event streams the server has open, as /metrics
+// says.
+func (h *harness) openStreams() int {
+	h.t.Helper()
+	_, body := h.raw(http.MethodGet, "/metrics", "", nil)
+	for _, line := range strings.Split(string(body), "\n") {
+		if n, ok := strings.CutPrefix(line, "flashsale_streams_open "); ok {
+			open, err := strconv.Atoi(n)
+			if err != nil {
+				h.t.Fatalf("flashsale_streams_open %q: %v", n, err)
+			}
+			return open
+		}
+	}
+	h.t.Fatalf("no flashsale_streams_open in /metrics:\n%s", body)
+	return 0
 }
 
 // raw sends a request by hand, for inputs the typed client cannot express.

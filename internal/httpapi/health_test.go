@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // sick is a store whose backend can be switched off, standing in for a
@@ -30,12 +29,11 @@ func (s *sick) Health(context.Context) error {
 // problem, with Retry-After and the reason, while it does not; the server
 // goes on serving and answers 200 again once the store is back.
 func TestHealthSaysWhenTheStoreIsDown(t *testing.T) {
-	st, err := memory.New(sale.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sick{Store: st}
-	h := newHarness(t, withStore(s)) // every answer is checked against api/openapi.yaml
+	var s *sick
+	h := newHarness(t, wrapped(func(st sale.Store) sale.Store { // every answer is checked against api/openapi.yaml
+		s = &sick{Store: st}
+		return s
+	}))
 
 	health := func() (int, []byte, string) {
 		t.Helper()
@@ -69,11 +67,7 @@ func TestHealthSaysWhenTheStoreIsDown(t *testing.T) {
 // A store without a health check (the memory store before it had one) is
 // healthy while the process serves.
 func TestHealthWithoutAHealthCheck(t *testing.T) {
-	st, err := memory.New(sale.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, withStore(struct{ sale.Store }{st}))
+	h := newHarness(t, wrapped(func(st sale.Store) sale.Store { return struct{ sale.Store }{st} }))
 	r, err := h.client.GetHealthWithResponse(h.ctx())
 	if err != nil || r.StatusCode() != 200 {
 		t.Fatalf("healthz: %v %d", err, r.StatusCode())

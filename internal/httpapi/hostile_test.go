@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // What a hostile client found (issue 14), each kept fixed here. The
@@ -39,9 +38,9 @@ func (l lingering) Status(ctx context.Context) (sale.Status, error) {
 	return l.Store.Status(ctx)
 }
 
-func (l lingering) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
+func (l lingering) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
 	linger(ctx)
-	return l.Store.Reserve(ctx, user, a)
+	return l.Store.Do(ctx, c, key)
 }
 
 // syncBuffer is a log destination that tests read while the server writes.
@@ -93,13 +92,9 @@ func halfClosed(t *testing.T, addr, request string) (*http.Response, []byte) {
 // ERROR twice and counting a 5xx in /metrics. Nothing of that is left.
 func TestHostileHalfClose(t *testing.T) {
 	t.Parallel()
-	st, err := memory.New(sale.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	h := newHarness(t, withStore(lingering{st}), func(c *httpapi.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newHarness(t, wrapped(func(s sale.Store) sale.Store { return lingering{s} }), func(o *testkit.Options) {
+		o.API.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	h.initialize(1)
 	addr := strings.TrimPrefix(h.srv.URL, "http://")

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
-
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
 )
@@ -13,48 +11,46 @@ import (
 // rendered the first answer, from the answer alone, so that its bytes are
 // the first answer's. Only the Idempotency-Replayed header tells them apart.
 
-// keyInUseRetryAfter is the Retry-After, in seconds, of an
-// idempotency-key-in-use answer: a request that is still running is one
-// commit away from its answer.
+// keyInUseRetryAfter is the Retry-After of an idempotency-key-in-use answer:
+// a request that is still running is one commit away from its answer.
 const keyInUseRetryAfter = 1
 
-// attempt is the store's Attempt for a request's Idempotency-Key, nil when
-// it has none. The validator has checked the key against the document's
+// key is the store's idempotency key for a request's Idempotency-Key, ""
+// when it has none. The validator has checked it against the document's
 // pattern; an RFC 8941 string's quotes are not part of the key, so `"k"`
 // and `k` are one key.
-func attempt(header *generated.IdempotencyKey) *sale.Attempt {
+func key(header *generated.IdempotencyKey) string {
 	if header == nil {
-		return nil
+		return ""
 	}
 	k := *header
 	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
 		k = k[1 : len(k)-1]
 	}
-	return &sale.Attempt{Key: k}
+	return k
 }
 
 // replayedHeader is the Idempotency-Replayed header of an answer: true on a
 // replay, absent otherwise.
-func replayedHeader(a *sale.Attempt) *bool {
-	if a == nil || !a.Replayed {
+func replayedHeader(ans sale.Answer) *bool {
+	if !ans.Replayed {
 		return nil
 	}
 	replayed := true
 	return &replayed
 }
 
-// keyInUse is the answer to a retry that came while the key's first request
-// was still running (sale.ErrKeyInFlight): 409 with Retry-After. It is not
-// kept; the retry after it gets the first request's answer.
-func keyInUse(a *sale.Attempt) (generated.Problem, *int) {
-	secs := keyInUseRetryAfter
-	return problem(probKeyInUse, fmt.Sprintf("a request with idempotency key %q is still running; retry in a moment to get its answer", a.Key)), &secs
+// answered is the error a change answered with, marked as a replay when it
+// was one, for writeError to say so.
+func answered(err error, ans sale.Answer) error {
+	if ans.Replayed {
+		return replayedError{err}
+	}
+	return err
 }
 
-// keyMismatch is the answer to a key sent with another request than its
-// first (sale.ErrKeyMismatch): 422, nothing done. The store's error says
-// what the key was first used for.
-func keyMismatch(err error) generated.IdempotencyKeyMismatchApplicationProblemPlusJSONResponse {
-	return generated.IdempotencyKeyMismatchApplicationProblemPlusJSONResponse(problem(probKeyMismatch,
-		err.Error()+"; send a new key for a new request"))
-}
+// replayedError is an answer, an error, kept with its idempotency key and
+// given again.
+type replayedError struct{ error }
+
+func (e replayedError) Unwrap() error { return e.error }

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,10 +15,8 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/clocktest"
-	"github.com/flashsale/flashsale/internal/httpapi"
-	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // Idempotency-Key on every POST (issue 11): a retry with the same key gets
@@ -273,11 +268,7 @@ func (c *gatedClock) Now() time.Time {
 
 func TestIdempotencyKeyInFlight(t *testing.T) {
 	clock := &gatedClock{Clock: clocktest.New(epoch)}
-	st, err := memory.New(sale.Config{HoldTTL: holdTTL, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, withStore(st))
+	h := newHarness(t, func(o *testkit.Options) { o.Clock, o.Sale.Clock = clock.Clock, clock })
 	h.initialize(3)
 
 	clock.arm()
@@ -349,12 +340,8 @@ func TestIdempotencyKeyScopes(t *testing.T) {
 
 func TestIdempotencyKeyExpiry(t *testing.T) {
 	const keyTTL = time.Minute
-	clock := clocktest.New(epoch)
-	st, err := memory.New(sale.Config{HoldTTL: holdTTL, Clock: clock, KeyTTL: keyTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, withStore(st), func(c *httpapi.Config) { c.Now = clock.Now })
+	h := newHarness(t, func(o *testkit.Options) { o.Sale.KeyTTL = keyTTL })
+	clock := h.clock
 	h.initialize(2)
 
 	first := h.keyedReserve("alice", "k")
@@ -476,19 +463,15 @@ type outageOnce struct {
 	failed atomic.Bool
 }
 
-func (o *outageOnce) Reserve(ctx context.Context, user string, a *sale.Attempt) (sale.ReserveResult, error) {
-	if a != nil && o.failed.CompareAndSwap(false, true) {
-		return sale.ReserveResult{}, fmt.Errorf("commit: the disk is full: %w", sale.ErrUnavailable)
+func (o *outageOnce) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
+	if c.Op == sale.OpReserve && key != "" && o.failed.CompareAndSwap(false, true) {
+		return sale.Answer{}, fmt.Errorf("commit: the disk is full: %w", sale.ErrUnavailable)
 	}
-	return o.Store.Reserve(ctx, user, a)
+	return o.Store.Do(ctx, c, key)
 }
 
 func TestIdempotencyUnavailableIsNotKept(t *testing.T) {
-	st, err := memory.New(sale.Config{HoldTTL: holdTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, withStore(&outageOnce{Store: st}))
+	h := newHarness(t, wrapped(func(s sale.Store) sale.Store { return &outageOnce{Store: s} }))
 	h.initialize(1)
 	down := h.keyedReserve("alice", "k")
 	wantProblem(t, down.status, 503, down.body, "/problems/unavailable")
@@ -557,59 +540,4 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 		t.Fatalf("%d holds, want 1", st.Held)
 	}
 	t.Logf("%d first, %d replayed, %d in use", firsts, replays, inUse)
-}
-
-// BenchmarkReserveIdempotencyKey is what a key costs POST /reserve: the
-// whole handler in process over the memory store, each request a new user,
-// with and without a new key each.
-func BenchmarkReserveIdempotencyKey(b *testing.B) {
-	for _, keyed := range []bool{false, true} {
-		name := "without key"
-		if keyed {
-			name = "with key"
-		}
-		b.Run(name, func(b *testing.B) {
-			st, err := memory.New(sale.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = st.Close() })
-			hub, err := live.Start(live.Config{Store: st})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(hub.Close)
-			h, err := httpapi.New(httpapi.Config{Store: st, Live: hub, AdminToken: adminToken, RateLimit: 1e6, RateBurst: 1e6, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			req := httptest.NewRequest(http.MethodPost, "/initialize", strings.NewReader(`{"total_inventory":1000}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+adminToken)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("initialize: %d %s", rec.Code, rec.Body)
-			}
-			body := bytes.NewReader(nil)
-			var buf, key []byte
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				buf = strconv.AppendInt(append(buf[:0], `{"user_id":"u`...), int64(i), 10)
-				buf = append(buf, `"}`...)
-				body.Reset(buf)
-				r := httptest.NewRequest(http.MethodPost, "/reserve", io.NopCloser(body))
-				r.Header.Set("Content-Type", "application/json")
-				if keyed {
-					key = strconv.AppendInt(append(key[:0], "key-"...), int64(i), 10)
-					r.Header.Set("Idempotency-Key", string(key))
-				}
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != http.StatusCreated && w.Code != http.StatusAccepted {
-					b.Fatalf("reserve %d: %d %s", i, w.Code, w.Body)
-				}
-			}
-		})
-	}
 }

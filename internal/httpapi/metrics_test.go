@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/memory"
 )
 
 // saleGauges reads the sale's series from a /metrics body.
@@ -50,14 +49,14 @@ func TestSaleMetricsAddUpUnderLoad(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				res, err := h.store.Reserve(ctx, fmt.Sprintf("w%d-%d", w, i), nil)
+				res, err := sale.Reserve(ctx, h.store, fmt.Sprintf("w%d-%d", w, i))
 				if err != nil || res.Reservation == nil {
 					continue
 				}
 				if i%2 == 0 {
-					_, _ = h.store.Confirm(ctx, res.Reservation.ID, nil)
+					_, _ = sale.Confirm(ctx, h.store, res.Reservation.ID)
 				} else {
-					_, _ = h.store.Cancel(ctx, res.Reservation.ID, nil)
+					_, _ = sale.Cancel(ctx, h.store, res.Reservation.ID)
 				}
 			}
 		})
@@ -88,11 +87,7 @@ func (statusDown) Status(context.Context) (sale.Status, error) {
 // else, says so in flashsale_store_up, and leaves the sale's series out
 // rather than make numbers up.
 func TestMetricsWhileTheStoreIsDown(t *testing.T) {
-	st, err := memory.New(sale.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, withStore(statusDown{st}))
+	h := newHarness(t, wrapped(func(s sale.Store) sale.Store { return statusDown{s} }))
 	resp, body := h.raw("GET", "/metrics", "", nil)
 	wantStatus(t, resp.StatusCode, 200, body)
 	g := saleGauges(t, body)

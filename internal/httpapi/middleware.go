@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"time"
 
+	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/go-chi/chi/v5"
 	chimw "github.com/go-chi/chi/v5/middleware"
 )
@@ -37,10 +37,10 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 // observe records each request's route, status and duration in the metrics,
 // and logs it at debug level: at info, a flash sale's crowd would fill the
 // log and cost a write per request.
-func observe(m *metrics, log *slog.Logger) func(http.Handler) http.Handler {
+func observe(m *metrics, clock sale.Clock, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
+			start := clock.Now()
 			ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
 			status := ww.Status()
@@ -51,7 +51,7 @@ func observe(m *metrics, log *slog.Logger) func(http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched" // keeps label cardinality bounded
 			}
-			elapsed := time.Since(start)
+			elapsed := clock.Now().Sub(start)
 			stream := ww.Header().Get("Content-Type") == "text/event-stream"
 			m.observe(methodLabel(r.Method), route, status, elapsed, stream)
 			// A 5xx was logged, with its cause, where it was made (the

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,12 +10,14 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
-// problemKind is one row of the problem-type table in api/openapi.yaml.
-// Clients branch on Type, so each is one of the document's ProblemType
-// constants, generated from its enum.
+// problemKind is one row of the problem-type table in api/openapi.yaml: its
+// type, title and status, written here once. Clients branch on Type, so each
+// is one of the document's ProblemType constants, generated from its enum
+// (TestProblemTypesAreTheDocumentsTable holds the two tables together).
 type problemKind struct {
 	Type   generated.ProblemType
 	Title  string
@@ -45,6 +48,163 @@ var (
 	probStreamsFull      = problemKind{generated.ProblemTypeStreamsFull, "Too many event streams on this server", http.StatusServiceUnavailable}
 )
 
+// refusal is how one error is answered: its problem kind, the problem's
+// detail in words from the error and the request, and the Retry-After
+// seconds it tells the client to wait (0 for none).
+type refusal struct {
+	err    error
+	kind   problemKind
+	detail func(err error, r *http.Request) string
+	retry  func(err error) int
+}
+
+// refusals is every error a handler answers with a problem; writeError reads
+// it, and nothing else maps errors. A detail is made from what the error
+// carries and what the request names, never from the error's text when the
+// error may be a kept answer: a replay must read the same, byte for byte,
+// as the first answer.
+var refusals = []refusal{
+	{err: sale.ErrNotInitialized, kind: probNotInitialized, detail: func(error, *http.Request) string {
+		return "no sale has been initialized; an operator must POST /initialize first"
+	}},
+	{err: sale.ErrAlreadyReserved, kind: probAlreadyReserved, detail: func(err error, _ *http.Request) string {
+		r := conflictOf(err)
+		return fmt.Sprintf("user %s already has reservation %s (%s)", r.UserID, r.ID, r.Status)
+	}},
+	{err: sale.ErrHoldExpired, kind: probHoldExpired, detail: func(err error, _ *http.Request) string {
+		r := conflictOf(err)
+		return fmt.Sprintf("reservation %s expired at %s", r.ID, r.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	}},
+	{err: sale.ErrHoldCancelled, kind: probHoldCancelled, detail: func(err error, _ *http.Request) string {
+		return fmt.Sprintf("reservation %s was cancelled", conflictOf(err).ID)
+	}},
+	{err: sale.ErrAlreadyConfirmed, kind: probAlreadyConfirmed, detail: func(err error, _ *http.Request) string {
+		return fmt.Sprintf("reservation %s is confirmed and cannot be cancelled", conflictOf(err).ID)
+	}},
+	{err: sale.ErrReservationNotFound, kind: probResNotFound, detail: func(_ error, r *http.Request) string {
+		return "no reservation " + pathParam(r, "reservation_id")
+	}},
+	{err: sale.ErrNotWaiting, kind: probNotWaiting, detail: func(_ error, r *http.Request) string {
+		return fmt.Sprintf("user %s is not in the waitlist", pathParam(r, "user_id"))
+	}},
+	{err: sale.ErrInventoryConflict, kind: probInventory, detail: func(err error, _ *http.Request) string {
+		var inv *sale.InventoryError
+		if !errors.As(err, &inv) {
+			return err.Error()
+		}
+		return inv.Error() + `; send "reset": true to start a new sale`
+	}},
+	{err: sale.ErrKeyInFlight, kind: probKeyInUse, detail: func(_ error, r *http.Request) string {
+		k := generated.IdempotencyKey(r.Header.Get("Idempotency-Key"))
+		return fmt.Sprintf("a request with idempotency key %q is still running; retry in a moment to get its answer", key(&k))
+	}, retry: func(error) int { return keyInUseRetryAfter }},
+	// Not kept: a mismatch is the lack of an answer, so its text (which
+	// says what the key was first used for) may be the error's.
+	{err: sale.ErrKeyMismatch, kind: probKeyMismatch, detail: func(err error, _ *http.Request) string {
+		return err.Error() + "; send a new key for a new request"
+	}},
+	{err: errRateLimited, kind: probRateLimited, detail: func(err error, _ *http.Request) string {
+		var l *rateLimited
+		errors.As(err, &l)
+		return fmt.Sprintf("too many reservation attempts for user %s; retry in %ds", l.user, retrySeconds(l.wait))
+	}, retry: func(err error) int {
+		var l *rateLimited
+		errors.As(err, &l)
+		return retrySeconds(l.wait)
+	}},
+	{err: live.ErrUserFull, kind: probTooManyStreams, detail: func(err error, _ *http.Request) string {
+		return err.Error() + "; close one first"
+	}, retry: func(error) int { return retrySeconds(streamRetry) }},
+	{err: live.ErrFull, kind: probStreamsFull, detail: streamsFullDetail, retry: func(error) int { return streamsFullRetry }},
+	{err: live.ErrClosed, kind: probStreamsFull, detail: streamsFullDetail, retry: func(error) int { return streamsFullRetry }},
+	// An outage: nothing was done, unless the store lost its storage while
+	// committing and could not find out whether the commit was made.
+	{err: sale.ErrUnavailable, kind: probUnavailable, detail: func(err error, _ *http.Request) string {
+		secs := retrySeconds(sale.RetryAfter)
+		if errors.Is(err, sale.ErrOutcomeUnknown) {
+			return fmt.Sprintf("the sale's store stopped answering while committing this change, which may have been made: read the state (GET /users/{user_id} or /reservations/{reservation_id}) before trying again; retry in %ds", secs)
+		}
+		return fmt.Sprintf("the sale's store cannot be reached right now; nothing was done; retry in %ds", secs)
+	}, retry: func(error) int { return retrySeconds(sale.RetryAfter) }},
+}
+
+func streamsFullDetail(err error, _ *http.Request) string {
+	return fmt.Sprintf("%v; retry in %ds", err, streamsFullRetry)
+}
+
+// refusalOf is the row that answers err, if any.
+func refusalOf(err error) (refusal, bool) {
+	for _, f := range refusals {
+		if errors.Is(err, f.err) {
+			return f, true
+		}
+	}
+	return refusal{}, false
+}
+
+// writeError answers an error a handler returned: as its refusal says, or,
+// for an error no row knows (a bug), 500 with the cause in the log only.
+// A replayed answer says so in Idempotency-Replayed, as its success would.
+func (h *handlers) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client left (only a stream keeps its context): nobody to answer
+	}
+	f, ok := refusalOf(err)
+	if !ok {
+		h.log.Error("handler failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeProblem(w, internalProblem())
+		return
+	}
+	if f.kind == probUnavailable {
+		h.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	p := problem(f.kind, f.detail(err, r))
+	var c *sale.ConflictError
+	if errors.As(err, &c) {
+		p = withReservation(p, c.Reservation)
+	}
+	if f.retry != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(f.retry(err)))
+	}
+	if errors.As(err, new(replayedError)) {
+		w.Header().Set("Idempotency-Replayed", "true")
+	}
+	writeProblem(w, p)
+}
+
+// conflictOf is the reservation behind a conflict.
+func conflictOf(err error) sale.Reservation {
+	var c *sale.ConflictError
+	errors.As(err, &c)
+	return c.Reservation
+}
+
+// pathParam is the request's path parameter name, unescaped as the handler
+// got it.
+func pathParam(r *http.Request, name string) string {
+	params, _, _ := pathParams(r)
+	return params[name]
+}
+
+// errRateLimited is what a rateLimited error is.
+var errRateLimited = errors.New("rate limited")
+
+// rateLimited is a reservation attempt refused by the rate limiter: user may
+// try again after wait.
+type rateLimited struct {
+	user string
+	wait time.Duration
+}
+
+func (e *rateLimited) Error() string {
+	return fmt.Sprintf("user %s: too many reservation attempts; retry in %v", e.user, e.wait)
+}
+
+func (e *rateLimited) Is(target error) bool { return target == errRateLimited }
+
+// retrySeconds is d as a Retry-After: whole seconds, rounded up.
+func retrySeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
 // problem builds an RFC 9457 body of the given kind.
 func problem(k problemKind, detail string) generated.Problem {
 	return generated.Problem{Type: k.Type, Title: k.Title, Status: k.Status, Detail: &detail}
@@ -69,22 +229,7 @@ func withReservation(p generated.Problem, r sale.Reservation) generated.Problem 
 	return p
 }
 
-// writeUnavailable answers a request the store could not serve now (its disk
-// is full, its database down): 503 with Retry-After. Nothing was done,
-// unless the store lost its storage while committing and could not find
-// out whether the commit was made: then the detail says so.
-func writeUnavailable(w http.ResponseWriter, err error) {
-	secs := int((sale.RetryAfter + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	detail := fmt.Sprintf("the sale's store cannot be reached right now; nothing was done; retry in %ds", secs)
-	if errors.Is(err, sale.ErrOutcomeUnknown) {
-		detail = fmt.Sprintf("the sale's store stopped answering while committing this change, which may have been made: read the state (GET /users/{user_id} or /reservations/{reservation_id}) before trying again; retry in %ds", secs)
-	}
-	writeProblem(w, problem(probUnavailable, detail))
-}
-
-// writeProblem writes p outside the strict handlers: validation failures,
-// unknown routes, panics.
+// writeProblem writes p.
 func writeProblem(w http.ResponseWriter, p generated.Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // The document lists the problem types twice: in words, in the table at the
@@ -47,6 +48,34 @@ func TestProblemTypesAreTheDocumentsTable(t *testing.T) {
 	for _, k := range kinds {
 		if got, ok := table[string(k.Type)]; !ok || got != k.Status {
 			t.Errorf("%s is sent with %d; the document's table says %d", k.Type, k.Status, got)
+		}
+	}
+}
+
+// Each error of the sale that a handler may be given is answered by one row
+// of refusals, whose problem type is /problems/ and the error's kind: the
+// kind is written once, in internal/sale, and a client reads it back from
+// the type. The few that are no client's answer are left to a 500.
+func TestEverySaleErrorIsAnsweredAsItsKind(t *testing.T) {
+	notAnswers := map[*sale.Error]string{
+		sale.ErrInvalid:        "a caller that skipped the validator: a bug, answered 500",
+		sale.ErrEventsGone:     "no handler reads the feed",
+		sale.ErrOutcomeUnknown: "comes wrapped in ErrUnavailable, whose row answers it",
+	}
+	for _, e := range sale.Errors() {
+		f, ok := refusalOf(e)
+		if why, skip := notAnswers[e]; skip {
+			if ok {
+				t.Errorf("%v is answered %s, though %s", e, f.kind.Type, why)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("%v (%s) has no row in refusals: a handler given it would answer 500", e, e.Kind())
+			continue
+		}
+		if want := generated.ProblemType("/problems/" + string(e.Kind())); f.kind.Type != want {
+			t.Errorf("%v is answered %s, want %s, the type its kind names", e, f.kind.Type, want)
 		}
 	}
 }

@@ -6,12 +6,10 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/flashsale/flashsale/api"
 	"github.com/flashsale/flashsale/generated"
@@ -27,30 +25,40 @@ import (
 // Config is what the HTTP layer needs.
 type Config struct {
 	Store sale.Store
-	// Live follows Store's events for the event streams and the wait
-	// estimates. It must not be nil; its owner closes it at shutdown.
-	Live *live.Hub
 	// AdminToken guards POST /initialize. It must not be empty.
 	AdminToken string
 	// RateLimit is how many reservation attempts per second each user may
 	// make, with bursts of RateBurst. 0 turns rate limiting off.
 	RateLimit float64
 	RateBurst int
+	// MaxStreams and MaxStreamsPerUser bound the event streams open at
+	// once; zero means live.DefaultMaxStreams and live.DefaultMaxPerUser.
+	MaxStreams, MaxStreamsPerUser int
+	// Clock tells the time to the rate limiter and the event streams; nil
+	// means the system's.
+	Clock sale.Clock
 	// Logger gets errors, and each request at debug level; nil discards.
 	Logger *slog.Logger
 	// Registry gets the metrics served at /metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
-	// Now tells the time to the rate limiter; nil means time.Now.
-	Now func() time.Time
 }
 
-// New returns the whole HTTP stack as one handler.
-func New(cfg Config) (http.Handler, error) {
+// API is the whole HTTP stack as one handler. It follows the store's feed
+// for the event streams from New on; Close stops that.
+type API struct {
+	http.Handler
+	live *live.Hub
+}
+
+// Close ends every event stream and stops following the store. A server
+// shutting down calls it first (http.Server.RegisterOnShutdown): Shutdown
+// waits for connections to go idle, which a stream never does.
+func (a *API) Close() { a.live.Close() }
+
+// New returns the HTTP stack over cfg.Store.
+func New(cfg Config) (*API, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("httpapi: no store")
-	}
-	if cfg.Live == nil {
-		return nil, errors.New("httpapi: no live hub")
 	}
 	if cfg.AdminToken == "" {
 		return nil, errors.New("httpapi: empty admin token")
@@ -66,9 +74,9 @@ func New(cfg Config) (http.Handler, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
+	clock := cfg.Clock
+	if clock == nil {
+		clock = sale.SystemClock{}
 	}
 	spec, err := generated.GetSwagger()
 	if err != nil {
@@ -78,36 +86,29 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
-	m, err := newMetrics(reg, cfg.Store, cfg.Live)
+	hub, err := live.Start(live.Config{Store: cfg.Store, Clock: clock, MaxStreams: cfg.MaxStreams, MaxPerUser: cfg.MaxStreamsPerUser, Logger: log})
 	if err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
+	m, err := newMetrics(reg, cfg.Store, hub)
+	if err != nil {
+		hub.Close()
 		return nil, fmt.Errorf("httpapi: register metrics: %w", err)
 	}
 
-	h := &handlers{store: cfg.Store, live: cfg.Live, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
-		now: now, log: log, eventsSent: m.sentEvent}
+	h := &handlers{store: cfg.Store, live: hub, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		clock: clock, log: log, eventsSent: m.sentEvent}
 	strict := generated.NewStrictHandlerWithOptions(h, []generated.StrictMiddlewareFunc{finishWhatArrived}, generated.StrictHTTPServerOptions{
 		// Reached only if a body the validator passed fails to decode.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, validationProblem(err))
 		},
-		// The store's errors that are part of the rules became typed
-		// responses in the handlers; what is left is an outage or a bug.
-		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-				return // the client left (only a stream keeps its context): nobody to answer
-			}
-			if errors.Is(err, sale.ErrUnavailable) {
-				log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-				writeUnavailable(w, err)
-				return
-			}
-			log.Error("handler failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			writeProblem(w, internalProblem())
-		},
+		// Every error a handler returns is answered here, by one table.
+		ResponseErrorHandlerFunc: h.writeError,
 	})
 
 	r := chi.NewRouter()
-	r.Use(noStore, headAsGet, recoverer(log), observe(m, log))
+	r.Use(noStore, headAsGet, recoverer(log), observe(m, clock, log))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(probNotFound, "no route "+r.URL.Path))
 	})
@@ -138,7 +139,7 @@ func New(cfg Config) (http.Handler, error) {
 			},
 		})
 	})
-	return r, nil
+	return &API{Handler: r, live: hub}, nil
 }
 
 // allowedMethods lists the methods routed for path, for the Allow header of

@@ -1,7 +1,7 @@
 // The shopper's name is their user id, checked here so that a mistake is
 // explained in words before anything is sent.
 
-const max = 64;
+const max = 128;
 
 // nameProblem says what is wrong with name, or "" when it can be used.
 export function nameProblem(name) {
