@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // Abuse cases that need the real server's connection timeouts, set short
@@ -56,9 +58,9 @@ func trickle(t *testing.T, addr string, head string, parts []string, pause time.
 	}
 }
 
-func stillServes(t *testing.T, s *server) {
+func stillServes(t *testing.T, s *testkit.Process) {
 	t.Helper()
-	if code, body := get(t, s.url+"/healthz"); code != http.StatusOK {
+	if code, body := get(t, s.URL+"/healthz"); code != http.StatusOK {
 		t.Fatalf("after the attack, /healthz: %d %v", code, body)
 	}
 }
@@ -67,8 +69,8 @@ func stillServes(t *testing.T, s *server) {
 // time, never finishing, is cut off at --read-header-timeout.
 func TestAbuseSlowlorisHeaders(t *testing.T) {
 	t.Parallel()
-	s := start(t, append([]string{"--admin-token", "secret"}, shortTimeouts...), nil)
-	addr := strings.TrimPrefix(s.url, "http://")
+	s := testkit.StartRun(t, run, append([]string{"--admin-token", "secret"}, shortTimeouts...), nil)
+	addr := strings.TrimPrefix(s.URL, "http://")
 	parts := make([]string, 100) // 100 × 100ms = 10s of headers, far beyond the 300ms allowed
 	for i := range parts {
 		parts[i] = fmt.Sprintf("X-Slow-%d: 1\r\n", i)
@@ -87,8 +89,8 @@ func TestAbuseSlowlorisHeaders(t *testing.T) {
 // byte at a time is cut off at --read-timeout, and reserves nothing.
 func TestAbuseSlowBody(t *testing.T) {
 	t.Parallel()
-	s := start(t, append([]string{"--admin-token", "secret", "--inventory", "5"}, shortTimeouts...), nil)
-	addr := strings.TrimPrefix(s.url, "http://")
+	s := testkit.StartRun(t, run, append([]string{"--admin-token", "secret", "--inventory", "5"}, shortTimeouts...), nil)
+	addr := strings.TrimPrefix(s.URL, "http://")
 	body := `{"user_id":"slowpoke"}` + strings.Repeat(" ", 78)
 	parts := strings.Split(body, "") // 100 bytes × 100ms = 10s, beyond the 1s allowed
 	head := fmt.Sprintf("POST /reserve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
@@ -105,7 +107,7 @@ func TestAbuseSlowBody(t *testing.T) {
 			t.Fatalf("slow body answered %d, want 400 or 408 (or a closed connection): %q", resp.StatusCode, answer)
 		}
 	}
-	if code, st := get(t, s.url+"/users/slowpoke"); code != http.StatusOK || st["state"] != "none" {
+	if code, st := get(t, s.URL+"/users/slowpoke"); code != http.StatusOK || st["state"] != "none" {
 		t.Fatalf("the slow body reserved: %d %v", code, st)
 	}
 	stillServes(t, s)
@@ -115,8 +117,8 @@ func TestAbuseSlowBody(t *testing.T) {
 // --idle-timeout, so they cannot pile up.
 func TestAbuseIdleConnections(t *testing.T) {
 	t.Parallel()
-	s := start(t, append([]string{"--admin-token", "secret"}, shortTimeouts...), nil)
-	addr := strings.TrimPrefix(s.url, "http://")
+	s := testkit.StartRun(t, run, append([]string{"--admin-token", "secret"}, shortTimeouts...), nil)
+	addr := strings.TrimPrefix(s.URL, "http://")
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,6 @@ type config struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	shutdownTimeout   time.Duration
-	gcPercent         int
 	maxStreams        int
 	maxUserStreams    int
 
@@ -67,7 +66,6 @@ func flags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.IntVar(&c.maxStreams, "max-streams", live.DefaultMaxStreams, "event streams (GET /users/{id}/events) this server keeps open at once; each holds a connection, so keep it under the open-files limit (ulimit -n); beyond it, 503 streams-full")
 	fs.IntVar(&c.maxUserStreams, "max-streams-per-user", live.DefaultMaxPerUser, "event streams one user may have open at once on this server; beyond it, 429 too-many-streams")
-	fs.IntVar(&c.gcPercent, "gc-percent", 400, "garbage collector target (as GOGC; a GOGC environment variable wins)")
 	return fs
 }
 

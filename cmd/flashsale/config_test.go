@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -36,7 +35,7 @@ var refusals = []struct {
 	{args: []string{"--log-level", "loud"}, want: `-log-level "loud": want debug, info, warn or error`},
 	{args: []string{"--sweep-interval", "1"}, want: `-sweep-interval "1": want a duration with a unit`},
 	{args: []string{"--read-timeout", "10"}, want: `-read-timeout "10": want a duration with a unit`},
-	{args: []string{"--gc-percent", "lots"}, want: `-gc-percent "lots": want a whole number`},
+	{args: []string{"--max-streams", "lots"}, want: `-max-streams "lots": want a whole number`},
 	{args: []string{"--inventory"}, want: `flag needs an argument: -inventory`},
 	{args: []string{"--no-such-flag"}, want: `flag provided but not defined: -no-such-flag`},
 	{args: []string{"extra"}, want: `unexpected argument "extra"`},
@@ -96,7 +95,6 @@ var refusals = []struct {
 	// Numbers.
 	{args: []string{"--inventory", "-5"}, want: `-inventory -5 must be within 0..1000000000 (or -1)`},
 	{args: []string{"--inventory", "1000000001"}, want: `-inventory 1000000001 must be within 0..1000000000 (or -1)`},
-	{args: []string{"--gc-percent", "-2"}, want: `-gc-percent -2 must be -1 (off) or more`},
 	{args: []string{"--max-streams", "0"}, want: `-max-streams 0 must be at least 1`},
 	{args: []string{"--max-streams-per-user", "-1"}, want: `-max-streams-per-user -1 must be at least 1`},
 
@@ -174,7 +172,6 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 		{[]string{"--write-timeout", "1s"}, "forever"},
 		{[]string{"--idle-timeout", "1s"}, "0s"},
 		{[]string{"--shutdown-timeout", "1s"}, "0s"},
-		{[]string{"--gc-percent", "100"}, "-2"},
 		{[]string{"--max-streams", "50"}, "0"},
 		{[]string{"--max-streams-per-user", "2"}, "many"},
 	}
@@ -257,34 +254,5 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if c.addr != "127.0.0.1:8080" || c.inventory != -1 || c.rateLimit != 5 || c.rateBurst != 10 || c.idempotencyTTL != sale.DefaultKeyTTL {
 		t.Errorf("defaults: %+v", c)
-	}
-}
-
-// The exit status is part of the command's interface: scripts and service
-// managers read it.
-func TestOutcome(t *testing.T) {
-	cases := []struct {
-		name string
-		err  error
-		line string
-		code int
-	}{
-		{"served and stopped", nil, "", 0},
-		{"-h", flag.ErrHelp, "", 0},
-		{"a mistake in the configuration", usageError{errors.New(`-inventory "x": want a whole number`)},
-			`flashsale: -inventory "x": want a whole number (see --help)`, 2},
-		{"a wrapped mistake", fmt.Errorf("start: %w", usageError{errors.New("unexpected argument \"x\"")}),
-			`flashsale: start: unexpected argument "x" (see --help)`, 2},
-		{"a failure", errors.New("listen: address already in use"), "flashsale: listen: address already in use", 1},
-		{"a store that cannot open", errors.New("open sale database /x/sale.db: its folder /x does not exist"),
-			"flashsale: open sale database /x/sale.db: its folder /x does not exist", 1},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			line, code := outcome(c.err)
-			if line != c.line || code != c.code {
-				t.Errorf("outcome(%v) = %q, %d; want %q, %d", c.err, line, code, c.line, c.code)
-			}
-		})
 	}
 }

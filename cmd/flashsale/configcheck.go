@@ -103,8 +103,6 @@ func (c *config) checkNumbers(from origins) error {
 	switch {
 	case c.inventory < -1 || c.inventory > sale.MaxInventory:
 		return fmt.Errorf("%s must be within 0..%d (or -1)", from.setting("inventory", c.inventory), sale.MaxInventory)
-	case c.gcPercent < -1:
-		return fmt.Errorf("%s must be -1 (off) or more", from.setting("gc-percent", c.gcPercent))
 	case c.maxStreams < 1:
 		return fmt.Errorf("%s must be at least 1", from.setting("max-streams", c.maxStreams))
 	case c.maxUserStreams < 1:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // The crash tests run the real binary on a SQLite file, kill it with
@@ -46,7 +47,7 @@ const (
 // at most one request without an answer at the kill: the checks know
 // exactly what each user was told and what may have happened besides.
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
-	bin := buildFlashsale(t)
+	bin := testkit.Binary(t)
 	seeds := []uint64{*crashSeed}
 	if *crashSeed == 0 {
 		seeds = []uint64{1 + rand.Uint64N(1e9), 1 + rand.Uint64N(1e9), 1 + rand.Uint64N(1e9), 1 + rand.Uint64N(1e9)}
@@ -66,14 +67,14 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 }
 
 func crashAndCheck(t *testing.T, bin string, seed uint64) {
-	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"), "--addr", "127.0.0.1:0",
+	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"),
 		"--admin-token", "crash", "--hold-ttl", crashHoldTTL.String(), "--inventory", fmt.Sprint(crashInventory), "--rate-limit", "0"}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	killAt := crashMinAnswers + rng.IntN(crashMaxAnswers-crashMinAnswers+1)
 
-	h := loadUntilKilled(t, startChild(t, bin, args...), seed, killAt)
-	srv := startChild(t, bin, args...) // the same command line, as an operator would
-	checkAfter(t, newClient(t, srv.url), h, "after restart")
+	h := loadUntilKilled(t, testkit.StartProcess(t, bin, args...), seed, killAt)
+	srv := testkit.StartProcess(t, bin, args...) // the same command line, as an operator would
+	checkAfter(t, newClient(t, srv.URL), h, "after restart")
 }
 
 // step is one request of the load and what its answer said.
@@ -131,9 +132,9 @@ type loader struct {
 // loadUntilKilled drives the load until the kill point (or crashMaxLoad),
 // kills srv with SIGKILL while the load goes on, and returns what every
 // user asked and was told.
-func loadUntilKilled(t *testing.T, srv *child, seed uint64, killAt int) history {
+func loadUntilKilled(t *testing.T, srv *testkit.Process, seed uint64, killAt int) history {
 	t.Helper()
-	l := &loader{c: newClient(t, srv.url), killAt: int64(killAt), kill: make(chan struct{})}
+	l := &loader{c: newClient(t, srv.URL), killAt: int64(killAt), kill: make(chan struct{})}
 	parts := make([]history, crashWorkers)
 	var wg sync.WaitGroup
 	for w := range crashWorkers {
@@ -153,7 +154,7 @@ func loadUntilKilled(t *testing.T, srv *child, seed uint64, killAt int) history 
 	case <-finished:
 		t.Log("the load ended before the kill point: the kill comes at rest")
 	}
-	srv.kill(t)
+	srv.Kill(t)
 	killed := l.answers.Load()
 	select {
 	case <-finished: // each worker stops at its first request without an answer

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/sqlite"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // A --db that cannot work must stop the start at once, with one line that
@@ -99,12 +99,12 @@ func TestDBFileRejectedAtStart(t *testing.T) {
 				t.Fatalf("open the file first: %v", err)
 			}
 			t.Cleanup(func() { holder.Close() })
-			if _, err := holder.Initialize(t.Context(), 3, false, nil); err != nil {
+			if _, err := sale.Initialize(t.Context(), holder, 3, false); err != nil {
 				t.Fatal(err)
 			}
 			return sqliteArgs(db), func(t *testing.T) {
 				// The refused start did not disturb the owner.
-				if _, err := holder.Reserve(t.Context(), "after-refusal", nil); err != nil {
+				if _, err := sale.Reserve(t.Context(), holder, "after-refusal"); err != nil {
 					t.Errorf("the process that has the file cannot write it any more: %v", err)
 				}
 			}
@@ -183,43 +183,30 @@ func argValue(args []string, name string) string {
 	return ""
 }
 
-// startFails runs the command, expects it to give up before serving, and
-// returns the line main would print after "flashsale: ".
+// startFails runs the server, expects it to give up before serving, and
+// returns the line it prints after "flashsale: ".
 func startFails(t *testing.T, args []string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs syncBuffer
-	done := make(chan error, 1)
+	bin := testkit.Binary(t)
 	began := time.Now()
-	go func() {
-		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0", "--admin-token", "t"}, args...), func(string) string { return "" }, &logs)
-	}()
+	srv := testkit.SpawnProcess(t, bin, append([]string{"--admin-token", "t"}, args...)...)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for time.Since(began) < 10*time.Second {
+	for time.Since(began) < 10*time.Second && len(srv.Logged("listening")) == 0 {
 		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatalf("run(%q) returned no error", args)
+		case <-srv.Exited():
+			if srv.Err() == nil {
+				t.Fatalf("flashsale %q exited 0", args)
 			}
 			if took := time.Since(began); took > 5*time.Second {
-				t.Errorf("run took %v to refuse the file", took)
+				t.Errorf("flashsale took %v to refuse the file", took)
 			}
-			return err.Error()
+			return strings.TrimPrefix(strings.TrimSuffix(srv.Stderr(), "\n"), "flashsale: ")
 		case <-tick.C:
 		}
-		if strings.Contains(logs.String(), `"msg":"listening"`) {
-			break
-		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		t.Fatalf("run(%q) started serving instead of refusing (it returned %v once stopped); its log:\n%s", args, err, logs.String())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("run(%q) neither refused nor stopped", args)
-	}
+	srv.Stop(t)
+	t.Fatalf("flashsale %q started serving instead of refusing (it exited with %v once stopped); its log:\n%s", args, srv.Err(), srv.LogText())
 	return ""
 }
 
@@ -333,10 +320,10 @@ func makeSale(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("make a sale: %v", err)
 	}
-	if _, err := s.Initialize(t.Context(), 3, false, nil); err != nil {
+	if _, err := sale.Initialize(t.Context(), s, 3, false); err != nil {
 		t.Fatalf("make a sale: %v", err)
 	}
-	if _, err := s.Reserve(t.Context(), "alice", nil); err != nil {
+	if _, err := sale.Reserve(t.Context(), s, "alice"); err != nil {
 		t.Fatalf("make a sale: %v", err)
 	}
 	if err := s.Close(); err != nil {

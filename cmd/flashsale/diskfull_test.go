@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver, to make other programs' files
 
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // TestDiskFullAnswers503AndRecovers runs the real server on a small tmpfs and
@@ -27,7 +28,7 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 	dir := mountTmpfs(t, "4m")
 	db := filepath.Join(dir, "sale.db")
 	args := []string{"--store", "sqlite", "--db", db, "--admin-token", "t", "--rate-limit", "0", "--hold-ttl", "1h"}
-	s := start(t, append(args, "--inventory", "40"), nil)
+	s := testkit.StartRun(t, run, append(args, "--inventory", "40"), nil)
 	client := &http.Client{Timeout: 15 * time.Second}
 	l := newLedger()
 
@@ -35,7 +36,7 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 	// shoppers arriving together, so that the disk runs out within a group
 	// commit, while holds are still granted and once the line has begun.
 	for i := range 30 {
-		l.reserve(t, client, s.url, fmt.Sprintf("early-%02d", i))
+		l.reserve(t, client, s.URL, fmt.Sprintf("early-%02d", i))
 	}
 	if len(l.refused) > 0 {
 		t.Fatalf("a reserve failed before the disk was filled: %v", l.refused)
@@ -56,7 +57,7 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 					return
 				default:
 				}
-				if l.reserve(t, client, s.url, fmt.Sprintf("crowd-%d-%03d", w, i)) == http.StatusServiceUnavailable && l.refusals() >= 50 {
+				if l.reserve(t, client, s.URL, fmt.Sprintf("crowd-%d-%03d", w, i)) == http.StatusServiceUnavailable && l.refusals() >= 50 {
 					once.Do(func() { close(stop) })
 				}
 			}
@@ -68,26 +69,26 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 		t.Fatalf("%d reserves and the disk never filled up: nothing was tested", workers*perWorker)
 	}
 	select {
-	case err := <-s.done:
-		t.Fatalf("the server stopped when the disk filled: %v", err)
+	case <-s.Exited():
+		t.Fatalf("the server stopped when the disk filled: %v", s.Err())
 	default:
 	}
 	// The operator learns why from the log.
-	if line := s.logged("store unavailable"); line == nil {
+	if lines := s.Logged("store unavailable"); len(lines) == 0 {
 		t.Error("the refusals were not logged")
-	} else if e, _ := line["err"].(string); !strings.Contains(e, "disk") {
-		t.Errorf("the log does not say the disk is full: %v", line)
+	} else if e, _ := lines[0]["err"].(string); !strings.Contains(e, "disk") {
+		t.Errorf("the log does not say the disk is full: %v", lines[0])
 	} else {
 		t.Logf("logged: %s", e)
 	}
 
 	// Reads are still answered while the disk is full: at worst 503 for a
 	// Retry-After while the store rebuilds its state, then from it.
-	if code, _ := get(t, s.url+"/healthz"); code != http.StatusOK {
+	if code, _ := get(t, s.URL+"/healthz"); code != http.StatusOK {
 		t.Errorf("healthz with the disk full: %d", code)
 	}
 	poll(t, "a read with the disk full", func() (bool, string) {
-		a, err := call(client, "GET", s.url+"/users/early-00", "")
+		a, err := call(client, "GET", s.URL+"/users/early-00", "")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -98,9 +99,9 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 	})
 	// A confirm is a change like any other: 503 unless it was written.
 	for i := 1; i <= 5; i++ {
-		l.confirm(t, client, s.url, fmt.Sprintf("early-%02d", i))
+		l.confirm(t, client, s.URL, fmt.Sprintf("early-%02d", i))
 	}
-	l.verify(t, client, s.url, "with the disk full")
+	l.verify(t, client, s.URL, "with the disk full")
 
 	// Space comes back: after Retry-After, changes succeed again, without
 	// a restart.
@@ -110,23 +111,23 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 	n := 0
 	poll(t, "a reserve once space is back", func() (bool, string) {
 		n++
-		code := l.reserve(t, client, s.url, fmt.Sprintf("later-%03d", n))
+		code := l.reserve(t, client, s.URL, fmt.Sprintf("later-%03d", n))
 		return code == http.StatusCreated || code == http.StatusAccepted, strconv.Itoa(code)
 	})
 	for i := range 5 {
-		if code := l.reserve(t, client, s.url, fmt.Sprintf("after-%d", i)); code != http.StatusCreated && code != http.StatusAccepted {
+		if code := l.reserve(t, client, s.URL, fmt.Sprintf("after-%d", i)); code != http.StatusCreated && code != http.StatusAccepted {
 			t.Errorf("reserve after recovery: %d", code)
 		}
 	}
-	if code := l.confirm(t, client, s.url, "early-06"); code != http.StatusOK {
+	if code := l.confirm(t, client, s.URL, "early-06"); code != http.StatusOK {
 		t.Errorf("confirm after recovery: %d", code)
 	}
-	l.verify(t, client, s.url, "after space came back")
+	l.verify(t, client, s.URL, "after space came back")
 
 	// Everything acknowledged is in the file.
-	s.stop(t)
-	s = start(t, args, nil)
-	l.verify(t, client, s.url, "after a restart")
+	s.Stop(t)
+	s = testkit.StartRun(t, run, args, nil)
+	l.verify(t, client, s.URL, "after a restart")
 }
 
 // ledger is what the server told the shoppers.

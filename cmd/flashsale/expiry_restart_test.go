@@ -8,14 +8,15 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // TestExpiryAcrossRestart: a hold's expiry is kept across a crash, whether
 // it falls while the server is down or after it is back.
 func TestExpiryAcrossRestart(t *testing.T) {
-	bin := buildFlashsale(t)
+	bin := testkit.Binary(t)
 	expiryArgs := func(db string, ttl time.Duration) []string {
-		return []string{"--store", "sqlite", "--db", db, "--addr", "127.0.0.1:0", "--admin-token", "expiry",
+		return []string{"--store", "sqlite", "--db", db, "--admin-token", "expiry",
 			"--hold-ttl", ttl.String(), "--inventory", "2", "--rate-limit", "0"}
 	}
 
@@ -23,10 +24,10 @@ func TestExpiryAcrossRestart(t *testing.T) {
 	// and hands both units to the head of the line.
 	t.Run("expired while down", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "sale.db")
-		srv := startChild(t, bin, expiryArgs(db, 2*time.Second)...)
-		holds := holdTwoQueueThree(t, newClient(t, srv.url))
+		srv := testkit.StartProcess(t, bin, expiryArgs(db, 2*time.Second)...)
+		holds := holdTwoQueueThree(t, newClient(t, srv.URL))
 		due := laterExpiry(holds)
-		srv.kill(t)
+		srv.Kill(t)
 		if !time.Now().Before(earlierExpiry(holds)) {
 			t.Fatalf("the kill came after the holds were due (%v): the running server may have expired them, so this run tests nothing; the machine is too busy", clock(earlierExpiry(holds)))
 		}
@@ -35,8 +36,8 @@ func TestExpiryAcrossRestart(t *testing.T) {
 		restarted := time.Now()
 		// A long TTL now: the holds the restart hands out must not expire
 		// while they are checked.
-		srv = startChild(t, bin, expiryArgs(db, crashHoldTTL)...)
-		c := newClient(t, srv.url)
+		srv = testkit.StartProcess(t, bin, expiryArgs(db, crashHoldTTL)...)
+		c := newClient(t, srv.URL)
 		for _, h := range holds {
 			r := mustReservation(t, c, h.ReservationId)
 			if r.Status != generated.ReservationStatusExpired || r.UserId != h.UserId || !r.ExpiresAt.Equal(h.ExpiresAt) {
@@ -71,14 +72,14 @@ func TestExpiryAcrossRestart(t *testing.T) {
 	t.Run("due after the restart", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "sale.db")
 		const ttl = 3 * time.Second
-		srv := startChild(t, bin, expiryArgs(db, ttl)...)
-		c := newClient(t, srv.url)
+		srv := testkit.StartProcess(t, bin, expiryArgs(db, ttl)...)
+		c := newClient(t, srv.URL)
 		holds := holdTwoQueueThree(t, c)
 		before := []generated.Reservation{mustReservation(t, c, holds[0].ReservationId), mustReservation(t, c, holds[1].ReservationId)}
-		srv.kill(t)
+		srv.Kill(t)
 
-		srv = startChild(t, bin, expiryArgs(db, ttl)...)
-		c = newClient(t, srv.url)
+		srv = testkit.StartProcess(t, bin, expiryArgs(db, ttl)...)
+		c = newClient(t, srv.URL)
 		var after []generated.Reservation
 		for _, r := range before {
 			after = append(after, mustReservation(t, c, r.ReservationId))

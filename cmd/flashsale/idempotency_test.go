@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // TestIdempotencyKeySurvivesKill: a key's answer is committed with the
@@ -17,21 +18,21 @@ import (
 // Idempotency-Replayed: true, and the sale still has the one hold and the
 // one place in line.
 func TestIdempotencyKeySurvivesKill(t *testing.T) {
-	bin := buildFlashsale(t)
-	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"), "--addr", "127.0.0.1:0",
+	bin := testkit.Binary(t)
+	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"),
 		"--admin-token", "keys", "--hold-ttl", crashHoldTTL.String(), "--inventory", "1", "--rate-limit", "0"}
 
-	srv := startChild(t, bin, args...)
-	c := newClient(t, srv.url)
+	srv := testkit.StartProcess(t, bin, args...)
+	c := newClient(t, srv.URL)
 	held := keyedReserve(t, c, "alice", "alice-attempt-1")
 	waiting := keyedReserve(t, c, "bob", `"bob-attempt-1"`)
 	if held.StatusCode() != http.StatusCreated || waiting.StatusCode() != http.StatusAccepted {
 		t.Fatalf("before the kill: alice %d %s, bob %d %s", held.StatusCode(), held.Body, waiting.StatusCode(), waiting.Body)
 	}
-	srv.kill(t)
+	srv.Kill(t)
 
-	srv = startChild(t, bin, args...)
-	c = newClient(t, srv.url)
+	srv = testkit.StartProcess(t, bin, args...)
+	c = newClient(t, srv.URL)
 	for _, r := range []struct {
 		user, key string
 		first     *generated.ReserveResponse

@@ -20,48 +20,33 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
+	"github.com/flashsale/flashsale/internal/cli"
 	"github.com/flashsale/flashsale/internal/httpapi"
-	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
-	stop()
-	line, code := outcome(err)
-	if line != "" {
-		fmt.Fprintln(os.Stderr, line)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
-	os.Exit(code)
+	cli.Main("flashsale", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	})
 }
 
-// usageError is a mistake in the configuration (the command line or the
-// environment), as opposed to a failure of a server configured well.
-type usageError struct{ error }
-
-// outcome is the line main prints to stderr for run's error and the status
-// it exits with. As with reliable-drivers, a mistake in the configuration
-// exits 2 with a hint, so that a script or a service manager can tell "fix
-// the command" from "the server failed" (1): retrying the first is futile.
-func outcome(err error) (line string, code int) {
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
-		return "", 0
-	case errors.As(err, new(usageError)):
-		return "flashsale: " + err.Error() + " (see --help)", 2
-	}
-	return "flashsale: " + err.Error(), 1
-}
+// gcPercent is the garbage collector's target unless GOGC sets one. Each
+// request allocates a few KB that die at once, and the store's live heap is
+// small: collecting less often buys about a fifth of the CPU per request
+// (docs/benchmarks.md) for a larger heap. It is the process's setting, so
+// main sets it, never run, which tests call in their own process.
+const gcPercent = 400
 
 // run serves until ctx is done, then shuts down gracefully: the listener
 // closes, event streams end, requests in flight finish (up to
 // --shutdown-timeout), the sweeper stops, the store closes. A mistake in
-// the configuration is returned as a usageError, -h as flag.ErrHelp once
+// the configuration is returned as a cli.UsageError, -h as flag.ErrHelp once
 // the usage is printed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := parseConfig(args, getenv)
@@ -70,20 +55,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
 	if cfg.tokenTrimmedFrom != "" {
 		log.Warn("trimmed whitespace around the admin token: HTTP strips it from the Authorization header, so the token as given could never match (a trailing newline from an env file or a mounted secret, most likely)",
 			"from", cfg.tokenTrimmedFrom)
 	}
-	if getenv("GOGC") == "" {
-		// Each request allocates a few KB that die at once, and the store's
-		// live heap is small: collecting less often buys about a fifth of
-		// the CPU per request (docs/benchmarks.md) for a larger heap.
-		debug.SetGCPercent(cfg.gcPercent)
-	}
-
 	st, err := openStore(ctx, cfg, log)
 	if errors.Is(err, errStopped) {
 		log.Info("stopped", "before", "the store opened")
@@ -102,15 +80,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if tokenGenerated {
 		cfg.adminToken = randomToken()
 	}
-	hub, err := live.Start(live.Config{Store: st, MaxStreams: cfg.maxStreams, MaxPerUser: cfg.maxUserStreams, Logger: log})
+	api, err := httpapi.New(httpapi.Config{
+		Store:             st,
+		AdminToken:        cfg.adminToken,
+		RateLimit:         cfg.rateLimit,
+		RateBurst:         cfg.rateBurst,
+		MaxStreams:        cfg.maxStreams,
+		MaxStreamsPerUser: cfg.maxUserStreams,
+		Logger:            log,
+	})
 	if err != nil {
 		return err
 	}
-	defer hub.Close()
-	handler, err := newHandler(cfg, st, hub, log)
-	if err != nil {
-		return err
-	}
+	defer api.Close()
+	handler := withPprof(api, cfg.pprof)
 
 	// Bind before serving, so that a bad address fails here and the logged
 	// address (with the port the kernel picked for :0) is already live.
@@ -134,7 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	// Event streams never go idle, and Shutdown waits for connections to:
 	// ending them first lets it finish. Their clients reconnect.
-	srv.RegisterOnShutdown(hub.Close)
+	srv.RegisterOnShutdown(api.Close)
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	swept := make(chan struct{})
@@ -166,18 +149,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-// newHandler is the API, with pprof beside it when asked for.
-func newHandler(cfg config, st sale.Store, hub *live.Hub, log *slog.Logger) (http.Handler, error) {
-	api, err := httpapi.New(httpapi.Config{
-		Store:      st,
-		Live:       hub,
-		AdminToken: cfg.adminToken,
-		RateLimit:  cfg.rateLimit,
-		RateBurst:  cfg.rateBurst,
-		Logger:     log,
-	})
-	if err != nil || !cfg.pprof {
-		return api, err
+// withPprof serves net/http/pprof beside api when on is set.
+func withPprof(api http.Handler, on bool) http.Handler {
+	if !on {
+		return api
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -186,7 +161,7 @@ func newHandler(cfg config, st sale.Store, hub *live.Hub, log *slog.Logger) (htt
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/", api)
-	return mux, nil
+	return mux
 }
 
 func printUsage(w io.Writer) {
@@ -209,7 +184,7 @@ func initializeOnce(ctx context.Context, st sale.Store, units int64, log *slog.L
 		log.Info("the sale is already initialized; --inventory leaves it as it is", "inventory", units, "total", status.Total)
 		return nil
 	}
-	if _, err := st.Initialize(ctx, units, false, nil); err != nil {
+	if _, err := sale.Initialize(ctx, st, units, false); err != nil {
 		return fmt.Errorf("initialize inventory: %w", err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,94 +8,15 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/cli"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
-// server is one run of the real command, as a user would start it.
-type server struct {
-	url    string
-	cancel context.CancelFunc
-	done   chan error
-	read   chan struct{} // closed once every log line is in logs
-	once   sync.Once
-
-	mu   sync.Mutex
-	logs []map[string]any
-}
-
-// start calls run on a free port and waits for its "listening" line.
-func start(t *testing.T, args []string, env map[string]string) *server {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan error, 1), read: make(chan struct{})}
-	listening := make(chan string, 1)
-	go func() {
-		defer close(s.read)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			var line map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-				t.Errorf("log line is not JSON: %q", sc.Text())
-				continue
-			}
-			s.mu.Lock()
-			s.logs = append(s.logs, line)
-			s.mu.Unlock()
-			if line["msg"] == "listening" {
-				listening <- line["addr"].(string)
-			}
-		}
-	}()
-	go func() {
-		err := run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, pw)
-		pw.Close()
-		s.done <- err
-	}()
-	select {
-	case addr := <-listening:
-		s.url = "http://" + addr
-	case err := <-s.done:
-		t.Fatalf("run returned before listening: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no listening line within 10s")
-	}
-	t.Cleanup(func() { s.stop(t) })
-	return s
-}
-
-// stop cancels the run (as SIGTERM does) and waits for it to return.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	s.once.Do(func() {
-		s.cancel()
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not return within 15s of shutdown")
-			return
-		}
-		// run has closed its log; the reader may still be parsing the
-		// last lines (the "stopped" one, say) when run returns.
-		<-s.read
-	})
-}
-
-func (s *server) logged(msg string) map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, l := range s.logs {
-		if l["msg"] == msg {
-			return l
-		}
-	}
-	return nil
-}
+// TestMain gives testkit.Binary a folder to build the server into.
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func post(t *testing.T, url, body string, header ...string) (int, map[string]any) {
 	t.Helper()
@@ -135,46 +55,46 @@ func do(t *testing.T, req *http.Request) (int, map[string]any) {
 }
 
 func TestRunServesTheSale(t *testing.T) {
-	s := start(t, []string{"--inventory", "1", "--admin-token", "secret"}, nil)
-	if code, body := post(t, s.url+"/reserve", `{"user_id":"alice"}`); code != 201 || body["status"] != "held" {
+	s := testkit.StartRun(t, run, []string{"--inventory", "1", "--admin-token", "secret"}, nil)
+	if code, body := post(t, s.URL+"/reserve", `{"user_id":"alice"}`); code != 201 || body["status"] != "held" {
 		t.Fatalf("reserve: %d %v", code, body)
 	}
-	if code, body := post(t, s.url+"/reserve", `{"user_id":"bob"}`); code != 202 || body["waitlist_position"] != 1.0 {
+	if code, body := post(t, s.URL+"/reserve", `{"user_id":"bob"}`); code != 202 || body["waitlist_position"] != 1.0 {
 		t.Fatalf("reserve when sold out: %d %v", code, body)
 	}
-	if code, _ := post(t, s.url+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer secret"); code != 200 {
+	if code, _ := post(t, s.URL+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer secret"); code != 200 {
 		t.Fatalf("initialize: %d", code)
 	}
 	// Raising the stock promoted bob.
-	if code, body := get(t, s.url+"/users/bob"); code != 200 || body["state"] != "held" {
+	if code, body := get(t, s.URL+"/users/bob"); code != 200 || body["state"] != "held" {
 		t.Fatalf("bob: %d %v", code, body)
 	}
-	if code, _ := get(t, s.url+"/healthz"); code != 200 {
+	if code, _ := get(t, s.URL+"/healthz"); code != 200 {
 		t.Fatalf("healthz: %d", code)
 	}
-	if s.logged("no admin token configured; generated one for this run") != nil {
+	if len(s.Logged("no admin token configured; generated one for this run")) > 0 {
 		t.Error("a configured token must not be replaced")
 	}
-	s.stop(t)
-	if s.logged("stopped") == nil {
+	s.Stop(t)
+	if len(s.Logged("stopped")) == 0 {
 		t.Error(`no "stopped" log line after shutdown`)
 	}
 }
 
 func TestRunGeneratesAnAdminToken(t *testing.T) {
-	s := start(t, nil, nil)
-	line := s.logged("no admin token configured; generated one for this run")
-	if line == nil {
+	s := testkit.StartRun(t, run, nil, nil)
+	lines := s.Logged("no admin token configured; generated one for this run")
+	if len(lines) == 0 {
 		t.Fatal("the generated token was not logged")
 	}
-	token, _ := line["admin_token"].(string)
+	token, _ := lines[0]["admin_token"].(string)
 	if len(token) < 26 {
 		t.Fatalf("token %q is too short to be unguessable", token)
 	}
-	if code, _ := post(t, s.url+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer "+token); code != 200 {
+	if code, _ := post(t, s.URL+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer "+token); code != 200 {
 		t.Fatalf("initialize with the logged token: %d", code)
 	}
-	if code, _ := post(t, s.url+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer guess"); code != 401 {
+	if code, _ := post(t, s.URL+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer guess"); code != 401 {
 		t.Fatalf("initialize with a guess: %d", code)
 	}
 }
@@ -186,16 +106,16 @@ func TestRunReadsTheEnvironment(t *testing.T) {
 		"FLASHSALE_RATE_LIMIT":  "0",
 	}
 	// A flag on the command line wins over the environment.
-	s := start(t, []string{"--inventory", "4"}, env)
-	if _, body := get(t, s.url+"/status"); body["total_inventory"] != 4.0 {
+	s := testkit.StartRun(t, run, []string{"--inventory", "4"}, env)
+	if _, body := get(t, s.URL+"/status"); body["total_inventory"] != 4.0 {
 		t.Fatalf("status %v: the flag should win", body)
 	}
-	if code, _ := post(t, s.url+"/initialize", `{"total_inventory":5}`, "Authorization", "Bearer from-env"); code != 200 {
+	if code, _ := post(t, s.URL+"/initialize", `{"total_inventory":5}`, "Authorization", "Bearer from-env"); code != 200 {
 		t.Fatalf("token from the environment: %d", code)
 	}
 	// FLASHSALE_RATE_LIMIT=0 turned limiting off: 30 attempts, no 429.
 	for i := range 30 {
-		if code, _ := post(t, s.url+"/reserve", `{"user_id":"eager"}`); code == 429 {
+		if code, _ := post(t, s.URL+"/reserve", `{"user_id":"eager"}`); code == 429 {
 			t.Fatalf("attempt %d was rate limited with limiting off", i)
 		}
 	}
@@ -233,7 +153,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("run(%v) = %v, want an error naming %q", c.args, err, c.want)
 			}
-			if _, code := outcome(err); code != c.code {
+			if _, code := cli.Outcome("flashsale", err); code != c.code {
 				t.Errorf("run(%v) = %v: exit status %d, want %d", c.args, err, code, c.code)
 			}
 		})
@@ -250,9 +170,9 @@ func TestRunHelp(t *testing.T) {
 
 // A request in flight when shutdown starts is answered, not dropped.
 func TestRunFinishesRequestsInFlight(t *testing.T) {
-	s := start(t, []string{"--inventory", "1", "--admin-token", "t"}, nil)
+	s := testkit.StartRun(t, run, []string{"--inventory", "1", "--admin-token", "t"}, nil)
 	body, w := io.Pipe()
-	req, err := http.NewRequest("POST", s.url+"/reserve", body)
+	req, err := http.NewRequest("POST", s.URL+"/reserve", body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +192,11 @@ func TestRunFinishesRequestsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // let the server start reading it
-	s.cancel()                         // shutdown begins
+	// Shutdown begins. Stop returns once run has, which waits for this
+	// request: it goes on beside the rest of the test.
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); s.Stop(t) }()
+	defer func() { w.Close(); <-stopped }()
 	time.Sleep(100 * time.Millisecond)
 	if _, err := w.Write([]byte(`"late"}`)); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // TestPostgresOutageUnderLoad: the cluster stops while shoppers reserve at
@@ -20,8 +21,8 @@ import (
 // made, and the ledger accepts either state for those shoppers.)
 func TestPostgresOutageUnderLoad(t *testing.T) {
 	cl := pgtest.NewCluster(t)
-	bin := buildFlashsale(t)
-	srv := startChild(t, bin, postgresArgs(cl.DSN(), "--inventory", "100000")...)
+	bin := testkit.Binary(t)
+	srv := testkit.StartProcess(t, bin, postgresArgs(cl.DSN(), "--inventory", "100000")...)
 	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	l := newLedger()
 
@@ -38,7 +39,7 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				if code := l.reserve(t, client, srv.url, fmt.Sprintf("w%02d-%05d", w, i)); code == http.StatusServiceUnavailable {
+				if code := l.reserve(t, client, srv.URL, fmt.Sprintf("w%02d-%05d", w, i)); code == http.StatusServiceUnavailable {
 					time.Sleep(20 * time.Millisecond)
 				} else {
 					answered.Add(1)
@@ -61,5 +62,5 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Logf("%d answered before the stop; in all %d holds, %d places in line, %d refused only, %d told the outcome is unknown", before, len(l.held), len(l.waiting), len(l.refused), len(l.unknown))
-	l.verify(t, client, srv.url, "after the outage under load")
+	l.verify(t, client, srv.URL, "after the outage under load")
 }

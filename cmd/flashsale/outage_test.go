@@ -9,6 +9,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // The database goes away under a running server, and comes back: on a
@@ -27,23 +28,23 @@ const recoverWithin = 30 * time.Second
 // after a restart of the server.
 func TestPostgresOutage(t *testing.T) {
 	cl := pgtest.NewCluster(t)
-	bin := buildFlashsale(t)
+	bin := testkit.Binary(t)
 	args := postgresArgs(cl.DSN())
-	srv := startChild(t, bin, append(args, "--inventory", "5")...)
+	srv := testkit.StartProcess(t, bin, append(args, "--inventory", "5")...)
 	client := &http.Client{Timeout: 15 * time.Second}
 	l := newLedger()
 
 	for i := range 8 {
-		l.reserve(t, client, srv.url, fmt.Sprintf("before-%d", i))
+		l.reserve(t, client, srv.URL, fmt.Sprintf("before-%d", i))
 	}
 	if len(l.held) != 5 || len(l.waiting) != 3 {
 		t.Fatalf("before the outage: %d holds and %d in line, want 5 and 3", len(l.held), len(l.waiting))
 	}
-	if code := l.confirm(t, client, srv.url, "before-0"); code != http.StatusOK {
+	if code := l.confirm(t, client, srv.URL, "before-0"); code != http.StatusOK {
 		t.Fatalf("confirm before the outage: %d", code)
 	}
-	l.verify(t, client, srv.url, "before the outage")
-	if a, err := call(client, "GET", srv.url+"/healthz", ""); err != nil || a.code != http.StatusOK {
+	l.verify(t, client, srv.URL, "before the outage")
+	if a, err := call(client, "GET", srv.URL+"/healthz", ""); err != nil || a.code != http.StatusOK {
 		t.Fatalf("healthz before the outage: %v %d %v", err, a.code, a.body)
 	}
 
@@ -53,7 +54,7 @@ func TestPostgresOutage(t *testing.T) {
 	var codes = map[string]int{}
 	for i := 0; time.Since(stopped) < 3*time.Second; i++ {
 		for _, u := range []string{fmt.Sprintf("during-%d", i%5), "before-6"} { // before-6 waits in line
-			a, err := call(client, "POST", srv.url+"/reserve", `{"user_id":"`+u+`"}`)
+			a, err := call(client, "POST", srv.URL+"/reserve", `{"user_id":"`+u+`"}`)
 			if err != nil {
 				t.Fatalf("reserve %s during the outage: %v", u, err)
 			}
@@ -69,7 +70,7 @@ func TestPostgresOutage(t *testing.T) {
 				l.mu.Unlock()
 			}
 		}
-		a, err := call(client, "GET", srv.url+"/healthz", "")
+		a, err := call(client, "GET", srv.URL+"/healthz", "")
 		if err != nil {
 			t.Fatalf("healthz during the outage: %v", err)
 		}
@@ -84,10 +85,10 @@ func TestPostgresOutage(t *testing.T) {
 		}
 		// A confirm of an acknowledged hold is a change like any other.
 		if i == 0 {
-			if code := l.confirm(t, client, srv.url, "before-1"); code != http.StatusServiceUnavailable {
+			if code := l.confirm(t, client, srv.URL, "before-1"); code != http.StatusServiceUnavailable {
 				t.Errorf("confirm during the outage: %d, want 503", code)
 			}
-			st, err := call(client, "GET", srv.url+"/status", "")
+			st, err := call(client, "GET", srv.URL+"/status", "")
 			if err != nil {
 				t.Fatalf("status during the outage: %v", err)
 			}
@@ -101,7 +102,7 @@ func TestPostgresOutage(t *testing.T) {
 	back := time.Now()
 	n := 0
 	for {
-		a, err := call(client, "POST", srv.url+"/reserve", `{"user_id":"during-0"}`) // refused all along
+		a, err := call(client, "POST", srv.URL+"/reserve", `{"user_id":"during-0"}`) // refused all along
 		if err != nil {
 			t.Fatalf("reserve after the outage: %v", err)
 		}
@@ -126,23 +127,23 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("during-0, refused all through the outage, is at place %v, want 4 (behind the three before it)", got)
 	}
 	// Once more for the same shopper: the same place, not a second one.
-	a, err := call(client, "POST", srv.url+"/reserve", `{"user_id":"during-0"}`)
+	a, err := call(client, "POST", srv.URL+"/reserve", `{"user_id":"during-0"}`)
 	if err != nil || a.code != http.StatusAccepted || a.body["waitlist_position"] != 4.0 {
 		t.Errorf("during-0 again: %v %d %v, want 202 at place 4", err, a.code, a.body)
 	}
-	if code := l.confirm(t, client, srv.url, "before-1"); code != http.StatusOK {
+	if code := l.confirm(t, client, srv.URL, "before-1"); code != http.StatusOK {
 		t.Errorf("confirm after the outage: %d", code)
 	}
-	if code := l.reserve(t, client, srv.url, "after-0"); code != http.StatusAccepted {
+	if code := l.reserve(t, client, srv.URL, "after-0"); code != http.StatusAccepted {
 		t.Errorf("reserve after the outage: %d", code)
 	}
-	if a, err := call(client, "GET", srv.url+"/healthz", ""); err != nil || a.code != http.StatusOK {
+	if a, err := call(client, "GET", srv.URL+"/healthz", ""); err != nil || a.code != http.StatusOK {
 		t.Errorf("healthz after the outage: %v %d %v", err, a.code, a.body)
 	}
 
 	wantBooks := func(when string) {
 		t.Helper()
-		a, err := call(client, "GET", srv.url+"/status", "")
+		a, err := call(client, "GET", srv.URL+"/status", "")
 		if err != nil || a.code != http.StatusOK {
 			t.Fatalf("%s: status: %v %d %v", when, err, a.code, a.body)
 		}
@@ -155,12 +156,12 @@ func TestPostgresOutage(t *testing.T) {
 			}
 		}
 	}
-	l.verify(t, client, srv.url, "after the outage")
+	l.verify(t, client, srv.URL, "after the outage")
 	wantBooks("after the outage")
 
-	srv.stop(t)
-	srv = startChild(t, bin, args...)
-	l.verify(t, client, srv.url, "after a restart of the server")
+	srv.Stop(t)
+	srv = testkit.StartProcess(t, bin, args...)
+	l.verify(t, client, srv.URL, "after a restart of the server")
 	wantBooks("after a restart of the server")
 }
 
@@ -170,41 +171,41 @@ func TestPostgresOutage(t *testing.T) {
 // does not exist is not waited for.
 func TestPostgresStartsWhileDatabaseIsDown(t *testing.T) {
 	cl := pgtest.NewCluster(t)
-	bin := buildFlashsale(t)
+	bin := testkit.Binary(t)
 	// The cluster trusts every local connection: the password is there to
 	// be hidden, not checked.
 	dsn := fmt.Sprintf("postgres://postgres:s3cret-pw@127.0.0.1:%d/postgres?sslmode=disable", cl.Port())
 
 	cl.Stop(t)
-	srv := spawnChild(t, bin, postgresArgs(dsn, "--inventory", "1")...)
+	srv := testkit.SpawnProcess(t, bin, postgresArgs(dsn, "--inventory", "1")...)
 	deadline := time.Now().Add(15 * time.Second)
-	for len(srv.logged("waiting for PostgreSQL")) < 2 {
+	for len(srv.Logged("waiting for PostgreSQL")) < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no second waiting line within 15s; the log:\n%s", srv.logText())
+			t.Fatalf("no second waiting line within 15s; the log:\n%s", srv.LogText())
 		}
 		select {
-		case <-srv.exited:
-			t.Fatalf("the server exited while the database was down: %v\n%s\n%s", srv.err, srv.logText(), srv.stderr.String())
+		case <-srv.Exited():
+			t.Fatalf("the server exited while the database was down: %v\n%s\n%s", srv.Err(), srv.LogText(), srv.Stderr())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	w := srv.logged("waiting for PostgreSQL")[0]
+	w := srv.Logged("waiting for PostgreSQL")[0]
 	if w["level"] != "WARN" || !strings.Contains(fmt.Sprint(w["reason"]), "connection refused") {
 		t.Errorf("waiting line: %v", w)
 	}
 	t.Logf("logged: %v", w)
 
 	cl.Start(t)
-	srv.waitListening(t, 20*time.Second)
-	if opened := srv.logged("sale database opened"); len(opened) != 1 {
-		t.Errorf("%d sale database opened lines:\n%s", len(opened), srv.logText())
+	srv.WaitListening(t)
+	if opened := srv.Logged("sale database opened"); len(opened) != 1 {
+		t.Errorf("%d sale database opened lines:\n%s", len(opened), srv.LogText())
 	}
-	a, err := call(&http.Client{Timeout: 15 * time.Second}, "POST", srv.url+"/reserve", `{"user_id":"first"}`)
+	a, err := call(&http.Client{Timeout: 15 * time.Second}, "POST", srv.URL+"/reserve", `{"user_id":"first"}`)
 	if err != nil || a.code != http.StatusCreated {
 		t.Fatalf("reserve once the database is up: %v %d %v", err, a.code, a.body)
 	}
-	srv.stop(t)
-	if log := srv.logText() + srv.stderr.String(); strings.Contains(log, "s3cret") {
+	srv.Stop(t)
+	if log := srv.LogText() + srv.Stderr(); strings.Contains(log, "s3cret") {
 		t.Errorf("the log shows the password:\n%s", log)
 	}
 
@@ -214,22 +215,23 @@ func TestPostgresStartsWhileDatabaseIsDown(t *testing.T) {
 		strings.Replace(dsn, "/postgres?sslmode=disable", "/nosuchdb", 1), // pgx tries TLS, then without
 		dsn + "&search_path=nosuchschema",
 	} {
-		c := spawnChild(t, bin, postgresArgs(bad)...)
+		c := testkit.SpawnProcess(t, bin, postgresArgs(bad)...)
 		select {
-		case <-c.exited:
+		case <-c.Exited():
 		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: still running after 10s:\n%s", pgdsn.Redact(bad), c.logText())
+			t.Fatalf("%s: still running after 10s:\n%s", pgdsn.Redact(bad), c.LogText())
 		}
-		msg := strings.TrimSpace(c.stderr.String())
+		err := c.Wait(t, testkit.StopTimeout) // at once: it has ended; Wait has its whole log read
+		msg := strings.TrimSpace(c.Stderr())
 		switch {
-		case c.err == nil:
+		case err == nil:
 			t.Errorf("%s: exit status 0", pgdsn.Redact(bad))
 		case strings.Count(msg, "\n") > 0 || !strings.HasPrefix(msg, "flashsale: "):
 			t.Errorf("%s: not one line: %q", pgdsn.Redact(bad), msg)
-		case strings.Contains(msg+c.logText(), "s3cret"):
+		case strings.Contains(msg+c.LogText(), "s3cret"):
 			t.Errorf("the password is shown: %s", msg)
-		case len(c.logged("waiting for PostgreSQL")) > 0:
-			t.Errorf("%s: waited: %s", pgdsn.Redact(bad), c.logText())
+		case len(c.Logged("waiting for PostgreSQL")) > 0:
+			t.Errorf("%s: waited: %s", pgdsn.Redact(bad), c.LogText())
 		default:
 			t.Logf("%s", msg)
 		}

@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // The flags of --store postgres: what they accept and what they refuse,
@@ -49,62 +46,6 @@ func TestPostgresConfiguration(t *testing.T) {
 	}
 }
 
-// runLogged calls run in the background, its log lines on a channel.
-type runLogged struct {
-	cancel context.CancelFunc
-	done   chan struct{} // closed when run has returned err
-	read   chan struct{} // closed when every line run wrote has been read
-	err    error
-	lines  chan map[string]any
-	mu     sync.Mutex
-	all    []string
-}
-
-func startRun(t *testing.T, args ...string) *runLogged {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &runLogged{cancel: cancel, done: make(chan struct{}), read: make(chan struct{}), lines: make(chan map[string]any, 1000)}
-	pr, pw := io.Pipe()
-	go func() {
-		defer close(r.read)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			r.mu.Lock()
-			r.all = append(r.all, sc.Text())
-			r.mu.Unlock()
-			var line map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-				t.Errorf("log line is not JSON: %q", sc.Text())
-				continue
-			}
-			select {
-			case r.lines <- line:
-			default:
-			}
-		}
-	}()
-	go func() {
-		r.err = run(ctx, args, func(string) string { return "" }, pw)
-		pw.Close()
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(15 * time.Second):
-			t.Error("run did not return within 15s of cancel")
-		}
-	})
-	return r
-}
-
-func (r *runLogged) log() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.all, "\n")
-}
-
 // closedPort is a port on 127.0.0.1 that nothing listens on (it was free a
 // moment ago): connecting to it is refused at once.
 func closedPort(t *testing.T) int {
@@ -119,27 +60,25 @@ func closedPort(t *testing.T) int {
 }
 
 // While PostgreSQL cannot be reached, the server waits, logging one WARN
-// line per attempt with the reason and without the password; SIGTERM (here
-// the cancelled context) ends the wait and run returns nil, as a clean exit.
+// line per attempt with the reason and without the password; SIGTERM ends
+// the wait and the server exits 0, as a clean exit.
 func TestPostgresWaitsAndStopsCleanly(t *testing.T) {
 	dsn := fmt.Sprintf("postgres://shop:s3cret-pw@127.0.0.1:%d/sale?sslmode=disable", closedPort(t))
-	r := startRun(t, "--store", "postgres", "--dsn", dsn, "--addr", "127.0.0.1:0", "--admin-token", "t")
+	srv := testkit.SpawnProcess(t, testkit.Binary(t), "--store", "postgres", "--dsn", dsn, "--admin-token", "t")
 
 	var waits []map[string]any
-	deadline := time.After(10 * time.Second)
-	for len(waits) < 2 {
+	deadline := time.Now().Add(10 * time.Second)
+	for waits = srv.Logged("waiting for PostgreSQL"); len(waits) < 2; waits = srv.Logged("waiting for PostgreSQL") {
+		if l := srv.Logged("listening"); len(l) > 0 {
+			t.Fatalf("listening with no database: %v", l[0])
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no second waiting line within 10s:\n%s", srv.LogText())
+		}
 		select {
-		case line := <-r.lines:
-			switch line["msg"] {
-			case "waiting for PostgreSQL":
-				waits = append(waits, line)
-			case "listening":
-				t.Fatalf("listening with no database: %v", line)
-			}
-		case <-r.done:
-			t.Fatalf("run returned while the database was down: %v\n%s", r.err, r.log())
-		case <-deadline:
-			t.Fatalf("no second waiting line within 10s:\n%s", r.log())
+		case <-srv.Exited():
+			t.Fatalf("the server exited while the database was down: %v\n%s%s", srv.Err(), srv.LogText(), srv.Stderr())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	for i, w := range waits {
@@ -157,22 +96,20 @@ func TestPostgresWaitsAndStopsCleanly(t *testing.T) {
 	t.Logf("logged: %v", waits[0])
 
 	stopAt := time.Now()
-	r.cancel()
-	select {
-	case <-r.done:
-		if r.err != nil {
-			t.Fatalf("run after a stop while waiting: %v, want nil (a clean exit)", r.err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("run did not return within 5s of the stop while waiting")
+	srv.Stop(t) // SIGTERM; it fails the test too if the exit is not clean
+	took := time.Since(stopAt)
+	if took > 5*time.Second {
+		t.Fatalf("the server did not exit within 5s of the stop while waiting (%v)", took)
 	}
-	if took := time.Since(stopAt); took > 2*time.Second {
+	if err := srv.Err(); err != nil {
+		t.Fatalf("the server after a stop while waiting: %v, want a clean exit", err)
+	}
+	if took > 2*time.Second {
 		t.Errorf("the stop took %v", took)
 	}
-	<-r.read
-	if log := r.log(); strings.Contains(log, "s3cret") {
+	if log := srv.LogText() + srv.Stderr(); strings.Contains(log, "s3cret") {
 		t.Errorf("the log shows the password:\n%s", log)
-	} else if !strings.Contains(log, `"msg":"stopped"`) {
+	} else if len(srv.Logged("stopped")) == 0 {
 		t.Errorf("no stopped line:\n%s", log)
 	}
 }

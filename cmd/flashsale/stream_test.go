@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // openStream opens user's event stream on the server at url and returns
@@ -60,17 +61,17 @@ func waitLine(t *testing.T, lines <-chan string, prefix string, within time.Dura
 // The server's read and write timeouts bound requests, not streams: a
 // stream open for longer than both still hears of the next change.
 func TestStreamOutlivesTheServerTimeouts(t *testing.T) {
-	s := start(t, []string{"--inventory", "1", "--admin-token", "t", "--rate-limit", "0",
+	s := testkit.StartRun(t, run, []string{"--inventory", "1", "--admin-token", "t", "--rate-limit", "0",
 		"--read-timeout", "1s", "--write-timeout", "1s"}, nil)
-	_, hold := post(t, s.url+"/reserve", `{"user_id":"alice"}`)
-	post(t, s.url+"/reserve", `{"user_id":"bob"}`)
+	_, hold := post(t, s.URL+"/reserve", `{"user_id":"alice"}`)
+	post(t, s.URL+"/reserve", `{"user_id":"bob"}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	lines := openStream(t, ctx, s.url, "bob")
+	lines := openStream(t, ctx, s.URL, "bob")
 	waitLine(t, lines, "event: state", 5*time.Second)
 
 	time.Sleep(2500 * time.Millisecond) // past both timeouts
-	if code, _ := post(t, s.url+"/reservations/"+hold["reservation_id"].(string)+"/cancel", ""); code != http.StatusOK {
+	if code, _ := post(t, s.URL+"/reservations/"+hold["reservation_id"].(string)+"/cancel", ""); code != http.StatusOK {
 		t.Fatalf("cancel: %d", code)
 	}
 	waitLine(t, lines, "event: promoted", 5*time.Second)
@@ -79,20 +80,20 @@ func TestStreamOutlivesTheServerTimeouts(t *testing.T) {
 // Shutdown ends open streams, so that it finishes without waiting out
 // --shutdown-timeout for connections that never go idle.
 func TestShutdownEndsStreams(t *testing.T) {
-	s := start(t, []string{"--inventory", "1", "--admin-token", "t", "--shutdown-timeout", "30s"}, nil)
+	s := testkit.StartRun(t, run, []string{"--inventory", "1", "--admin-token", "t", "--shutdown-timeout", "30s"}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	lines := openStream(t, ctx, s.url, "carol")
+	lines := openStream(t, ctx, s.URL, "carol")
 	waitLine(t, lines, "event: state", 5*time.Second)
 
 	began := time.Now()
-	s.stop(t)
+	s.Stop(t)
 	if took := time.Since(began); took > 5*time.Second {
 		t.Fatalf("shutdown took %v with a stream open", took)
 	}
 	for range lines { // the stream ends: the channel closes
 	}
-	if s.logged("stopped") == nil {
+	if len(s.Logged("stopped")) == 0 {
 		t.Error("no stopped line")
 	}
 }
@@ -101,21 +102,21 @@ func TestShutdownEndsStreams(t *testing.T) {
 // hub follows its store's feed, which carries every server's commits.
 func TestStreamHearsOfAnotherServersChange(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	bin := buildFlashsale(t)
-	a := startChild(t, bin, postgresArgs(dsn, "--inventory", "1")...)
-	b := startChild(t, bin, postgresArgs(dsn)...)
-	code, hold := post(t, a.url+"/reserve", `{"user_id":"alice"}`)
+	bin := testkit.Binary(t)
+	a := testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", "1")...)
+	b := testkit.StartProcess(t, bin, postgresArgs(dsn)...)
+	code, hold := post(t, a.URL+"/reserve", `{"user_id":"alice"}`)
 	if code != http.StatusCreated {
 		t.Fatalf("alice on a: %d %v", code, hold)
 	}
-	if code, _ := post(t, a.url+"/reserve", `{"user_id":"bob"}`); code != http.StatusAccepted {
+	if code, _ := post(t, a.URL+"/reserve", `{"user_id":"bob"}`); code != http.StatusAccepted {
 		t.Fatalf("bob on a: %d", code)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	lines := openStream(t, ctx, b.url, "bob")
+	lines := openStream(t, ctx, b.URL, "bob")
 	waitLine(t, lines, "event: state", 10*time.Second)
-	if code, _ := post(t, a.url+"/reservations/"+hold["reservation_id"].(string)+"/cancel", ""); code != http.StatusOK {
+	if code, _ := post(t, a.URL+"/reservations/"+hold["reservation_id"].(string)+"/cancel", ""); code != http.StatusOK {
 		t.Fatalf("cancel on a: %d", code)
 	}
 	waitLine(t, lines, "event: promoted", 10*time.Second)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // Several servers on one PostgreSQL database (--store postgres): real
@@ -19,7 +20,7 @@ import (
 // off (the tests are many users from one address) and holds that outlast
 // the test.
 func postgresArgs(dsn string, more ...string) []string {
-	return append([]string{"--store", "postgres", "--dsn", dsn, "--addr", "127.0.0.1:0",
+	return append([]string{"--store", "postgres", "--dsn", dsn,
 		"--admin-token", "pg", "--rate-limit", "0", "--hold-ttl", crashHoldTTL.String()}, more...)
 }
 
@@ -30,10 +31,10 @@ func postgresArgs(dsn string, more ...string) []string {
 func TestTwoServersOneDatabase(t *testing.T) {
 	const inventory, users = 50, 400
 	dsn := pgtest.Schema(t)
-	bin := buildFlashsale(t)
-	servers := []*child{
-		startChild(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(inventory))...),
-		startChild(t, bin, postgresArgs(dsn)...),
+	bin := testkit.Binary(t)
+	servers := []*testkit.Process{
+		testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(inventory))...),
+		testkit.StartProcess(t, bin, postgresArgs(dsn)...),
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: users}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -56,7 +57,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		wg.Go(func() {
 			ready.Done()
 			<-gate // all at once
-			a, err := call(client, "POST", servers[srv].url+"/reserve", fmt.Sprintf(`{"user_id":"shopper-%03d"}`, i))
+			a, err := call(client, "POST", servers[srv].URL+"/reserve", fmt.Sprintf(`{"user_id":"shopper-%03d"}`, i))
 			out[i] = outcome{srv, a, err}
 		})
 	}
@@ -109,7 +110,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 	}
 
 	// Both servers tell the same books, and they balance.
-	c0, c1 := newClient(t, servers[0].url), newClient(t, servers[1].url)
+	c0, c1 := newClient(t, servers[0].URL), newClient(t, servers[1].URL)
 	s0, s1 := mustStatus(t, c0), mustStatus(t, c1)
 	if s0 != s1 {
 		t.Errorf("the servers disagree: %+v and %+v", s0, s1)
@@ -156,16 +157,16 @@ func TestTwoServersOneDatabase(t *testing.T) {
 // order, and the books.
 func TestKillOneOfTwoServers(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	bin := buildFlashsale(t)
-	victim := startChild(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(crashInventory))...)
-	survivor := startChild(t, bin, postgresArgs(dsn)...)
+	bin := testkit.Binary(t)
+	victim := testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(crashInventory))...)
+	survivor := testkit.StartProcess(t, bin, postgresArgs(dsn)...)
 
 	seed := 1 + rand.Uint64N(1e9)
 	t.Logf("seed %d", seed)
 	killAt := crashMinAnswers + rand.New(rand.NewPCG(seed, 0)).IntN(crashMaxAnswers-crashMinAnswers+1)
 	loaders := []*loader{
-		{c: newClient(t, victim.url), killAt: int64(killAt), kill: make(chan struct{})},
-		{c: newClient(t, survivor.url), killAt: -1, kill: make(chan struct{}), stop: make(chan struct{})},
+		{c: newClient(t, victim.URL), killAt: int64(killAt), kill: make(chan struct{})},
+		{c: newClient(t, survivor.URL), killAt: -1, kill: make(chan struct{}), stop: make(chan struct{})},
 	}
 	parts := [2][]history{make([]history, crashWorkers), make([]history, crashWorkers)}
 	var done [2]sync.WaitGroup
@@ -192,7 +193,7 @@ func TestKillOneOfTwoServers(t *testing.T) {
 	case <-victimDone:
 		t.Log("the load on the victim ended before the kill point")
 	}
-	victim.kill(t)
+	victim.Kill(t)
 	killed := time.Now()
 	t.Logf("killed one server after %d of its answers (kill point %d)", loaders[0].answers.Load(), killAt)
 	select {
@@ -243,12 +244,12 @@ func TestKillOneOfTwoServers(t *testing.T) {
 		t.Error("the survivor answered no reserve 201 or 202 after the kill")
 	}
 
-	c := newClient(t, survivor.url)
+	c := newClient(t, survivor.URL)
 	checkAfter(t, c, h, "on the survivor")
 
 	// A new server on the database finds the same sale.
-	third := startChild(t, bin, postgresArgs(dsn)...)
-	if s := mustStatus(t, newClient(t, third.url)); s != mustStatus(t, c) {
+	third := testkit.StartProcess(t, bin, postgresArgs(dsn)...)
+	if s := mustStatus(t, newClient(t, third.URL)); s != mustStatus(t, c) {
 		t.Errorf("a new server reads %+v; the survivor %+v", s, mustStatus(t, c))
 	}
 }

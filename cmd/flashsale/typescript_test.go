@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // typescriptClient is the TypeScript client and its contract test.
@@ -31,8 +33,8 @@ func TestTypeScriptClientPlaysASale(t *testing.T) {
 	npm(t, typescriptClient, nil, "run", "lint")
 
 	const token = "typescript-test-token"
-	s := start(t, []string{"--admin-token", token}, nil)
-	npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.url, "FLASHSALE_ADMIN_TOKEN=" + token}, "test")
+	s := testkit.StartRun(t, run, []string{"--admin-token", token}, nil)
+	npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.URL, "FLASHSALE_ADMIN_TOKEN=" + token}, "test")
 }
 
 // needNode skips the test when node or npm is missing, or fails it if

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/cli"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // takenAddr is an address something else already listens on.
@@ -34,7 +38,7 @@ func TestRunLogsNoTokenWhenListenFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("run = %v, want a listen error", err)
 	}
-	if _, code := outcome(err); code != 1 {
+	if _, code := cli.Outcome("flashsale", err); code != 1 {
 		t.Errorf("exit status %d for a port in use, want 1", code)
 	}
 	if strings.Contains(out.String(), "admin_token") {
@@ -46,14 +50,12 @@ func TestRunLogsNoTokenWhenListenFails(t *testing.T) {
 // the operator meant, and the warning about it does not show it.
 func TestRunTrimsTheAdminToken(t *testing.T) {
 	const token = "s3cret-token"
-	s := start(t, nil, map[string]string{"FLASHSALE_ADMIN_TOKEN": token + "\n"})
-	if code, _ := post(t, s.url+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer "+token); code != 200 {
+	s := testkit.StartRun(t, run, nil, map[string]string{"FLASHSALE_ADMIN_TOKEN": token + "\n"})
+	if code, _ := post(t, s.URL+"/initialize", `{"total_inventory":2}`, "Authorization", "Bearer "+token); code != 200 {
 		t.Fatalf("initialize with the trimmed token: %d", code)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	warned := false
-	for _, l := range s.logs {
+	for _, l := range logLines(t, s) {
 		if strings.HasPrefix(l["msg"].(string), "trimmed whitespace around the admin token") {
 			warned = l["level"] == "WARN" && l["from"] == "FLASHSALE_ADMIN_TOKEN"
 		}
@@ -64,14 +66,29 @@ func TestRunTrimsTheAdminToken(t *testing.T) {
 		}
 	}
 	if !warned {
-		t.Errorf("no WARN line about the trimmed token: %v", s.logs)
+		t.Errorf("no WARN line about the trimmed token:\n%s", s.LogText())
 	}
+}
+
+// logLines is every line of p's log so far. (The kit gives the lines of
+// one message, Logged, or the whole log as text, LogText.)
+func logLines(t *testing.T, p *testkit.Process) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, text := range strings.Split(strings.TrimSuffix(p.LogText(), "\n"), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(text), &l); err != nil {
+			t.Fatalf("the log as testkit gives it: %v: %q", err, text)
+		}
+		lines = append(lines, l)
+	}
+	return lines
 }
 
 // FLASHSALE_INVENTORY=xyz flashsale --inventory 3 serves 3 units.
 func TestRunCommandLineWinsOverABadVariable(t *testing.T) {
-	s := start(t, []string{"--inventory", "3", "--admin-token", "t"}, map[string]string{"FLASHSALE_INVENTORY": "xyz"})
-	if _, body := get(t, s.url+"/status"); body["total_inventory"] != 3.0 {
+	s := testkit.StartRun(t, run, []string{"--inventory", "3", "--admin-token", "t"}, map[string]string{"FLASHSALE_INVENTORY": "xyz"})
+	if _, body := get(t, s.URL+"/status"); body["total_inventory"] != 3.0 {
 		t.Fatalf("status %v, want the command line's 3 units", body)
 	}
 }
@@ -85,12 +102,12 @@ func TestRunTellsMistakesFromFailures(t *testing.T) {
 	cancel()
 	for _, c := range refusals {
 		err := run(ctx, c.args, envOf(c.env), &bytes.Buffer{})
-		if _, code := outcome(err); code != 2 {
+		if _, code := cli.Outcome("flashsale", err); code != 2 {
 			t.Errorf("run(%q, %v) = %v: exit status %d, want 2", c.args, c.env, err, code)
 		}
 	}
 	err := run(ctx, []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "nope", "sale.db")}, envOf(nil), &bytes.Buffer{})
-	if _, code := outcome(err); code != 1 {
+	if _, code := cli.Outcome("flashsale", err); code != 1 {
 		t.Errorf("a missing folder: %v: exit status %d, want 1", err, code)
 	}
 }
@@ -98,7 +115,7 @@ func TestRunTellsMistakesFromFailures(t *testing.T) {
 // The built command, as an operator or a service manager sees it: what it
 // prints where, and its exit status.
 func TestCommandExitStatus(t *testing.T) {
-	bin := buildFlashsale(t)
+	bin := testkit.Binary(t)
 	missing := filepath.Join(t.TempDir(), "no", "such", "folder", "sale.db")
 	cases := []struct {
 		name   string

@@ -17,48 +17,22 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flashsale/flashsale/internal/cli"
 	"github.com/flashsale/flashsale/internal/drivers"
 	"github.com/flashsale/flashsale/internal/pgdsn"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "reliable-drivers: %v\n", err)
-	}
-	os.Exit(exitCode(err))
+	cli.Main("reliable-drivers", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	})
 }
-
-// exitCode is the status main exits with: 2 for a mistake on the command
-// line, which --help helps to fix, and 1 for any other failure, so that a
-// script can tell the two apart.
-func exitCode(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, new(usageError)):
-		return 2
-	}
-	return 1
-}
-
-// usageError is a mistake on the command line, as opposed to a failure. Its
-// message ends with a pointer to --help, which says what is wanted; a
-// failure's does not, since --help cannot fix it.
-type usageError struct{ error }
-
-func (e usageError) Error() string { return e.error.Error() + " (see --help)" }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // wantDSN is what --dsn takes, for the errors that refuse one.
 const wantDSN = "want postgres://USER@HOST:PORT/DATABASE"
@@ -87,27 +61,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			usage()
 			return nil
 		case generate.refused != nil:
-			return usagef("--generate %w", generate.refused)
+			return cli.Usagef("--generate %w", generate.refused)
 		case seed.refused != nil:
-			return usagef("--seed %w", seed.refused)
+			return cli.Usagef("--seed %w", seed.refused)
 		}
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	if flags.NArg() > 0 {
-		return usagef("unexpected argument %q", flags.Arg(0))
+		return cli.Usagef("unexpected argument %q", flags.Arg(0))
 	}
 	month, err := drivers.ParseMonth(*monthFlag)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	format, err := drivers.ParseFormat(*formatFlag)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	dbSet := false
 	flags.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
 	if *dsn != "" && dbSet {
-		return usagef("give --db or --dsn, not both")
+		return cli.Usagef("give --db or --dsn, not both")
 	}
 	dsnName := "--dsn"
 	if *dsn == "" && !dbSet {
@@ -166,10 +140,10 @@ var urlScheme = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://`)
 // nothing of the real mistake.
 func checkDSN(name, dsn string) error {
 	if m := urlScheme.FindStringSubmatch(dsn); m != nil && m[1] != "postgres" && m[1] != "postgresql" {
-		return usagef("%s is a %s:// URL; %s", name, m[1], wantDSN)
+		return cli.Usagef("%s is a %s:// URL; %s", name, m[1], wantDSN)
 	}
 	if _, err := pgx.ParseConfig(dsn); err != nil {
-		return usagef("%s: %v; %s", name, pgdsn.RedactError(err, dsn), wantDSN)
+		return cli.Usagef("%s: %v; %s", name, pgdsn.RedactError(err, dsn), wantDSN)
 	}
 	return nil
 }

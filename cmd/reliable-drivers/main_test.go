@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flashsale/flashsale/internal/cli"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,8 +22,8 @@ import (
 	"github.com/flashsale/flashsale/internal/pgdsn"
 )
 
-// cli runs the command as main would, with env as its environment.
-func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+// runCLI runs the command as main would, with env as its environment.
+func runCLI(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err = run(t.Context(), args, func(k string) string { return env[k] }, &out, &errOut)
@@ -31,7 +32,7 @@ func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr st
 
 func TestGenerateThenQuery(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "deliveries.db")
-	out, _, err := cli(t, nil, "--generate", "5000", "--db", db)
+	out, _, err := runCLI(t, nil, "--generate", "5000", "--db", db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestGenerateThenQuery(t *testing.T) {
 
 	// The file now exists: the same answer again without --generate, as
 	// CSV and as JSON.
-	out, _, err = cli(t, nil, "--db", db, "--format", "csv")
+	out, _, err = runCLI(t, nil, "--db", db, "--format", "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestGenerateThenQuery(t *testing.T) {
 	if len(records) != len(lines)-1 { // the table has a footer, the CSV a header: same count
 		t.Errorf("CSV has %d records, table %d lines", len(records), len(lines))
 	}
-	out, _, err = cli(t, nil, "--db", db, "--format", "json", "--month", "2024-09")
+	out, _, err = runCLI(t, nil, "--db", db, "--format", "json", "--month", "2024-09")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestGenerateThenQuery(t *testing.T) {
 	}
 
 	// A month the sample does not cover is empty, not an error.
-	out, _, err = cli(t, nil, "--db", db, "--format", "json", "--month", "2023-01")
+	out, _, err = runCLI(t, nil, "--db", db, "--format", "json", "--month", "2023-01")
 	if err != nil || strings.TrimSpace(out) != "[]" {
 		t.Errorf("empty month: %q, %v", out, err)
 	}
@@ -77,7 +78,7 @@ func TestGenerateThenQuery(t *testing.T) {
 // refusal writes nothing, and the log answers as before.
 func TestGenerateTwice(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "sample.db")
-	first, _, err := cli(t, nil, "--generate", "200", "--db", db)
+	first, _, err := runCLI(t, nil, "--generate", "200", "--db", db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,10 +87,10 @@ func TestGenerateTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, stderr, err := cli(t, nil, "--generate", "200", "--db", db)
+	out, stderr, err := runCLI(t, nil, "--generate", "200", "--db", db)
 	want := db + " already holds 200 deliveries; --generate only fills an empty log: ask it without --generate, or give a new --db to make a new sample"
-	if err == nil || err.Error() != want || exitCode(err) != 1 {
-		t.Fatalf("second --generate: %v (exit %d), want %q (exit 1)", err, exitCode(err), want)
+	if err == nil || err.Error() != want || code(err) != 1 {
+		t.Fatalf("second --generate: %v (exit %d), want %q (exit 1)", err, code(err), want)
 	}
 	if out != "" || stderr != "" {
 		t.Errorf("second --generate wrote output %q and %q", out, stderr)
@@ -97,7 +98,7 @@ func TestGenerateTwice(t *testing.T) {
 	if after, err := os.ReadFile(db); err != nil || !bytes.Equal(after, before) {
 		t.Errorf("the refusal changed %s (%v)", db, err)
 	}
-	again, _, err := cli(t, nil, "--db", db)
+	again, _, err := runCLI(t, nil, "--db", db)
 	if err != nil || again != first {
 		t.Errorf("after the refusal: %v\n%s\nwant\n%s", err, again, first)
 	}
@@ -115,7 +116,7 @@ func TestGenerateIntoEmptyTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, err := cli(t, nil, "--generate", "200", "--db", path)
+	_, stderr, err := runCLI(t, nil, "--generate", "200", "--db", path)
 	if err != nil || !strings.Contains(stderr, "added 200 sample rows") {
 		t.Errorf("--generate into an empty table: %v, %q", err, stderr)
 	}
@@ -172,11 +173,11 @@ func TestPostgres(t *testing.T) {
 	u.RawQuery = q.Encode()
 	env := map[string]string{"FLASHSALE_DSN": u.String()}
 
-	pgOut, _, err := cli(t, env, "--generate", "5000", "--format", "csv")
+	pgOut, _, err := runCLI(t, env, "--generate", "5000", "--format", "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqliteOut, _, err := cli(t, nil, "--generate", "5000", "--db", filepath.Join(t.TempDir(), "d.db"), "--format", "csv")
+	sqliteOut, _, err := runCLI(t, nil, "--generate", "5000", "--db", filepath.Join(t.TempDir(), "d.db"), "--format", "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,15 +187,15 @@ func TestPostgres(t *testing.T) {
 
 	// A second sample is refused there too, with the DSN as the name of
 	// the log (its password redacted), and nothing is added.
-	_, _, err = cli(t, env, "--generate", "5000", "--format", "csv")
+	_, _, err = runCLI(t, env, "--generate", "5000", "--format", "csv")
 	want := "the deliveries table of " + pgdsn.Redact(env["FLASHSALE_DSN"]) + " already holds 5000 deliveries; --generate only fills an empty log"
-	if err == nil || !strings.HasPrefix(err.Error(), want) || exitCode(err) != 1 {
-		t.Errorf("second --generate: %v (exit %d), want %q... (exit 1)", err, exitCode(err), want)
+	if err == nil || !strings.HasPrefix(err.Error(), want) || code(err) != 1 {
+		t.Errorf("second --generate: %v (exit %d), want %q... (exit 1)", err, code(err), want)
 	}
 	if p, ok := u.User.Password(); ok && err != nil && strings.Contains(err.Error(), p) {
 		t.Errorf("second --generate shows the password: %v", err)
 	}
-	again, _, err := cli(t, env, "--format", "csv")
+	again, _, err := runCLI(t, env, "--format", "csv")
 	if err != nil || again != pgOut {
 		t.Errorf("after the refusal: %v\n%s\nwant\n%s", err, again, pgOut)
 	}
@@ -207,7 +208,7 @@ func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.db")
 	other := filepath.Join(dir, "other.db")
-	if _, _, err := cli(t, nil, "--generate", "10", "--db", other); err != nil {
+	if _, _, err := runCLI(t, nil, "--generate", "10", "--db", other); err != nil {
 		t.Fatal(err)
 	}
 	addColumn(t, other)
@@ -263,7 +264,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, _, err := cli(t, tt.env, tt.args...)
+			out, _, err := runCLI(t, tt.env, tt.args...)
 			if err == nil {
 				t.Fatalf("no error; output:\n%s", out)
 			}
@@ -277,7 +278,7 @@ func TestBadInput(t *testing.T) {
 			if strings.Contains(msg, "parse error") || strings.Contains(msg, "invalid value") {
 				t.Errorf("error %q is in the flag package's words, not what is wanted", msg)
 			}
-			if code := exitCode(err); code != tt.code {
+			if code := code(err); code != tt.code {
 				t.Errorf("exit code %d, want %d", code, tt.code)
 			}
 			if hint := strings.HasSuffix(msg, " (see --help)"); hint != (tt.code == 2) || strings.Count(msg, "see --help") > 1 {
@@ -301,15 +302,15 @@ func TestExitCode(t *testing.T) {
 		want int
 	}{
 		{"success", nil, 0},
-		{"usage", usagef("unexpected argument %q", "x"), 2},
-		{"usage, wrapped", fmt.Errorf("context: %w", usageError{errors.New("bad")}), 2},
+		{"usage", cli.Usagef("unexpected argument %q", "x"), 2},
+		{"usage, wrapped", fmt.Errorf("context: %w", cli.Usage(errors.New("bad"))), 2},
 		{"failure", errors.New("connect to PostgreSQL: refused"), 1},
 		{"interrupted", context.Canceled, 1},
 		{"refusal of --generate", notEmptyError("", "d.db", 5), 1},
 	}
 	for _, tt := range tests {
-		if got := exitCode(tt.err); got != tt.want {
-			t.Errorf("%s: exitCode(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		if got := code(tt.err); got != tt.want {
+			t.Errorf("%s: code(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
 		}
 	}
 }
@@ -328,11 +329,17 @@ func addColumn(t *testing.T, path string) {
 }
 
 func TestHelp(t *testing.T) {
-	out, _, err := cli(t, map[string]string{"FLASHSALE_DSN": "postgres://u:secret@host/db"}, "--help")
+	out, _, err := runCLI(t, map[string]string{"FLASHSALE_DSN": "postgres://u:secret@host/db"}, "--help")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out, "--generate") && !strings.Contains(out, "-generate") || strings.Contains(out, "secret") {
 		t.Errorf("help:\n%s", out)
 	}
+}
+
+// code is the status main exits with for err.
+func code(err error) int {
+	_, c := cli.Outcome("reliable-drivers", err)
+	return c
 }
