@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,16 +14,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flashsale/flashsale/internal/load"
-	"github.com/flashsale/flashsale/internal/pgtest"
 )
 
-// When this variable is set the test binary is flashsale-load itself, so
-// that compare can start it as a child the way it starts the real binary.
+// When this variable is set the test binary is flashsale-load itself: the
+// wrk command starts it as the baseline, and the exit-code tests run it.
 const childEnv = "FLASHSALE_LOAD_TEST_CHILD"
 
 func TestMain(m *testing.M) {
@@ -29,27 +32,226 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if flashsaleBuild.dir != "" {
+		os.RemoveAll(flashsaleBuild.dir)
+	}
+	os.Exit(code)
+}
+
+var flashsaleBuild struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+	skip     string
+}
+
+// flashsaleBinary is the real server, built from ./cmd/flashsale once per
+// test binary, for the commands that start it themselves.
+func flashsaleBinary(t testing.TB) string {
+	t.Helper()
+	b := &flashsaleBuild
+	b.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			b.skip = "no go command on PATH to build ./cmd/flashsale with"
+			return
+		}
+		if b.dir, b.err = os.MkdirTemp("", "flashsale-load-test-"); b.err != nil {
+			return
+		}
+		b.bin = filepath.Join(b.dir, "flashsale")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, goBin, "build", "-o", b.bin, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%w\n%s", err, out)
+		}
+	})
+	switch {
+	case b.skip != "":
+		t.Skip(b.skip)
+	case b.err != nil:
+		t.Fatalf("build ./cmd/flashsale: %v", b.err)
+	}
+	return b.bin
 }
 
 func noEnv(string) string { return "" }
 
-func TestRunLoadAgainstBaseline(t *testing.T) {
-	srv := httptest.NewServer(load.NewBaseline("tok"))
-	defer srv.Close()
+// exitOf runs flashsale-load with args as main does, in this process (run,
+// then outcome), and returns the status main would exit with, its stdout
+// and what main would print on stderr. TestMainExits checks main's own part
+// once, as a process.
+func exitOf(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"run", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--concurrency", "4", "--requests", "500"}, noEnv, &out)
+	line, code := outcome(run(ctx, args, noEnv, &out))
+	if line != "" {
+		stderr = line + "\n"
+	}
+	return code, out.String(), stderr
+}
+
+// main prints outcome's line and exits with its status: as a process, a
+// mistake exits 2 with the line on stderr, and -h exits 0.
+func TestMainExits(t *testing.T) {
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"requests   500 in", "reserve 201 ×10, reserve 202 ×490", "books      balance"} {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"no-such-command"}, 2, "(see --help)"},
+		{[]string{"-h"}, 0, ""},
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		cmd := exec.CommandContext(ctx, self, tc.args...)
+		cmd.Env = append(os.Environ(), childEnv+"=1")
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		err := cmd.Run()
+		cancel()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("run flashsale-load %q: %v", tc.args, err)
+		}
+		if code != tc.code || !strings.Contains(errOut.String(), tc.stderr) || (tc.stderr == "") != (errOut.Len() == 0) {
+			t.Errorf("flashsale-load %q: exit %d, stderr %q; want %d and %q", tc.args, code, errOut.String(), tc.code, tc.stderr)
+		}
+	}
+}
+
+// A mistake on the command line exits 2 with one line that says what it is
+// and points to --help, before anything is started.
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"run", "--url", "http://127.0.0.1:1"}, `unknown command "run"`},
+		{[]string{"books", "--nope"}, "books: flag provided but not defined: -nope"},
+		{[]string{"books", "--token", "t", "extra"}, `books: unexpected argument "extra"`},
+		{[]string{"books", "--requests", "5"}, "books: an admin token is required"},
+		{[]string{"books", "--token", "t", "--requests", "5", "--duration", "1s"}, "set exactly one of duration and requests"},
+		{[]string{"books", "--token", "t", "--url", "ftp://x"}, "want http://host:port"},
+		{[]string{"books", "--token", "t", "--url", "http://a:1", "--url", "http://b:1", "--url", "http://c:1", "--concurrency", "2"}, "below the 3 servers"},
+		{[]string{"baseline"}, "baseline: --admin-token (or FLASHSALE_ADMIN_TOKEN) is required"},
+		{[]string{"wrk", "--rounds", "0"}, "wrk: 0 rounds: want 1 or more"},
+		{[]string{"wrk", "--duration", "1500ms"}, "duration 1.5s: want whole seconds"},
+		{[]string{"wrk", "--store", "redis"}, `store "redis": want memory, sqlite or postgres`},
+		{[]string{"wrk", "--store", "postgres"}, "store postgres needs the DSN"},
+		{[]string{"wrk", "--servers", "2"}, "servers share a sale only on store postgres"},
+		{[]string{"wrk", "--db-dir", "/tmp"}, "is for store sqlite"},
+		{[]string{"wrk", "--store", "postgres", "--dsn", "postgres://u:s3cret@h/d", "--servers", "3"}, "2 threads for 3 servers"},
+		{[]string{"wrk", "--servers", "x"}, `invalid value "x" for flag -servers`},
+		{[]string{"streams", "-streams", "3", "-rounds", "4"}, "rounds 4 above streams 3"},
+		{[]string{"streams", "-pause", "400ms"}, "coalescing window"},
+		{[]string{"streams", "extra"}, `streams: unexpected argument "extra"`},
+	} {
+		code, stdout, stderr := exitOf(t, tc.args...)
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "flashsale-load: ") ||
+			!strings.HasSuffix(lines[0], " (see --help)") || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("flashsale-load %q: exit %d, stderr %q; want 2 and one line saying %q and ending (see --help)", tc.args, code, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "s3cret") {
+			t.Errorf("flashsale-load %q shows the password: %q", tc.args, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("flashsale-load %q wrote to stdout: %q", tc.args, stdout)
+		}
+	}
+}
+
+// -h prints the usage (a command's, with its flags) and exits 0.
+func TestHelpExits0(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-h"}, []string{"usage: flashsale-load COMMAND", "  wrk  ", "  books  ", "  streams  ", "  baseline  "}},
+		{[]string{"--help"}, []string{"usage: flashsale-load COMMAND"}},
+		{[]string{"help"}, []string{"usage: flashsale-load COMMAND"}},
+		{[]string{"wrk", "-h"}, []string{"usage: flashsale-load wrk", "-store string", "-dsn string", "-servers int", "-before-bin"}},
+		{[]string{"books", "--help"}, []string{"usage: flashsale-load books", "-url URL", "-mix", "-token"}},
+		{[]string{"streams", "-h"}, []string{"usage: flashsale-load streams", "-streams int", "-pause duration"}},
+		{[]string{"baseline", "-h"}, []string{"usage: flashsale-load baseline", "-addr string"}},
+	} {
+		code, stdout, stderr := exitOf(t, tc.args...)
+		if code != 0 || stderr != "" {
+			t.Errorf("flashsale-load %q: exit %d, stderr %q; want 0 and nothing", tc.args, code, stderr)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("flashsale-load %q prints no %q:\n%s", tc.args, want, stdout)
+			}
+		}
+	}
+}
+
+// A measurement that fails, set up well, exits 1 with one line and no hint
+// at --help.
+func TestFailuresExit1(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"books", "--token", "t", "--url", "http://127.0.0.1:1", "--requests", "5"}, "connection refused"},
+		{[]string{"wrk", "--wrk", "/nonexistent/wrk", "--server-bin", "x"}, "apt-get install -y wrk"},
+		{[]string{"streams", "-server-bin", "/nonexistent/flashsale", "-streams", "2", "-rounds", "1"}, "start server"},
+	} {
+		code, _, stderr := exitOf(t, tc.args...)
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "flashsale-load: ") ||
+			strings.Contains(stderr, "--help") || !strings.Contains(stderr, tc.want) {
+			t.Errorf("flashsale-load %q: exit %d, stderr %q; want 1 and one line saying %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		line string
+		code int
+	}{
+		{nil, "", 0},
+		{usageError{errors.New("wrk: a\nb")}, "flashsale-load: wrk: a; b (see --help)", 2},
+		{fmt.Errorf("round 1: %w", usageError{errors.New("x")}), "flashsale-load: round 1: x (see --help)", 2},
+		{errors.New("round 1: books do not balance"), "flashsale-load: round 1: books do not balance", 1},
+	} {
+		if line, code := outcome(tc.err); line != tc.line || code != tc.code {
+			t.Errorf("outcome(%v) = %q, %d; want %q, %d", tc.err, line, code, tc.line, tc.code)
+		}
+	}
+}
+
+func TestBooksAgainstBaseline(t *testing.T) {
+	srv := httptest.NewServer(load.NewBaseline("tok"))
+	defer srv.Close()
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"books", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--concurrency", "4", "--requests", "500"}, noEnv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"== " + srv.URL + "\n", "requests   500 in", "reserve 201 ×10, reserve 202 ×490", "books      balance"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 }
 
-func TestRunLoadTokenFromEnv(t *testing.T) {
+func TestBooksTokenFromEnv(t *testing.T) {
 	srv := httptest.NewServer(load.NewBaseline("from-env"))
 	defer srv.Close()
 	getenv := func(k string) string {
@@ -58,12 +260,34 @@ func TestRunLoadTokenFromEnv(t *testing.T) {
 		}
 		return ""
 	}
-	if err := run(context.Background(), []string{"run", "--url", srv.URL, "--requests", "5", "--concurrency", "1"}, getenv, &bytes.Buffer{}); err != nil {
+	if err := run(t.Context(), []string{"books", "--url", srv.URL, "--requests", "5", "--concurrency", "1"}, getenv, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestRunLoadFailsOnBrokenBooks(t *testing.T) {
+// --url given twice spreads the connections over two servers sharing one
+// sale (here one baseline behind two listeners).
+func TestBooksOverTwoServers(t *testing.T) {
+	b := load.NewBaseline("tok")
+	var urls []string
+	for range 2 {
+		srv := httptest.NewServer(b)
+		defer srv.Close()
+		urls = append(urls, srv.URL)
+	}
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"books", "--url", urls[0], "--url", urls[1], "--token", "tok", "--inventory", "10", "--concurrency", "4", "--requests", "300"}, noEnv, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"== " + urls[0] + ", " + urls[1] + "\n", "4 connections over 2 servers", "(the same on both servers)", "books      balance"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBooksFailsOnBrokenBooks(t *testing.T) {
 	b := load.NewBaseline("tok")
 	// A server whose /status forgets one waiting user.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,248 +300,19 @@ func TestRunLoadFailsOnBrokenBooks(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"run", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--requests", "100", "--concurrency", "2"}, noEnv, &out)
-	if err == nil || !strings.Contains(err.Error(), "books do not balance") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("err = %v, want one line saying the books do not balance", err)
+	err := run(t.Context(), []string{"books", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--requests", "100", "--concurrency", "2"}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "books do not balance") || strings.Contains(err.Error(), "\n") || errors.As(err, new(usageError)) {
+		t.Fatalf("err = %v, want one line saying the books do not balance, not a usage error", err)
 	}
 	if !strings.Contains(out.String(), "DO NOT BALANCE") {
 		t.Errorf("report does not show the violation:\n%s", out.String())
 	}
 }
 
-func TestRunRejectsBadUsage(t *testing.T) {
-	for _, args := range [][]string{
-		nil,
-		{"frobnicate"},
-		{"run", "--nope"},
-		{"run", "--requests", "5", "--duration", "1s"},
-		{"run", "extra"},
-		{"baseline"}, // no token
-		{"wrk", "--rounds", "0"},
-		{"wrk", "--duration", "1500ms", "--server-bin", "x", "--baseline-bin", "y"},
-		{"wrk", "--wrk", "/nonexistent/wrk", "--server-bin", "x", "--baseline-bin", "y"},
-	} {
-		if err := run(context.Background(), args, noEnv, &bytes.Buffer{}); err == nil {
-			t.Errorf("run(%q) = nil, want an error", args)
-		}
-	}
-}
-
-func TestHelpIsNotAnError(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"run", "-h"}, {"compare", "-h"}, {"baseline", "-h"}, {"wrk", "-h"}} {
-		var out bytes.Buffer
-		if err := run(context.Background(), args, noEnv, &out); err != nil || out.Len() == 0 {
-			t.Errorf("run(%q) = %v with %d bytes of help", args, err, out.Len())
-		}
-	}
-}
-
-// TestCompareStartsChildren runs compare end to end with this test binary as
-// the baseline and, through a two-line script, as the "real server" too:
-// the point is the plumbing (start, address, health, load, books, stop),
-// not the figures.
-func TestCompareStartsChildren(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(childEnv, "1")
-	fake := filepath.Join(t.TempDir(), "fake-flashsale")
-	// compare passes --addr 127.0.0.1:0 --admin-token T ...; $4 is T.
-	script := "#!/bin/sh\nexec \"" + self + "\" baseline --addr \"$2\" --admin-token \"$4\"\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	err = run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake,
-		"--inventory", "20", "--concurrency", "4", "--requests", "300", "--warmup", "0s"}, noEnv, &out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	for _, want := range []string{"== baseline", "== flashsale", "throughput flashsale", "books      balance on both"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-}
-
-// TestCompareSQLiteRunsAThirdServer: --sqlite starts the server once more
-// with --store sqlite and a --db in a folder made for that run under
-// --db-dir, and removes the folder afterwards.
-func TestCompareSQLiteRunsAThirdServer(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(childEnv, "1")
-	tmp := t.TempDir()
-	argsLog := filepath.Join(tmp, "args")
-	fake := filepath.Join(tmp, "fake-flashsale")
-	script := "#!/bin/sh\necho \"$@\" >> \"" + argsLog + "\"\nexec \"" + self + "\" baseline --addr \"$2\" --admin-token \"$4\"\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dbDir := filepath.Join(tmp, "db")
-	if err := os.Mkdir(dbDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	err = run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake, "--sqlite", "--db-dir", dbDir,
-		"--inventory", "20", "--concurrency", "4", "--requests", "300", "--warmup", "0s"}, noEnv, &out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	for _, want := range []string{"== flashsale on SQLite", "throughput SQLite", "books      balance on all three"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-	b, lines := serverArgs(t, argsLog)
-	if len(lines) != 2 || strings.Contains(lines[0], "--store") || !strings.Contains(lines[1], "--store sqlite --db "+dbDir+"/") {
-		t.Errorf("server started with:\n%s\nwant the memory store, then --store sqlite --db under %s", b, dbDir)
-	}
-	if left, _ := os.ReadDir(dbDir); len(left) != 0 {
-		t.Errorf("%s still holds %d entries after the run", dbDir, len(left))
-	}
-}
-
-func TestCompareFailsWhenServerCannotStart(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(childEnv, "1")
-	err = run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", filepath.Join(t.TempDir(), "missing"),
-		"--inventory", "5", "--concurrency", "2", "--requests", "50", "--warmup", "0s"}, noEnv, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "start flashsale") {
-		t.Fatalf("err = %v, want the server's start to fail", err)
-	}
-}
-
-func TestComparePostgresFlagsChecked(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--postgres-servers", "2"}, "--postgres-servers needs --postgres"},
-		{[]string{"--postgres-servers", "1"}, "--postgres-servers needs --postgres"},
-		{[]string{"--postgres", "postgres://u@h/d", "--postgres-servers", "0"}, "want 1 or more"},
-		{[]string{"--postgres", "postgres://u@h/d", "--postgres-servers", "x"}, "invalid value"},
-		{[]string{"--postgres", "postgres://u@h/d", "--postgres-servers", "3", "--concurrency", "2"}, "below the 3 servers"},
-	} {
-		args := append([]string{"compare", "--baseline-bin", "x", "--server-bin", "y", "--requests", "1"}, tc.args...)
-		err := run(context.Background(), args, noEnv, &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("run(%q) = %v, want an error saying %q", args, err, tc.want)
-		}
-	}
-}
-
-// fakeServer writes a script that logs its arguments, one line per start,
-// and serves the baseline (this test binary) as if it were flashsale.
-func fakeServer(t *testing.T) (bin, argsLog string) {
+// needWrk skips t without wrk on PATH, or fails it when
+// FLASHSALE_REQUIRE_WRK is set (CI installs wrk).
+func needWrk(t *testing.T) {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(childEnv, "1")
-	tmp := t.TempDir()
-	argsLog = filepath.Join(tmp, "args")
-	bin = filepath.Join(tmp, "fake-flashsale")
-	script := "#!/bin/sh\necho \"$@\" >> \"" + argsLog + "\"\nexec \"" + self + "\" baseline --addr \"$2\" --admin-token \"$4\"\n"
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin, argsLog
-}
-
-// runSchema is the schema named in the --dsn a server was started with.
-var runSchema = regexp.MustCompile(`--store postgres --dsn \S*search_path=(flashsale_load_[a-z0-9]{12})\b`)
-
-// checkDropped fails t if the schema is still on the server.
-func checkDropped(t *testing.T, dsn, schema string) {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 0 {
-		t.Errorf("schema %s is still there after the run", schema)
-	}
-}
-
-// TestComparePostgresRunsOnASchemaOfItsOwn: --postgres starts the server
-// once more with --store postgres and a --dsn whose search_path is a schema
-// made for the run, for about a second, and drops the schema afterwards.
-func TestComparePostgresRunsOnASchemaOfItsOwn(t *testing.T) {
-	dsn := pgtest.ServerDSN(t)
-	self, _ := os.Executable()
-	fake, argsLog := fakeServer(t)
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake, "--postgres", dsn,
-		"--inventory", "20", "--concurrency", "4", "--duration", "1s", "--warmup", "0s"}, noEnv, &out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	for _, want := range []string{"== flashsale on PostgreSQL", "throughput PostgreSQL", "(target >= 0.25: ", "books      balance on all three"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-	b, lines := serverArgs(t, argsLog)
-	if len(lines) != 2 || strings.Contains(lines[0], "--store") || !runSchema.MatchString(lines[1]) {
-		t.Fatalf("server started with:\n%s\nwant the memory store, then --store postgres with a schema of the run's", b)
-	}
-	checkDropped(t, dsn, runSchema.FindStringSubmatch(lines[1])[1])
-}
-
-// With --postgres-servers 2 both servers start on the one schema and the
-// load goes to both; the fakes here do not share a sale, so the books check
-// must say so, and the schema is dropped all the same.
-func TestComparePostgresTwoServersCheckedAndDroppedOnFailure(t *testing.T) {
-	dsn := pgtest.ServerDSN(t)
-	self, _ := os.Executable()
-	fake, argsLog := fakeServer(t)
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"compare", "--baseline-bin", self, "--server-bin", fake, "--postgres", dsn, "--postgres-servers", "2",
-		"--inventory", "20", "--concurrency", "4", "--requests", "300", "--warmup", "0s"}, noEnv, &out)
-	if err == nil || !strings.Contains(err.Error(), "flashsale on PostgreSQL, 2 servers: books do not balance") {
-		t.Fatalf("err = %v, want the two unshared fakes' books not to balance\n%s", err, out.String())
-	}
-	for _, want := range []string{"4 connections over 2 servers", "both servers, PostgreSQL and the load generator share the CPU", "throughput PostgreSQL (2 servers)"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-	b, lines := serverArgs(t, argsLog)
-	if len(lines) != 3 || lines[1] != lines[2] || !runSchema.MatchString(lines[1]) {
-		t.Fatalf("servers started with:\n%s\nwant the memory store, then twice the same --store postgres --dsn", b)
-	}
-	checkDropped(t, dsn, runSchema.FindStringSubmatch(lines[1])[1])
-}
-
-// serverArgs reads what the fake server logged of its command lines: the
-// whole, and a line per start.
-func serverArgs(t *testing.T, argsLog string) (string, []string) {
-	t.Helper()
-	b, err := os.ReadFile(argsLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b), strings.Split(strings.TrimSpace(string(b)), "\n")
-}
-
-// TestWrkAgainstBaselineAndRealServer runs the wrk subcommand end to end,
-// briefly: this test binary as the baseline, the real server built from
-// ./cmd/flashsale into a temporary folder, one round of a second each; then
-// once more with that same build as --before-bin too.
-func TestWrkAgainstBaselineAndRealServer(t *testing.T) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		if os.Getenv("FLASHSALE_REQUIRE_WRK") != "" {
 			t.Fatal("wrk is not on PATH and FLASHSALE_REQUIRE_WRK is set (CI installs it)")
@@ -325,55 +320,31 @@ func TestWrkAgainstBaselineAndRealServer(t *testing.T) {
 		t.Skip("wrk is not on PATH (apt-get install -y wrk): the wrk comparison cannot run")
 	}
 	if testing.Short() {
-		t.Skip("-short: builds the server and runs wrk for a few seconds")
+		t.Skip("-short: starts servers and runs wrk for a few seconds")
 	}
-	server := buildServer(t)
+}
+
+// runWrk runs the wrk command, briefly, with this test binary as the
+// baseline and the real server built from ./cmd/flashsale, and returns its
+// report; more are further flags.
+func runWrk(t *testing.T, more ...string) (string, error) {
+	t.Helper()
+	server := flashsaleBinary(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(childEnv, "1")
-
-	t.Run("baseline and flashsale", func(t *testing.T) {
-		var out bytes.Buffer
-		err := run(t.Context(), []string{"wrk", "--baseline-bin", self, "--server-bin", server,
-			"--rounds", "1", "--duration", "1s", "--warmup", "1s", "--threads", "2", "--connections", "4", "--inventory", "100"}, noEnv, &out)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out.String())
-		}
-		checkWrkRows(t, out.String(), "baseline", "flashsale")
-		for _, want := range []string{"command    wrk -t2 -c4 -d1s --latency -s wrk_reserve.lua URL -- m", "flashsale/baseline", "throughput ", "books        balance in all 2 runs"} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("output lacks %q:\n%s", want, out.String())
-			}
-		}
-	})
-
-	t.Run("with a before build", func(t *testing.T) {
-		var out bytes.Buffer
-		err := run(t.Context(), []string{"wrk", "--baseline-bin", self, "--server-bin", server, "--before-bin", server,
-			"--rounds", "1", "--duration", "1s", "--warmup", "0s", "--threads", "2", "--connections", "4", "--inventory", "100"}, noEnv, &out)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out.String())
-		}
-		checkWrkRows(t, out.String(), "baseline", "before", "flashsale")
-		for _, want := range []string{
-			"\n  before     " + server + " --rate-limit ",
-			"\n  order      round 1: baseline, before, flashsale\n",
-			"\n  before/baseline ", "\n  flashsale/baseline ",
-			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",
-			"\n               before    ", "books        balance in all 3 runs",
-		} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("output lacks %q:\n%s", want, out.String())
-			}
-		}
-	})
+	args := append([]string{"wrk", "--baseline-bin", self, "--server-bin", server,
+		"--rounds", "1", "--duration", "1s", "--warmup", "0s", "--threads", "2", "--connections", "4", "--inventory", "100"}, more...)
+	var out bytes.Buffer
+	err = run(t.Context(), args, noEnv, &out)
+	return out.String(), err
 }
 
 // wrkRow is a round's row: name, req/s, p50, p99, p99.9, CPU µs/request,
-// 201s, 202s, load.
-var wrkRow = regexp.MustCompile(`(?m)^  (baseline|before|flashsale) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
+// 201s, 202s.
+var wrkRow = regexp.MustCompile(`(?m)^  (baseline|before|flashsale|sqlite|postgres(?:×\d+)?) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
 
 // checkWrkRows checks that out has a row for each of names, in that order,
 // each with figures above zero and all 100 units held.
@@ -402,17 +373,184 @@ func checkWrkRows(t *testing.T, out string, names ...string) {
 	}
 }
 
-// buildServer builds ./cmd/flashsale into a temporary folder, for the tests
-// that run the real server as its own process.
-func buildServer(t *testing.T) string {
+func checkContains(t *testing.T, out string, wants ...string) {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestWrkOnMemory runs the wrk command end to end: this test binary as the
+// baseline, the real server, one round of a second each, with a warm-up;
+// then once more with that same build as --before-bin too.
+func TestWrkOnMemory(t *testing.T) {
+	needWrk(t)
+	t.Run("baseline and flashsale", func(t *testing.T) {
+		out, err := runWrk(t, "--warmup", "1s")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		checkWrkRows(t, out, "baseline", "flashsale")
+		checkContains(t, out, "command    wrk -t2 -c4 -d1s --latency -s wrk_reserve.lua URL -- m", "a 1s warm-up",
+			"\n  flashsale/baseline ", "\n== flashsale/baseline: one round's ratios\n", "books        balance in all 2 runs")
+	})
+	t.Run("with a before build", func(t *testing.T) {
+		out, err := runWrk(t, "--before-bin", flashsaleBinary(t))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		checkWrkRows(t, out, "baseline", "before", "flashsale")
+		checkContains(t, out,
+			"\n  before     "+flashsaleBinary(t)+" --rate-limit ",
+			"\n  order      round 1: baseline, before, flashsale\n",
+			"\n  before/baseline ", "\n  flashsale/baseline ",
+			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",
+			"\n               before     ", "books        balance in all 3 runs")
+	})
+}
+
+// --store sqlite runs the real server once more per round on a fresh file
+// in a folder of its own under --db-dir, removed after the run.
+func TestWrkOnSQLite(t *testing.T) {
+	needWrk(t)
+	dbDir := t.TempDir()
+	out, err := runWrk(t, "--store", "sqlite", "--db-dir", dbDir)
 	if err != nil {
-		t.Skip("no go command to build the server with")
+		t.Fatalf("%v\n%s", err, out)
 	}
-	server := filepath.Join(t.TempDir(), "flashsale")
-	if out, err := exec.Command(goBin, "build", "-o", server, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput(); err != nil {
-		t.Fatalf("build the server: %v\n%s", err, out)
+	checkWrkRows(t, out, "baseline", "flashsale", "sqlite")
+	checkContains(t, out, "--store sqlite --db FILE", "under "+dbDir+" for each run",
+		"\n  sqlite/flashsale ", "\n  sqlite ran on "+dbDir+"/flashsale-load-",
+		"\n== sqlite/flashsale: one round's ratios, the durable store over the memory store\n",
+		"books        balance in all 3 runs")
+	if left, _ := os.ReadDir(dbDir); len(left) != 0 {
+		t.Errorf("%s still holds %d entries after the run", dbDir, len(left))
 	}
-	return server
+}
+
+// postgresDSN is the machine's PostgreSQL, or skips t without one.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("FLASHSALE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("FLASHSALE_TEST_POSTGRES_DSN is not set: skipping this PostgreSQL test")
+	}
+	return dsn
+}
+
+// runSchema is a schema a run made, as the report names it, or as a server
+// was given it.
+var runSchema = regexp.MustCompile(`(?:schema |search_path=)(flashsale_load_[a-z0-9]{12})\b`)
+
+// checkDropped fails t unless each schema named in text is gone from the
+// server; it returns how many it checked.
+func checkDropped(t *testing.T, dsn, text string) int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	seen := map[string]bool{}
+	for _, m := range runSchema.FindAllStringSubmatch(text, -1) {
+		if seen[m[1]] {
+			continue
+		}
+		seen[m[1]] = true
+		var n int
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", m[1]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("schema %s is still there after the run", m[1])
+		}
+	}
+	return len(seen)
+}
+
+// --store postgres runs the real server once more per round on a schema
+// made for the run, dropped afterwards; with --servers 2, two servers on
+// it share the sale, each with a wrk of its own.
+func TestWrkOnPostgres(t *testing.T) {
+	needWrk(t)
+	dsn := postgresDSN(t)
+	t.Run("one server", func(t *testing.T) {
+		out, err := runWrk(t, "--store", "postgres", "--dsn", dsn)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		checkWrkRows(t, out, "baseline", "flashsale", "postgres")
+		checkContains(t, out, "--store postgres --dsn DSN\n", "\n  postgres/flashsale ", "\n  throughput   ", "target >= 0.25: ",
+			"\n== postgres/flashsale: one round's ratios, the durable store over the memory store\n", "books        balance in all 3 runs")
+		if n := checkDropped(t, dsn, out); n != 1 {
+			t.Errorf("the report names %d schemas, want the run's one:\n%s", n, out)
+		}
+	})
+	t.Run("two servers", func(t *testing.T) {
+		out, err := runWrk(t, "--store", "postgres", "--dsn", dsn, "--servers", "2", "--connections", "6")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		checkWrkRows(t, out, "baseline", "flashsale", "postgres×2")
+		checkContains(t, out, "(2 servers)", "wrk -t1 -c3 -d1s --latency -s wrk_reserve.lua URL1 -- m1.\n",
+			"wrk -t1 -c3 -d1s --latency -s wrk_reserve.lua URL2 -- m2.\n", "\n  postgres×2/flashsale ",
+			"(no target: the 0.25 target is one server's)", "books        balance in all 3 runs")
+		if n := checkDropped(t, dsn, out); n != 1 {
+			t.Errorf("the report names %d schemas, want the run's one:\n%s", n, out)
+		}
+	})
+}
+
+// A run that fails on PostgreSQL still drops its schema: here the second
+// server refuses to start.
+func TestWrkOnPostgresDropsTheSchemaOnFailure(t *testing.T) {
+	needWrk(t)
+	dsn := postgresDSN(t)
+	dir := t.TempDir()
+	argsLog := filepath.Join(dir, "args")
+	wrapper := filepath.Join(dir, "flashsale")
+	script := fmt.Sprintf(`#!/bin/sh
+echo "$@" >> '%s'
+case "$*" in
+*"--store postgres"*) [ "$(grep -c -- '--store postgres' '%s')" -ge 2 ] && { echo "refusing to start" >&2; exit 1; } ;;
+esac
+exec '%s' "$@"
+`, argsLog, argsLog, flashsaleBinary(t))
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runWrk(t, "--server-bin", wrapper, "--store", "postgres", "--dsn", dsn, "--servers", "2")
+	if err == nil || !strings.Contains(err.Error(), "postgres×2 server 2 exited") || !strings.Contains(err.Error(), "refusing to start") {
+		t.Fatalf("err = %v, want the second server's refusal\n%s", err, out)
+	}
+	started, err := os.ReadFile(argsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := checkDropped(t, dsn, string(started)); n != 1 {
+		t.Errorf("the servers were started on %d schemas, want one:\n%s", n, started)
+	}
+}
+
+// streamsRound is a round's row: number, streams moved, last, median, p99.
+var streamsRound = regexp.MustCompile(`(?m)^ +(\d+) +(\d+) +(\d+\.\dms) +(\d+\.\dms) +(\d+\.\dms) `)
+
+// TestStreamsSmall runs the streams command end to end against the real
+// server: 200 streams, two moves of the line.
+func TestStreamsSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts the server and opens 200 event streams")
+	}
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"streams", "-server-bin", flashsaleBinary(t), "-streams", "200", "-rounds", "2"}, noEnv, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	checkContains(t, out.String(), "200 open in", "  RSS ", "  heap+stack ", "per stream", "\nmedian ")
+	rows := streamsRound.FindAllStringSubmatch(out.String(), -1)
+	if len(rows) != 2 || rows[0][1] != "1" || rows[0][2] != "200" || rows[1][1] != "2" || rows[1][2] != "199" {
+		t.Errorf("round rows %q, want round 1 moving 200 streams and round 2 moving 199:\n%s", rows, out.String())
+	}
 }

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
-	"github.com/flashsale/flashsale/internal/httpapi"
-	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // Baseline is the speed of light for POST /reserve on this machine: the
@@ -29,13 +27,14 @@ import (
 // server adds on top is what the comparison prices.
 //
 // It also answers POST /initialize (always starting a new sale), GET /status
-// and GET /healthz, so that the same generator drives it and checks its
-// books. It does not know users, so it cannot refuse a second reservation by
-// the same one: the generator never sends one outside --mix, and --mix is
-// for the real server.
+// and GET /healthz, so that wrk and the books command drive it and check
+// its books as they do the real server's. It does not know users, so it
+// cannot refuse a second reservation by the same one: neither sends one
+// outside the books command's --mix, and --mix is for the real server.
 type Baseline struct {
-	tokenHash [32]byte
-	sale      atomic.Pointer[baselineSale]
+	tokenHash    [32]byte
+	maxInventory int64
+	sale         atomic.Pointer[baselineSale]
 }
 
 // baselineSale is swapped whole by /initialize, so that a status read never
@@ -49,8 +48,14 @@ type baselineSale struct {
 }
 
 // NewBaseline returns the baseline handler; token is the admin bearer token.
+// It panics if the embedded API document does not give the largest
+// inventory: that is a defect of the build, not of the run.
 func NewBaseline(token string) *Baseline {
-	return &Baseline{tokenHash: sha256.Sum256([]byte(token))}
+	most, err := maxInventory()
+	if err != nil {
+		panic("load: " + err.Error())
+	}
+	return &Baseline{tokenHash: sha256.Sum256([]byte(token)), maxInventory: most}
 }
 
 func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +75,7 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 	var req generated.ReserveRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpapi.MaxBody)).Decode(&req); err != nil || req.UserId == "" {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil || req.UserId == "" {
 		writeBaselineProblem(w, http.StatusBadRequest, generated.ProblemTypeInvalidRequest, "body must be {\"user_id\": \"...\"}")
 		return
 	}
@@ -86,7 +91,7 @@ func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 			ReservationId: id,
 			UserId:        req.UserId,
 			Status:        generated.HoldStatusHeld,
-			ExpiresAt:     time.Now().Add(sale.DefaultHoldTTL).UTC(),
+			ExpiresAt:     time.Now().Add(holdTTL).UTC(),
 		})
 		return
 	}
@@ -125,9 +130,9 @@ func (b *Baseline) initialize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req generated.InitializeRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpapi.MaxBody)).Decode(&req); err != nil ||
-		req.TotalInventory < 0 || req.TotalInventory > sale.MaxInventory {
-		writeBaselineProblem(w, http.StatusBadRequest, generated.ProblemTypeInvalidRequest, fmt.Sprintf("body must be {\"total_inventory\": 0..%d}", sale.MaxInventory))
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil ||
+		req.TotalInventory < 0 || req.TotalInventory > b.maxInventory {
+		writeBaselineProblem(w, http.StatusBadRequest, generated.ProblemTypeInvalidRequest, fmt.Sprintf("body must be {\"total_inventory\": 0..%d}", b.maxInventory))
 		return
 	}
 	s := &baselineSale{total: req.TotalInventory, key: uint64(time.Now().UnixNano())}
@@ -158,9 +163,9 @@ func writeBaselineProblem(w http.ResponseWriter, status int, typ generated.Probl
 	_ = json.NewEncoder(w).Encode(generated.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: &detail})
 }
 
-// ServeBaseline serves the baseline on addr until ctx is done, and logs the
-// bound address as the real server does ("msg":"listening","addr":...), so
-// that Compare starts both the same way.
+// ServeBaseline serves the baseline on addr until ctx is done. It logs the
+// bound address for a person to read; the benchmarks that start it pick its
+// port themselves and never read its log.
 func ServeBaseline(ctx context.Context, addr, token string, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -157,3 +157,16 @@ func (c *client) getJSON(ctx context.Context, method, path string, body []byte, 
 	}
 	return nil
 }
+
+// freshSale starts a new sale of total units (reset: true) and checks that
+// it starts empty.
+func freshSale(ctx context.Context, cl *client, total int64) error {
+	st, err := cl.initialize(ctx, total)
+	if err != nil {
+		return err
+	}
+	if st.TotalInventory != total || st.Available != total || st.Held+st.Confirmed+st.WaitlistSize != 0 {
+		return fmt.Errorf("initialize %d units: a fresh sale should be all available, got %+v", total, st)
+	}
+	return nil
+}

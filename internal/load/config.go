@@ -1,22 +1,15 @@
-// Package load drives a flash sale over HTTP the way a sale's opening second
-// does, measures how fast the server answers, and then checks the books: that
-// not one unit was oversold and every waiting place was handed out once.
-//
-// It also holds the baseline server (the fastest correct answer to the same
-// request on the same machine) and the comparison that runs both under the
-// same load, one after the other, as separate processes: with its own
-// generator (Compare) or with wrk, a generator that is not this project's
-// (WrkCompare).
 package load
 
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
-// Config is one load run against one server.
-type Config struct {
+// BooksConfig is one books run against one running server, or several that
+// share one sale.
+type BooksConfig struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:8080.
 	URL string
 	// MoreURLs are further servers sharing one sale with URL's (several
@@ -48,31 +41,27 @@ type Config struct {
 	// MaxTime aborts a run that has not finished by then; zero means
 	// Duration+Warmup+30s, or 5 minutes for a run bounded by Requests.
 	MaxTime time.Duration
-
-	// measuring, when set, is called as the measured run starts and with
-	// the start's answer once it ends: Compare reads the server's CPU time
-	// and takes its profile there.
-	measuring func() (done func())
 }
 
-func (c Config) validate() error {
+// Check says what is wrong with the configuration, nil when nothing is: a
+// mistake of whoever wrote it, found before any request is sent.
+func (c BooksConfig) Check() error {
 	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("a server URL is required"))
-	}
-	for i, u := range c.MoreURLs {
-		if u == "" {
-			errs = append(errs, fmt.Errorf("server %d's URL is empty", i+2))
+	for i, u := range append([]string{c.URL}, c.MoreURLs...) {
+		if err := checkServerURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("server %d: %w", i+1, err))
 		}
 	}
-	if n := 1 + len(c.MoreURLs); c.Concurrency >= 1 && c.Concurrency < n {
-		errs = append(errs, fmt.Errorf("concurrency %d is below the %d servers: each needs a connection", c.Concurrency, n))
+	if c.Token == "" {
+		errs = append(errs, errors.New("an admin token is required, to start the sale"))
 	}
 	if c.Inventory < 0 {
 		errs = append(errs, fmt.Errorf("inventory %d is negative", c.Inventory))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency %d is below 1", c.Concurrency))
+	} else if n := 1 + len(c.MoreURLs); c.Concurrency < n {
+		errs = append(errs, fmt.Errorf("concurrency %d is below the %d servers: each needs a connection", c.Concurrency, n))
 	}
 	if (c.Duration > 0) == (c.Requests > 0) {
 		errs = append(errs, errors.New("set exactly one of duration and requests"))
@@ -83,7 +72,22 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) maxTime() time.Duration {
+// checkServerURL accepts http://host:port with nothing after the path.
+func checkServerURL(raw string) error {
+	if raw == "" {
+		return errors.New("no URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("parse server URL: %w", err)
+	}
+	if u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("server URL %q: want http://host:port", raw)
+	}
+	return nil
+}
+
+func (c BooksConfig) maxTime() time.Duration {
 	switch {
 	case c.MaxTime > 0:
 		return c.MaxTime

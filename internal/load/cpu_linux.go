@@ -24,9 +24,7 @@ const clockTicks = 100
 
 // ProcessCPU is the user+system CPU time process pid has used, from
 // /proc/<pid>/stat (fields 14 and 15, counted after the parenthesised name,
-// which may itself contain spaces). It is exported for the streams bench in
-// cmd/flashsale-load, which reads its own process's as well as its server's;
-// ok is false where there is no /proc.
+// which may itself contain spaces); ok is false where there is no /proc.
 func ProcessCPU(pid int) (time.Duration, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

@@ -18,17 +18,16 @@ type Machine struct {
 	Wrk      string // wrk's version line
 }
 
-// ThisMachine is the machine this process runs on, as it is now: cores,
-// processor, platform and load average, without a date or wrk's version.
-// It is exported so that every bench, the streams bench in
-// cmd/flashsale-load among them, heads its figures with the same facts.
-func ThisMachine() Machine {
+// thisMachine is the machine this process runs on, as it is now: cores,
+// processor, platform and load average, without a date or wrk's version,
+// so that every bench heads its figures with the same facts.
+func thisMachine() Machine {
 	la, _ := loadAvg()
 	return Machine{Cores: runtime.NumCPU(), CPU: cpuModel(), Platform: runtime.GOOS + "/" + runtime.GOARCH, LoadAvg: la}
 }
 
 func describeMachine(now time.Time, wrkVersion string) Machine {
-	m := ThisMachine()
+	m := thisMachine()
 	m.Date, m.Wrk = now, wrkVersion
 	return m
 }

@@ -9,12 +9,10 @@ import (
 	"strings"
 )
 
-// ScrapeSeries reads the named series from baseURL's /metrics, Prometheus
+// scrapeSeries reads the named series from baseURL's /metrics, Prometheus
 // text exposition; a missing one is an error, not a zero that would pass for
-// a figure. It is exported for the streams bench in cmd/flashsale-load,
-// which reads the Go runtime's memory series the way the comparison reads
-// the store's.
-func ScrapeSeries(ctx context.Context, hc *http.Client, baseURL string, names []string) (map[string]float64, error) {
+// a figure. The streams bench reads the Go runtime's memory series with it.
+func scrapeSeries(ctx context.Context, hc *http.Client, baseURL string, names []string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
 	if err != nil {
 		return nil, err

@@ -1,24 +1,50 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flashsale/flashsale/generated"
-	"github.com/flashsale/flashsale/internal/pgdsn"
-	"github.com/flashsale/flashsale/internal/pgtest"
-	"github.com/flashsale/flashsale/internal/sale"
-	"github.com/flashsale/flashsale/internal/store/postgres"
 )
+
+// testPostgresEnv names the variable that points the tests at a PostgreSQL
+// server and database.
+const testPostgresEnv = "FLASHSALE_TEST_POSTGRES_DSN"
+
+// testPostgres is the machine's PostgreSQL DSN, or skips t without one.
+func testPostgres(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(testPostgresEnv)
+	if dsn == "" {
+		t.Skip(testPostgresEnv + " is not set: skipping this PostgreSQL test")
+	}
+	return dsn
+}
+
+// testSchema makes a schema for t on the machine's PostgreSQL, as a wrk run
+// does for its servers, and returns the DSN that lands in it; the schema is
+// dropped when t ends.
+func testSchema(t *testing.T) string {
+	t.Helper()
+	s, err := createSchema(t.Context(), testPostgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.drop(); err != nil {
+			t.Errorf("drop %s: %v", s.where(), err)
+		}
+	})
+	return s.dsn
+}
 
 func TestSchemaNameNeedsNoQuoting(t *testing.T) {
 	valid := regexp.MustCompile(`^flashsale_load_[a-z0-9]{12}$`)
@@ -50,37 +76,42 @@ func TestPostgresOnThisMachine(t *testing.T) {
 	}
 }
 
-func TestProfileNames(t *testing.T) {
-	for _, tc := range []struct{ file, tag, want string }{
-		{"", "postgres", ""},
-		{"cpu.pprof", "postgres", "cpu.postgres.pprof"},
-		{"out/cpu.pprof", "postgres-2", "out/cpu.postgres-2.pprof"},
+func TestRedactDSN(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"postgres://u:s3cr%21t@h:5432/db?sslmode=disable": "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?password=s3cret&sslmode=off":   "postgres://u@h/db?password=xxxxx&sslmode=off",
+		"postgresql://u@h/db":                             "postgresql://u@h/db",
+		"host=h user=u password=s3cret dbname=db":         "host=h user=u password=xxxxx dbname=db",
+		`host=h password = 'it\'s secret' dbname=db`:      "host=h password = xxxxx dbname=db",
 	} {
-		if got := profileFor(tc.file, tc.tag); got != tc.want {
-			t.Errorf("profileFor(%q, %q) = %q, want %q", tc.file, tc.tag, got, tc.want)
+		if got := redactDSN(dsn); got != want {
+			t.Errorf("redactDSN(%q) = %q, want %q", dsn, got, want)
 		}
+	}
+	// An error quoting the password, as written or decoded, loses it.
+	dsn := "postgres://u:s3cr%21t@h/db"
+	if got := redactIn("no: s3cr!t and s3cr%21t", dsn); got != "no: xxxxx and xxxxx" {
+		t.Errorf("redactIn = %q", got)
 	}
 }
 
-// A ratio printed to two decimals must not look as if it met the target it
-// missed.
-func TestRatioAgainstTarget(t *testing.T) {
-	for _, tc := range []struct {
-		r    float64
-		want string
-	}{{0.2464, "0.246"}, {0.25, "0.25"}, {0.2531, "0.25"}, {0.11, "0.11"}, {0.81, "0.81"}} {
-		if got := ratioAgainst(tc.r, targetPostgresThroughput); got != tc.want {
-			t.Errorf("ratioAgainst(%v) = %q, want %q", tc.r, got, tc.want)
+func TestWithParam(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"postgres://u@h:5432/db?sslmode=disable":                 "postgres://u@h:5432/db?search_path=s1&sslmode=disable",
+		"postgres://u@h:5432/db?search_path=old&sslmode=disable": "postgres://u@h:5432/db?search_path=s1&sslmode=disable",
+		"host=h user=u dbname=db":                                "host=h user=u dbname=db search_path=s1",
+		"host=h user=u dbname=db search_path=old":                "host=h user=u dbname=db search_path=old search_path=s1",
+		"postgresql://u@h/db":                                    "postgresql://u@h/db?search_path=s1",
+		"postgres://u:p@h/db":                                    "postgres://u:p@h/db?search_path=s1",
+	} {
+		got, err := withParam(dsn, "search_path", "s1")
+		if err != nil || got != want {
+			t.Errorf("withParam(%q) = %q, %v; want %q", dsn, got, err, want)
 		}
 	}
-}
-
-func TestStoreStatsPlus(t *testing.T) {
-	a := StoreStats{Batches: 10, Calls: 40, Events: 41, CommitTime: time.Second, MaxBatch: 9}
-	b := StoreStats{Batches: 5, Calls: 30, Events: 30, CommitTime: time.Second / 2, MaxBatch: 12}
-	want := StoreStats{Batches: 15, Calls: 70, Events: 71, CommitTime: 3 * time.Second / 2, MaxBatch: 12}
-	if got := a.plus(b); got != want {
-		t.Errorf("plus = %+v, want %+v", got, want)
+	// A DSN that does not parse is refused, its password not shown.
+	if _, err := withParam("postgres://u:s3cret@h:notaport/db", "search_path", "s1"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a DSN with a bad port: err = %v, want one without the password", err)
 	}
 }
 
@@ -105,9 +136,9 @@ func twoDoors(t *testing.T, second func(next http.Handler) http.Handler) (urls [
 	return urls, counts
 }
 
-func TestRunSpreadsConnectionsOverServers(t *testing.T) {
+func TestBooksSpreadConnectionsOverServers(t *testing.T) {
 	urls, counts := twoDoors(t, nil)
-	res, err := Run(context.Background(), Config{URL: urls[0], MoreURLs: urls[1:], Token: testToken, Inventory: 50, Concurrency: 4, Requests: 2000})
+	res, err := Books(t.Context(), BooksConfig{URL: urls[0], MoreURLs: urls[1:], Token: testToken, Inventory: 50, Concurrency: 4, Requests: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +154,7 @@ func TestRunSpreadsConnectionsOverServers(t *testing.T) {
 	if res.Servers != 2 || len(res.Statuses) != 2 || res.Statuses[0] != res.Statuses[1] || res.Statuses[0] != res.Status {
 		t.Errorf("servers %d, statuses %+v, status %+v", res.Servers, res.Statuses, res.Status)
 	}
-	var out bytes.Buffer
+	var out strings.Builder
 	res.Print(&out)
 	for _, want := range []string{"4 connections over 2 servers", "(the same on both servers)"} {
 		if !strings.Contains(out.String(), want) {
@@ -134,7 +165,7 @@ func TestRunSpreadsConnectionsOverServers(t *testing.T) {
 
 // Servers that share a sale must agree on it: a second server whose /status
 // lags or differs breaks the books even when the first one's balance.
-func TestRunCatchesServersThatDisagree(t *testing.T) {
+func TestBooksCatchServersThatDisagree(t *testing.T) {
 	urls, _ := twoDoors(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/status" {
@@ -144,7 +175,7 @@ func TestRunCatchesServersThatDisagree(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	res, err := Run(context.Background(), Config{URL: urls[0], MoreURLs: urls[1:], Token: testToken, Inventory: 20, Concurrency: 2, Requests: 200})
+	res, err := Books(t.Context(), BooksConfig{URL: urls[0], MoreURLs: urls[1:], Token: testToken, Inventory: 20, Concurrency: 2, Requests: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,61 +184,18 @@ func TestRunCatchesServersThatDisagree(t *testing.T) {
 	}
 }
 
-func TestRunNeedsAConnectionPerServer(t *testing.T) {
+func TestBooksNeedAConnectionPerServer(t *testing.T) {
 	urls, _ := twoDoors(t, nil)
-	cfg := Config{URL: urls[0], MoreURLs: []string{urls[1], urls[1]}, Token: testToken, Inventory: 1, Concurrency: 2, Requests: 1}
-	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "below the 3 servers") {
+	cfg := BooksConfig{URL: urls[0], MoreURLs: []string{urls[1], urls[1]}, Token: testToken, Inventory: 1, Concurrency: 2, Requests: 1}
+	if _, err := Books(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "below the 3 servers") {
 		t.Errorf("err = %v, want concurrency below the servers refused", err)
 	}
 }
 
-func TestComparePostgresOptionsChecked(t *testing.T) {
-	base := CompareConfig{Self: "x", ServerBin: "y", Out: &bytes.Buffer{},
-		Load: Config{Inventory: 1, Concurrency: 1, Requests: 1}}
-	for _, tc := range []struct {
-		name string
-		edit func(*CompareConfig)
-		want string
-	}{
-		{"servers without a DSN", func(c *CompareConfig) { c.PostgresServers = 2 }, "no PostgreSQL DSN"},
-		{"negative servers", func(c *CompareConfig) { c.Postgres, c.PostgresServers = "postgres://u@h/d", -1 }, "want 1 or more"},
-		{"more servers than connections", func(c *CompareConfig) { c.Postgres, c.PostgresServers = "postgres://u@h/d", 2 }, "below the 2 servers"},
-	} {
-		cc := base
-		tc.edit(&cc)
-		if _, err := Compare(context.Background(), cc); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want it to say %q", tc.name, err, tc.want)
-		}
-	}
-}
-
-// The books check holds on PostgreSQL, over the whole stack, with two
-// servers on one schema sharing the sale and the load spread over both.
-func TestRunAgainstTwoRealStacksOnPostgresBalances(t *testing.T) {
-	dsn := pgtest.Schema(t)
-	var urls []string
-	for range 2 {
-		st, err := postgres.Open(t.Context(), dsn, sale.Config{HoldTTL: sale.DefaultHoldTTL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		urls = append(urls, serveStack(t, st).URL)
-	}
-	res, err := Run(t.Context(), Config{URL: urls[0], MoreURLs: urls[1:], Token: testToken, Inventory: 50, Concurrency: 16, Requests: 1000, Mix: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.BooksErr(); err != nil {
-		t.Fatalf("%v\n%q", err, res.Violations)
-	}
-	if len(res.Statuses) != 2 {
-		t.Errorf("statuses of %d servers, want 2", len(res.Statuses))
-	}
-}
-
-// The comparison's schema is made on the server and dropped afterwards.
+// A run's schema is made on the server, lands the servers in it, and is
+// dropped afterwards.
 func TestPostgresSchemaCreatedAndDropped(t *testing.T) {
-	server := pgtest.ServerDSN(t)
+	server := testPostgres(t)
 	s, err := createSchema(t.Context(), server)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +217,6 @@ func TestPostgresSchemaCreatedAndDropped(t *testing.T) {
 		_ = s.drop()
 		t.Fatalf("schema %s not made", s.name)
 	}
-	// The servers get a DSN that lands in it.
 	conn, err := pgx.Connect(t.Context(), s.dsn)
 	if err != nil {
 		_ = s.drop()
@@ -239,7 +226,7 @@ func TestPostgresSchemaCreatedAndDropped(t *testing.T) {
 	err = conn.QueryRow(t.Context(), "SELECT current_schema()").Scan(&current)
 	conn.Close(context.Background())
 	if err != nil || current != s.name {
-		t.Errorf("current_schema() through %s = %q, %v; want %s", pgdsn.Redact(s.dsn), current, err, s.name)
+		t.Errorf("current_schema() through %s = %q, %v; want %s", redactDSN(s.dsn), current, err, s.name)
 	}
 	if err := s.drop(); err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"github.com/flashsale/flashsale/generated"
 )
 
-// Result is what one run measured and what the books check found.
-type Result struct {
+// BooksResult is what one books run measured and what its check found.
+type BooksResult struct {
 	Concurrency int
 	Inventory   int64
 	Mix         bool
@@ -24,21 +24,15 @@ type Result struct {
 	Status     generated.Status // /status after the run
 	Violations []string         // empty when the books balance
 
-	// Servers is how many servers the load was spread over (Config's URL
-	// and MoreURLs), and Statuses each one's /status after the run, in that
-	// order, when there were several.
+	// Servers is how many servers the load was spread over (BooksConfig's
+	// URL and MoreURLs), and Statuses each one's /status after the run, in
+	// that order, when there were several.
 	Servers  int
 	Statuses []generated.Status
 
-	// ClientCPU is the CPU time the generator spent during the run, and
-	// ServerCPU the server's (set by Compare, which knows its process):
-	// both share the machine, so each one's cost per request matters.
+	// ClientCPU is the CPU time this process spent sending the load: it
+	// shares the machine with the server when both run on it.
 	ClientCPU time.Duration
-	ServerCPU time.Duration
-
-	// Store is the server's group commit during the run (set by Compare
-	// from the real server's /metrics), nil when not read.
-	Store *StoreStats
 }
 
 // StatusCount is how often one kind of request got one status.
@@ -48,8 +42,8 @@ type StatusCount struct {
 	N      int64
 }
 
-func newResult(cfg Config, t *tally, elapsed time.Duration, st generated.Status) Result {
-	r := Result{
+func newBooksResult(cfg BooksConfig, t *tally, elapsed time.Duration, st generated.Status) BooksResult {
+	r := BooksResult{
 		Concurrency: cfg.Concurrency,
 		Inventory:   cfg.Inventory,
 		Mix:         cfg.Mix,
@@ -75,7 +69,7 @@ func newResult(cfg Config, t *tally, elapsed time.Duration, st generated.Status)
 func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
 
 // Throughput is answered requests per second.
-func (r Result) Throughput() float64 {
+func (r BooksResult) Throughput() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
@@ -84,7 +78,7 @@ func (r Result) Throughput() float64 {
 
 // BooksErr is nil when the books balance, else an error wrapping ErrBooks
 // that names the first violation.
-func (r Result) BooksErr() error {
+func (r BooksResult) BooksErr() error {
 	switch len(r.Violations) {
 	case 0:
 		return nil
@@ -95,7 +89,7 @@ func (r Result) BooksErr() error {
 }
 
 // Print writes the result for a person to read.
-func (r Result) Print(w io.Writer) {
+func (r BooksResult) Print(w io.Writer) {
 	mix, over := "", ""
 	if r.Mix {
 		mix = ", mix"
@@ -124,9 +118,6 @@ func (r Result) Print(w io.Writer) {
 	if cpu := r.cpuLine(); cpu != "" {
 		fmt.Fprintf(w, "  cpu        %s\n", cpu)
 	}
-	if r.Store != nil {
-		fmt.Fprintf(w, "  store      %s\n", r.Store.line())
-	}
 	if len(r.Violations) == 0 {
 		fmt.Fprintln(w, "  books      balance")
 		return
@@ -137,19 +128,10 @@ func (r Result) Print(w io.Writer) {
 	}
 }
 
-func (r Result) cpuLine() string {
-	if r.Requests == 0 {
+func (r BooksResult) cpuLine() string {
+	if r.Requests == 0 || r.ClientCPU <= 0 || r.Elapsed <= 0 {
 		return ""
 	}
-	var parts []string
-	per := func(d time.Duration) time.Duration {
-		return (d / time.Duration(r.Requests)).Round(100 * time.Nanosecond)
-	}
-	if r.ServerCPU > 0 {
-		parts = append(parts, fmt.Sprintf("server %s/request (%.2f cores)", per(r.ServerCPU), r.ServerCPU.Seconds()/r.Elapsed.Seconds()))
-	}
-	if r.ClientCPU > 0 {
-		parts = append(parts, fmt.Sprintf("generator %s/request (%.2f cores)", per(r.ClientCPU), r.ClientCPU.Seconds()/r.Elapsed.Seconds()))
-	}
-	return strings.Join(parts, ", ")
+	per := (r.ClientCPU / time.Duration(r.Requests)).Round(100 * time.Nanosecond)
+	return fmt.Sprintf("generator %s/request (%.2f cores)", per, r.ClientCPU.Seconds()/r.Elapsed.Seconds())
 }

@@ -10,13 +10,16 @@ import (
 	"github.com/flashsale/flashsale/generated"
 )
 
-// Run starts a fresh sale on the server, sends the load cfg describes, reads
-// /status and checks the books. An error means the run could not be done
-// (bad config, server unreachable, a request lost); violations of the books
-// are in the Result (see Result.BooksErr), next to the figures.
-func Run(ctx context.Context, cfg Config) (Result, error) {
-	if err := cfg.validate(); err != nil {
-		return Result{}, fmt.Errorf("load config: %w", err)
+// Books starts a fresh sale on the server, sends the load cfg describes,
+// reads /status and checks the books exactly: every answer's ids are kept,
+// so that holds can be confirmed and cancelled, repeats checked, and every
+// place in line checked to be handed out once (what wrk cannot do; see the
+// package doc). An error means the run could not be done (bad config,
+// server unreachable, a request lost); violations of the books are in the
+// result (see BooksResult.BooksErr), next to the figures.
+func Books(ctx context.Context, cfg BooksConfig) (BooksResult, error) {
+	if err := cfg.Check(); err != nil {
+		return BooksResult{}, fmt.Errorf("books config: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.maxTime())
 	defer cancel()
@@ -28,45 +31,37 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		conns := (cfg.Concurrency + len(urls) - 1 - i) / len(urls)
 		var err error
 		if cs[i], err = newClient(u, cfg.Token, conns); err != nil {
-			return Result{}, err
+			return BooksResult{}, err
 		}
 		defer cs[i].close()
 	}
 	c := cs[0]
 
 	if cfg.Warmup > 0 {
-		if _, err := c.initialize(ctx, cfg.Inventory); err != nil {
-			return Result{}, fmt.Errorf("warm-up: %w", err)
+		if err := freshSale(ctx, c, cfg.Inventory); err != nil {
+			return BooksResult{}, fmt.Errorf("warm-up: %w", err)
 		}
 		if _, err := storm(ctx, cs, cfg.Concurrency, "w", cfg.Warmup, 0, cfg.Mix); err != nil {
-			return Result{}, fmt.Errorf("warm-up: %w", err)
+			return BooksResult{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	st, err := c.initialize(ctx, cfg.Inventory)
-	if err != nil {
-		return Result{}, err
-	}
-	if st.TotalInventory != cfg.Inventory || st.Available != cfg.Inventory || st.Held+st.Confirmed+st.WaitlistSize != 0 {
-		return Result{}, fmt.Errorf("initialize %d units: a fresh sale should be all available, got %+v", cfg.Inventory, st)
+	if err := freshSale(ctx, c, cfg.Inventory); err != nil {
+		return BooksResult{}, err
 	}
 
-	done := func() {}
-	if cfg.measuring != nil {
-		done = cfg.measuring()
-	}
 	cpu0, cpuOK := selfCPU()
 	start := time.Now()
 	t, err := storm(ctx, cs, cfg.Concurrency, "u", cfg.Duration, cfg.Requests, cfg.Mix)
 	elapsed := time.Since(start)
 	cpu1, _ := selfCPU()
-	done()
 	if err != nil {
-		return Result{}, err
+		return BooksResult{}, err
 	}
-	if st, err = c.status(ctx); err != nil {
-		return Result{}, err
+	st, err := c.status(ctx)
+	if err != nil {
+		return BooksResult{}, err
 	}
-	res := newResult(cfg, t, elapsed, st)
+	res := newBooksResult(cfg, t, elapsed, st)
 	if cpuOK {
 		res.ClientCPU = cpu1 - cpu0
 	}
@@ -78,7 +73,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		for _, o := range cs[1:] {
 			ost, err := o.status(ctx)
 			if err != nil {
-				return Result{}, fmt.Errorf("server %d: %w", len(res.Statuses)+1, err)
+				return BooksResult{}, fmt.Errorf("server %d: %w", len(res.Statuses)+1, err)
 			}
 			res.Statuses = append(res.Statuses, ost)
 		}
@@ -134,5 +129,6 @@ func storm(ctx context.Context, cs []*client, workers int, prefix string, d time
 	return total, nil
 }
 
-// ErrBooks is wrapped by Result.BooksErr.
+// ErrBooks is wrapped by BooksResult.BooksErr and by the wrk runs' books
+// errors.
 var ErrBooks = errors.New("books do not balance")

@@ -20,9 +20,9 @@ func startBaseline(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func TestRunAgainstBaselineBalances(t *testing.T) {
+func TestBooksAgainstBaselineBalance(t *testing.T) {
 	srv := startBaseline(t)
-	res, err := Run(context.Background(), Config{URL: srv.URL, Token: testToken, Inventory: 100, Concurrency: 8, Requests: 2000})
+	res, err := Books(context.Background(), BooksConfig{URL: srv.URL, Token: testToken, Inventory: 100, Concurrency: 8, Requests: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,9 +41,9 @@ func TestRunAgainstBaselineBalances(t *testing.T) {
 	}
 }
 
-func TestRunByDurationStopsAndBalances(t *testing.T) {
+func TestBooksByDurationStopAndBalance(t *testing.T) {
 	srv := startBaseline(t)
-	res, err := Run(context.Background(), Config{URL: srv.URL, Token: testToken, Inventory: 50, Concurrency: 4, Duration: 200e6, Warmup: 50e6})
+	res, err := Books(context.Background(), BooksConfig{URL: srv.URL, Token: testToken, Inventory: 50, Concurrency: 4, Duration: 200e6, Warmup: 50e6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,22 +55,32 @@ func TestRunByDurationStopsAndBalances(t *testing.T) {
 	}
 }
 
-func TestRunRejectsUnboundedOrBadConfig(t *testing.T) {
-	for _, cfg := range []Config{
-		{URL: "http://127.0.0.1:1", Concurrency: 1},                             // neither bound
-		{URL: "http://127.0.0.1:1", Concurrency: 1, Requests: 1, Duration: 1e9}, // both
-		{URL: "http://127.0.0.1:1", Concurrency: 0, Requests: 1},
-		{URL: "ftp://x", Concurrency: 1, Requests: 1},
+func TestBooksRejectUnboundedOrBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  BooksConfig
+		want string
+	}{
+		{BooksConfig{URL: "http://127.0.0.1:1", Token: "t", Concurrency: 1}, "exactly one of duration and requests"},
+		{BooksConfig{URL: "http://127.0.0.1:1", Token: "t", Concurrency: 1, Requests: 1, Duration: 1e9}, "exactly one of duration and requests"},
+		{BooksConfig{URL: "http://127.0.0.1:1", Token: "t", Concurrency: 0, Requests: 1}, "concurrency 0 is below 1"},
+		{BooksConfig{URL: "ftp://x", Token: "t", Concurrency: 1, Requests: 1}, "want http://host:port"},
+		{BooksConfig{URL: "http://127.0.0.1:1", Concurrency: 1, Requests: 1}, "admin token is required"},
+		{BooksConfig{URL: "http://127.0.0.1:1", Token: "t", Concurrency: 1, Requests: 1, Inventory: -1}, "inventory -1 is negative"},
 	} {
-		if _, err := Run(context.Background(), cfg); err == nil {
-			t.Errorf("Run(%+v) = nil error", cfg)
+		if err := tc.cfg.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check(%+v) = %v, want an error saying %q", tc.cfg, err, tc.want)
+		}
+		// Books refuses it before sending anything: port 1 would refuse
+		// the connection otherwise.
+		if _, err := Books(context.Background(), tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Books(%+v) = %v, want an error saying %q", tc.cfg, err, tc.want)
 		}
 	}
 }
 
-func TestRunWrongTokenFails(t *testing.T) {
+func TestBooksWrongTokenFails(t *testing.T) {
 	srv := startBaseline(t)
-	_, err := Run(context.Background(), Config{URL: srv.URL, Token: "wrong", Inventory: 1, Concurrency: 1, Requests: 1})
+	_, err := Books(context.Background(), BooksConfig{URL: srv.URL, Token: "wrong", Inventory: 1, Concurrency: 1, Requests: 1})
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("err = %v, want a 401 from initialize", err)
 	}
@@ -171,7 +181,7 @@ func TestBooksCatchBrokenServers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			url := broken(t, tc.corrupt)
-			res, err := Run(context.Background(), Config{URL: url, Token: testToken, Inventory: 20, Concurrency: 1, Requests: 200})
+			res, err := Books(context.Background(), BooksConfig{URL: url, Token: testToken, Inventory: 20, Concurrency: 1, Requests: 200})
 			if err != nil {
 				t.Fatal(err)
 			}

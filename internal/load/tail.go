@@ -10,7 +10,7 @@ import (
 type tail struct {
 	mu    sync.Mutex
 	max   int
-	label string // what the quote is introduced as: "stderr", "server said"
+	label string // what the quote is introduced as: "flashsale said"
 	b     []byte
 }
 
@@ -36,4 +36,11 @@ func (t *tail) suffix() string {
 		s = s[i+1:]
 	}
 	return "; " + t.label + ": " + s
+}
+
+// String is everything kept.
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -150,42 +151,75 @@ func quoteEnd(out []byte) string {
 // wrk runs one wrk binary with the embedded script.
 type wrk struct {
 	bin, script       string
-	threads, conns    int
 	timeoutAfterwards time.Duration // how long past its duration a run may take before it is killed
 }
 
 // newWrk finds bin (a path, or a name looked up on PATH) and writes the
 // script into dir, where wrk can read it.
-func newWrk(bin, dir string, threads, conns int) (*wrk, error) {
+func newWrk(bin, dir string) (*wrk, error) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		return nil, fmt.Errorf("wrk: %w (install it with apt-get install -y wrk, or measure with compare)", err)
+		return nil, fmt.Errorf("wrk: %w (install it with apt-get install -y wrk)", err)
 	}
 	script := filepath.Join(dir, "wrk_reserve.lua")
 	if err := os.WriteFile(script, wrkScript, 0o644); err != nil {
 		return nil, fmt.Errorf("wrk: write its script: %w", err)
 	}
-	return &wrk{bin: path, script: script, threads: threads, conns: conns, timeoutAfterwards: 30 * time.Second}, nil
+	return &wrk{bin: path, script: script, timeoutAfterwards: 30 * time.Second}, nil
 }
 
-// args is wrk's command line for a run of d against url; tag starts every
-// user id of the run.
-func (w *wrk) args(d time.Duration, url, tag string) []string {
+// wrkShare is one wrk process's part of a load: its threads, connections
+// and the tag that starts its users' ids.
+type wrkShare struct {
+	threads, conns int
+	tag            string
+}
+
+// splitWrk shares threads and conns among n wrk processes, one per server,
+// as evenly as they divide (the first ones get one more): n must not be
+// above threads, nor threads above conns, so each gets a thread and a
+// connection per thread. With one process the tag is used as it is; with
+// several each gets tag, its number and a dot ("m1.", "m2."), so that no
+// two processes make the same user id ("m1.1-7" and "m2.1-7").
+func splitWrk(threads, conns, n int, tag string) []wrkShare {
+	if n == 1 {
+		return []wrkShare{{threads, conns, tag}}
+	}
+	shares := make([]wrkShare, n)
+	for i := range shares {
+		shares[i] = wrkShare{
+			threads: threads/n + btoi(i < threads%n),
+			conns:   conns/n + btoi(i < conns%n),
+			tag:     tag + strconv.Itoa(i+1) + ".",
+		}
+	}
+	return shares
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// args is wrk's command line for a run of d against url.
+func (w *wrk) args(s wrkShare, d time.Duration, url string) []string {
 	return []string{
-		"-t" + strconv.Itoa(w.threads), "-c" + strconv.Itoa(w.conns), "-d" + wrkSeconds(d),
-		"--latency", "-s", w.script, url, "--", tag,
+		"-t" + strconv.Itoa(s.threads), "-c" + strconv.Itoa(s.conns), "-d" + wrkSeconds(d),
+		"--latency", "-s", w.script, url, "--", s.tag,
 	}
 }
 
 // wrkSeconds is d as wrk reads it: whole seconds.
 func wrkSeconds(d time.Duration) string { return strconv.Itoa(int(d/time.Second)) + "s" }
 
-// run runs wrk for d against url and parses what it printed; cpu is the
+// run runs one wrk for d against url and parses what it printed; cpu is the
 // CPU time wrk itself used.
-func (w *wrk) run(ctx context.Context, d time.Duration, url, tag string) (f WrkFigures, cpu time.Duration, err error) {
+func (w *wrk) run(ctx context.Context, s wrkShare, d time.Duration, url string) (f WrkFigures, cpu time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(ctx, d+w.timeoutAfterwards)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.bin, w.args(d, url, tag)...)
+	cmd := exec.CommandContext(ctx, w.bin, w.args(s, d, url)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -196,10 +230,71 @@ func (w *wrk) run(ctx context.Context, d time.Duration, url, tag string) (f WrkF
 	if f, err = ParseWrk(out); err != nil {
 		return f, cpu, err
 	}
-	if f.Threads != w.threads || f.Connections != w.conns {
-		return f, cpu, fmt.Errorf("wrk ran %d threads and %d connections, asked for %d and %d", f.Threads, f.Connections, w.threads, w.conns)
+	if f.Threads != s.threads || f.Connections != s.conns {
+		return f, cpu, fmt.Errorf("wrk ran %d threads and %d connections, asked for %d and %d", f.Threads, f.Connections, s.threads, s.conns)
 	}
 	return f, cpu, nil
+}
+
+// runAll runs one wrk per URL at once, for d, with threads and conns
+// shared among them (splitWrk), and adds up what they measured
+// (mergeWrk); cpu is all of them together.
+func (w *wrk) runAll(ctx context.Context, threads, conns int, d time.Duration, urls []string, tag string) (WrkFigures, time.Duration, error) {
+	shares := splitWrk(threads, conns, len(urls), tag)
+	figs := make([]WrkFigures, len(urls))
+	cpus := make([]time.Duration, len(urls))
+	errs := make([]error, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls {
+		wg.Go(func() { figs[i], cpus[i], errs[i] = w.run(ctx, shares[i], d, u) })
+	}
+	wg.Wait()
+	if len(urls) > 1 {
+		for i, err := range errs {
+			if err != nil {
+				errs[i] = fmt.Errorf("server %d: %w", i+1, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return WrkFigures{}, 0, err
+	}
+	var cpu time.Duration
+	for _, c := range cpus {
+		cpu += c
+	}
+	return mergeWrk(figs), cpu, nil
+}
+
+// mergeWrk is the figures of wrk processes that ran at once against
+// servers sharing one sale, as one load: threads, connections, requests,
+// bytes, errors and statuses added up, over the longest duration. Latency
+// percentiles cannot be added up; each is the highest of the processes'
+// (the whole load's q-th percentile is at most the highest of theirs, and
+// at least the lowest), and the maximum is the maximum.
+func mergeWrk(fs []WrkFigures) WrkFigures {
+	if len(fs) == 1 {
+		return fs[0]
+	}
+	var m WrkFigures
+	for _, f := range fs {
+		m.Threads += f.Threads
+		m.Connections += f.Connections
+		m.Requests += f.Requests
+		m.Bytes += f.Bytes
+		m.Duration = max(m.Duration, f.Duration)
+		m.Errors.Connect += f.Errors.Connect
+		m.Errors.Read += f.Errors.Read
+		m.Errors.Write += f.Errors.Write
+		m.Errors.Status += f.Errors.Status
+		m.Errors.Timeout += f.Errors.Timeout
+		m.P50, m.P99 = max(m.P50, f.P50), max(m.P99, f.P99)
+		m.P999, m.Max = max(m.P999, f.P999), max(m.Max, f.Max)
+		m.Created += f.Created
+		m.Waitlisted += f.Waitlisted
+		m.Other += f.Other
+	}
+	return m
 }
 
 // version is wrk's first line of `wrk -v` ("wrk debian/4.1.0-3+b2 [epoll]

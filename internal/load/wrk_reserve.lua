@@ -1,5 +1,5 @@
 -- wrk script of `flashsale-load wrk` (embedded in the binary, written to a
--- temporary file for each comparison): every request is POST /reserve by a
+-- temporary file for each measurement): every request is POST /reserve by a
 -- user never seen before, as in a sale's opening second.
 --
 --   wrk -t2 -c64 -d10s --latency -s wrk_reserve.lua URL -- TAG
@@ -7,8 +7,10 @@
 -- User ids are TAG, the thread's number, '-' and a per-thread counter
 -- ("m2-4711"): distinct across threads and requests, distinct between the
 -- warm-up (TAG w) and the measured run (TAG m), and within the API's
--- pattern. At the end done() prints one line, "flashsale-wrk {json}", which
--- the Go side parses.
+-- pattern. Several wrk processes that load servers sharing one sale get a
+-- TAG each ("m1.", "m2."), so that their ids differ too ("m1.2-4711"). At
+-- the end done() prints one line, "flashsale-wrk {json}", which the Go side
+-- parses.
 --
 -- Counting statuses in response() makes wrk parse every response's headers
 -- and body. Measured on the 2-core machine this was written on (against the

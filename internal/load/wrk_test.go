@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -129,50 +130,104 @@ func TestCheckWrkBooks(t *testing.T) {
 	}
 }
 
-// TestWrkScriptSendsNewUsers runs wrk with the embedded script against a
-// baseline that records every request: each must be POST /reserve, JSON, by
-// a user id of the API's pattern that no other request used, and the
-// script's counts must match what was answered.
-func TestWrkScriptSendsNewUsers(t *testing.T) {
+// needWrk skips t without wrk on PATH, or fails it when
+// FLASHSALE_REQUIRE_WRK is set (CI installs wrk).
+func needWrk(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath("wrk"); err != nil {
 		if os.Getenv("FLASHSALE_REQUIRE_WRK") != "" {
 			t.Fatal("wrk is not on PATH and FLASHSALE_REQUIRE_WRK is set (CI installs it)")
 		}
 		t.Skip("wrk is not on PATH (apt-get install -y wrk): the script cannot be run")
 	}
-	const inventory, conns = 50, 4
-	valid := regexp.MustCompile(`^[A-Za-z0-9._~-]{1,64}$`)
-	var (
-		mu    sync.Mutex
-		users = map[string]int{}
-		bad   []string
-	)
-	b := NewBaseline(testToken)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/reserve" {
-			b.ServeHTTP(w, r)
-			return
-		}
-		raw, err := io.ReadAll(r.Body)
-		var body generated.ReserveRequest
-		if err == nil {
-			err = json.Unmarshal(raw, &body)
-		}
-		mu.Lock()
-		switch {
-		case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
-			bad = append(bad, r.Method+" "+r.Header.Get("Content-Type"))
-		case err != nil || !valid.MatchString(body.UserId):
-			bad = append(bad, "body "+string(raw))
-		}
-		users[body.UserId]++
-		mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(raw))
-		b.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
+}
 
-	cl, err := newClient(srv.URL, testToken, 1)
+// recordingBaseline serves the baseline on n listeners sharing one sale (as
+// n servers on one database would), recording every POST /reserve: each
+// must be JSON by a user id of the API's pattern.
+type recordingBaseline struct {
+	urls []string
+	b    *Baseline
+
+	mu    sync.Mutex
+	users map[string]int // requests per user id
+	per   []int64        // requests per listener
+	bad   []string
+}
+
+func newRecordingBaseline(t *testing.T, n int) *recordingBaseline {
+	t.Helper()
+	valid := regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
+	rb := &recordingBaseline{b: NewBaseline(testToken), users: map[string]int{}, per: make([]int64, n)}
+	for i := range n {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/reserve" {
+				rb.b.ServeHTTP(w, r)
+				return
+			}
+			raw, err := io.ReadAll(r.Body)
+			var body generated.ReserveRequest
+			if err == nil {
+				err = json.Unmarshal(raw, &body)
+			}
+			rb.mu.Lock()
+			switch {
+			case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
+				rb.bad = append(rb.bad, r.Method+" "+r.Header.Get("Content-Type"))
+			case err != nil || !valid.MatchString(body.UserId):
+				rb.bad = append(rb.bad, "body "+string(raw))
+			}
+			rb.users[body.UserId]++
+			rb.per[i]++
+			rb.mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+			rb.b.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		rb.urls = append(rb.urls, srv.URL)
+	}
+	return rb
+}
+
+// check checks that no request was malformed, that no user id came twice,
+// that the ids' prefixes (up to the '-') are want, and that the server saw
+// between the answers wrk counted and that plus its connections.
+func (rb *recordingBaseline) check(t *testing.T, f WrkFigures, want ...string) {
+	t.Helper()
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if len(rb.bad) > 0 {
+		t.Errorf("%d bad requests, the first: %s", len(rb.bad), rb.bad[0])
+	}
+	prefixes := map[string]bool{}
+	for u, n := range rb.users {
+		if n != 1 {
+			t.Errorf("user %s sent %d requests", u, n)
+		}
+		prefixes[u[:strings.IndexByte(u, '-')]] = true
+	}
+	var got []string
+	for p := range prefixes {
+		got = append(got, p)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("user id prefixes %v, want %v: one per thread (and wrk process)", got, want)
+	}
+	if n := int64(len(rb.users)); n < f.Requests || n > f.Requests+int64(f.Connections) {
+		t.Errorf("%d users reached the server, wrk counted %d answers", n, f.Requests)
+	}
+}
+
+// TestWrkScriptSendsNewUsers runs wrk with the embedded script against a
+// baseline that records every request: each must be POST /reserve, JSON, by
+// a user id of the API's pattern that no other request used, and the
+// script's counts must match what was answered.
+func TestWrkScriptSendsNewUsers(t *testing.T) {
+	needWrk(t)
+	const inventory, conns = 50, 4
+	rb := newRecordingBaseline(t, 1)
+	cl, err := newClient(rb.urls[0], testToken, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +235,11 @@ func TestWrkScriptSendsNewUsers(t *testing.T) {
 	if err := freshSale(t.Context(), cl, inventory); err != nil {
 		t.Fatal(err)
 	}
-	w, err := newWrk("wrk", t.TempDir(), 2, conns)
+	w, err := newWrk("wrk", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, cpu, err := w.run(t.Context(), time.Second, srv.URL, "m")
+	f, cpu, err := w.run(t.Context(), wrkShare{threads: 2, conns: conns, tag: "m"}, time.Second, rb.urls[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,22 +256,89 @@ func TestWrkScriptSendsNewUsers(t *testing.T) {
 	if v := checkWrkBooks(f, st, inventory, conns); len(v) > 0 {
 		t.Errorf("books: %q", v)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(bad) > 0 {
-		t.Errorf("%d bad requests, the first: %s", len(bad), bad[0])
+	rb.check(t, f, "m1", "m2")
+}
+
+// TestWrkRunAllSharesTheLoad runs two wrk processes at once against two
+// servers sharing one sale: each gets its share of the threads and
+// connections and a tag of its own, so no user id comes twice, and the
+// figures add up to what the sale holds.
+func TestWrkRunAllSharesTheLoad(t *testing.T) {
+	needWrk(t)
+	const inventory = 50
+	rb := newRecordingBaseline(t, 2)
+	cl, err := newClient(rb.urls[0], testToken, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	prefixes := map[string]bool{}
-	for u, n := range users {
-		if n != 1 {
-			t.Errorf("user %s sent %d requests", u, n)
+	defer cl.close()
+	if err := freshSale(t.Context(), cl, inventory); err != nil {
+		t.Fatal(err)
+	}
+	w, err := newWrk("wrk", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, cpu, err := w.runAll(t.Context(), 2, 5, time.Second, rb.urls, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Failure(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Threads != 2 || f.Connections != 5 || cpu <= 0 {
+		t.Errorf("%d threads, %d connections, wrk CPU %s; want 2, 5 and some", f.Threads, f.Connections, cpu)
+	}
+	if f.Created+f.Waitlisted != f.Requests {
+		t.Errorf("201s %d + 202s %d, want the %d requests", f.Created, f.Waitlisted, f.Requests)
+	}
+	st, err := cl.status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := checkWrkBooks(f, st, inventory, f.Connections); len(v) > 0 {
+		t.Errorf("books: %q", v)
+	}
+	rb.check(t, f, "m1.1", "m2.1")
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	for i, n := range rb.per {
+		if n < f.Requests/4 {
+			t.Errorf("server %d got %d of %d requests, want its share", i+1, n, f.Requests)
 		}
-		prefixes[u[:strings.IndexByte(u, '-')]] = true
 	}
-	if !prefixes["m1"] || !prefixes["m2"] || len(prefixes) != 2 {
-		t.Errorf("user id prefixes %v, want m1 and m2: one per thread", prefixes)
+}
+
+func TestSplitWrk(t *testing.T) {
+	for _, tc := range []struct {
+		threads, conns, n int
+		want              []wrkShare
+	}{
+		{2, 64, 1, []wrkShare{{2, 64, "m"}}},
+		{2, 64, 2, []wrkShare{{1, 32, "m1."}, {1, 32, "m2."}}},
+		{3, 7, 2, []wrkShare{{2, 4, "m1."}, {1, 3, "m2."}}},
+		{3, 3, 2, []wrkShare{{2, 2, "m1."}, {1, 1, "m2."}}},
+		{4, 5, 3, []wrkShare{{2, 2, "m1."}, {1, 2, "m2."}, {1, 1, "m3."}}},
+	} {
+		got := splitWrk(tc.threads, tc.conns, tc.n, "m")
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("splitWrk(%d, %d, %d) = %v, want %v", tc.threads, tc.conns, tc.n, got, tc.want)
+		}
 	}
-	if got := int64(len(users)); got < f.Requests || got > f.Requests+conns {
-		t.Errorf("%d users reached the server, wrk counted %d answers", got, f.Requests)
+}
+
+func TestMergeWrk(t *testing.T) {
+	us := func(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+	a := WrkFigures{Threads: 1, Connections: 32, Requests: 1000, Duration: us(2_000_100), Bytes: 10,
+		Errors: WrkErrors{Read: 1}, P50: us(100), P99: us(900), P999: us(2000), Max: us(5000), Created: 600, Waitlisted: 399, Other: 1}
+	b := WrkFigures{Threads: 1, Connections: 32, Requests: 3000, Duration: us(2_000_300), Bytes: 30,
+		Errors: WrkErrors{Timeout: 2}, P50: us(200), P99: us(800), P999: us(3000), Max: us(4000), Created: 400, Waitlisted: 2600}
+	want := WrkFigures{Threads: 2, Connections: 64, Requests: 4000, Duration: us(2_000_300), Bytes: 40,
+		Errors: WrkErrors{Read: 1, Timeout: 2}, P50: us(200), P99: us(900), P999: us(3000), Max: us(5000), Created: 1000, Waitlisted: 2999, Other: 1}
+	if got := mergeWrk([]WrkFigures{a, b}); got != want {
+		t.Errorf("merged\n%+v\nwant\n%+v", got, want)
+	}
+	if got := mergeWrk([]WrkFigures{a}); got != a {
+		t.Errorf("one process's figures changed: %+v", got)
 	}
 }

@@ -9,7 +9,7 @@ import (
 // checkWrkBooks compares what wrk was told with what the server holds after
 // a run of new users only, and returns every way they disagree.
 //
-// wrk cannot check the books the way Run does (it keeps no ids and no
+// wrk cannot check the books the way Books does (it keeps no ids and no
 // positions), and it stops with up to one request per connection in flight:
 // the server may have answered those, wrk did not count them. So the users
 // the server knows (held + waiting) must lie between the 201s and 202s wrk

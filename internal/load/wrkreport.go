@@ -3,73 +3,149 @@ package load
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// The wrk comparison's targets, full stack over baseline: reported, never
-// asserted. (Compare's own throughput target, targetThroughput, is older
-// and lower.)
+// The comparison's targets: reported, never asserted.
 const (
+	// The full stack over the baseline, on the memory store.
 	wrkTargetThroughput = 0.80 // at least
 	wrkTargetP99        = 2.0  // at most
 	wrkTargetCPU        = 1.25 // CPU per request, at most
+	// A durable store's throughput over the memory store's: issue 9's for
+	// SQLite, and the PostgreSQL store's for one server (several servers
+	// on one database are reported as they are).
+	targetSQLiteThroughput   = 0.30 // at least
+	targetPostgresThroughput = 0.25 // at least
 )
 
-// WrkReport is what WrkCompare measured.
+// WrkReport is what Wrk measured.
 type WrkReport struct {
 	Config  WrkConfig
 	Machine Machine
 	// WrkArgs is wrk's command line for a measured run, with URL for the
-	// server's address and the script's file name alone.
-	WrkArgs []string
-	Rounds  []WrkRound
+	// server's address and the script's file name alone; SplitArgs, for
+	// several servers sharing a sale, each of their wrk processes' (URL1,
+	// URL2, …).
+	WrkArgs   []string
+	SplitArgs [][]string
+	// PostgresLocal: the PostgreSQL server runs on this machine, sharing
+	// its CPU with the servers and wrk.
+	PostgresLocal bool
+	Rounds        []WrkRound
 }
 
 // WrkRound is one baseline run and each contender's run after it.
 type WrkRound struct {
 	N        int
 	Baseline WrkRun
-	// Servers are the contenders' runs in the report's order (before, then
-	// flashsale), whatever order they ran in.
+	// Servers are the contenders' runs in the report's order (before,
+	// flashsale, then the durable store's), whatever order they ran in.
 	Servers []WrkRun
 }
 
-// WrkRatios are the real server's figures over the baseline's: throughput
-// (higher is better), p99 latency and CPU per request (lower is better).
-// CPU is zero when the server CPU could not be read.
+// WrkRatios are one run's figures over another's: throughput (higher is
+// better), p99 latency and CPU per request (lower is better). CPU is zero
+// when the servers' CPU could not be read.
 type WrkRatios struct {
 	Throughput, P99, CPU float64
 }
 
-// Ratios compares contender i's run with the round's baseline run.
-func (r WrkRound) Ratios(i int) WrkRatios {
-	s := r.Servers[i]
+func ratiosOf(of, to WrkRun) WrkRatios {
 	return WrkRatios{
-		Throughput: ratio(s.Figures.Throughput(), r.Baseline.Figures.Throughput()),
-		P99:        ratio(float64(s.Figures.P99), float64(r.Baseline.Figures.P99)),
-		CPU:        ratio(s.CPUPerRequest(), r.Baseline.CPUPerRequest()),
+		Throughput: ratio(of.Figures.Throughput(), to.Figures.Throughput()),
+		P99:        ratio(float64(of.Figures.P99), float64(to.Figures.P99)),
+		CPU:        ratio(of.CPUPerRequest(), to.CPUPerRequest()),
 	}
 }
 
-// Overall is the median over the rounds of contender i's ratio in each.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// wrkTargets are the bounds a comparison's ratios are reported against;
+// zero is no target.
+type wrkTargets struct {
+	throughput, p99, cpu float64
+}
+
+// wrkComparison is one ratio the report gives in every round and as a
+// median: contender of's figures over contender to's (indexes into
+// WrkRound.Servers; to -1 is the baseline).
+type wrkComparison struct {
+	of, to  int
+	targets wrkTargets
+	// what says what is compared, in the summary's heading; noTarget, for
+	// a throughput without a target, why there is none.
+	what, noTarget string
+}
+
+// comparisons are the report's ratios: every build on the memory store
+// over the baseline, and the durable store over the memory store (the
+// memory store's run of this build, from the same round).
+func (c WrkConfig) comparisons() []wrkComparison {
+	cs := c.contenders()
+	var cmps []wrkComparison
+	memory := -1
+	for i, ct := range cs {
+		if ct.store == StoreMemory {
+			cmps = append(cmps, wrkComparison{of: i, to: -1, targets: wrkTargets{wrkTargetThroughput, wrkTargetP99, wrkTargetCPU}})
+			memory = i // this build's comes last of the memory store's
+		}
+	}
+	if last := len(cs) - 1; cs[last].store != StoreMemory {
+		cmp := wrkComparison{of: last, to: memory, what: "the durable store over the memory store"}
+		switch {
+		case cs[last].store == StoreSQLite:
+			cmp.targets.throughput = targetSQLiteThroughput
+		case cs[last].servers == 1:
+			cmp.targets.throughput = targetPostgresThroughput
+		default:
+			cmp.what = fmt.Sprintf("%d servers sharing one sale on PostgreSQL over one on the memory store", cs[last].servers)
+			cmp.noTarget = fmt.Sprintf("no target: the %.2f target is one server's", targetPostgresThroughput)
+		}
+		cmps = append(cmps, cmp)
+	}
+	return cmps
+}
+
+// label names a comparison in the report: "flashsale/baseline",
+// "sqlite/flashsale".
+func (r WrkRound) label(c wrkComparison) string {
+	return r.Servers[c.of].Server + "/" + r.run(c.to).Server
+}
+
+func (r WrkRound) run(i int) WrkRun {
+	if i < 0 {
+		return r.Baseline
+	}
+	return r.Servers[i]
+}
+
+// ratios is the comparison's ratios in this round.
+func (r WrkRound) ratios(c wrkComparison) WrkRatios {
+	return ratiosOf(r.Servers[c.of], r.run(c.to))
+}
+
+// overall is the median over the rounds of the comparison's ratio in each.
 // Each round pairs runs a few seconds apart, so its ratio sees the same
 // machine; the median then drops a round that something else on the
 // machine disturbed, which a mean would not.
-func (rep WrkReport) Overall(i int) WrkRatios {
-	var t, p, c []float64
+func (rep WrkReport) overall(c wrkComparison) WrkRatios {
+	var t, p, cpu []float64
 	for _, r := range rep.Rounds {
-		rs := r.Ratios(i)
-		t, p, c = append(t, rs.Throughput), append(p, rs.P99), append(c, rs.CPU)
+		rs := r.ratios(c)
+		t, p, cpu = append(t, rs.Throughput), append(p, rs.P99), append(cpu, rs.CPU)
 	}
-	return WrkRatios{Throughput: median(t), P99: median(p), CPU: median(c)}
-}
-
-// Meets says, for each target, whether the ratios meet it.
-func (r WrkRatios) Meets() (throughput, p99, cpu bool) {
-	return r.Throughput >= wrkTargetThroughput, r.P99 <= wrkTargetP99, r.CPU > 0 && r.CPU <= wrkTargetCPU
+	return WrkRatios{Throughput: median(t), P99: median(p), CPU: median(cpu)}
 }
 
 // median of xs, the mean of the middle two for an even count; 0 for none.
@@ -85,17 +161,36 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// ratioAgainst prints a ratio to two decimals, or to three when two would
+// round it onto a target it misses (0.246 is not 0.25).
+func ratioAgainst(r, target float64) string {
+	s := strconv.FormatFloat(r, 'f', 2, 64)
+	if r < target && s == strconv.FormatFloat(target, 'f', 2, 64) {
+		s = strconv.FormatFloat(r, 'f', 3, 64)
+	}
+	return s
+}
+
 func (rep WrkReport) printHeader(w io.Writer) {
 	c, m := rep.Config, rep.Machine
 	cs := c.contenders()
 	what, rounds := "flashsale", "1 round"
-	if len(cs) > 1 {
+	if c.BeforeBin != "" {
 		what = "flashsale and an earlier build of it (before)"
 	}
 	if c.Rounds != 1 {
 		rounds = fmt.Sprintf("%d rounds alternating", c.Rounds)
 	}
-	fmt.Fprintf(w, "== wrk: %s against the bare net/http baseline, %s, each run a fresh process and a fresh sale\n", what, rounds)
+	store := ""
+	switch {
+	case c.Store == StoreSQLite:
+		store = ", and flashsale on SQLite against the memory store"
+	case c.Store == StorePostgres && c.Servers == 1:
+		store = ", and flashsale on PostgreSQL against the memory store"
+	case c.Store == StorePostgres:
+		store = fmt.Sprintf(", and %d flashsale servers sharing one sale on PostgreSQL against one on the memory store", c.Servers)
+	}
+	fmt.Fprintf(w, "== wrk: %s against the bare net/http baseline%s; %s, each run a fresh process and a fresh sale\n", what, store, rounds)
 	fmt.Fprintf(w, "  date       %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"))
 	machine := fmt.Sprintf("%d cores", m.Cores)
 	if m.CPU != "" {
@@ -115,18 +210,74 @@ func (rep WrkReport) printHeader(w io.Writer) {
 		warm = fmt.Sprintf("a %s warm-up of the same (discarded)", wrkSeconds(c.Warmup))
 	}
 	fmt.Fprintf(w, "  each run   POST /initialize {\"total_inventory\":%d,\"reset\":true}, %s, /initialize again, then the measured run;\n", c.Inventory, warm)
-	fmt.Fprintf(w, "             every request POST /reserve by a new user; server CPU from /proc over the measured run only\n")
+	fmt.Fprintf(w, "             every request POST /reserve by a new user; server CPU from /proc over the measured run only;\n")
+	fmt.Fprintf(w, "             then GET /status, whose books must agree with what wrk counted\n")
 	fmt.Fprintf(w, "  columns    cpu µs/req: the server process's CPU per completed request; 201, 202: answers counted by the script;\n")
 	fmt.Fprintf(w, "             others: cores that processes other than the server and wrk used during the run (from /proc/stat);\n")
 	fmt.Fprintf(w, "             load: the 1-minute load average before the run, the previous runs included\n")
+	if c.Store == StorePostgres {
+		fmt.Fprintf(w, "             (postgres: the servers' CPU, not PostgreSQL's; a PostgreSQL on this machine is among the others, marked *)\n")
+	}
 	fmt.Fprintf(w, "  %-10s %s baseline\n", "baseline", c.Self)
-	for _, s := range cs {
-		fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", s.name, s.bin, serverFlags)
+	for _, ct := range cs {
+		switch ct.store {
+		case StoreMemory:
+			fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", ct.name, ct.bin, serverFlags)
+		case StoreSQLite:
+			fmt.Fprintf(w, "  %-10s %s %s --store sqlite --db FILE\n", ct.name, ct.bin, serverFlags)
+			dir := c.DBDir
+			if dir == "" {
+				dir = os.TempDir()
+			}
+			fmt.Fprintf(w, "  %-10s FILE: sale.db in a folder of its own under %s for each run, removed after it;\n", "", dir)
+			fmt.Fprintf(w, "  %-10s every change committed (fsync) before it is answered\n", "")
+		case StorePostgres:
+			n := ""
+			if ct.servers > 1 {
+				n = fmt.Sprintf(" (%d servers)", ct.servers)
+			}
+			fmt.Fprintf(w, "  %-10s %s %s --store postgres --dsn DSN%s\n", ct.name, ct.bin, serverFlags, n)
+			fmt.Fprintf(w, "  %-10s DSN: %s with search_path a schema %s<random> made for each run and dropped after it;\n", "", redactDSN(c.DSN), pgSchemaPrefix)
+			fmt.Fprintf(w, "  %-10s every change committed before it is answered\n", "")
+			if ct.servers > 1 {
+				rep.printSplit(w, ct.servers)
+			}
+		}
 	}
 	// With one contender the order goes without saying.
 	if len(cs) > 1 {
 		fmt.Fprintf(w, "  %-10s %s\n", "order", wrkOrders(c.Rounds, cs))
 	}
+}
+
+// printSplit says how the load of several servers sharing a sale is sent.
+func (rep WrkReport) printSplit(w io.Writer, servers int) {
+	fmt.Fprintf(w, "  %-10s the servers share the sale; each gets a wrk process of its own, all at once, with user ids of its own:\n", "")
+	for _, args := range rep.SplitArgs {
+		fmt.Fprintf(w, "  %-10s   wrk %s\n", "", strings.Join(args, " "))
+	}
+	fmt.Fprintf(w, "  %-10s their requests, errors and answers added up, over the longest one's duration; each latency\n", "")
+	fmt.Fprintf(w, "  %-10s percentile the highest of theirs (the whole load's is at most that); every server's /status must agree\n", "")
+	if share := sharedCPU(servers, rep.PostgresLocal); share != "" {
+		fmt.Fprintf(w, "  %-10s %s\n", "", share)
+	}
+}
+
+// sharedCPU says who shares this machine's cores during a run with
+// several servers, whose figures are those of the whole machine, not of
+// one server; "" for one server.
+func sharedCPU(servers int, local bool) string {
+	if servers < 2 {
+		return ""
+	}
+	who := fmt.Sprintf("all %d servers", servers)
+	if servers == 2 {
+		who = "both servers"
+	}
+	if local {
+		who += ", PostgreSQL"
+	}
+	return fmt.Sprintf("on this %d-core machine %s and wrk share the CPU", runtime.NumCPU(), who)
 }
 
 // wrkOrders says in which order the rounds run the servers, grouping the
@@ -159,8 +310,8 @@ func wrkOrders(rounds int, cs []wrkContender) string {
 
 // The round table's columns; the ratio row puts each ratio under its figure.
 const (
-	wrkRowFormat   = "  %-18s %9s %9s %9s %9s %10s %6s %8s %6s %5s\n"
-	wrkRatioFormat = "  %-18s %9s %9s %9s %9s %10s\n"
+	wrkRowFormat   = "  %-20s %9s %9s %9s %9s %10s %6s %8s %6s %5s\n"
+	wrkRatioFormat = "  %-20s %9s %9s %9s %9s %10s\n"
 )
 
 func printRoundHeader(w io.Writer, n, of int) {
@@ -176,20 +327,32 @@ func (r WrkRun) printRow(w io.Writer) {
 	others := "n/a"
 	if c := r.OthersCores(); c >= 0 {
 		others = fmt.Sprintf("%.2f", c)
+		if r.OthersIncludeDB {
+			others += "*"
+		}
 	}
 	fmt.Fprintf(w, wrkRowFormat, r.Server, fmt.Sprintf("%.0f", f.Throughput()), latency(f.P50), latency(f.P99), latency(f.P999),
 		cpu, fmt.Sprint(f.Created), fmt.Sprint(f.Waitlisted), others, r.LoadAvg)
 }
 
 // printRows prints the round's runs in the report's order, then each
-// contender's ratios to the baseline.
-func (r WrkRound) printRows(w io.Writer) {
+// comparison's ratios, then where the durable store's run kept its sale.
+func (r WrkRound) printRows(w io.Writer, cmps []wrkComparison) {
 	r.Baseline.printRow(w)
 	for _, s := range r.Servers {
 		s.printRow(w)
 	}
-	for i, s := range r.Servers {
-		r.Ratios(i).printRow(w, s.Server+"/baseline")
+	for _, c := range cmps {
+		r.ratios(c).printRow(w, r.label(c))
+	}
+	for _, s := range r.Servers {
+		switch {
+		case s.Where == "":
+		case strings.HasPrefix(s.Where, "schema "):
+			fmt.Fprintf(w, "  %s ran on %s, dropped after the run\n", s.Server, s.Where)
+		default:
+			fmt.Fprintf(w, "  %s ran on %s, removed after the run\n", s.Server, s.Where)
+		}
 	}
 }
 
@@ -214,48 +377,75 @@ func latency(d time.Duration) string {
 }
 
 func (rep WrkReport) printSummary(w io.Writer) {
-	cs := rep.Config.contenders()
-	for i, c := range cs {
-		rep.printTargets(w, i, c.name)
+	if len(rep.Rounds) == 0 {
+		return
 	}
-	fmt.Fprintf(w, "  medians      %s\n", rep.medianLine("baseline", func(r WrkRound) WrkRun { return r.Baseline }))
-	for i, c := range cs {
-		fmt.Fprintf(w, "               %s\n", rep.medianLine(c.name, func(r WrkRound) WrkRun { return r.Servers[i] }))
+	for _, c := range rep.Config.comparisons() {
+		rep.printComparison(w, c)
+	}
+	first := rep.Rounds[0]
+	fmt.Fprintf(w, "  medians      %s\n", rep.medianLine(func(r WrkRound) WrkRun { return r.Baseline }))
+	for i := range first.Servers {
+		fmt.Fprintf(w, "               %s\n", rep.medianLine(func(r WrkRound) WrkRun { return r.Servers[i] }))
 	}
 	if d := rep.disturbed(); d != "" {
 		fmt.Fprintf(w, "  disturbed    %s: other processes took CPU from these runs; their ratios are the machine's as much as the servers'\n", d)
 	}
-	fmt.Fprintf(w, "  books        balance in all %d runs; every answer a 201 or a 202, no socket errors\n", (1+len(cs))*len(rep.Rounds))
+	fmt.Fprintf(w, "  books        balance in all %d runs; every answer a 201 or a 202, no socket errors\n", (1+len(first.Servers))*len(rep.Rounds))
 }
 
-// printTargets prints contender i's median ratios, named name, against the
-// targets.
-func (rep WrkReport) printTargets(w io.Writer, i int, name string) {
-	o := rep.Overall(i)
-	mt, mp, mc := o.Meets()
-	var t, p, c []string
+// printComparison prints a comparison's median ratios, and each round's,
+// against its targets.
+func (rep WrkReport) printComparison(w io.Writer, c wrkComparison) {
+	o := rep.overall(c)
+	var t, p, cpu []string
 	for _, r := range rep.Rounds {
-		rs := r.Ratios(i)
-		t, p, c = append(t, fmt.Sprintf("%.2f", rs.Throughput)), append(p, fmt.Sprintf("%.2f", rs.P99)), append(c, cpuRatio(rs.CPU))
+		rs := r.ratios(c)
+		t, p, cpu = append(t, fmt.Sprintf("%.2f", rs.Throughput)), append(p, fmt.Sprintf("%.2f", rs.P99)), append(cpu, cpuRatio(rs.CPU))
 	}
-	meets := func(ok bool) string {
-		if ok {
-			return "meets"
-		}
-		return "misses"
+	what := ""
+	if c.what != "" {
+		what = ", " + c.what
 	}
 	if len(rep.Rounds) == 1 {
-		fmt.Fprintf(w, "\n== %s/baseline: one round's ratios\n", name)
+		fmt.Fprintf(w, "\n== %s: one round's ratios%s\n", rep.Rounds[0].label(c), what)
 	} else {
-		fmt.Fprintf(w, "\n== %s/baseline: the median of the %d rounds' ratios (each round's in brackets)\n", name, len(rep.Rounds))
+		fmt.Fprintf(w, "\n== %s: the median of the %d rounds' ratios (each round's in brackets)%s\n", rep.Rounds[0].label(c), len(rep.Rounds), what)
 	}
-	fmt.Fprintf(w, "  throughput   %5.2f  [%s]  target >= %.2f: %s\n", o.Throughput, strings.Join(t, " "), wrkTargetThroughput, meets(mt))
-	fmt.Fprintf(w, "  p99          %5.2f  [%s]  target <= %.2f: %s\n", o.P99, strings.Join(p, " "), wrkTargetP99, meets(mp))
+	atLeast := func(r, target float64) string {
+		if target == 0 {
+			return ""
+		}
+		return fmt.Sprintf("  target >= %.2f: %s", target, meets(r >= target))
+	}
+	atMost := func(r, target float64) string {
+		if target == 0 {
+			return ""
+		}
+		return fmt.Sprintf("  target <= %.2f: %s", target, meets(r > 0 && r <= target))
+	}
+	tp := atLeast(o.Throughput, c.targets.throughput)
+	shown := fmt.Sprintf("%5.2f", o.Throughput)
+	if c.targets.throughput > 0 {
+		shown = fmt.Sprintf("%5s", ratioAgainst(o.Throughput, c.targets.throughput))
+	}
+	if c.noTarget != "" {
+		tp = "  (" + c.noTarget + ")"
+	}
+	fmt.Fprintf(w, "  throughput   %s  [%s]%s\n", shown, strings.Join(t, " "), tp)
+	fmt.Fprintf(w, "  p99          %5.2f  [%s]%s\n", o.P99, strings.Join(p, " "), atMost(o.P99, c.targets.p99))
 	if o.CPU > 0 {
-		fmt.Fprintf(w, "  cpu/request  %5.2f  [%s]  target <= %.2f: %s\n", o.CPU, strings.Join(c, " "), wrkTargetCPU, meets(mc))
+		fmt.Fprintf(w, "  cpu/request  %5.2f  [%s]%s\n", o.CPU, strings.Join(cpu, " "), atMost(o.CPU, c.targets.cpu))
 	} else {
-		fmt.Fprintf(w, "  cpu/request    n/a  (no /proc to read the servers' CPU from)  target <= %.2f\n", wrkTargetCPU)
+		fmt.Fprintf(w, "  cpu/request    n/a  (no /proc to read the servers' CPU from)\n")
 	}
+}
+
+func meets(ok bool) string {
+	if ok {
+		return "meets"
+	}
+	return "misses"
 }
 
 // disturbedCores is how much CPU others may use during a run before the
@@ -264,13 +454,16 @@ const disturbedCores = 0.10
 
 // disturbed lists the rounds in which others used more than
 // disturbedCores during any of its runs, with the most they used: "round 2
-// (0.31 cores), round 3 (0.99 cores)"; "" for none.
+// (0.31 cores), round 3 (0.99 cores)"; "" for none. A run whose others
+// include its own database (PostgreSQL on this machine) is left out.
 func (rep WrkReport) disturbed() string {
 	var rounds []string
 	for _, r := range rep.Rounds {
-		most := r.Baseline.OthersCores()
-		for _, s := range r.Servers {
-			most = max(most, s.OthersCores())
+		most := -1.0
+		for _, run := range append([]WrkRun{r.Baseline}, r.Servers...) {
+			if !run.OthersIncludeDB {
+				most = max(most, run.OthersCores())
+			}
 		}
 		if most > disturbedCores {
 			rounds = append(rounds, fmt.Sprintf("round %d (%.2f cores)", r.N, most))
@@ -279,8 +472,8 @@ func (rep WrkReport) disturbed() string {
 	return strings.Join(rounds, ", ")
 }
 
-// medianLine is one server's median figures over the rounds.
-func (rep WrkReport) medianLine(name string, of func(WrkRound) WrkRun) string {
+// medianLine is one contender's median figures over the rounds.
+func (rep WrkReport) medianLine(of func(WrkRound) WrkRun) string {
 	var rps, p50, p99, cpu []float64
 	for _, r := range rep.Rounds {
 		run := of(r)
@@ -289,7 +482,7 @@ func (rep WrkReport) medianLine(name string, of func(WrkRound) WrkRun) string {
 		p99 = append(p99, float64(run.Figures.P99))
 		cpu = append(cpu, run.CPUPerRequest())
 	}
-	line := fmt.Sprintf("%-9s %.0f req/s, p50 %s, p99 %s", name, median(rps), latency(time.Duration(median(p50))), latency(time.Duration(median(p99))))
+	line := fmt.Sprintf("%-10s %.0f req/s, p50 %s, p99 %s", of(rep.Rounds[0]).Server, median(rps), latency(time.Duration(median(p50))), latency(time.Duration(median(p99))))
 	if m := median(cpu); m > 0 {
 		line += fmt.Sprintf(", %.1f µs CPU/request", m)
 	}

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/flashsale/flashsale/internal/load"
 )
 
 // memSample is the server's memory at one moment: what the kernel charges
@@ -37,7 +35,7 @@ var runtimeSeries = []string{heapInuseSeries, stackInuseSeries, goroutinesSeries
 // second: connections and goroutines that were just set up have settled by
 // then. Nothing is forced (no GC), so the figures are what the server
 // carries in ordinary running.
-func sampleMemory(ctx context.Context, hc *http.Client, srv *load.Child) (memSample, error) {
+func sampleMemory(ctx context.Context, hc *http.Client, srv *Child) (memSample, error) {
 	if _, err := readMemory(ctx, hc, srv); err != nil {
 		return memSample{}, err
 	}
@@ -49,8 +47,8 @@ func sampleMemory(ctx context.Context, hc *http.Client, srv *load.Child) (memSam
 	return readMemory(ctx, hc, srv)
 }
 
-func readMemory(ctx context.Context, hc *http.Client, srv *load.Child) (memSample, error) {
-	vals, err := load.ScrapeSeries(ctx, hc, srv.URL(), runtimeSeries)
+func readMemory(ctx context.Context, hc *http.Client, srv *Child) (memSample, error) {
+	vals, err := scrapeSeries(ctx, hc, srv.URL(), runtimeSeries)
 	if err != nil {
 		return memSample{}, fmt.Errorf("read the server's memory: %w", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"fmt"
@@ -6,13 +6,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/flashsale/flashsale/internal/load"
 )
 
 // streamsReport is what a streams run measured.
 type streamsReport struct {
-	cfg                   streamsConfig
+	cfg                   StreamsConfig
 	started               time.Time
 	serverCmd             string
 	lineTook, openTook    time.Duration
@@ -27,14 +25,14 @@ type streamsReport struct {
 }
 
 func (r streamsReport) printHeader(w io.Writer) {
-	fmt.Fprintf(w, "== streams: %d Server-Sent Event streams on loopback while the line moves, %d rounds\n", r.cfg.streams, r.cfg.rounds)
+	fmt.Fprintf(w, "== streams: %d Server-Sent Event streams on loopback while the line moves, %d rounds\n", r.cfg.Streams, r.cfg.Rounds)
 	fmt.Fprintf(w, "date       %s\n", r.started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "machine    %s\n", machineLine())
 	fmt.Fprintf(w, "server     %s\n", r.serverCmd)
 }
 
 func (r streamsReport) print(w io.Writer) {
-	n := float64(r.cfg.streams)
+	n := float64(r.cfg.Streams)
 	fmt.Fprintf(w, "\nserver memory  before streams  with streams  per stream\n")
 	if r.before.rss > 0 && r.after.rss > 0 {
 		fmt.Fprintf(w, "  RSS          %14s  %12s  %10s\n", mib(float64(r.before.rss)), mib(float64(r.after.rss)),
@@ -70,7 +68,7 @@ func (r streamsReport) print(w io.Writer) {
 	fmt.Fprintf(w, "\ntimes are from the moment the cancel was sent to each stream's event, as read by this process;\n")
 	fmt.Fprintf(w, "\"last event\" is the delay until the last of the streams had it.\n")
 	fmt.Fprintf(w, "CPU over all rounds, %s pauses included: server %s, this process %s; server goroutines after them: %.0f\n",
-		r.cfg.pause, cpuMS(r.roundsCPU, r.roundsCPUOK), cpuMS(r.benchCPU, r.benchCPUOK), r.during.goroutines)
+		r.cfg.Pause, cpuMS(r.roundsCPU, r.roundsCPUOK), cpuMS(r.benchCPU, r.benchCPUOK), r.during.goroutines)
 }
 
 // medianDuration is the median of ds (the mean of the middle two for an
@@ -102,7 +100,7 @@ func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/(1<<10)) }
 // machineLine is what a reader needs to weigh the figures: cores, processor,
 // platform and the load when the run began.
 func machineLine() string {
-	m := load.ThisMachine()
+	m := thisMachine()
 	parts := []string{fmt.Sprintf("%d cores", m.Cores)}
 	if m.CPU != "" {
 		parts = append(parts, m.CPU)

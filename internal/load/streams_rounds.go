@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// server is what the rounds ask of the server process (a *load.Child): its
+// streamsServer is what the rounds ask of the server process (a *Child): its
 // CPU, and why a stream broke if it died. A test stands in for it.
-type server interface {
+type streamsServer interface {
 	CPU() (time.Duration, bool)
 	Explain(error) error
 }
@@ -45,7 +45,7 @@ const (
 // everyone else waiting a position one nearer, and a previous holder with a
 // stream cancelled. Any other event, a wrong position or a stream left
 // without its event after timeout is an error.
-func playRound(ctx context.Context, a *api, srv server, q *queue, arrivals <-chan arrival, n int, timeout time.Duration) (roundResult, error) {
+func playRound(ctx context.Context, a *streamsAPI, srv streamsServer, q *queue, arrivals <-chan arrival, n int, timeout time.Duration) (roundResult, error) {
 	res := roundResult{n: n}
 	want := make([]string, len(q.pos))
 	remaining := 0
@@ -150,7 +150,7 @@ func missed(n, remaining int, timeout time.Duration, q *queue, want []string) er
 // should hear anything until the next cancel (heartbeats are comments and
 // never arrive here). It also spaces the rounds beyond the server's 500 ms
 // coalescing of position events, so that each round's is sent at once.
-func quiet(ctx context.Context, srv server, q *queue, arrivals <-chan arrival, n int, d time.Duration) error {
+func quiet(ctx context.Context, srv streamsServer, q *queue, arrivals <-chan arrival, n int, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bytes"
@@ -11,27 +11,30 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/flashsale/flashsale/generated"
 )
 
-// api is the few calls the streams bench makes besides the streams, over
-// plain net/http: the generated client would do, but these are three small
-// JSON bodies and the bench needs the raw status codes anyway.
-type api struct {
+// streamsAPI is the few calls the streams bench makes besides the streams,
+// over plain net/http with the generated models: the generated client
+// would do, but these are three small JSON bodies and the bench needs the
+// raw status codes anyway.
+type streamsAPI struct {
 	base string
 	hc   *http.Client
 }
 
-func newAPI(base string, conns int) *api {
+func newStreamsAPI(base string, conns int) *streamsAPI {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns, conns
-	return &api{base: base, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &streamsAPI{base: base, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
-func (a *api) close() { a.hc.CloseIdleConnections() }
+func (a *streamsAPI) close() { a.hc.CloseIdleConnections() }
 
 // call sends body (JSON, or none when nil) and decodes a JSON answer with
 // status want into v; any other status is an error quoting the answer.
-func (a *api) call(ctx context.Context, method, path string, body any, want int, v any) error {
+func (a *streamsAPI) call(ctx context.Context, method, path string, body any, want int, v any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -67,51 +70,31 @@ func (a *api) call(ctx context.Context, method, path string, body any, want int,
 	return nil
 }
 
-type reserveBody struct {
-	UserID string `json:"user_id"`
-}
-
-type holdAnswer struct {
-	ReservationID string `json:"reservation_id"`
-}
-
-type waitAnswer struct {
-	WaitlistPosition int64 `json:"waitlist_position"`
-}
-
-type saleStatus struct {
-	TotalInventory int64 `json:"total_inventory"`
-	Available      int64 `json:"available"`
-	Held           int64 `json:"held"`
-	Confirmed      int64 `json:"confirmed"`
-	WaitlistSize   int64 `json:"waitlist_size"`
-}
-
-func (a *api) hold(ctx context.Context, user string) (string, error) {
-	var h holdAnswer
-	if err := a.call(ctx, http.MethodPost, "/reserve", reserveBody{user}, http.StatusCreated, &h); err != nil {
+func (a *streamsAPI) hold(ctx context.Context, user string) (string, error) {
+	var h generated.Hold
+	if err := a.call(ctx, http.MethodPost, "/reserve", generated.ReserveRequest{UserId: user}, http.StatusCreated, &h); err != nil {
 		return "", fmt.Errorf("user %s: %w", user, err)
 	}
-	if h.ReservationID == "" {
+	if h.ReservationId == "" {
 		return "", fmt.Errorf("user %s: a hold without a reservation_id", user)
 	}
-	return h.ReservationID, nil
+	return h.ReservationId, nil
 }
 
-func (a *api) wait(ctx context.Context, user string) (int64, error) {
-	var w waitAnswer
-	if err := a.call(ctx, http.MethodPost, "/reserve", reserveBody{user}, http.StatusAccepted, &w); err != nil {
+func (a *streamsAPI) wait(ctx context.Context, user string) (int64, error) {
+	var w generated.Waitlisted
+	if err := a.call(ctx, http.MethodPost, "/reserve", generated.ReserveRequest{UserId: user}, http.StatusAccepted, &w); err != nil {
 		return 0, fmt.Errorf("user %s: %w", user, err)
 	}
 	return w.WaitlistPosition, nil
 }
 
-func (a *api) cancel(ctx context.Context, reservationID string) error {
+func (a *streamsAPI) cancel(ctx context.Context, reservationID string) error {
 	return a.call(ctx, http.MethodPost, "/reservations/"+url.PathEscape(reservationID)+"/cancel", nil, http.StatusOK, nil)
 }
 
-func (a *api) status(ctx context.Context) (saleStatus, error) {
-	var st saleStatus
+func (a *streamsAPI) status(ctx context.Context) (generated.Status, error) {
+	var st generated.Status
 	err := a.call(ctx, http.MethodGet, "/status", nil, http.StatusOK, &st)
 	return st, err
 }
@@ -126,7 +109,7 @@ const holderUser = "h0"
 // workers at a time. Joining concurrently means the positions follow the
 // order of arrival, not the user numbers: positions[i] is where
 // streamUser(i) stood, and together they must be exactly 1..n.
-func formLine(ctx context.Context, a *api, n, workers int) (holdID string, positions []int64, err error) {
+func formLine(ctx context.Context, a *streamsAPI, n, workers int) (holdID string, positions []int64, err error) {
 	if holdID, err = a.hold(ctx, holderUser); err != nil {
 		return "", nil, err
 	}

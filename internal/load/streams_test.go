@@ -1,20 +1,14 @@
-package main
+package load
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/flashsale/flashsale/internal/load"
 )
 
 func TestSSEReaderFrames(t *testing.T) {
@@ -56,63 +50,11 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-func TestStreamsRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"streams", "-streams", "0"},
-		{"streams", "-streams", "3", "-rounds", "4"},
-		{"streams", "-pause", "400ms"},
-		{"streams", "-timeout", "0s"},
-		{"streams", "extra"},
-	} {
-		if err := run(context.Background(), args, noEnv, &bytes.Buffer{}); err == nil {
-			t.Errorf("run(%q) = nil, want an error", args)
-		}
-	}
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"streams", "-h"}, noEnv, &out); err != nil || !strings.Contains(out.String(), "-streams") {
-		t.Errorf("streams -h = %v:\n%s", err, out.String())
-	}
-}
-
-func TestStreamsFailsWhenServerCannotStart(t *testing.T) {
-	err := run(context.Background(), []string{"streams", "-server-bin", filepath.Join(t.TempDir(), "missing"), "-streams", "2", "-rounds", "1"}, noEnv, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "start server") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("err = %v, want one line saying the server did not start", err)
-	}
-}
-
-// streamsRound is a round's row: number, streams moved, last, median, p99.
-var streamsRound = regexp.MustCompile(`(?m)^ +(\d+) +(\d+) +(\d+\.\dms) +(\d+\.\dms) +(\d+\.\dms) `)
-
-// TestStreamsBenchSmall runs the streams bench end to end against the real
-// server, built from ./cmd/flashsale into a temporary folder: 200 streams,
-// two moves of the line.
-func TestStreamsBenchSmall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: builds the server and opens 200 event streams")
-	}
-	server := buildServer(t)
-	var out bytes.Buffer
-	err := run(t.Context(), []string{"streams", "-server-bin", server, "-streams", "200", "-rounds", "2"}, noEnv, &out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	for _, want := range []string{"200 open in", "  RSS ", "  heap+stack ", "per stream", "\nmedian "} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-	rows := streamsRound.FindAllStringSubmatch(out.String(), -1)
-	if len(rows) != 2 || rows[0][1] != "1" || rows[0][2] != "200" || rows[1][1] != "2" || rows[1][2] != "199" {
-		t.Errorf("round rows %q, want round 1 moving 200 streams and round 2 moving 199:\n%s", rows, out.String())
-	}
-}
-
 // selfServer stands in for the server process with this one, which never
 // exits.
 type selfServer struct{}
 
-func (selfServer) CPU() (time.Duration, bool) { return load.ProcessCPU(os.Getpid()) }
+func (selfServer) CPU() (time.Duration, bool) { return ProcessCPU(os.Getpid()) }
 func (selfServer) Explain(err error) error    { return err }
 
 // TestRoundChecksEveryStream plays rounds against a stand-in that only
@@ -126,7 +68,7 @@ func TestRoundChecksEveryStream(t *testing.T) {
 	}))
 	defer api.Close()
 	var srv selfServer
-	a := newAPI(api.URL, 1)
+	a := newStreamsAPI(api.URL, 1)
 	defer a.close()
 	newQueue := func() *queue {
 		return &queue{users: []string{"s1", "s2"}, pos: []int64{2, 1}, holder: -1, holdID: "r0"}
@@ -177,5 +119,33 @@ func TestRoundChecksEveryStream(t *testing.T) {
 				t.Errorf("err = %v, want it to say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestStreamsConfigChecked(t *testing.T) {
+	good := StreamsConfig{ServerBin: "bin/flashsale", AdminToken: "t", Streams: 3, Rounds: 2, Concurrency: 2, Timeout: time.Second, Pause: 700 * time.Millisecond}
+	if err := good.Check(); err != nil {
+		t.Fatalf("a good configuration: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		mod  func(*StreamsConfig)
+		want string
+	}{
+		"no streams":    {func(c *StreamsConfig) { c.Streams = 0 }, "want each above zero"},
+		"rounds over":   {func(c *StreamsConfig) { c.Rounds = 4 }, "rounds 4 above streams 3"},
+		"short pause":   {func(c *StreamsConfig) { c.Pause = 400 * time.Millisecond }, "above the server's 500ms coalescing window"},
+		"no timeout":    {func(c *StreamsConfig) { c.Timeout = 0 }, "timeout 0s"},
+		"no server":     {func(c *StreamsConfig) { c.ServerBin = "" }, "server binary is required"},
+		"no token":      {func(c *StreamsConfig) { c.AdminToken = "" }, "admin token is required"},
+		"no concurrent": {func(c *StreamsConfig) { c.Concurrency = 0 }, "concurrency 0"},
+	} {
+		c := good
+		tc.mod(&c)
+		if err := c.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want one saying %q", name, err, tc.want)
+		}
+		if err := Streams(t.Context(), c, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Streams ran: err = %v", name, err)
+		}
 	}
 }
