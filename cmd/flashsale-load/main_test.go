@@ -14,13 +14,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flashsale/flashsale/internal/load"
+	"github.com/flashsale/flashsale/internal/serverbin"
+	"github.com/jackc/pgx/v5"
 )
 
 // When this variable is set the test binary is flashsale-load itself: the
@@ -32,48 +31,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	code := m.Run()
-	if flashsaleBuild.dir != "" {
-		os.RemoveAll(flashsaleBuild.dir)
-	}
-	os.Exit(code)
-}
-
-var flashsaleBuild struct {
-	once     sync.Once
-	dir, bin string
-	err      error
-	skip     string
-}
-
-// flashsaleBinary is the real server, built from ./cmd/flashsale once per
-// test binary, for the commands that start it themselves.
-func flashsaleBinary(t testing.TB) string {
-	t.Helper()
-	b := &flashsaleBuild
-	b.once.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			b.skip = "no go command on PATH to build ./cmd/flashsale with"
-			return
-		}
-		if b.dir, b.err = os.MkdirTemp("", "flashsale-load-test-"); b.err != nil {
-			return
-		}
-		b.bin = filepath.Join(b.dir, "flashsale")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, goBin, "build", "-o", b.bin, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("%w\n%s", err, out)
-		}
-	})
-	switch {
-	case b.skip != "":
-		t.Skip(b.skip)
-	case b.err != nil:
-		t.Fatalf("build ./cmd/flashsale: %v", b.err)
-	}
-	return b.bin
+	serverbin.Main(m)
 }
 
 func noEnv(string) string { return "" }
@@ -329,7 +287,7 @@ func needWrk(t *testing.T) {
 // report; more are further flags.
 func runWrk(t *testing.T, more ...string) (string, error) {
 	t.Helper()
-	server := flashsaleBinary(t)
+	server := serverbin.Path(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -397,13 +355,13 @@ func TestWrkOnMemory(t *testing.T) {
 			"\n  flashsale/baseline ", "\n== flashsale/baseline: one round's ratios\n", "books        balance in all 2 runs")
 	})
 	t.Run("with a before build", func(t *testing.T) {
-		out, err := runWrk(t, "--before-bin", flashsaleBinary(t))
+		out, err := runWrk(t, "--before-bin", serverbin.Path(t))
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
 		checkWrkRows(t, out, "baseline", "before", "flashsale")
 		checkContains(t, out,
-			"\n  before     "+flashsaleBinary(t)+" --rate-limit ",
+			"\n  before     "+serverbin.Path(t)+" --rate-limit ",
 			"\n  order      round 1: baseline, before, flashsale\n",
 			"\n  before/baseline ", "\n  flashsale/baseline ",
 			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",
@@ -517,7 +475,7 @@ case "$*" in
 *"--store postgres"*) [ "$(grep -c -- '--store postgres' '%s')" -ge 2 ] && { echo "refusing to start" >&2; exit 1; } ;;
 esac
 exec '%s' "$@"
-`, argsLog, argsLog, flashsaleBinary(t))
+`, argsLog, argsLog, serverbin.Path(t))
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +502,7 @@ func TestStreamsSmall(t *testing.T) {
 		t.Skip("-short: starts the server and opens 200 event streams")
 	}
 	var out bytes.Buffer
-	err := run(t.Context(), []string{"streams", "-server-bin", flashsaleBinary(t), "-streams", "200", "-rounds", "2"}, noEnv, &out)
+	err := run(t.Context(), []string{"streams", "-server-bin", serverbin.Path(t), "-streams", "200", "-rounds", "2"}, noEnv, &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}

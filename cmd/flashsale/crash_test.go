@@ -14,6 +14,7 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -47,7 +48,7 @@ const (
 // at most one request without an answer at the kill: the checks know
 // exactly what each user was told and what may have happened besides.
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	seeds := []uint64{*crashSeed}
 	if *crashSeed == 0 {
 		seeds = []uint64{1 + rand.Uint64N(1e9), 1 + rand.Uint64N(1e9), 1 + rand.Uint64N(1e9), 1 + rand.Uint64N(1e9)}

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver, to make other programs' files
-
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/store/sqlite"
 	"github.com/flashsale/flashsale/internal/testkit"
+	_ "modernc.org/sqlite" // database/sql driver, to make other programs' files
 )
 
 // A --db that cannot work must stop the start at once, with one line that
@@ -187,7 +187,7 @@ func argValue(args []string, name string) string {
 // returns the line it prints after "flashsale: ".
 func startFails(t *testing.T, args []string) string {
 	t.Helper()
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	began := time.Now()
 	srv := testkit.SpawnProcess(t, bin, append([]string{"--admin-token", "t"}, args...)...)
 	tick := time.NewTicker(10 * time.Millisecond)

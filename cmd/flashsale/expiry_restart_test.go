@@ -8,13 +8,14 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // TestExpiryAcrossRestart: a hold's expiry is kept across a crash, whether
 // it falls while the server is down or after it is back.
 func TestExpiryAcrossRestart(t *testing.T) {
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	expiryArgs := func(db string, ttl time.Duration) []string {
 		return []string{"--store", "sqlite", "--db", db, "--admin-token", "expiry",
 			"--hold-ttl", ttl.String(), "--inventory", "2", "--rate-limit", "0"}

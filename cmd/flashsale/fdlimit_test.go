@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestAbuseBeyondFileDescriptorLimit(t *testing.T) {
 	const limit, idle = 64, 400 // idle connections: six times the limit
 	srv := testkit.SpawnCommand(t, exec.Command("sh", "-c", `ulimit -n `+strconv.Itoa(limit)+` && exec "$0" "$@"`,
-		testkit.Binary(t), "--addr", "127.0.0.1:0", "--admin-token", "t", "--inventory", "10",
+		serverbin.Path(t), "--addr", "127.0.0.1:0", "--admin-token", "t", "--inventory", "10",
 		"--read-header-timeout", "500ms", "--idle-timeout", "500ms"))
 	srv.WaitListening(t)
 	addr := strings.TrimPrefix(srv.URL, "http://")

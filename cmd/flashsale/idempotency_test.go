@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -18,7 +19,7 @@ import (
 // Idempotency-Replayed: true, and the sale still has the one hold and the
 // one place in line.
 func TestIdempotencyKeySurvivesKill(t *testing.T) {
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"),
 		"--admin-token", "keys", "--hold-ttl", crashHoldTTL.String(), "--inventory", "1", "--rate-limit", "0"}
 

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/cli"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
-// TestMain gives testkit.Binary a folder to build the server into.
-func TestMain(m *testing.M) { testkit.Main(m) }
+// TestMain gives serverbin a folder to build the server into.
+func TestMain(m *testing.M) { serverbin.Main(m) }
 
 func post(t *testing.T, url, body string, header ...string) (int, map[string]any) {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -21,7 +22,7 @@ import (
 // made, and the ledger accepts either state for those shoppers.)
 func TestPostgresOutageUnderLoad(t *testing.T) {
 	cl := pgtest.NewCluster(t)
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	srv := testkit.StartProcess(t, bin, postgresArgs(cl.DSN(), "--inventory", "100000")...)
 	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	l := newLedger()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -28,7 +29,7 @@ const recoverWithin = 30 * time.Second
 // after a restart of the server.
 func TestPostgresOutage(t *testing.T) {
 	cl := pgtest.NewCluster(t)
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	args := postgresArgs(cl.DSN())
 	srv := testkit.StartProcess(t, bin, append(args, "--inventory", "5")...)
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -171,7 +172,7 @@ func TestPostgresOutage(t *testing.T) {
 // does not exist is not waited for.
 func TestPostgresStartsWhileDatabaseIsDown(t *testing.T) {
 	cl := pgtest.NewCluster(t)
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	// The cluster trusts every local connection: the password is there to
 	// be hidden, not checked.
 	dsn := fmt.Sprintf("postgres://postgres:s3cret-pw@127.0.0.1:%d/postgres?sslmode=disable", cl.Port())

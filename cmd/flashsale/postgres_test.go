@@ -11,6 +11,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/pgdsn"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -64,7 +65,7 @@ func closedPort(t *testing.T) int {
 // the wait and the server exits 0, as a clean exit.
 func TestPostgresWaitsAndStopsCleanly(t *testing.T) {
 	dsn := fmt.Sprintf("postgres://shop:s3cret-pw@127.0.0.1:%d/sale?sslmode=disable", closedPort(t))
-	srv := testkit.SpawnProcess(t, testkit.Binary(t), "--store", "postgres", "--dsn", dsn, "--admin-token", "t")
+	srv := testkit.SpawnProcess(t, serverbin.Path(t), "--store", "postgres", "--dsn", dsn, "--admin-token", "t")
 
 	var waits []map[string]any
 	deadline := time.Now().Add(10 * time.Second)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -102,7 +103,7 @@ func TestShutdownEndsStreams(t *testing.T) {
 // hub follows its store's feed, which carries every server's commits.
 func TestStreamHearsOfAnotherServersChange(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	a := testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", "1")...)
 	b := testkit.StartProcess(t, bin, postgresArgs(dsn)...)
 	code, hold := post(t, a.URL+"/reserve", `{"user_id":"alice"}`)

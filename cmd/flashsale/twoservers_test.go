@@ -10,6 +10,7 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/pgtest"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -31,7 +32,7 @@ func postgresArgs(dsn string, more ...string) []string {
 func TestTwoServersOneDatabase(t *testing.T) {
 	const inventory, users = 50, 400
 	dsn := pgtest.Schema(t)
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	servers := []*testkit.Process{
 		testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(inventory))...),
 		testkit.StartProcess(t, bin, postgresArgs(dsn)...),
@@ -157,7 +158,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 // order, and the books.
 func TestKillOneOfTwoServers(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	victim := testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(crashInventory))...)
 	survivor := testkit.StartProcess(t, bin, postgresArgs(dsn)...)
 

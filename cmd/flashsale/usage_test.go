@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/cli"
+	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -115,7 +116,7 @@ func TestRunTellsMistakesFromFailures(t *testing.T) {
 // The built command, as an operator or a service manager sees it: what it
 // prints where, and its exit status.
 func TestCommandExitStatus(t *testing.T) {
-	bin := testkit.Binary(t)
+	bin := serverbin.Path(t)
 	missing := filepath.Join(t.TempDir(), "no", "such", "folder", "sale.db")
 	cases := []struct {
 		name   string

@@ -24,6 +24,7 @@ var floors = map[string]int{
 	"internal/pgdsn":     0,
 	"internal/clocktest": 0,
 	"internal/membench":  0,
+	"internal/serverbin": 0,
 	// The rules and what follows the sale; the SQL part's queries; the
 	// load tool, which knows the service only by its generated client.
 	"internal/rules":   1,
@@ -54,15 +55,18 @@ var floors = map[string]int{
 // testSupport are the packages that exist for tests: nothing the service
 // runs may import them.
 var testSupport = []string{
-	"internal/clocktest", "internal/membench", "internal/model", "internal/pgtest",
+	"internal/clocktest", "internal/membench", "internal/model", "internal/pgtest", "internal/serverbin",
 	"internal/sale/conformance", "internal/store/journaltest", "internal/store/storebench",
 	"internal/testkit",
 }
 
-// The load tool's own packages, and what of the module they may import.
+// The load tool's own packages, what of the module they may import (the
+// API), and what their tests may import besides: serverbin, which builds
+// the server with nothing of the service in it.
 var (
-	loadTool    = []string{"internal/load", "cmd/flashsale-load"}
-	loadToolAPI = []string{"generated", "api", "internal/load"}
+	loadTool      = []string{"internal/load", "cmd/flashsale-load"}
+	loadToolAPI   = []string{"generated", "api", "internal/load"}
+	loadToolTests = []string{"internal/serverbin"}
 )
 
 type pkg struct {
@@ -143,11 +147,14 @@ func TestTheLoadToolStandsBesideTheService(t *testing.T) {
 	pkgs := packages(t)
 	for _, path := range loadTool {
 		p := pkgs[path]
-		for _, imports := range [][]string{p.Imports, p.TestImports, p.XTestImports} {
-			for _, dep := range own(imports) {
-				if !slices.Contains(loadToolAPI, dep) {
-					t.Errorf("%s imports %s: the load tool may use the service only through %v", path, dep, loadToolAPI)
-				}
+		for _, dep := range own(p.Imports) {
+			if !slices.Contains(loadToolAPI, dep) {
+				t.Errorf("%s imports %s: the load tool may use the service only through %v", path, dep, loadToolAPI)
+			}
+		}
+		for _, dep := range own(slices.Concat(p.TestImports, p.XTestImports)) {
+			if !slices.Contains(loadToolAPI, dep) && !slices.Contains(loadToolTests, dep) {
+				t.Errorf("%s's tests import %s: they may use %v and %v", path, dep, loadToolAPI, loadToolTests)
 			}
 		}
 	}

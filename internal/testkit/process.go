@@ -4,12 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,52 +44,6 @@ type Process struct {
 
 	mu   sync.Mutex
 	logs []map[string]any
-}
-
-// binDir is where Binary builds the server: a folder Main makes before the
-// package's tests run and removes after.
-var binDir string
-
-// Main runs a package's tests (call it from TestMain) with a folder for
-// Binary to build the server into, removed when they end, and exits.
-func Main(m *testing.M) {
-	dir, err := os.MkdirTemp("", "flashsale-testkit-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "testkit:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var buildBinary = sync.OnceValues(func() (string, error) {
-	if binDir == "" {
-		return "", errors.New("no folder to build it in: call testkit.Main(m) from this package's TestMain")
-	}
-	bin := filepath.Join(binDir, "flashsale")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/flashsale/flashsale/cmd/flashsale").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// Binary builds cmd/flashsale, once per test binary, and returns its path.
-// It is built without the race detector, whatever the test runs with: the
-// server then runs at its real speed, as in a shop, and the test process
-// (which is race-checked) is the client. The package's TestMain must call
-// Main.
-func Binary(t testing.TB) string {
-	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatalf("testkit: build the server: %v", err)
-	}
-	return bin
 }
 
 // StartProcess runs the server binary bin with args, on a free loopback

@@ -9,8 +9,8 @@
 //   - Each: a test run once over every kind of stack (memory, SQLite,
 //     PostgreSQL, two servers on PostgreSQL), one call.
 //   - StartProcess and StartRun: the real server as a process of its own
-//     (Binary builds it), or a command's run function in this process; either
-//     way its address is read from its log in one way.
+//     (internal/serverbin builds it), or a command's run function in this
+//     process; either way its address is read from its log in one way.
 //
 // Every test that starts a server starts it here.
 package testkit
