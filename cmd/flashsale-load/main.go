@@ -32,39 +32,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
+
+	"github.com/flashsale/flashsale/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
-	stop()
-	line, code := outcome(err)
-	if line != "" {
-		fmt.Fprintln(os.Stderr, line)
-	}
-	os.Exit(code)
-}
-
-// usageError is a mistake on the command line, as opposed to a failure of
-// a measurement set up well.
-type usageError struct{ error }
-
-// outcome is the line main prints to stderr for run's error and the status
-// it exits with: 2 for a mistake on the command line, with a hint, so that
-// a script can tell "fix the command" from "the measurement failed" (1). The
-// line is one line, whatever the error.
-func outcome(err error) (line string, code int) {
-	if err == nil {
-		return "", 0
-	}
-	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
-	if errors.As(err, new(usageError)) {
-		return "flashsale-load: " + msg + " (see --help)", 2
-	}
-	return "flashsale-load: " + msg, 1
+	cli.Main("flashsale-load", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	})
 }
 
 const usage = `usage: flashsale-load COMMAND [flags]    (flashsale-load COMMAND -h lists its flags)
@@ -90,10 +65,10 @@ A mistake on the command line exits 2; books that do not balance, a failed reque
 that does not start exit 1.`
 
 // run is main without the process: arguments in, report out; nil exits 0,
-// a usageError 2, any other error 1.
+// a cli.UsageError 2, any other error 1.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{errors.New("no command given")}
+		return cli.Usage(errors.New("no command given"))
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "wrk":
@@ -108,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Errorf("unknown command %q (want wrk, books, streams or baseline)", cmd)}
+		return cli.Usage(fmt.Errorf("unknown command %q (want wrk, books, streams or baseline)", cmd))
 	}
 }
 
@@ -123,7 +98,7 @@ func newCommand(name, synopsis, about string) command {
 }
 
 // parse parses args; -h prints the command's usage to stdout and says so
-// (help), and any mistake is a usageError naming the command.
+// (help), and any mistake is a cli.UsageError naming the command.
 func (c command) parse(args []string, stdout io.Writer) (help bool, err error) {
 	c.SetOutput(io.Discard)
 	err = c.Parse(args)
@@ -134,17 +109,17 @@ func (c command) parse(args []string, stdout io.Writer) (help bool, err error) {
 		c.PrintDefaults()
 		return true, nil
 	case err != nil:
-		return false, usageError{fmt.Errorf("%s: %w", c.Name(), err)}
+		return false, cli.Usage(fmt.Errorf("%s: %w", c.Name(), err))
 	case c.NArg() > 0:
-		return false, usageError{fmt.Errorf("%s: unexpected argument %q", c.Name(), c.Arg(0))}
+		return false, cli.Usage(fmt.Errorf("%s: unexpected argument %q", c.Name(), c.Arg(0)))
 	}
 	return false, nil
 }
 
-// checked makes a configuration's mistake a usageError naming the command.
+// checked makes a configuration's mistake a cli.UsageError naming the command.
 func (c command) checked(err error) error {
 	if err != nil {
-		return usageError{fmt.Errorf("%s: %w", c.Name(), err)}
+		return cli.Usage(fmt.Errorf("%s: %w", c.Name(), err))
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/cli"
 	"github.com/flashsale/flashsale/internal/load"
 	"github.com/flashsale/flashsale/internal/serverbin"
 	"github.com/jackc/pgx/v5"
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 func noEnv(string) string { return "" }
 
 // exitOf runs flashsale-load with args as main does, in this process (run,
-// then outcome), and returns the status main would exit with, its stdout
+// then cli.Outcome), and returns the status main would exit with, its stdout
 // and what main would print on stderr. TestMainExits checks main's own part
 // once, as a process.
 func exitOf(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -45,7 +46,7 @@ func exitOf(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	line, code := outcome(run(ctx, args, noEnv, &out))
+	line, code := cli.Outcome("flashsale-load", run(ctx, args, noEnv, &out))
 	if line != "" {
 		stderr = line + "\n"
 	}
@@ -177,23 +178,6 @@ func TestFailuresExit1(t *testing.T) {
 	}
 }
 
-func TestOutcome(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		line string
-		code int
-	}{
-		{nil, "", 0},
-		{usageError{errors.New("wrk: a\nb")}, "flashsale-load: wrk: a; b (see --help)", 2},
-		{fmt.Errorf("round 1: %w", usageError{errors.New("x")}), "flashsale-load: round 1: x (see --help)", 2},
-		{errors.New("round 1: books do not balance"), "flashsale-load: round 1: books do not balance", 1},
-	} {
-		if line, code := outcome(tc.err); line != tc.line || code != tc.code {
-			t.Errorf("outcome(%v) = %q, %d; want %q, %d", tc.err, line, code, tc.line, tc.code)
-		}
-	}
-}
-
 func TestBooksAgainstBaseline(t *testing.T) {
 	srv := httptest.NewServer(load.NewBaseline("tok"))
 	defer srv.Close()
@@ -259,7 +243,7 @@ func TestBooksFailsOnBrokenBooks(t *testing.T) {
 	defer srv.Close()
 	var out bytes.Buffer
 	err := run(t.Context(), []string{"books", "--url", srv.URL, "--token", "tok", "--inventory", "10", "--requests", "100", "--concurrency", "2"}, noEnv, &out)
-	if err == nil || !strings.Contains(err.Error(), "books do not balance") || strings.Contains(err.Error(), "\n") || errors.As(err, new(usageError)) {
+	if err == nil || !strings.Contains(err.Error(), "books do not balance") || strings.Contains(err.Error(), "\n") || errors.As(err, new(cli.UsageError)) {
 		t.Fatalf("err = %v, want one line saying the books do not balance, not a usage error", err)
 	}
 	if !strings.Contains(out.String(), "DO NOT BALANCE") {

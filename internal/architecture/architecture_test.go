@@ -61,11 +61,12 @@ var testSupport = []string{
 }
 
 // The load tool's own packages, what of the module they may import (the
-// API), and what their tests may import besides: serverbin, which builds
-// the server with nothing of the service in it.
+// API, and cli, every command's exit convention, which holds nothing of
+// the service), and what their tests may import besides: serverbin, which
+// builds the server with nothing of the service in it.
 var (
 	loadTool      = []string{"internal/load", "cmd/flashsale-load"}
-	loadToolAPI   = []string{"generated", "api", "internal/load"}
+	loadToolAPI   = []string{"generated", "api", "internal/load", "internal/cli"}
 	loadToolTests = []string{"internal/serverbin"}
 )
 

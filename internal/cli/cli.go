@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -29,15 +30,17 @@ func Usage(err error) error { return UsageError{err} }
 func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
 
 // Outcome is the line a command named name prints on stderr for its error
-// ("" for none) and the status it exits with.
+// ("" for none) and the status it exits with. The line is one line,
+// whatever the error: lines within it are joined with "; ".
 func Outcome(name string, err error) (line string, code int) {
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return "", 0
-	case errors.As(err, new(UsageError)):
-		return name + ": " + err.Error(), 2
 	}
-	return name + ": " + err.Error(), 1
+	line = name + ": " + strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	if errors.As(err, new(UsageError)) {
+		return line, 2
+	}
+	return line, 1
 }
 
 // Main runs a command: run gets a context that SIGINT and SIGTERM cancel,

@@ -25,6 +25,8 @@ func TestOutcome(t *testing.T) {
 		{"a wrapped mistake", fmt.Errorf("start: %w", cli.Usage(errors.New("unexpected argument \"x\""))),
 			`flashsale: start: unexpected argument "x" (see --help)`, 2},
 		{"a failure", errors.New("listen: address already in use"), "flashsale: listen: address already in use", 1},
+		{"a failure of several lines", errors.New("wrk: exit 1\nits output\n"), "flashsale: wrk: exit 1; its output", 1},
+		{"a mistake of several lines", cli.Usage(errors.New("wrk: a\nb")), "flashsale: wrk: a; b (see --help)", 2},
 		{"a store that cannot open", errors.New("open sale database /x/sale.db: its folder /x does not exist"),
 			"flashsale: open sale database /x/sale.db: its folder /x does not exist", 1},
 	}
