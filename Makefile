@@ -144,7 +144,7 @@ need-wrk:
 # tool), and the encoding of GET /users/{id}'s answer. Loopback only.
 bench-http: need-wrk build
 	bin/flashsale-load wrk --server-bin bin/flashsale --rounds 3 --duration 10s --connections 64 --threads 2 --inventory 1000
-	$(GO) test ./internal/httpapi -run '^$$' -bench 'ReserveHandler|UserJSON' -benchmem -benchtime 200000x
+	$(GO) test ./internal/httpapi -run '^$$' -bench 'ReserveHandler|UserJSON|ShopperToken' -benchmem -benchtime 200000x
 	$(GO) test ./internal/load -run '^$$' -bench BaselineHandler -benchmem -benchtime 200000x
 
 # The real server on a fresh SQLite file beside the memory store (and the

@@ -179,10 +179,21 @@ type ClientInterface interface {
 	// (a retry with an `Idempotency-Key` counts as an attempt too).
 	//
 	// With an `Idempotency-Key`, a retry after a timeout gets the first
-	// answer (the same hold, the same place in line) instead of
-	// `already-reserved` or a later place. The key's scope is the
-	// `user_id`: a request with another body is another user's, with keys
-	// of its own, so `/reserve` never answers 422.
+	// answer (the same hold, the same place in line, the same
+	// `shopper_token`) instead of `already-reserved` or a later place. The
+	// key's scope is the `user_id`: a request with another body is another
+	// user's, with keys of its own. Within it, a first reserve made with
+	// no token and one made with the user's token are different requests:
+	// the same key for both is 422, so that a key never hands a token to a
+	// caller who did not make the first request's call.
+	//
+	// **Who.** A user new to the sale needs no token (with shopper tokens,
+	// the default): the answer carries `shopper_token` for every later
+	// call. A user the sale knows needs theirs (401 `token-required`
+	// without it). With the shop's tokens every reserve needs one, and
+	// `user_id` defaults to its `sub`. A token for another user is 403.
+	// New users are limited per client address (`--new-shopper-rate`,
+	// 429 `rate-limited`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -201,10 +212,21 @@ type ClientInterface interface {
 	// (a retry with an `Idempotency-Key` counts as an attempt too).
 	//
 	// With an `Idempotency-Key`, a retry after a timeout gets the first
-	// answer (the same hold, the same place in line) instead of
-	// `already-reserved` or a later place. The key's scope is the
-	// `user_id`: a request with another body is another user's, with keys
-	// of its own, so `/reserve` never answers 422.
+	// answer (the same hold, the same place in line, the same
+	// `shopper_token`) instead of `already-reserved` or a later place. The
+	// key's scope is the `user_id`: a request with another body is another
+	// user's, with keys of its own. Within it, a first reserve made with
+	// no token and one made with the user's token are different requests:
+	// the same key for both is 422, so that a key never hands a token to a
+	// caller who did not make the first request's call.
+	//
+	// **Who.** A user new to the sale needs no token (with shopper tokens,
+	// the default): the answer carries `shopper_token` for every later
+	// call. A user the sale knows needs theirs (401 `token-required`
+	// without it). With the shop's tokens every reserve needs one, and
+	// `user_id` defaults to its `sub`. A token for another user is 403.
+	// New users are limited per client address (`--new-shopper-rate`,
+	// 429 `rate-limited`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -266,6 +288,12 @@ type ClientInterface interface {
 	//
 	// Streams are bounded, per user and per server: beyond the bounds
 	// the answer is 429 `too-many-streams` or 503 `streams-full`.
+	//
+	// The stream takes the shopper's token in `Authorization`, like every
+	// call. A browser's `EventSource` cannot send it, so the page at `/`
+	// reads the stream with `fetch` and reconnects by itself, sending
+	// `Last-Event-ID` as `EventSource` would: the token stays out of
+	// URLs, and so out of logs and `Referer`.
 	//
 	// Corresponds with GET /users/{user_id}/events (the `GetUserEvents` operationId).
 	GetUserEvents(ctx context.Context, userId UserID, params *GetUserEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -427,10 +455,21 @@ func (c *Client) ConfirmReservation(ctx context.Context, reservationId Reservati
 // (a retry with an `Idempotency-Key` counts as an attempt too).
 //
 // With an `Idempotency-Key`, a retry after a timeout gets the first
-// answer (the same hold, the same place in line) instead of
-// `already-reserved` or a later place. The key's scope is the
-// `user_id`: a request with another body is another user's, with keys
-// of its own, so `/reserve` never answers 422.
+// answer (the same hold, the same place in line, the same
+// `shopper_token`) instead of `already-reserved` or a later place. The
+// key's scope is the `user_id`: a request with another body is another
+// user's, with keys of its own. Within it, a first reserve made with
+// no token and one made with the user's token are different requests:
+// the same key for both is 422, so that a key never hands a token to a
+// caller who did not make the first request's call.
+//
+// **Who.** A user new to the sale needs no token (with shopper tokens,
+// the default): the answer carries `shopper_token` for every later
+// call. A user the sale knows needs theirs (401 `token-required`
+// without it). With the shop's tokens every reserve needs one, and
+// `user_id` defaults to its `sub`. A token for another user is 403.
+// New users are limited per client address (`--new-shopper-rate`,
+// 429 `rate-limited`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -459,10 +498,21 @@ func (c *Client) ReserveWithBody(ctx context.Context, params *ReserveParams, con
 // (a retry with an `Idempotency-Key` counts as an attempt too).
 //
 // With an `Idempotency-Key`, a retry after a timeout gets the first
-// answer (the same hold, the same place in line) instead of
-// `already-reserved` or a later place. The key's scope is the
-// `user_id`: a request with another body is another user's, with keys
-// of its own, so `/reserve` never answers 422.
+// answer (the same hold, the same place in line, the same
+// `shopper_token`) instead of `already-reserved` or a later place. The
+// key's scope is the `user_id`: a request with another body is another
+// user's, with keys of its own. Within it, a first reserve made with
+// no token and one made with the user's token are different requests:
+// the same key for both is 422, so that a key never hands a token to a
+// caller who did not make the first request's call.
+//
+// **Who.** A user new to the sale needs no token (with shopper tokens,
+// the default): the answer carries `shopper_token` for every later
+// call. A user the sale knows needs theirs (401 `token-required`
+// without it). With the shop's tokens every reserve needs one, and
+// `user_id` defaults to its `sub`. A token for another user is 403.
+// New users are limited per client address (`--new-shopper-rate`,
+// 429 `rate-limited`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -554,6 +604,12 @@ func (c *Client) GetUser(ctx context.Context, userId UserID, reqEditors ...Reque
 //
 // Streams are bounded, per user and per server: beyond the bounds
 // the answer is 429 `too-many-streams` or 503 `streams-full`.
+//
+// The stream takes the shopper's token in `Authorization`, like every
+// call. A browser's `EventSource` cannot send it, so the page at `/`
+// reads the stream with `fetch` and reconnects by itself, sending
+// `Last-Event-ID` as `EventSource` would: the token stays out of
+// URLs, and so out of logs and `Referer`.
 //
 // Corresponds with GET /users/{user_id}/events (the `GetUserEvents` operationId).
 func (c *Client) GetUserEvents(ctx context.Context, userId UserID, params *GetUserEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1139,10 +1195,21 @@ type ClientWithResponsesInterface interface {
 	// (a retry with an `Idempotency-Key` counts as an attempt too).
 	//
 	// With an `Idempotency-Key`, a retry after a timeout gets the first
-	// answer (the same hold, the same place in line) instead of
-	// `already-reserved` or a later place. The key's scope is the
-	// `user_id`: a request with another body is another user's, with keys
-	// of its own, so `/reserve` never answers 422.
+	// answer (the same hold, the same place in line, the same
+	// `shopper_token`) instead of `already-reserved` or a later place. The
+	// key's scope is the `user_id`: a request with another body is another
+	// user's, with keys of its own. Within it, a first reserve made with
+	// no token and one made with the user's token are different requests:
+	// the same key for both is 422, so that a key never hands a token to a
+	// caller who did not make the first request's call.
+	//
+	// **Who.** A user new to the sale needs no token (with shopper tokens,
+	// the default): the answer carries `shopper_token` for every later
+	// call. A user the sale knows needs theirs (401 `token-required`
+	// without it). With the shop's tokens every reserve needs one, and
+	// `user_id` defaults to its `sub`. A token for another user is 403.
+	// New users are limited per client address (`--new-shopper-rate`,
+	// 429 `rate-limited`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1161,10 +1228,21 @@ type ClientWithResponsesInterface interface {
 	// (a retry with an `Idempotency-Key` counts as an attempt too).
 	//
 	// With an `Idempotency-Key`, a retry after a timeout gets the first
-	// answer (the same hold, the same place in line) instead of
-	// `already-reserved` or a later place. The key's scope is the
-	// `user_id`: a request with another body is another user's, with keys
-	// of its own, so `/reserve` never answers 422.
+	// answer (the same hold, the same place in line, the same
+	// `shopper_token`) instead of `already-reserved` or a later place. The
+	// key's scope is the `user_id`: a request with another body is another
+	// user's, with keys of its own. Within it, a first reserve made with
+	// no token and one made with the user's token are different requests:
+	// the same key for both is 422, so that a key never hands a token to a
+	// caller who did not make the first request's call.
+	//
+	// **Who.** A user new to the sale needs no token (with shopper tokens,
+	// the default): the answer carries `shopper_token` for every later
+	// call. A user the sale knows needs theirs (401 `token-required`
+	// without it). With the shop's tokens every reserve needs one, and
+	// `user_id` defaults to its `sub`. A token for another user is 403.
+	// New users are limited per client address (`--new-shopper-rate`,
+	// 429 `rate-limited`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1230,6 +1308,12 @@ type ClientWithResponsesInterface interface {
 	//
 	// Streams are bounded, per user and per server: beyond the bounds
 	// the answer is 429 `too-many-streams` or 503 `streams-full`.
+	//
+	// The stream takes the shopper's token in `Authorization`, like every
+	// call. A browser's `EventSource` cannot send it, so the page at `/`
+	// reads the stream with `fetch` and reconnects by itself, sending
+	// `Last-Event-ID` as `EventSource` would: the token stays out of
+	// URLs, and so out of logs and `Referer`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1434,6 +1518,11 @@ func (r InitializeResponse) ContentType() string {
 	return ""
 }
 
+// GetReservationResponse401Headers the declared response headers of an HTTP 401 response for GetReservation
+type GetReservationResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetReservationResponse503Headers the declared response headers of an HTTP 503 response for GetReservation
 type GetReservationResponse503Headers struct {
 	RetryAfter int
@@ -1446,12 +1535,16 @@ type GetReservationResponse struct {
 	JSON200 *Reservation
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ReservationNotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReservationResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetReservationResponse503Headers
 }
@@ -1464,6 +1557,11 @@ func (r GetReservationResponse) GetJSON200() *Reservation {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetReservationResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -1515,6 +1613,11 @@ type CancelReservationResponse200Headers struct {
 	IdempotencyReplayed *bool
 }
 
+// CancelReservationResponse401Headers the declared response headers of an HTTP 401 response for CancelReservation
+type CancelReservationResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // CancelReservationResponse404Headers the declared response headers of an HTTP 404 response for CancelReservation
 type CancelReservationResponse404Headers struct {
 	IdempotencyReplayed *bool
@@ -1538,6 +1641,8 @@ type CancelReservationResponse struct {
 	JSON200 *Reservation
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ReservationNotFoundKept
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -1550,6 +1655,8 @@ type CancelReservationResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelReservationResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelReservationResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelReservationResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -1566,6 +1673,11 @@ func (r CancelReservationResponse) GetJSON200() *Reservation {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CancelReservationResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelReservationResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -1627,6 +1739,11 @@ type ConfirmReservationResponse200Headers struct {
 	IdempotencyReplayed *bool
 }
 
+// ConfirmReservationResponse401Headers the declared response headers of an HTTP 401 response for ConfirmReservation
+type ConfirmReservationResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ConfirmReservationResponse404Headers the declared response headers of an HTTP 404 response for ConfirmReservation
 type ConfirmReservationResponse404Headers struct {
 	IdempotencyReplayed *bool
@@ -1650,6 +1767,8 @@ type ConfirmReservationResponse struct {
 	JSON200 *Reservation
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ReservationNotFoundKept
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -1662,6 +1781,8 @@ type ConfirmReservationResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ConfirmReservationResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmReservationResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ConfirmReservationResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -1678,6 +1799,11 @@ func (r ConfirmReservationResponse) GetJSON200() *Reservation {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ConfirmReservationResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmReservationResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -1746,6 +1872,11 @@ type ReserveResponse202Headers struct {
 	Location            string
 }
 
+// ReserveResponse401Headers the declared response headers of an HTTP 401 response for Reserve
+type ReserveResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ReserveResponse409Headers the declared response headers of an HTTP 409 response for Reserve
 type ReserveResponse409Headers struct {
 	IdempotencyReplayed *bool
@@ -1771,12 +1902,18 @@ type ReserveResponse struct {
 	JSON202 *Waitlisted
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -1787,6 +1924,8 @@ type ReserveResponse struct {
 	Headers201 *ReserveResponse201Headers
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *ReserveResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReserveResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReserveResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -1810,6 +1949,16 @@ func (r ReserveResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
 }
 
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReserveResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReserveResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ReserveResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
@@ -1823,6 +1972,11 @@ func (r ReserveResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r ReserveResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReserveResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -1931,6 +2085,11 @@ func (r GetStatusResponse) ContentType() string {
 	return ""
 }
 
+// GetUserResponse401Headers the declared response headers of an HTTP 401 response for GetUser
+type GetUserResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetUserResponse503Headers the declared response headers of an HTTP 503 response for GetUser
 type GetUserResponse503Headers struct {
 	RetryAfter int
@@ -1943,10 +2102,16 @@ type GetUserResponse struct {
 	JSON200 *UserState
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUserResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetUserResponse503Headers
 }
@@ -1959,6 +2124,16 @@ func (r GetUserResponse) GetJSON200() *UserState {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetUserResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -2000,6 +2175,11 @@ func (r GetUserResponse) ContentType() string {
 	return ""
 }
 
+// GetUserEventsResponse401Headers the declared response headers of an HTTP 401 response for GetUserEvents
+type GetUserEventsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // GetUserEventsResponse429Headers the declared response headers of an HTTP 429 response for GetUserEvents
 type GetUserEventsResponse429Headers struct {
 	RetryAfter int
@@ -2015,12 +2195,18 @@ type GetUserEventsResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUserEventsResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetUserEventsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2030,6 +2216,16 @@ type GetUserEventsResponse struct {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetUserEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUserEventsResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUserEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -2076,6 +2272,11 @@ func (r GetUserEventsResponse) ContentType() string {
 	return ""
 }
 
+// LeaveWaitlistResponse401Headers the declared response headers of an HTTP 401 response for LeaveWaitlist
+type LeaveWaitlistResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // LeaveWaitlistResponse503Headers the declared response headers of an HTTP 503 response for LeaveWaitlist
 type LeaveWaitlistResponse503Headers struct {
 	RetryAfter int
@@ -2086,12 +2287,18 @@ type LeaveWaitlistResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ShopperUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LeaveWaitlistResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *LeaveWaitlistResponse503Headers
 }
@@ -2099,6 +2306,16 @@ type LeaveWaitlistResponse struct {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r LeaveWaitlistResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r LeaveWaitlistResponse) GetApplicationproblemJSON401() *ShopperUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LeaveWaitlistResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2278,10 +2495,21 @@ func (c *ClientWithResponses) ConfirmReservationWithResponse(ctx context.Context
 // (a retry with an `Idempotency-Key` counts as an attempt too).
 //
 // With an `Idempotency-Key`, a retry after a timeout gets the first
-// answer (the same hold, the same place in line) instead of
-// `already-reserved` or a later place. The key's scope is the
-// `user_id`: a request with another body is another user's, with keys
-// of its own, so `/reserve` never answers 422.
+// answer (the same hold, the same place in line, the same
+// `shopper_token`) instead of `already-reserved` or a later place. The
+// key's scope is the `user_id`: a request with another body is another
+// user's, with keys of its own. Within it, a first reserve made with
+// no token and one made with the user's token are different requests:
+// the same key for both is 422, so that a key never hands a token to a
+// caller who did not make the first request's call.
+//
+// **Who.** A user new to the sale needs no token (with shopper tokens,
+// the default): the answer carries `shopper_token` for every later
+// call. A user the sale knows needs theirs (401 `token-required`
+// without it). With the shop's tokens every reserve needs one, and
+// `user_id` defaults to its `sub`. A token for another user is 403.
+// New users are limited per client address (`--new-shopper-rate`,
+// 429 `rate-limited`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2306,10 +2534,21 @@ func (c *ClientWithResponses) ReserveWithBodyWithResponse(ctx context.Context, p
 // (a retry with an `Idempotency-Key` counts as an attempt too).
 //
 // With an `Idempotency-Key`, a retry after a timeout gets the first
-// answer (the same hold, the same place in line) instead of
-// `already-reserved` or a later place. The key's scope is the
-// `user_id`: a request with another body is another user's, with keys
-// of its own, so `/reserve` never answers 422.
+// answer (the same hold, the same place in line, the same
+// `shopper_token`) instead of `already-reserved` or a later place. The
+// key's scope is the `user_id`: a request with another body is another
+// user's, with keys of its own. Within it, a first reserve made with
+// no token and one made with the user's token are different requests:
+// the same key for both is 422, so that a key never hands a token to a
+// caller who did not make the first request's call.
+//
+// **Who.** A user new to the sale needs no token (with shopper tokens,
+// the default): the answer carries `shopper_token` for every later
+// call. A user the sale knows needs theirs (401 `token-required`
+// without it). With the shop's tokens every reserve needs one, and
+// `user_id` defaults to its `sub`. A token for another user is 403.
+// New users are limited per client address (`--new-shopper-rate`,
+// 429 `rate-limited`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2393,6 +2632,12 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, userId Us
 //
 // Streams are bounded, per user and per server: beyond the bounds
 // the answer is 429 `too-many-streams` or 503 `streams-full`.
+//
+// The stream takes the shopper's token in `Authorization`, like every
+// call. A browser's `EventSource` cannot send it, so the page at `/`
+// reads the stream with `fetch` and reconnects by itself, sending
+// `Last-Event-ID` as `EventSource` would: the token stays out of
+// URLs, and so out of logs and `Referer`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2633,6 +2878,13 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ReservationNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2657,6 +2909,16 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetReservationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -2699,6 +2961,13 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ReservationNotFoundKept
@@ -2748,6 +3017,16 @@ func ParseCancelReservationResponse(rsp *http.Response) (*CancelReservationRespo
 			headers.IdempotencyReplayed = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers CancelReservationResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -2818,6 +3097,13 @@ func ParseConfirmReservationResponse(rsp *http.Response) (*ConfirmReservationRes
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ReservationNotFoundKept
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2866,6 +3152,16 @@ func ParseConfirmReservationResponse(rsp *http.Response) (*ConfirmReservationRes
 			headers.IdempotencyReplayed = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers ConfirmReservationResponse404Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -2943,6 +3239,20 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2963,6 +3273,13 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
@@ -3022,6 +3339,16 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 			headers.Location = value
 		}
 		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReserveResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReserveResponse409Headers
 		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
@@ -3145,6 +3472,20 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3162,6 +3503,16 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetUserResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -3198,6 +3549,20 @@ func ParseGetUserEventsResponse(rsp *http.Response) (*GetUserEventsResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3222,6 +3587,16 @@ func ParseGetUserEventsResponse(rsp *http.Response) (*GetUserEventsResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers GetUserEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetUserEventsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -3271,6 +3646,20 @@ func ParseLeaveWaitlistResponse(rsp *http.Response) (*LeaveWaitlistResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ShopperUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3295,6 +3684,16 @@ func ParseLeaveWaitlistResponse(rsp *http.Response) (*LeaveWaitlistResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers LeaveWaitlistResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers LeaveWaitlistResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

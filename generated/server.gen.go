@@ -59,6 +59,7 @@ const (
 	ProblemTypeAlreadyConfirmed       ProblemType = "/problems/already-confirmed"
 	ProblemTypeAlreadyReserved        ProblemType = "/problems/already-reserved"
 	ProblemTypeBodyTooLarge           ProblemType = "/problems/body-too-large"
+	ProblemTypeForbidden              ProblemType = "/problems/forbidden"
 	ProblemTypeHoldCancelled          ProblemType = "/problems/hold-cancelled"
 	ProblemTypeHoldExpired            ProblemType = "/problems/hold-expired"
 	ProblemTypeIdempotencyKeyInUse    ProblemType = "/problems/idempotency-key-in-use"
@@ -73,6 +74,7 @@ const (
 	ProblemTypeRateLimited            ProblemType = "/problems/rate-limited"
 	ProblemTypeReservationNotFound    ProblemType = "/problems/reservation-not-found"
 	ProblemTypeStreamsFull            ProblemType = "/problems/streams-full"
+	ProblemTypeTokenRequired          ProblemType = "/problems/token-required"
 	ProblemTypeTooManyStreams         ProblemType = "/problems/too-many-streams"
 	ProblemTypeUnauthorized           ProblemType = "/problems/unauthorized"
 	ProblemTypeUnavailable            ProblemType = "/problems/unavailable"
@@ -87,6 +89,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeAlreadyReserved:
 		return true
 	case ProblemTypeBodyTooLarge:
+		return true
+	case ProblemTypeForbidden:
 		return true
 	case ProblemTypeHoldCancelled:
 		return true
@@ -115,6 +119,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeReservationNotFound:
 		return true
 	case ProblemTypeStreamsFull:
+		return true
+	case ProblemTypeTokenRequired:
 		return true
 	case ProblemTypeTooManyStreams:
 		return true
@@ -248,7 +254,16 @@ type Hold struct {
 	//
 	// Example: 3q2-7wAAAAAs9Qx0nE4ybA
 	ReservationId ReservationID `json:"reservation_id"`
-	Status        HoldStatus    `json:"status"`
+
+	// ShopperToken The shopper's bearer token, given once: by the reserve that made the
+	// user known to the sale (with shopper tokens, the default). Send it
+	// as `Authorization: Bearer …` with every later call for this user.
+	// Absent when the call already came with a token.
+	//
+	//
+	// Example: eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxNzk1NTcyODAwIiwidHlwIjoiSldUIn0.eyJpc3MiOiJmbGFzaHNhbGUiLCJzdWIiOiJhbGljZSIsImV4cCI6MTc5NTc4ODgwMCwiaWF0IjoxNzk1NzAyNDAwfQ.c2lnbmF0dXJl
+	ShopperToken *ShopperToken `json:"shopper_token,omitempty"`
+	Status       HoldStatus    `json:"status"`
 
 	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
 	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
@@ -332,15 +347,25 @@ type ReservationID = string
 // ReservationStatus defines model for ReservationStatus.
 type ReservationStatus string
 
-// ReserveRequest defines model for ReserveRequest.
+// ReserveRequest `user_id` is whom the reserve is for. It is required but for a
+// shopper with a token, whose token names them (then, if given, it
+// must be the token's user).
 type ReserveRequest struct {
 	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
 	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
 	//
 	//
 	// Example: alice
-	UserId UserID `json:"user_id"`
+	UserId *UserID `json:"user_id,omitempty"`
 }
+
+// ShopperToken The shopper's bearer token, given once: by the reserve that made the
+// user known to the sale (with shopper tokens, the default). Send it
+// as `Authorization: Bearer …` with every later call for this user.
+// Absent when the call already came with a token.
+//
+// Example: eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxNzk1NTcyODAwIiwidHlwIjoiSldUIn0.eyJpc3MiOiJmbGFzaHNhbGUiLCJzdWIiOiJhbGljZSIsImV4cCI6MTc5NTc4ODgwMCwiaWF0IjoxNzk1NzAyNDAwfQ.c2lnbmF0dXJl
+type ShopperToken = string
 
 // Status defines model for Status.
 type Status struct {
@@ -452,8 +477,17 @@ type UserWaitingState string
 // hold (`Hold`, `held`) by the body alone.
 type Waitlisted struct {
 	// Message Example: Added to waitlist
-	Message string           `json:"message"`
-	Status  WaitlistedStatus `json:"status"`
+	Message string `json:"message"`
+
+	// ShopperToken The shopper's bearer token, given once: by the reserve that made the
+	// user known to the sale (with shopper tokens, the default). Send it
+	// as `Authorization: Bearer …` with every later call for this user.
+	// Absent when the call already came with a token.
+	//
+	//
+	// Example: eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxNzk1NTcyODAwIiwidHlwIjoiSldUIn0.eyJpc3MiOiJmbGFzaHNhbGUiLCJzdWIiOiJhbGljZSIsImV4cCI6MTc5NTc4ODgwMCwiaWF0IjoxNzk1NzAyNDAwfQ.c2lnbmF0dXJl
+	ShopperToken *ShopperToken    `json:"shopper_token,omitempty"`
+	Status       WaitlistedStatus `json:"status"`
 
 	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
 	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
@@ -472,6 +506,9 @@ type WaitlistedStatus string
 // BadRequest RFC 9457 problem details, with extension members.
 type BadRequest = Problem
 
+// Forbidden RFC 9457 problem details, with extension members.
+type Forbidden = Problem
+
 // IdempotencyKeyMismatch RFC 9457 problem details, with extension members.
 type IdempotencyKeyMismatch = Problem
 
@@ -483,6 +520,9 @@ type ReservationNotFound = Problem
 
 // ReservationNotFoundKept RFC 9457 problem details, with extension members.
 type ReservationNotFoundKept = Problem
+
+// ShopperUnauthorized RFC 9457 problem details, with extension members.
+type ShopperUnauthorized = Problem
 
 // TooLarge RFC 9457 problem details, with extension members.
 type TooLarge = Problem
@@ -1342,6 +1382,8 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ForbiddenApplicationProblemPlusJSONResponse Problem
+
 type IdempotencyKeyMismatchApplicationProblemPlusJSONResponse Problem
 
 type InternalApplicationProblemPlusJSONResponse Problem
@@ -1355,6 +1397,15 @@ type ReservationNotFoundKeptApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ReservationNotFoundKeptResponseHeaders
+}
+
+type ShopperUnauthorizedResponseHeaders struct {
+	WWWAuthenticate string
+}
+type ShopperUnauthorizedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ShopperUnauthorizedResponseHeaders
 }
 
 type TooLargeApplicationProblemPlusJSONResponse Problem
@@ -1646,6 +1697,23 @@ func (response GetReservation400ApplicationProblemPlusJSONResponse) VisitGetRese
 	return err
 }
 
+type GetReservation401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation401ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReservation404ApplicationProblemPlusJSONResponse struct {
 	ReservationNotFoundApplicationProblemPlusJSONResponse
 }
@@ -1740,6 +1808,23 @@ func (response CancelReservation400ApplicationProblemPlusJSONResponse) VisitCanc
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReservation401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReservation401ApplicationProblemPlusJSONResponse) VisitCancelReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1885,6 +1970,23 @@ func (response ConfirmReservation400ApplicationProblemPlusJSONResponse) VisitCon
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmReservation401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmReservation401ApplicationProblemPlusJSONResponse) VisitConfirmReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2062,6 +2164,39 @@ func (response Reserve400ApplicationProblemPlusJSONResponse) VisitReserveRespons
 	return err
 }
 
+type Reserve401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Reserve401ApplicationProblemPlusJSONResponse) VisitReserveResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reserve403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Reserve403ApplicationProblemPlusJSONResponse) VisitReserveResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Reserve409ResponseHeaders struct {
 	IdempotencyReplayed *bool
 	RetryAfter          *int
@@ -2118,6 +2253,22 @@ func (response Reserve415ApplicationProblemPlusJSONResponse) VisitReserveRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reserve422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response Reserve422ApplicationProblemPlusJSONResponse) VisitReserveResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2277,6 +2428,39 @@ func (response GetUser400ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 	return err
 }
 
+type GetUser401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser401ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser403ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetUser500ApplicationProblemPlusJSONResponse struct {
 	InternalApplicationProblemPlusJSONResponse
 }
@@ -2378,6 +2562,39 @@ func (response GetUserEvents400ApplicationProblemPlusJSONResponse) VisitGetUserE
 	return err
 }
 
+type GetUserEvents401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserEvents401ApplicationProblemPlusJSONResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserEvents403ApplicationProblemPlusJSONResponse) VisitGetUserEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetUserEvents429ResponseHeaders struct {
 	RetryAfter int
 }
@@ -2466,6 +2683,39 @@ func (response LeaveWaitlist400ApplicationProblemPlusJSONResponse) VisitLeaveWai
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveWaitlist401ApplicationProblemPlusJSONResponse struct {
+	ShopperUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveWaitlist401ApplicationProblemPlusJSONResponse) VisitLeaveWaitlistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveWaitlist403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveWaitlist403ApplicationProblemPlusJSONResponse) VisitLeaveWaitlistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2868,183 +3118,213 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Lcxs3su5fQc09VSa9Q4qkpCSmaquOktgb3ST2Xku+rjoZXw/IAUWshgB3AIpmYv33W90NzGAe1MvK",
-	"JqfOumo3IjmDZ6P76yd+i+Z6tdZKKGui6W+R+MRX61zg3z+K3Zl6ZwT8bTarFS920TS6WAq2kIWxrBD/",
-	"3Ahj2VbaJbNLadiV2DFpmLEyz1mxUUqqyyiOrnm+wVYyYbnMo2nE6y/LTKzW2go132EbSfSNGB2++Pob",
-	"MTgaZceDo0PxzWA2f3E4+OqbF0f8+OvFi8PJURK1OjthhbDFjknFOFvplVCWWc0uhWXSGsaV2YoiiiNj",
-	"ud2YaHo0ehFHVtpcRNPorDEKqdjGiCiO7G4Nvx+sCz3LxcocBOMdXIndQKoBPHlzcxNHS8EzUeACBg2+",
-	"Feuc70RGq2DmhVxbqVU0jVJbbETKtkuhaBFpkDA1uxTsSqyt/8pqxhUTvMilKPwKJsqtv2CGrwRLg14H",
-	"P4pdGjMDy8AvuVRTprRdSnXJttyw+ZKrS5Gx2S5R2LVrcshOZ/iOtktRbKURw0TBqs2XYsWRTNRmFU1/",
-	"gaF/KNdnpnUuuIpgFTztvIXtOF1YUbRnfg5d4ODT7gVNmVb5bsqMmGuVGZj/lkvLZmKhC5EoI1QGcynn",
-	"7okK5xqz7VLOcWUUUACtZ410n5lE0do2J7iSSq5gjuNyelJZcSkKnN7t0+oaLbPFDsaKQxtGcQRDkAVQ",
-	"BKzivfu+iaM1L/hK2DaR/Sh27eGcIi3D1Oe5hBVf8Sth2GbNFrpgWgnGrRUroDJLBEhkwbjKgHIyWCNa",
-	"z41yFBPTtolrUezcidMLJi3rcfbu3dn3bAtnMtP9KXScqE5+IXBgxUaZuNYSblV1WmnFHJXXiNufqSnD",
-	"IzRkY1jzr45gAgWfwwLBsHJh4c84UZm8pHYzlg4+Dqd/OfhrGjMhgcrZjBeC9ZqnZ8o8J0pjxk2izm0h",
-	"1+KZcatpcImYtH2mC8YN48zYYjO3m0Jkg4UUeQZfwM5LxTK9meUiUf/caCtMV28V50uiNGZvX33Hvnlx",
-	"NI5xvc5eXrxiWcEXSLgLXaz6Qwb82LUHM1DasjUvLMzcrfGUpbVmYQESlZYTw/fKM3QldkN2qnbEJkRu",
-	"RIxcZ7W2O4acHGaK20qsjtmtnAvgV0ejEUuluua5zAZut9MhOxeCJXRkoEnDFyLfJRHjM30tcB5su+SW",
-	"oQBZ2xgJc6m3LNfqMsbtEny+hJE9M8zM9drxIyesoum9xEUURxIOBI06iiPFVw22D3tQYwP/UYhFNI3+",
-	"10ElJQ/oV3PQOHjEFoworjmcvLPv20cRtkpmQOabQiHfZenf35xfsIMCXxTpCRtPvmEFV5lesZm0JmYz",
-	"bsRXR5siH9ZmfPjPyeDr7Sn8My/+z6eRenm0m536Oa65XVYzLKphfZTZrbzntgnXZwfzfWdEsW+iZqnX",
-	"a1E8M0xmMZ4MY0RhadpAbZfcii3f1afFczkX3bPYGFF8yfDdYJGFFsKstTKEc77l2VsiVvg018oKhX/y",
-	"9TqXc5ywl/1/+YeBGdaBkiN5+LMNdTzXm+lsx5awDoqJotDFlGVaGPUMOLKdLxmNc8rWhV6LwgIKclMm",
-	"oLOSxhCeqtDLKEAvNAjPZTthS/1o0lLcb/H+Tm3QK+3N9pOEGSELoimhOMn0fINArNfiDf1hdBM3JNjP",
-	"0uDLj9yLVfB6ezPmXM1FzroPzz4sejVOomnr+40RGXIqrhAmlWvQm2sQeKs9vfRPSGRwpsQWW8JG8FO1",
-	"d+UWTyb7Aeq+IdwHspbr9HRE0EKeCDJhkIQXpEKxjgw8DsedqHLt/Ezg6LNgZnB6+oDotBEBQgZSAyJL",
-	"lFYglHvpvnmm/SF7HWDfTCtBssUjYmgF5M+U9icExEQZ5Y6R0E2JqlJm+M6QBEOpCDsDPRDo8XsEEgto",
-	"XVlRKJ4/mtNUr7epG2U4yJGCLbjMRUYaAyzWCbJc5DvIhGZCKJbry0uRBdR2XGco1JdvEl/uZituUE9D",
-	"SqdstrlkWjG9KZiRmUDGQV2kfZqIG9KVEGuDH6S6RF4SyKjX2r7SG5U9cqlV8Hp7qZVmgVRle6VxxaqP",
-	"qpUNBokUvMB+OlY26GKgtB3Qg0+zzK/rM3CgHGBYxnppZ8+OX3es8Y9ibf+9zk+4zgxWtNSUSgb5zHTp",
-	"97m8Ek6F8pYCRPO5YJmYy0wYwsvdpolBaJvomqR77aDLnIETvtD6J15cikdSgA1e72ZqNQy12sBfoLay",
-	"lTaWjUdH3xx//RWb7awwISmMD0NSCFqwWrMce+ygBXhiYLUe0BNPJx6xa2mYBs41Zj/Lb1kvrffmDtg7",
-	"xTd2qQv5q3gs99o0mugywRFe5NlKKjYTvEAL05VQzAk+hNjh0RpX61kbYscq1vp/mjX8mfAvoIJtodWl",
-	"GzkNuZeGPcI61sj9/fv3g9ONXQplYfVEh5kk34IYT7+lhSgEz1d/TaJFzs0STlISpbdbbdwSkLIP46eN",
-	"vOYy57NcPH4fwxb2yHw46XOugMfNRGnWK+Tl0jKltyc1qx8gn8BOOjY1ABCcmXOQq3PBwjF0b3X589Od",
-	"FpgTaPtWF/yynJ3lV2h+WMF/s00BnTLuLVblhBOF9OCHlfaniDwzaa6AuBebPIdW8DtuOajYDDWVrSpR",
-	"YqJCzsPNlcPaFXhE7qyVYOLTXODYke96XJgoWFVhpt62K6rOjAXlOHPs2lmH4ImVzLJcML1I1FyvVtJa",
-	"b+AMrHIBAprrTZ6RcJMqY3pjGV9YUWx5kZlEbZcC4TM2gO3h+Fc8E3HY6oqDbnot2JKv10KJjPUKwTOS",
-	"PTiNLjOmsz7VTK/QktnM5wJmByNJVIqmnwGaS1NvzB2yU3Y8OkQQLwjLeYHHVVvITf12ANXWDd6VFVEX",
-	"MZMLkq7zjR3oxSKYdaJg2jQoxvM8rozCTmpWQ5C2JTGDSdwlKAPrsGMDZrNe68KK7GeRSX6BR+iR/KBs",
-	"6qHiMugBWo5JeRKf7ME651LVJOdxyOnLHtkKRs+QA3QygvLJAT45wEeeXoLCwP/3+ZvXyPW7+kQ5WvaK",
-	"C/eD4LlFqwDPMgmN8vzvZGmRsLQLnhsRR+vgq9/KBSkdHpG+iiqHR8nrQ7nwi3+rek7P/iHmFiT7DzrP",
-	"7hxDe+KT0ZjpRdNYOGRn1rCUuktZL12KPEv7zIo8N0xatij0ivFErXM+F8BhcqlAm3rPpc2lsSJLY5Zu",
-	"uQQmk/a9YQ6XmefI4xa6SJQ3dePBuhSo5zK71fCkFIZxg2wQZkvHpr6K4tNaFsJ85LbbUrjUeQbbSs9l",
-	"NGxUvyXwHmVBGdyoXBjDnG1FZKUTSNohe4nY18qVID4qDTv9+xm0+e7iO1CCibXOC03ch0a50MUKxhRl",
-	"3IoBvB21tjZuGk8fZiONO0gIdqmDiOLSwHlfO2ad6lpG3spe6sYQhzvRRZ13uZLGg73OFdbtW0GnCkja",
-	"tu+Dq9K74TwkTre/3ZnxSMv/in/6SahL4ABffRVHK6n8x3EcrTlMAmb4/3pJ9Mvp4L/44NfR4MXwI0xj",
-	"8OG3cfzV0U0Sfd73U/8/uijnTEkreS5/FYF5+QHcB3bU7nUYZ4VeG6f1wQmK2XpTzJfcEEbYujPOhLKo",
-	"F2bMWF5YkyiyYwHAqhy9BUtxDOm00h0vtYCDXYlbJbaJstrynHah6feNI/zxo1TXQllddJDQOwVUAjgK",
-	"+w9PoVT2K7dVzv058v/iyic66vTHhgehOYYuSveCpjU+IMkXR8dfMyfVGAlW4z2en6xQBpDeSqxmojDD",
-	"Frfzkvi3NkEQO5ujwC6nvSnkoBALUQg1/z0YUPh6xYzu2cQ5vVDjY+X+HL94EWwMOSMaW1PCiI7VsA4F",
-	"3QMQXBCOaOyzgyHYQXyb1A1bae34WQZK4QLkGLIYhNGLcv97nL17e8bKHYpZIXJu5bUguSJNogiL90/Y",
-	"rOBqDjoB/kDo2JKO4oSmXgfmYsHny0StBAfwCic0iWCMmfctJxG8VAi2Xe4c6Ecv6TzXRjgh5qXKfi9P",
-	"vE8tD3+orF7xnXax5nsOQNS+Xwm71Bm+xPNcbzu6kyV7rP/Gc1A9dgMHc+o/AqcbOKDQ/oHcO/meBkvs",
-	"UPu1ZBT4ey7n9RXbE+oT77cYxXdD4vg+jpnaRgBCyeVK2sboodsVV7uBsYXgK9OYmjPMx3vU9fB718AA",
-	"lOM2PImjTwMgtcE1LxRfAav7xbsc35aE1rAKlRb4brs8PvC+JJ6fkWRea3taEsxrbc9qVHJKW/m2Ig1A",
-	"1C9LeoBP3wVE4J7/Ltj5M7/f31XbXQc+FPQWR9/qbFeaNvdocXu9l3H0llvxU7llF1r/zNXuvNyms2pz",
-	"3tW2xD3yCvehbm5/IICYF4JbkXUC7/feJoHouzIK7AHM94bLt4H9ep/uSdbThYf+/S/v/8ng+oMl5L8U",
-	"vsfh5nbJvDtCUVphJhu15lkGetUD400C8FzB44+DD79NJjedsLi9eE3lKI5CVl1x+4q9f9jb7iOx9pdt",
-	"nn+7ayOqOT5gODWjbxsh3wKGw7V7+Lu4/A9/LRTlLVJ7BRNkG2VlHkRgOltG9Saa1++lUTxwcF4T+mjk",
-	"rw9fz8ZO10FLc3BxFDLyDlquj6WLXIDCvgt38IGmIiBFNtOby6VlnG2UtCcs9DKmPrDYa4ttDaaoC5x7",
-	"MkLPPUV4nKu5P73Bo84gRVTj/XvX9geRP3pZQWwZt6qOoMOlHVb8Of1dV/V3siA9bkE7pcsA5Ms9LEXD",
-	"j9P/HKRkiuZ57uw8K5ZpaxLVS4epe26Ysi26Oq65kmbpbYSCvXv7E0sPYOjm4Dc3g5u03zQT+bjCwA40",
-	"nnxziyGoZur5z8GH54Fwg8+t3ztlHSzQa63EoymOmyo+yVk2Dc/F1DlNvI4Us1wsSMXMpRJxoihGVxYs",
-	"58Y6wKUykQ27uAG31WOw7E7kpmgXKqVuigFYBOEKdJhp1WnwfUJSV7B4vz+p7yPuc9vpLH6PC8Bpj4zl",
-	"KjMxmsD1gi0wbGnJ18IwC8vO0YI525GlXqTTRKUwrZT1urY2ZhiWn+8Yp23D7cG968eJKs31rMdZzbDf",
-	"jxl5AOAXeLNP2+dZMHyfKM/2+0P2ks+XNFKkM/GJz21OhgZn3aJ4PXT/LbmJmdGMJ8oGNgrnbFuK+ZXx",
-	"EyS/WlrKurU2koiNG3hfbaBxnGedFrlha/hCWTK3oTeTzblx3rhMwiaspOJWF2SKWq+BHsiX5mXmfkoI",
-	"9UCCOvuf/YGkNxLgLY/h6SbBjiPZ/6TXdG/K47J7TZHNRIM3caSVeLOIpr/cTdPY7U1894NVr3c/i1O+",
-	"z4PVOt58cCfF9/NIRofOHiTjtuQUxsoV6jqwyh+dA7kjhGMGBLPUW7bialdmDXnkKU3Z1brQK21dfCRZ",
-	"z5Fjqk2eN1ic0sz3z3bCDtmZxUjRLvLO5LXMqgD3At7h1qUhbdDyXQg+X4qMvNnkjiNUQafcecB0wbbQ",
-	"f8l6Y2fA1/OrRKGe1qc4ImwGWPdCbNlKqo0VdE4lWgpxQrQARq9EohC6wGl3AylFBjNSzUUYWoDuAhqM",
-	"dwkkaouvGrcQ3JjNSrjB43Sdz2DKOJttAOdjJANNA0+5cflH0jKz1IWlmaH8ZnwpeMa2S81ywa8FRR/g",
-	"4DDeQ1rMCGk477pAPEybtCeK0mkrBS1B4w/wE8iaAOZ72uiCSKBoZydsjEmMKMWZEp/s8NbJje/UUNoo",
-	"rj2aeN+Z6pKDlbf4UZ7ryX0815UPuuW8RhnYS3/QOXqrnY+75aruwiErYQynuMIKCZ6ilcMl58G8unBb",
-	"22v756EPOHhmWUh1hZ73tdDrXLizwwvhn9UFnaIvpafS+uRXs5ug9ptAYDnFfFNIuzuHlXAWjmwl1YW+",
-	"Eqo7KAD2EcQ8xffFLB0M8JUBfk7Rapi++un0/Ifz059efjz9/uez1x8v3vz48jUF/+Gioy0BA/qqTV5a",
-	"u6YAE6kWuit9EwiQM2dtJ6YLNAz4bl3obDO3JDfmhd5mJVBBPA482Yg8l8imEnWqqolUpgNSwLHhITun",
-	"PCnTPCNTkBu5ILmRqEKsOMWIYYYk4+z5czgaz5+z3mQ07ocCxLSiJU6YBu5uEN/DaLGdf2jMkwZCnlv2",
-	"6uzVG/b8ud9canhSen9lwfx294fsVCUqkFaloCLIilLAWXHJ3AMz1MrLeEzkIJjIE7UohFniiyeMM3fQ",
-	"fP4YEHGhDMnvXF6LSvUT1wBAyW+RqPRvLy9YUxE8wGdMimBztgOphxnDnQ+nw0QB6a35Jcrt9ADVo2pI",
-	"hdYrNtvI3JKLTxgMg8Gdfv78TF3zQnJlzfPn8Dq55vUMAe4sFy4fHeB/aSVif2HA0NhfgsCWv7KGWSkF",
-	"2N96LNmMRofzjoddemfVBz4p2ChlcrXOpQixuZG/CvZXNkr9JNAbanfD589Z6haGVqGRvTfneS6KIbtY",
-	"OvbkckBXgmPOfaIM5j4vpQ9YXOr1M8N4FYULS+qSAH2utqHc3xMQAD6XLFHBO2VeIeomIl8M2RvQldLQ",
-	"kojjDd7JWI+4AGCnMma476b8sih0gXtWCJbuC8RLWc/HBriwxxQjzYAzkB/Xe4wlJQHj0tdcx2yjMlGw",
-	"tPK5pSdVGvFSb+BwVi5kap9sI/hR2lyQSu4iTKcwgc8Yd8U+M2LU7DNuAazt50R9HgwG5f/g2XSvnzhl",
-	"nzGB9zOz903oa7ZYC8HG5sYwnNvitptNVDkQ+P4R+wwI3GzmS1bojcVgokIYvSnmovVydzJF2NDeTIyu",
-	"cZSatm/ABtoKrImL2S1DbZqNtJ3g1NaxX2SckfgkjTWx07vhjWrVu4YVmKCpuRdukXguqtyu4CnQW1ot",
-	"Nb3sVVPlLN0jzuypG2blVouha77eWuDuy8o44jC9rrOpyu7UbgyrV5QyZ9/cAtNHdwv+9xj4TRBAv7fl",
-	"drBAvWkltsSQgURmItfbNn9vtbmn9oVvl3cUWmmnWt6nEkqvFondb1dGaY2tkZ4CYxofurl25LO0GUJn",
-	"dC42c9xoBtY+bQYpp3euVpnfCY1OJq7R/amo3Sm7zbRTTDdtp020OU4Ql0EjQErQmkwQAbuhoLfSCnHC",
-	"jBCsHhnfbLwZ2xF0UBozMKHcUG8hHjKAO5WPzMVHV3x3QqFDrGsqZYol+8yOUQ7wZiLm/tzLLlFQZl9g",
-	"g55qbsnroFwEoIQt62GuxmKT53GVNZHprWrsist18dROwf23L2sY6BKOzatZ91lUaelZTDrAs7fcUKoG",
-	"jPG20ZSk5voqMy8AXPZhsIBJamFggMUuaoI3wFnAry6FAh1DZEwqq8voMdXTfC0Hc52JS6GQ/v6mY5wD",
-	"fA9HkRQfNMH4rxcCBD3GfcMozt0TwLKFgT4w9cPYgBb6aHESlTkZi8hoQ50mCoPdKG+gtBvPuSKzMYKY",
-	"AXt+SnyZY2p8zbD9vCxQMhmNvSmgj09ORpNEsXpIe7/D4BBUEeG50UEMHtnJpIJmmqH0YXA8Yb4fLi7+",
-	"7oEWmh2cvQKdVmjoh3akYrWQeQRotDz0au9v+pnpx2y2sawVXI96AzSDaTTGOCOHO8kKoEuvtlnPDEvh",
-	"jKR9pjDtxpnvEYUzpnhR6C3TCqCycGUmkBpm2i59GtOajDre8h87dxuQJjSC7iV4HgMk0aHnNxI2ESjf",
-	"+wxmQNAYYz9gzzs8Jc9ZLy19K2mf8HKKpu+06UCBsUH3nKU143+KiJjcDTEruEty4oq8MGh5qE8MWnEj",
-	"nFZj9h4LqhElr8V+vwUjtwW0c6fjAuAY9kFZX/7YOmZnhBhCM6hrFk5v4m5rgea5utzwSzd9p62viGiQ",
-	"TP8vzzfi2933tRWJaRJ0zJjZSjtf9mkTXPwr/oLLHwTEwkHCHaKgUibUZoXH2ZaHVrvjwd2WPwPktFrz",
-	"QoJKv+AyR2UfvpMYU04wCIYx1yu0B+cuaYsjQZKpWhfsWhQYTI1u34DBnZR9Veo27G0O+pNWSJGkMDFg",
-	"zJ65hFojuwIxMtshugmOLa3Ia80yseCb3KLfweEA83xKG2sRT5VnAngHWjjJN8AxZj7GQXAJTJdtdZGZ",
-	"2NnQHTvWhTvUS62ApFPXY0rW7MrNBg15ixsN7wdKJKtWoRCot2sFu/eTnju60wpZouOEOKK6tNEKEQM8",
-	"cDw6jFnaTISlR0ZjooIVL65EFo7nxJkxKLfmlnyaRL2CSRKODLI3nNSdMqBetxHOvyCwShqQtlQMc9Aw",
-	"HS1OlNMRKuRL3gpTyhw5FzGMw2+co1bXKeq1icLOekeHYyoo5dYU4epXR+xH+e0JKryIy7aaZXKBirpN",
-	"VPodZeYNKDYgRe0HmjsYD8flqUx/0MamJ+x4RD3wRKUXBVdmIYrBSzXXGWqPumJO8+VGXWGYI+wInjjj",
-	"cjOVEnMMIiEA8P2m4DOZO0vMeyo/4hNeATwJ1ksHA/rL/DOXwEp9HbXJaBQDYcSJmowmjjyOyI6M2VS5",
-	"xyZBCqiEVQasblB8U/KpyKYwrXnBDeLitQYtYb6xLte2asUpEDQlh9DcXBqVv2BClLCFQjpF8IdlkcoD",
-	"14LvZa2xXlkHbWntmq+lr4eGJaaoOBsIG4Bo/SnjjeJ3ibqt+h18bBa/Y9217xLVKH5HBEhtEVboKHrH",
-	"g2RVl8ibKNTbCU0HmlhYJC/2lgbMd3UZrdwEuzdkp4nalxxbpgyHebou95XbRpm9Xvkk8cu4ehVxyGxn",
-	"BYGHnRXBjxVX6t+jVp87ACXgR3KJfW4u6E0WsZTVmh5FAVADzmbJi1rxR68mDB2g/FGs7fPprXUxMprA",
-	"0eiI4pGORi9AHszzTSYyDJdg1Q5zH21DywbaR9q2osiub1F6Eh2BPlEmKSPiBW2DBAcabkrjQ9+LKouJ",
-	"yc9DqUyDAkKalrXzCrFABbc0sLipGiEQNoRmvd4RsIij0TgGhR7+7zgGSUGo2tcycoUFfIo5NELrxnrH",
-	"8P7x6NAN8nyuAVr4A+dCDMlG/MwwvVU0+q12X6KCoE24gdA8vEyRTbC9cAzdzk0rs1SvtEv3kRDTAOXj",
-	"gWI1M9/CJfr7qlxIeLjGtPlkjaSGwmhUmNdFeIxcbnrdchDWtGqZEWAoaEnA4oiTCdtfnapZispVaXA7",
-	"DQ2RN6hVwrRl+HGuCXeG6axgbcYXCA/2WZvoyAbgYcrGKeuhioPefZLASMn1gwh42Vs3/OAIDiKbUlmz",
-	"oifRzI9iRzABs+4nR2ypN4VBqRaO0docBBti24UuLrW1AsMLyoXxMggGuVHGgfWqmhpyY1k4/I6GOb1R",
-	"5ATWUzYTO60yf0DwJ/wLwKYhTFH2S7MjV3Mu50JRcWRXoPDns4sojjZF7ryMZnpwAIoaWauHurg8cC+Z",
-	"A3i2yo6ryoxEceRAcTSNxsPxcIRxQaTuRdPocDgaHlLU/RL9qAdLTGz/Ff6+7EoXPXWIbDIaBTS0LjTq",
-	"lmTFqHAUx2KmxkEMh+YS1SPy8IBjrY29LIShE1dyXvQLUm/Ho8Oq7AW9JE2iMr1V01qVDK+K71yIC89x",
-	"OGYDAgdF98qI/BrB71yQup6oGZ9f0TaQe1VqdZZF0+hvwrpE/0aNx8lodEvFha5KC/qqVmDBRwTA9w+o",
-	"aOBG01HQ4JwsZ3ElnsMlxzpAxzTorvbLyR2UeUT4wuHdL7yr1WupnPPR9JcPcVDo+yd5LRTQSG2AURxZ",
-	"fonpX3ptog/QQsA3oXugji6/ujUsbXorh4htEU2T4hWTu6HKZjYVUiodLZ5tTFnBZSlEyPC+5IDa4PxT",
-	"xJWL9ICH0N+bKER6oED4igi6yERxwnLta7FYZ7tveV3TQNA6mHM0ekGTYGlCKdtJ5FAOqzKtXfL1tDNh",
-	"O1EdGdsgAwqsEoOA5v2+yiish8JnWgkzUC9qFkieKNDfYJUbdbB9JUVlrOCY94qYrBLLuXDAhcZo9wpE",
-	"b8Y/mky6DmaVxhfVC1jviXWsHmnV2f0Q+5qq3+ps98BT7ZBlvaT9ucUaA9cedh+PiHbC0vUuGd/FkzWT",
-	"Uo5HNxQ11N00p5XUCzYedbTdam48Gj2Ax7TrDNzUg3hg0DdfzBBdPGCNKwZ5SuPRqJZ7NPIhtqNGftCe",
-	"JcT3G7k6D1kFn4i3v5yUN9yjFbKlAA9/xwJ5R/dh5EEZYnxlfC9WHlRZg5dePLKuUJn73F1UqL5Z7PAW",
-	"9+Zf2bGrcNtgh8CJjTsOni3uvYqh7Ip6IVbuHdKWXwm1p8BxM5cblv8quMiia0H9QhyUyb9PVrKowyGM",
-	"ikxtPriGunDhWVgmuell7sesBrBbLuFE3e0T7iiP6+B///crEBk/pHJWx7URdIDG9wA2Za42vnB8n+PT",
-	"kdENL08m98Bd3XnffwRsq0dT/vLhpobjzl3BJgpk7OmidQr7AajDlhysC93XB7/VM5Rv9iocVA+8EWeD",
-	"GvimKMiZCif+BAuhu6AQNITAYTCsTD4adqH7MF/oiyWaz3YtGV6YMB9NRpOvBuPxYHJ8MT6ejkbT0Wh4",
-	"NBkfHn79X/Vc7Najx/VHmynp0Z1VbH3qaBlY7PLXHiAOa4lV+4q2V6mL0WOl1NHdr3TVfvjDtZs3qrYA",
-	"wQlAufTh5qEwtVFK4MOdB+iArFCoMX1RT/EejeutyAX3HgY4YdNS9nRE6FJgWz2iDRT/MlCXVXG6mFkG",
-	"OjjJdIxjdmU3sDhkZcRMVMgKeGCLoItw7q/aBO0ECo7XZ/wdM9RDzFrKinFXQXkzYGAQL9tN1H4FhqZX",
-	"Zz9PoMd8Ef+q6iH8KZlYWI3nX8bJYgwfCpJW/3S4/nEcEyusfzHEL6sKdN1TcleZdfILepzv7OjNkMkH",
-	"kUpXbbJavYRO5SAs6+4hdPhSSy1oF4D6g7WCGjwKA1FZL20HryK3dagI1INaoO3/dMXgvxlUr2GQv0lK",
-	"ciQFEOUyCNU2FrkHliBq+f3AxMWmUManpGOYIa9KiDCXEOyEf0nNNdnaEv6UT+7jlA2GBwzZaaseLLeJ",
-	"SoPaGj5Tfep7cubKCl8cjV6w+jH5A4AGXTX0YJxBU/qTAY1O0fHnARoB8/+XA42STf8baNwKSx8CNGrp",
-	"HU+AKIKmOhHFD8BxwqdaEKJRXvLmpqpL9thJVuyNPdWJ6Jx9VT9t/9yrZ7pn7n//g3FTLZGoCYSYu5wh",
-	"0D3dI7UKNv9GS/9N0dK3m10dLN2Gk25xRL+v0qop9LlMlC1DjJzBg0oPtLOrW4CkmW49ZG98ujVz8dvU",
-	"8D+0VGSPeXX26k3g0e5NRpM+gJ9a5p13UG+XmnFz5YIRaXg+NxtLiciitK76qPXYBVJxVwiFcirKLqBJ",
-	"n9iXqHpmH7aPGKod31ZlTaZ1vgQQCysK+WSjMlzOX9SUDgZVvlSKIcWGrTGQCAfYw4ohifLP4ce0f+JC",
-	"dFwuxTK8/+9o8qIduZQmqsfDq0I6Id9cb5SlaCFVBoFarfu3Q8WWb511u9Y93mVVQCU5/cuP9eJNgQ8+",
-	"UR3rjndE5hy6dBt5QcGh/kpcF3SXqDI8btpMHWz66v1neOGZL3F+JXYmUXidcxW4V8XYearySLsbxbpa",
-	"nH+sr58AYCievxgcPszDPv5Sf8Sf3cmA15l0XuGIfEQaYtY+NhA5g6ub2KiV+PuITB+TfKeTKi4pfI+C",
-	"/YjLvyajyQP3f1vV0CpJoKxh01m4ptzLqgZ7tZ0zPess1jL9+gFbHFT/6QpicxLupJYb38yLB2HRkVXV",
-	"G9PtT59s/48gAUpNw/V0GY+uLpijh1Z1kAdTwKO0tsdqXbxRGr1TLXHoQs5FI7v/XpdsfqEi4vhNpxby",
-	"rlZwgPsqq7dZc8v7AR6plMSRqpeX33cB6d7CCieUtOLq++BFW82qxgQG9s36HFqmShK1ssLNKTevS3i6",
-	"K7XuU+ih14YjPgmmiQGpWmt790Hx8isJSlZYnaKXNqta/DvY5V8a7PJYjuPvo9gTMtaugeBhNmULVLxo",
-	"322UR5PgrFxUDVKseudFvuE9GU90Su6cSFmNYfhkNwb+sZr2W6+44fnHw4ilwkKh3q18V3XzunMRQEU2",
-	"gCaUZUbxtVlqO3Un/Vq4FA1Sy/H+SZeU5+6Bc6WtiE2tOdUgkEUNTFISqHB3YyosWEAwdE++wLmvb/el",
-	"4bE6z95s7L7w2Hpw7FeHPjr28OvHh8eOJ6Ojp42QLW9Q/RPkH5xbPb8q0wEoMQTEC1pEcira3UmEDeC2",
-	"lxqpCnNQ5IH1yuRJb01xZRi78Gvfl2VLW3WWy2ZqZQLQvhPmIrC1znOTKGQgVlOpu9LMsaMasO1ataEN",
-	"x1D5V1cmM6wfW6uQJA3zs21K6JSZpd5SLmiiyjLge04L4LTfIfCuUTH8Tx+HVxaQ3a9E+9LRjRwigZgS",
-	"a0ZX78x5oXN8p0sF3Ff/+GhUDeNB+t9h0NNr/dI1f68+1SbPb+8149fiy9XOqvj6LcD1mStO/tjoxT+W",
-	"v3WURgn4WSlnHx6J6OvMfuhghq4g5i0SOsUrgfExV3gqZb1zTPUcnANLfIktxD4BfVboLe5FolL86RzT",
-	"HVMXziutM56XhXI87xKUpLyjuaNRndKyyJWPlm4smkO1J6xPF4+p2ILBYtBlGrxL70dThTJD9mYNupr1",
-	"2dDwBlVjalQiTpQzW+OMy1I6PoXZkdl2qSmHq5bzjncQc7On9mhaGknDejel5tR9wlKXo+lOVt9VSsbB",
-	"pUxhTi/fGVdTyZUkcHUgqVTVZ8q7DIs/YgEsV+nmM+lUMSuz4LRySWlVEQpXMwtAH9U1qzkwwqrh9GBl",
-	"0/lcr0eMZYN8NXPSHU9KfwBenY49H49GbGVcYyRSgz4vtfXOGKz9SoHsrmcnHWsvhLXNly6vrRwxJiRX",
-	"LVIztUqBZY3AmZjDgleBLv7p0p8YV+HqtVqHKoOJdonZsnAiLE1t1LUbPNxDrhjN55qhwRdmrwL4A/Nb",
-	"48YQ6q5J4q6mK1YspKxot0JKbEHRdkUwXHwwVX6X1ldGMEP2rZjzjfHbR4Q350Xhb9GsnRdenk6XSe4I",
-	"DQ5GjWNg7R6jXdUekS9iTCTCy/jTn7ixA3x8cPY9lY3arGGIGbeiqnrh6ZzG5J1ZnrlMy7Wh+gv+tns6",
-	"dO52fL7l6B7xhUuR6PBG+FPMaoeG3U3aU6Cvws4Et2nfVTuiNRkflxcQ6AUzMsfLQxPlazisC/0JVivT",
-	"aACiunxcMZnhwgHfHbLywryy5sXGuixqGKwvoOOePwk4YbDKWCinnrOfKKxAUbvFJVHu4kHUoFyKfIz+",
-	"OdLUVeacddDCtHLKuYcN3WlQ982l7RqGusDk8LRWhu8WtEnipu1JakMCJGt/1AHHEg3UF0VIvC4Hyw03",
-	"JRYVfEH2KcMVJF8bDdgl8lau15DWmZC4ykBAPSME4zN9Ldy91hJhOJ/PxRrrimt3HnjVE9nD6WKfRVmt",
-	"UrqKA1Ih3uQZQnBXdKB2LKIQXgVXHU1G9buNRoMXnRcW3SNUrIUOmtjec+QATkZo3pmyyWg0AkKT2ZQd",
-	"jbGEjrJTWrpEgdydst8SjyWTaJoAhk2iOCHEid84yYjftkBmEk3HcbIHvcKPk5tyAEflAPyQ7z0GEFH4",
-	"VRjUF01/Sxo6Bj7crWXg6/t62Zh6N5WSg9/foubg45X61PX4qPb4DS5IwMcS1YjXqR80Oo6YSkusyd1v",
-	"DIQeE16DcxiXmIWq94hEOWBFGfcLFmAiBFJOMw05que2pnbdeOVi6TRjONZ55thjWYTClyukClXSlvea",
-	"BKwVq3c+Ohfq0YZUS3fD3uKymelZzTty1FGXNCzu2vI6dFpSa210mVNbtws/leOhq3ztbYVrE9Vri5L+",
-	"NJhxWXvH8lk/rNPyxxpkH0ENeAFzt029UaN2fDwajTooIS7XNCxVG1jZj0Mr+/Ho8C7a8Deau867SKV2",
-	"ffQTkklHSd67ivEmqlaNl/XqWKPyLjVqEQcXDrjQnTQsY9wfsrd7y/o6EfN0JPcww0FMV2N06On938Gm",
-	"4Nup21gzkYuuy/IuKgWHXzv9AISAKy0Jh9ddE7HS11SbD69awSinFir8CRp5XzkhGnDl6Nb+AwXrCzNe",
-	"H3GuVXXZ+e2Mvvt2gZoP+ag6sa87H+10IXtz3RO7j/fchkB+3aqA8p+gopG/VazLi/UkhwM7hyPYpaPU",
-	"OSjVCTvAGDc3hnYCr/FFooJMl6qAHSbbYiDrsFII0BFyE3edAg+9yitUMK60KEAlCuqhkH3FB68GTZdL",
-	"1G7+jTdOCJWttVS1IVFNgfZLVBwreFCvDazi/w8AAP//",
+	"7L2Lchs31if+Kij+vyqTniZN3ZyYqqn6lIsTJY49nyV//tdMe9MgGxQRNQFOAxTNxKrap9kH2yfZOucA",
+	"aPSFutjyJNmdVM1YJLtxPTj388NvvZlerrQSypre5LeeeM+Xq0Lg3z+K7al6YwT8bdbLJS+3vUnvfCHY",
+	"XJbGslL8cy2MZRtpF8wupGGXYsukYcbKomDlWimpLnpJ74oXa2wlF5bLojfp8frLMhfLlbZCzbbYRtr7",
+	"UowPnn3xpRgejvOj4eGB+HI4nT07GD798tkhP/pi/uxg/zDttTo7ZqWw5ZZJxThb6qVQllnNLoRl0hrG",
+	"ldmIspf0jOV2bXqTw/GzpGelLURv0jttjEIqtjail/TsdgW/P1mVelqIpXkSjXd4KbZDqYbw5PX1ddJb",
+	"CJ6LEhcwavC1WBV8K3JaBTMr5cpKrXqTXmbLtcjYZiEULSINEqZmF4JdipX1X1nNuGKCl4UUpV/BVLn1",
+	"F8zwpWBZ1OvwR7HNEmZgGfgFl2rClLYLqS7Yhhs2W3B1IXI23aYKu3ZNjtjJFN/RdiHKjTRilCpYtdlC",
+	"LDmSiVove5N/wNDfhfWZal0IrnqwCp52XsN2nMytKNszP4MucPBZ94JmTKtiO2FGzLTKDcx/w6VlUzHX",
+	"pUiVESqHuYS5e6LCuSZss5AzXBkFFEDrWSPdRyZVtLbNCS6lkkuY416YnlRWXIgSp3fztLpGy2y5hbHi",
+	"0Ea9pAdDkCVQBKzinfu+TnorXvKlsG0i+1Fs28M5QVqGqc8KCSu+5JfCsPWKzXXJtBKMWyuWQGWWCJDI",
+	"gnGVA+XksEa0nmvlKCahbRNXoty6E6fnTFrW5+zNm9Nv2AbOZK4HE+g4VZ38QuDAyrUySa0l3KrqtNKK",
+	"OSqvEbc/UxOGR2jE9mDNnx7CBEo+gwWCYRXCwp9JqnJ5Qe3mLBv+PJr85clfs4QJCVTOprwUrN88PRPm",
+	"OVGWMG5SdWZLuRKPjFtNg0vEpB0wXTJuGGfGluuZXZciH86lKHL4AnZeKpbr9bQQqfrnWlthunqrOF/a",
+	"yxL2+vnX7Mtnh3sJrtfpt+fPWV7yORLuXJfLwYgBP3btwQyUtmzFSwszd2s8YVmtWViAVGVhYvheOEOX",
+	"YjtiJ2pLbEIURiTIdZYru2XIyWGmuK3E6pjdyJkAfnU4HrNMqiteyHzodjsbsTMhWEpHBpo0fC6Kbdpj",
+	"fKqvBM6DbRbcMhQgK5sgYS70hhVaXSS4XYLPFjCyR4aZmV45fuSEVW9yJ3HRS3oSDgSNupf0FF822D7s",
+	"QY0N/Ecp5r1J7/97UknJJ/SredI4eMQWjCivOJy802/aRxG2SuZA5utSId9l2d9enZ2zJyW+KLJjtrf/",
+	"JSu5yvWSTaU1CZtyI54erstiVJvxwT/3h19sTuA/8+y/3o/Vt4fb6Ymf44rbRTXDshrWzzK/kffcNOH6",
+	"7GC+b4wod03ULPRqJcpHhsn8mPgPLwpRsuXaAFNkFvbcPcX6RFOM50upBvWp8kLORPfM1kaUnzIlNwFk",
+	"q6UwK60M6T5f8fw1ETB8mmllhcI/+WpVyBkugtcH/vKLgVnXlSd3DODPtvrjOeFU51u2AK6hmChLXU5Y",
+	"roVRj4BL29mC0TgnbFXqlSgtaEZuyqT8LKUxpGNVGs040mhoEJ7zdqoy9eNKS3G3xfsbtUGvtAnATxJm",
+	"hGyJpoQiJtezNSpn/Ra/GIx610nvuS6nMs+F+sjln8fvtzcAB2H1pVC4irwodLl9ZI4ZRyoF1rS2DAkv",
+	"0OuS54JkF37/yNRW/aBa9WrsHetdDezhVhqHDJojjVqh2ga6K5wprvBggaCHf2nScHxMqvpZGE42GLGX",
+	"kW6Ya4Vc9jppaBg/SYMb+ZEbs4xeb+/LjKuZKFg3c9tlK1zupb1J6/u1ETlKEr8enh77Mw0KyXJHL4Nj",
+	"EumcKbHBlrAR/FSdo7Dx+/u7DYhdQ7iLSRHW6eHIpGUZ4EbDIEmfkwrVLhSwSTzuVIW18zMBNsyimQEn",
+	"G4DGrY2ILBg49nDWUqUVKE39bNc8u+iPZL+3WKAV0A8mtD+xweKOpd8xUooyoqqMGb41pGGg1gI7Az2Q",
+	"Uur3yNO6sqJUvPhorl+93sV1BEM5X7I5l4XIyaKDxSIJiTIABcJUCMUKfXEh8ojajurMnfryTeLL3Sze",
+	"DephSOmETdcXTCum1yUzMhfIxKmLbEATcUO6FGJl8INUF8jXIx3ipbbP9VrlH7nUKnq9vdRKs0jrYTu1",
+	"pYqBH1YrGw0SKXiO/XSsbNTFUGk7pAcfZplf1mfgjCZQk3PWzzp7drKzY41/FCv773V+wHVmsKLBkg0M",
+	"8pHp8r8U8lI4E9d7ctDaKgTLxUzmwpA90+06Gsa+o65JuteedLmbcMJnpGS/UXxtF7qUv4qPPXSoPbwO",
+	"qnYXRaDaQZoTGHRKbxSwOWTXMOVjz76DieB0ErsQsgz+GeQgbrlAQHHDTtzoaaO+ErwEw4FXehzQ0IW8",
+	"grbAJE2Y0aj3FNpYYFheWOXiCoY34wremAq24Dm5GQY1Ut2rSPWsNtRgbHTQKj4xDE/A+q8bC98tGaY0",
+	"odpsUDWeuO9ALjhtmc0KLpdmUj0t3q/ciDrHX9v7jlHXhvhgByueUsKcu8k6Wz/Mj/WzuPtsMGGbEkz/",
+	"VLlZ1bQRJo1ZixK1j3UuhYKd1iCKLpxRzZ3LC/tJ1VoRFWpQwCy0N2KvSmqzYX8njHu92R1QeNWkasaX",
+	"pPyDhk2USkvfz+obng1aZ/nt27dDoF2hLJwx0eEDdsRcCl4s/5r25gU3C+genUDk+ULx/tfUG5Y/Y7dp",
+	"z3mOeapoPKDZkL9X5Y1Vfv38a/b0i6OxG+Fui9lRB/mtYGuvk9651i94eSE+mnFUr3eTf80m9jYXt2wJ",
+	"h3dvfPjl0RdP2XRrRc3u2juIxUnUgtWaFdhjB7XDE0Or9ZCeeDgVG7uWhmnQfvbYT/Ir1s/qvTkh/QDM",
+	"+Ha2wt3Wo1elxWAiLvZH4Rk/kT8DjiqyADdyf9TqbGJ032N2UmzAFLjptI3ufTDeKH7FZcGnhfj4fYxb",
+	"2GE3ADOqJJYP3ZTyYmGZ0pvjWmQHrKcoFrZnakZEdGbOQDefCRaPoXurw88Pd1pgTo8MM1aX/CLMzvJL",
+	"dDEv4d98XUKnjPuoRJhwqpAe/LBAaoD1mktzCcQ9XxcFtILfccun3KBCkuuNCpZmqmLOw82ls9crAxR5",
+	"L0gt8X4mcOwoGrxtmSpYVWEmPn4nqs6MBZUhdzqMiwDAE0uZ54Vgep6qmV4upbU+iBVFXiIraqbXRU4K",
+	"slQ5Qx/P3Ipyw8vcpGqzECgWsQFsD8e/5LlI4laXfMsW/Aq0ndVKgKjsl4LnpL/iNLpCVS7CUAuvQUtm",
+	"PZsJmB2MJFUZuveHGBLLfMBuxE7Y0fgAxZAge9ArzVy1FeWJ3w6g2npQs4oU6TJhck7Cfba2Qz2fR7NO",
+	"FXrpcFCMF0VSBf6c5l0NQdqWpI4mcZuyHUUAHRsw69VKl1bkP4lc8nM8Qh/JD0JT9xWXUQ/QckIOGPHe",
+	"PlkVXKqa5DyKOX3okS1h9Aw5QCcjCE8O8ckhPvLwEhQG/sPZq5fI9bv6RDkaesWF+17wwqJnkee5hEZ5",
+	"8TfynEtY2jkvjEh6q+ir38KChKB2T1/2qqB24PWxXPiHf6t6Tk9/ETMLkv17XeS3jqE98f3xHtPzpkI6",
+	"YqfWsIy6y1g/W4gizwbMiqIwTFo2L/UStL9VwcHiUqyQSrB+9pZLW0hjRZ4lLNtwCUwmG4B6bP0y8wJ5",
+	"3FyXqfLhTDxYF8KSs3ij4UkpDNhfqLxvffCtvoqkqJufue2OBi10kUdmCg0bbUIJvEehfbZWhTCGOf8s",
+	"6PIu0C/tiH2L9rOVS0F8VBp28rdTaPPN+ddkYQJrnZWauA+Ncq7LJYypl3MrhvB2r7W1STNAdr84WNJz",
+	"diyp5Le97SzJc3z2OumgP9jiDgpMQrTrrkGtOsm2ooBV8MyNIYm3sYu0b8s12BvujL6z7uA7Rt1BTLeD",
+	"41yF8LcLoTvn4s3R7o8MDS/5+xdCXQD7ePo06S2l8h/3kt6KwyRghv+jn/b+cTL8Ox/+Oh4+G/0M0xi+",
+	"+20veXp4nfY+7Ppp8B9dZHeqpJW8kL+KKNZ4D9YFO2p3ZhTlpV4Z53aC45ew1bqcLbghBWPjGAQTyqJj",
+	"KmfG8tKaVJEjHbSzKhOoZBmOIZtUtvGFFsAVKlmtxAbsUMsL2oVmYlDSwx9/lupKKKvLDhJ6o4BKQAnD",
+	"/uMjLJV96rbK5ceM/X9JlTQz7kzYiQ9CcwxdlO6lVGt8QJLPDo++YE4kMpLKxqfEvLdCGVATl2I5FaUZ",
+	"tVilF+O/tQmCeOFMuAgmTXtdymEp5qIUavY5uFf8esWM7tjEGb1Q42Nhf46ePYs2hiLTja0JOkjHalin",
+	"Qt1BmzgnJaSxz06HwQ6Sm0R23Eprx09zsCjnIASRxaAOPg/73+fszetTFnYoYaUouJVXwrs9U0WK/OCY",
+	"TUuuZmBQ4A+kWlsycJzE1asoXiX4bJGqpeCg+cIJTXswxtwnH6U9eKkUbLPYOosBXWuzQhvhJKCXKrtD",
+	"/skumz7Z7dZMOkPa8beVnz651ZPffM+pK7Xvl8IudI4v8aLQG9F+TQZ+Wv+NF2DobIdOqar/CKxxWHlP",
+	"Gz9QQLrY0WDQVGq/Bs6CvxdyVl/iHcmjyW7/VHK7Ap7cJZRc2wjQhwq5lLa10Xq45Go7NLYUfGkaU3Oh",
+	"xGSHcyD+3jUwBFO8rc8kvfdDoM3hFS8xHQGI1CWsvA6U2fBBndfiD0kt1SLEE7ujjPjA20BYPyE5vdT2",
+	"JBDTS21PaxR0Qtv8uiIb0O2/DbQCn76OCMQ9/3VEFaeeFr6uSKGuRVGKddL7Sufb4GTdYU/uzMVIeq+5",
+	"FS/Cdp5r/RNX27OwhafVxr2pbZd75DnuUT14eE9tZFYKbkXeaQK89d4RtAMq98QO1f3OivtNZke9T/ck",
+	"Jpq50z749P4/1XD4eHH7L7UFknhzuwToLYmPraTGtVrxPAcL757ZjZEmXunaPw/f/ba/f92pY7cXr2lp",
+	"Jb2YjVeSoGL973a2e2fFvaGhu+XOQFhvFmgKixD0lKj/guUfe+nZdG0pDJYqHzh1aS8uvkbJN1GCF7S6",
+	"ZH27gF/lnGKjCZM2VVUSpnvjEWYClYMu4/7+tNYikJrVe0u+aD1qSAFdrWZi4p0XfqHQV4EOP/RhYuAu",
+	"Cjg7K6WPq1SLNRtyjOZizteFHYzYGSVxp4obltXizBMfaP7f//N/ZXHae8GtKCn1bo7Jq5JWcJQqZzMF",
+	"lzClFJJwYCGS6DeuabCK7Q+L6Xcz+Ur+cPrm19O9l/LUnC7t6u9fnz49XZr3L3+93Ht5Ptu++uZkcyo3",
+	"Mv++2Jz+ouVZkb85VeOR2P6wmh38BO8vp989/5V//3Ix/e6NfPH1D7/mb0/h+8X0u+KXv59Bu/99OPv6",
+	"9OlP57Ojl+ezw1ffXGx++noj+dvn49NfNPX168n25Tcnm/l/jWb7hZoun4/z//+HouuwVSfsHnKjFvxo",
+	"G3s32HXxyb3/u3j47/9arGS2CPk5TJCtlZVFVG3ifHrVmxhmupNxfM/BeaP+ZyN/vf96NoREXZ1uDi7p",
+	"xWpEByetj6VLagDD+DrewXu6TPHAT/X6YmEZZ2sl7TGLM3YyX0TlHR9tY7ysqzt3FMNedotYmFRzf3jf",
+	"XV08i15N89i5tt+L4qOXFZQm41bVEXS8tKNKO8g+66p+Jmfoxy1op24zBO3mDk7P0c+T/xxmFJIBgUAu",
+	"yyXLtcVU7FHmnhtlbIMhvyuupFl4X7lgb16/YNkTGLp58pubwbVPOGnXS0Quzb39L2/wada8lv85fPc4",
+	"Uq3gc+v3Tk0LFuilVuKjKY6bKtdXVQljExc89NZ7wgoxJ29JIZVIUkW1I7JkBTfWqfsqF/moixtwWz0G",
+	"y+4UvgxdnEHnyzCZmeR3iSqZy4f/jKSuYPE+P6nvIu4z25k08RYXwKVFGctVbhIMBek5m2MK8IKvQNeE",
+	"ZefojJ9uKWIlskmqMphWxvpdW+tywoot47RtuD24d4MkVSFsxfqc1QJcg4RRJAx+gTcHtH2eBcP3qfJs",
+	"fzBi3/LZgkaKdCbe85ktSJt0jlrKfccw+IIbzB3kqbKRu80FnRdidmn8BCm+nAVZt9JGErFxA++rNTSO",
+	"86zTIjdsBV8om4S8Ms5m3LiodC5hE5ZScatL8qquVkAPFFP2MnM3JcReCFJ1dj/7PUlvJMAbHsPTTYId",
+	"R7L7Se9nuQ7HZfuSKraIBq+Tnlbi1bw3+cftNI3dXie3P1j1evuzOOW7PFit4/U7d1J8Px/J6DDoiWTc",
+	"lpzCWLlESxtW+WeXSNGRyoSlPgu9YUuutqFC2muezhaBrlalXmrrag0oEIQcU62LosHilGa+f7YV1lmg",
+	"7hw2yDuXVzKndEs0yeAdbl3J9RqDOKXgs4XIKauDwtKkVdApd5FgXbIN9B9Yb+JiUXp2mSr0Egwonw6b",
+	"AdY9Fxu2lGptBZ1TSfmkMCFaAKOXYA+C6gKn3Q0kiAxmpJqJOMUGI180GG83pmqDrxq3ENyYNdnU3NJ0",
+	"XfhrwjibrkHPx4wemgaecuNqrSXWOZaWZobym/GF4DmY7KwQ/MpZsDg4zHuSFqtfG0HsLiUepk3WE2Wr",
+	"tY2ClqDxB/gBZE2k5nva6FKRptyI/JjtIWADSnGmxHs7unFye7daKG0trj2aZNeZ6pKDVdbER2Vw7N8l",
+	"g6PKxWglcaAM7Gff6wKzNlyuRytlo0sPWQpjOOXXVprgCfrYHBABzKtLb3vg7IU/DnHBqTWLUqpLTF9Z",
+	"Cb0qhDt4vBT+WV3SEfxUYgyOU78V3dTo16BNfrCcYrYupd2ewUo490i+lOoGvxkQAegI3l+WDYf4yhA/",
+	"Z+jwzp6/ODn7/uzkxbc/n3zz0+nLn89f/fjtS8qgxUVHRwT6uSoKWVi7iugjDIGee+5X6oe3572kpTPq",
+	"WoGHNJQ1kNVoLXMmULPqI1X9Kpffs+OEfX+2f/Q0cRnNc12y/UO20OvSDCgrELSoVGXDoetk+MvGDi/F",
+	"1mBW/w9vz8OQfKkAOUwzs54GT4Hz4N2+LtfoCprrLvwPONWcueAaSTKYKijNq1Ln65klYTwr9SYP2h8a",
+	"OSDojCgKibw/VSeq2uDKH0NjxYZHzB1J02Q8ExDGhSBhnKpSLDkloCLEBuPs8WPgN48fs/7+eG8QS2XT",
+	"SsU6Rg8sM2g0uRqILftFI9AOHPCZZc9Pn79ijx97oqeG90N2iCyZPwaDETtRoboDTmCQ/mQHoGh1Tlyi",
+	"DZihVl5xQmc36d48VfNSmAW+eMw4cwwoEF8heKkMKUWFvBKVPS2uQKunMGWqsu++PWdN6/oJPgMkpEsg",
+	"x1JwhJzpfDgbpQqO5IpfoDKUPUG6qoZUar1k07UsLKUACIM5drjTjx+fqiteSq6sefwYXic/s56i1TAt",
+	"hAM0ApsquN7YXxhICfaXKGvur6zhq8vAlmo9lq7H44NZx8MOH6TqA58UbJwxuVwVUsQGj5G/CvZXNs7c",
+	"JODow5zNJZDw48cuby+uqo/YAnnvp9saGATpp+7se+p/ZOJaAI/tM+OK5ZpWisxLzByiyOkoVSehr1Wp",
+	"rwQGW4h0QQA4L3wcb0hV/wb/P3CauTd+7UZjMojB4rRImcSMD1IoJ7AoQ/a4Vj5mHmNMJgo/nJC2rsSm",
+	"FrlwJ9k41sZAQafwDreU3ewzxTF5tEQNZMbLEreozmsTx/SgmYitutgFEKuPSU2wbJdJp646fJtW6AMa",
+	"iqIf3BLvZCchPEN18x3lVMHihTaiYqqEQGT2WLOmCqz8EPMClVmbWhVWAg21C/wM3ya+qoAgwEJO+wmm",
+	"mUuRN0UPY7fAaVUZ5fg79n/MQM5gGrabUkmZ9FNgvxdrUAjgIPW5D4O+eXP6zWCEtOGDX48Mo9CVI5Eu",
+	"Seaz8enxQl9IhftqoNsf3p6b44bcrQX4UNI5QJ3qVNI2VWeP1XCyXKRN64QpIXLyg1XEgrUAiLA1FeSX",
+	"gyMOhhBrY9vEIUjWFYHEATq5t8Wqi4KqNkoxx0L9GA+AyhrMhCimVhrkdYFmSVDmJrusyoymPPd7eDg+",
+	"YBEgBuVFx2gaMMImz8ewIKhYTzxLjOQBKl8cZK+L7PoqV8WXYnCM0zkcH7IdZcZ1DIYqQBo9TYHMuLSY",
+	"18qZ8WB6BBaQuNLgWTAj9lKHV3BVa+IwsBE//9C7nw21L/MReyk2Lt4MTNWrPUB/zm/G87wUBp3cw6ES",
+	"m0DXYEYDUzWaBqrR/J0twAyOq4GCtsPWKoe1QKcH9unEzrdlqUuUm6Vg2a5Ki4yKIJ8dHn3hTlKGpQTA",
+	"zinXzmf1SULywlNbS++jEbCsSnPKjisssIVeg4JUpflR++T0x4/SFoIIxpUQoYj4gIn17AMjI4J9YEvB",
+	"FZDoh1R9GA6H4X/wbLYzly9jHxCF6wOzd0XgabZYP0gf8HR9APK4azEv1e6yULob1+W6+lt421flXoot",
+	"Qq4I1nFcm4NrygU/PBv51tol5wExBI5evei82UF0/D8gQ/hQRfBvQdjxTKzZZHSeP+Bpx9U069mClXpt",
+	"BdUlG70uZ6L18g7GEDW0E7ygaxzBoe4biBcO9tCVqIXk8GYj7SxMauvIkxzOCNmMS7KgNyoa7BpWFGmm",
+	"5p65RQKVIcChRE+xrWi31EzzrJoKs/RJGOSH1I3ocavFODe03lqUU5aHsrkYkaazqSq81G4MATmDFbRr",
+	"blGEo7sF/zvK2KhedGfL7WzVetOklFqO9D8Vhd60LY5WmzvgPH27vAM7tq1o3QXctV8rPBy0wV5bY2tU",
+	"Y8OY9vwx7yjfbrPHzmI0bOao0QysfdasyctuXa0AiQSN7u+7RnejN3WjXDWRmhChqV0l3OY4UWIwjQAp",
+	"QWuKNETsxtQTn1AmhOeAbMjTXZV6OT3AcftaxWib0dezkKORhOAGAucZ6i7WXQwYjcpXrOGjS749pqx4",
+	"1jXnAF/EPrAjFJ+8CXK0G9eoS4KGqmRs0JPXDfXOTpllSm9YH2uY52sw8EI1ca43qrF9rgbcHwsqer15",
+	"WeOU7Hhs3nN6l0WVlp7FYlw8pIs1lTDDGG8aTaBJ11eoSC61Xg5gsKDK1SocRo8fs/OaviIN6kboQpsK",
+	"diGUAJLNmVRWh8II1dd8JYcznYsLoZBQv9MJzgG+hzNLPjtUfv3XcwH6Eer9MIoz9wTwdmGgDzQfyfZ0",
+	"kyDtVVThZQTQ1YY6TRXWcVA9bYgjz7iiMLJ3D5wQA+cIO1cLdD8O4Kxg4rvQwACf3B/vg5VVK/UcdAQg",
+	"IgRVXhgdlZdQ3EwqNNYaJaZx0Sipyt+fn//N66cYhnDxC0xiwcA/tCMVq5WSol5Ly0Ov9r/Tj8wgwXTW",
+	"VtEpmqXQDJaXG+OCHu4kK9Bx+rXNApMMzkg2QPMUBAOG85nV6DDhZak3TKsRe6WEg9NEaphqu/Dl/SsK",
+	"8vhMgMSl3wBpQiNo1sLz5O6BJfYbCZsIlO9zCKZA0Fh7OmSPOzInwKwPuRbZgMyMDEPhWTOhwjt9OMtq",
+	"yQAZGhKUfpCwkrvif67IMYXBhPrEoBU3wkk1Zp/BQPjY8krszmNglMaAXpbbEhlAb8M+KMXWH1vH7IwQ",
+	"I2gG3aSlA4nibmuB5rm6WPMLN33naF4S0SCZ/jcv1uKr7Te1FUloEnTMmNlIO1s474or7cJfcPmjWi84",
+	"SLhDVC/FhFovK2MUW9PueHC35Y9AxVqueCmNVojih35q+E5iuSTpSzCMmV5ifLhwYAYcCZJC17oEmx3r",
+	"BDEGEjG449BX5SmGvS3A7NQKKZLsTAaM2TMXOMxBxwYTCGgR1KDo2NKKvNTe84h5CE5hMI8ntLEWFa9w",
+	"JoB3YMTT4QxhajN6iQyXwHTZRpe5SVxM3bFjXbpDvdAKSDpzPWYU3a7SbqAhb87R8L4ngIVqFUqBLmet",
+	"YPde6JmjO62QJTpOiCOqSxutUGOAB47GB0mXeQmPjPeICpa8vCT3qB/PsfOSUc35DXXmqXoOkySFMypM",
+	"dlJ3woB63Ua4fAOBCPFA2lIxxGZAmIYkVc6YqFRkyl6oPMyIbGZ12DhHra5TNMJThZ31Dw/2CEzbrSnq",
+	"tU8P2Y/yq2P0E6ACt9Esl3P0b9hUZV8TYsWQcgUzNJOguSd7o71wKrPvtbHZMTsa7/mihOy85MrMRTn8",
+	"Vs10jmamrpjTbLFWl1h0AzuCJ844zBKlxAyTSkkB+GZd8qkspN2C9H9LTnoPBAPKkyDnKP5l/llIciLR",
+	"Zu2PxwkQRpKq/fG+I49DCg0jykDhdZMIGkXCKoNSb1B8EyiLyCcwrVnJDSrQKw3mxGxtHQZN1YqzNGhK",
+	"TkNzc2mgnlcBERTSGSp/CP8cDlxLzw846/2AAb+wdsVX0mPBYwCCgOlB2ICKNpgEFDQP/J+qm5D/4WMT",
+	"+J914/6nqgH8TwRIbZGu0AH4zyMQFxe2SBXFBFCbjky2+IKAxLsk0NvukF5cvIVGNWInqdoFGhOgdGL8",
+	"GufB57ZxxUA/PEn8MqleRT1kurUU1YA/oh8rrjS4wz0F7gAEhR/JJfGYNWBgWdSl0OeO2mkV2PDsY8HL",
+	"2sUX3kwYOYXyR7Gyjyc3Yk7mNIHD8aFxfuhnIA9mxToXOaZPsmqHeb3mBqyPrO1ukV3fovQkOgJ7IoD3",
+	"oMYL1gYJDvTwBC/FwIsqi4A9j2OpTIMCQpqEewN8fCB4YtxUjRDGRzSCZXwILOJwvJeA5Q//d5SApCCt",
+	"2uMEO8AtD70EjdC6sf4RvH80PnCDPJtpUC38gXMxFwK7p5gOjX6j3ZdoIGgTbyA0Dy9TpjNsLxxDt3OT",
+	"yn/VD4GXAcEXRlo+HigW/Jue8mP/4NwBYnkEbCREgtzuu9fjx0nLn9eg+ZPqbzeCuKwFFuQ8Pn8O7Knu",
+	"m4iBpluOCgxQ6nyLyvHh/j7bDRndxId2sGeORDCWhxkQrXtfWq4lF453h9+HceFMoF6xy59FZz3SOiZs",
+	"L2P94Bh3ohuPQP0Eg6JtwtLS4EiPRP6m8uY1KERsP4ot6RcIY+UTYFAcxmO0tsgGTime6/JCWyswTzEs",
+	"jBdeMMi1Mk7LryDOkY3L0in+6PrTa0XZZHrCpmKrVe5PFv5E0foiRyS1UlT90uwoqaaQM6HoRil3g8NP",
+	"p+e9pLcuC5dZYyZPnoCFR/7wkS4vnriXzBN4tkKMqHD7eknPadO9SW9vtD8aY4Ix2Ym9Se9gNB4dUPHo",
+	"AnOqniwQKepX+PuiC0LlxKly++NxREOrUqNR6qLyQQFDqE1rnG7i1MBUUeFh0FRW2tiLUpgsqeHEYS4M",
+	"9XY0PqiKBuklaVKV642a1GDnvA2/dSF6XuBwzHrpkinE0ojiCrXmmSA7P1VTPrukbaCkCqnVad6b9L4T",
+	"1iFnNS7B2B+Pb4Aw64Iu05c1xDKfHQjf3wMizI2mAyHsjFxuVeJDbckRWPOIBt3Vfpjck1AOjy8c3P7C",
+	"mxoAYpWo15v8410S3Y72Ql4JBTRSG2Av6Vl+gQgHemV676CFiG9C90AdXblk1rCsmaEzQqUY1XCy2BIK",
+	"aFQIP6ZSsUIox7ONCSu5DNKHXPsLDuoe+mwxdduljMJD6MRNFaqIYHl4iDFd5qI8ZoX24IbWRQdamUZZ",
+	"JKGdfnQ4fkaTYFlKMEZpz6lHrEIfcoBEk04Qo1R1oBiBDCgRdhE1obe7oAZZH4XPpCbYeM11yVMFhh+s",
+	"cuPyMH+9gTJWcMSCQWWukueFcBoPjdHuFIg+UHC4v991MCs0il791q8dRRPVI63Lid4l/tKZr3S+veep",
+	"dipp/R7AM4u4W1deXz8aE+3E9/05gCqXmN6sbj0aX1MGcXfTnFZSz9neuKPtVnN74/E9eEwbe+u6ntAL",
+	"g77+ZIbo8sBqXDEqeN4bj2tFzGNfqzNuFBrvWEJ8v1H0e59V8HgSu/FZvccf3Zcty3n0GVHrD+/CyKN7",
+	"mvCVvTux8gi2GF569pFAnQHepxuls75Z7OCGAOpf2ZHDxW+wQ+DExh0HzxZ33l8ZuqJeiJX7kLfll903",
+	"EnXAFcHyX0a3f3YtqF+IJwHD5sEwQDtCzmgB1eaDa6hLl5KM90g149iDhNUU7FbQOVW3R5077qxx6v/g",
+	"893akNwHirbjrk06QHt3UGwC5BC+cHSX49MBTAQv7+/fQe/qhi/6PdS2emXFP95d1/S4M4eASllnfV22",
+	"TuEgUuqwJafWxQHyJ7/VgXaudxoc5w1L3SEUGzZblyVFYeHEH+NNcS7tBD0ocBgMC1XMoy7tPi48/mSJ",
+	"5mEzAsOLcZ96++P9p8O9veH+0fne0WQ8nozHo8P9vYODL/5ehxRqPXpUf7SJrNS79WoZj0ERioxcIfw9",
+	"xGGtQnvXrXYVBkLvM0qprjtb8N3D29/tgj/7fY5YvXboH++uk5uP3StVW+HoiKHge3d9Xz24Abn17tYT",
+	"+oT8YWiSfVJPyQ6T7rUoBPexDzjCkyDcOspeKDevnpSXqn5V/cKq4pcB5TPPLklpwOIgB0+HcO6Ve7We",
+	"w8sjZwddT3x32ylqJ7KgvMHkb/6lHhLWsoaMu6DbOyQjV31oN1W7LSSaXp2/PYCh9EkMssIN+0NyyRjR",
+	"8l/GKhNMbIrgNf6MhsMDs2S8k+2T7Y+AndR1y+xtF7NRtNMbIS4a0MwYvReZdYEJ11ChOi2X17Wgg8NJ",
+	"i15q2SxtANbf2WSp6W5xHi7rZ+3cXeTUTmUD26WWZ/z/utXyp7Mj7qvkfCcJ74FMWBT8ILXbys4dlBUi",
+	"qc+nrZyvS2U8Og9mWPIKTY05bBSnXQSSrwnvlnZB0Do+l9tgZsSInbSuiOA2VVkEM+ZBeya+J+dwrRSY",
+	"w/EzVj9Lv4MmQ+HUeysyNKU/mCbTKV/+OJpMJCH+5ZpM4OX/1mQeQpPp1Jnvo8nUymceQGWJmupUWb4H",
+	"bhU/1dJRGvjx19cVuPDHTrJijeyhTlPn7LsuE23OvXqme+b+999ZMasVajU1LebueosMY/dIDQjw3+rY",
+	"/83q2FfrbV0bu0kRuyFW/7ZCW6G08oCfEdK3nMuGYJ7aoCstjaeJwjJirzwKC3O58dTwL1oq8ig9P33+",
+	"Kgr69/fH+xXAhLetfAx/s9CMm0uX6EnD85AtCNsmy+CA9hUBiUtS4w50jupVQhfQpK+uTFW9vBLbRyWt",
+	"nTtYla5mdeYFOhyiN/pCrupyaHc5bDYcVkVrGaZrGyw/dwPsIzobQgPhc/gxGxy7LCZXp1Ll8aKW9qyd",
+	"3JWlqs/j6wk7dcqZXitLCVUqJNharQc366Kt9APWnX3gFWpWJatSXkT4WKsfSqIUwwYiyCDOYOjYEURK",
+	"IJRzt8XnoAdfiu0jn7vnch0j6JBGZWcz0SGAGRCcgqsYQfAMPcd4B17PCauESYKwKnUkCgSMIfqs0FAw",
+	"STb6LRyMR8Y/UooqyT1kbrkbJ4MS7wuDXE5GnHVaZWdSroy/dtwiTCgldiLx5zJ3tfaXHZmHjwwmgVZg",
+	"OaPHj3fBvxDeRphlJ449TcAjyUxiMt4BBIOTrOG44ID8IOpILW4MyAkM63dhs1BGDxCqtAOX1GMrjBIa",
+	"J/MZ47SJAUnEYw0FOJFQmWI1kgMhgrATtwZxpasvWz8cH4xS9TLUm94MQsE6MSiSVMGRz2rFr4MuQ83d",
+	"+/D7JuSQjRNrkW37J+nNS70MqG2VvOveoeQm4BiznkapN/e2re6XYrP3qQHJz2N11lES/0S3NDxgfBSv",
+	"Nu1QtE9IvktDSpRPa8YT6rDjG3jxn0ff9XUYt8bXk5A5v8Oz9hEXge+P9+9JuZsKRzgQb8Dx7ATvDHtZ",
+	"3ZBWbedUTzsxJydf3GOLIwTUrvxbp3ke14BDmqAhoMR1VJL29+gm6Pd28HuQAJXj4nq6Km+HjezooQXm",
+	"d28K+Je7a+5gKlU3pH2Sg4Y3rkLr9GA4G0PORANo5XbXxqf7LBx363RYvKlhv3B/r8VNkaVwV+BH+i+S",
+	"nqpfJ9e5Yjdh3BxTWaAD/0S4tOY9MqRb7pr1GSqRCOpTu8ilOeXm1YkPd5n3XTB3+m3TI2C5NixBuh+j",
+	"vfvZIAloQdKkKgYK6mdNgKF/ZwX+ebICD/c/lmH5qy13pOa20Wy8rU5VWRUri1CH9kx81Pajo3ZeNUiW",
+	"Zdc5q125+UCH7NaJ7IbnISM8xuepW0otOr4H8TWJ7o/pBkx+q3sCX3vHEnImXDBEOI6Vm27nYAWD3l1O",
+	"xmZaGdCqlGVG8ZVZaDtxPAjs4TXBh4DpWiI8ORVku7vxnZVMDHTFA/ZpzVeIAADooEAPlMgZJ3V8R8nX",
+	"mYcr/9QKB13kr9Z2V4VDvb7h6YEvcDj44uMrHPb2x4cPW+RAFf1Kb/4AJWRnVs8uQ0UX1faB4EOPbUEX",
+	"OHUSYUOB3UmNdCNPBPDjXEtY1uG8vQ5Vv0uPH3g06ax1505opgYRg/7nuJyMrXRRmFQh07GaELqDG3ZL",
+	"94G07y2JfcyGrgJxVybEd4nUYPSkYX62Td0hY2ahN4QDkKpwJdSO0wIa5GfInW7cHvWHT6UOl4nsdib4",
+	"a4QaZaACtV28P6h6Z8ZLXeA7XabwrrtwDsfVMO5lBx9EPb3U37rm79SnWhfFzb3m/Ep8uvldXcR1g0r9",
+	"yF1U9fskoN/X6PwThAA7kLoiFhtE//3Tz/1NJu86+LO7WuAGpSGz4r2lxxwOYsb6ZwggMDwDLv0tthDw",
+	"56el3hjCaM7wpzMsos9ckYi0Lt4YcNs8OxWEmbGluWMckop9Kb0Kg4OI4UZQSNajlyTkkDd4V1FAZXFo",
+	"M+hFUmbEXq3AsLUenAPeIHDAxkU5qXKRPpxxQHaLr+Z4hAj+VBlcg2D54ezVS8bNjlscspAiFsOvBTOz",
+	"+9BnrvLfHfaBu8gHB5ch+DSW4TuIP4eQ49CcCTnxA1XzxxDOiMfogNc+kAGasFBbrZUHZg+YSA7CEfRQ",
+	"wuOsxXzjS63owcrd9qF+4w2Bs7vLtsjQPg4hVMRax56PxmO29CDGJOWjPi+09fFrNBuoPMr17AR27YX4",
+	"6q2FizWGESPMRdUiNVNDuA3YtlOB9yZXyYf+6ZCnkVRFUDWMXpXDRLskfwD8haWpjbp2waR7yGGjfah5",
+	"Zfy9YVVZWOQZbVxoSd01SdxdAo5Iu4S14VZIiY0wnq7iuGCKrnYC6jEj9pWY8bXx20eE50N/aLjE54WH",
+	"0+nwSRyhwcGocQyEkjPagciJYp5geapUF6nKXnBjh/j48PQbQjFcr2CIObdRANbTOY3Jx/89c5mEtSE4",
+	"IL5aCbqUBw6dJJAhvuEYN/aA/Uh0km72mOklIgvSzXLZBOirtFPBbTZw4Hu0JntH4X48PWdGFgIOW6p8",
+	"cHdV6vewWrlGbxnBxHLFZI4LB3x3xN4GXA4PwbS2DpsDBuvx3NzzxxEnjFYZcdvqSDCpQkCk2iWjqTpz",
+	"mKtg1DnglQSDmeSXULnLb4AWJlUeg3vYUFS4ns6QtSF1dYmQI1kNFRb7Pw8zcQhltnZDOwVjpWrclZ4l",
+	"rJCXwqN4+rhyEEusTmMBEhLhU1ywvXZ7TqpIclUL67IyEPuT/IERDd+BWEFI1UeBWJ+TKtwJR2VrwjUW",
+	"b16/cIBlRrsvWaEv3J2+r/FagDK7wWogGd2OF7dVO+QFnj+CPUIHp05JQuIVuHj9TVPME2gbyhwZk527",
+	"NIQWkDA1qhSfmEEwIZE04dT1jRCMT/WVGBA1SzSn+GwmVnitlXZMhFc9UXyHLuudB2hq6cB/pEK7gedo",
+	"Sjn8n9r29GI1Obq+eH9cv694PHzWeQnxHXKeWypV00bzYiwyC3roAZyw/fF4DKdD5hN2uIcweMpOaOlS",
+	"BcrKhP2Wepsg7U1SsEXSXpKS5YDfOHUCv20ZC2lvspekO6wQ+HH/OgzgMAzAD/nOYwC5jl/F2em9yW9p",
+	"w1bEh7utRXx9Vy9rU++mMlbx+xvMVXy8MoO7Hh/XHr/GBYmYf6oayaP1g0bHEVEt3LUNmKKHhJ6Qkgvn",
+	"MAmKnksuSpXTRgn8Zs4iRRK1T+dhiMWQF1HOldoKGXa6o5y8OXUyJeBBechhQpmUNtxVGskjROD+c1iF",
+	"H+/Zt1r/xNX2hhDkVE9r0b7DDiTzGA6+FUXrdO3X2ujy7zcF7IMF0roA72+Cuk9Vvy3tB5NoxgF0z/Lp",
+	"IAZo+33d/R9BDaCz7AjyNFDt947G43EHJSRhTWNw+yjscxSHfY7GB7fRBoEJhs67SCXWuB6STDpA/G+D",
+	"709VDb+f9evqYBUtbdxeUF0q5RNSs/jig8GIvd55EYATaA9Hcp/BAZTQZZEd/pbBZ/ANtS8PI1ouRNed",
+	"/OeVocqvnHYOcskhVsMJn4qFVDlb4q2H6xVdPoppvC1F9QU08raKbzU0qMMb+48M5T+J4KEJfQSrUdq+",
+	"7XBTt2VP911KtTSNw4qJvOx8tDNLw/udHzhDY8fdT5Q6Ud0C8Sdx5r7w96l3xWwf5LziCIErdFlydc5P",
+	"wKZPMN/XjaENCGI8qmVU2FpB8yJ4B5aVjCqzCcN+sBLtLfUKqvH3AmOVR1mC4RgBuJHrzpeSRE2HJWo3",
+	"/8r7vYTKV1qq2pAIBKn9EqF5Rg/qlYFV/D8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

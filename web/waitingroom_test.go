@@ -133,14 +133,15 @@ func TestWaitingRoomTooManyTabs(t *testing.T) {
 	startSale(t, shop, 1)
 	browser := newBrowser(t, desktop)
 
+	// Every tab is dave's own browser's, which keeps his token for all.
 	var tabs []context.Context
 	for range live.DefaultMaxPerUser {
-		ctx := shopper(t, browser, desktop, shop)
+		ctx := sameShopper(t, browser, desktop, shop)
 		buy(t, ctx, "dave")
 		waitFor(t, ctx, "dave's stream", shows("link", "Live updates for dave")+" && "+shows("hold", "You have one reserved"))
 		tabs = append(tabs, ctx)
 	}
-	extra := shopper(t, browser, desktop, shop)
+	extra := sameShopper(t, browser, desktop, shop)
 	buy(t, extra, "dave")
 	// Its Buy is answered already-reserved: the tab reads dave's hold
 	// instead of waiting for a stream it cannot have.

@@ -19,7 +19,10 @@ func booksCommand(ctx context.Context, args []string, getenv func(string) string
 			"cancels and repeat reserves as well. Then it checks the books exactly: no unit oversold, every\n"+
 			"place in line handed out once, every follow-up answered as it must be, and every server's\n"+
 			"GET /status the same. Books that do not balance exit 1. It starts a fresh sale first\n"+
-			"(POST /initialize with reset: everything on the sale is dropped).")
+			"(POST /initialize with reset: everything on the sale is dropped). Every user is new and comes\n"+
+			"from this one address, and every follow-up carries the shopper_token the user's first reserve\n"+
+			"answered: start the servers with --rate-limit 0 --new-shopper-rate 0, or their limits refuse\n"+
+			"most of the users (a 429 is a violation).")
 	fs.Func("url", "a server's base `URL` (default http://127.0.0.1:8080); repeat it for servers sharing the sale, over which the connections are spread round-robin (the sale is initialized through the first)", func(s string) error {
 		urls = append(urls, s)
 		return nil

@@ -14,8 +14,11 @@
 // the bare net/http baseline, and with --store the real server on SQLite or
 // PostgreSQL against it on the memory store, in alternating rounds, each
 // run a fresh process and a fresh sale, its books checked. books drives
-// servers already running, sharing one sale, with requests whose ids it
-// keeps, and checks the books exactly. streams measures the server's memory
+// servers already running, sharing one sale, with requests whose ids (and
+// shopper tokens) it keeps, and checks the books exactly; those servers
+// are to be started with --new-shopper-rate 0, since every one of its
+// users is new and comes from one address, as the commands that start
+// servers themselves (wrk, streams) do. streams measures the server's memory
 // per open event stream and how long a move of the line takes to reach the
 // last one. baseline serves the handler the real server is measured
 // against. `flashsale-load COMMAND -h` lists a command's flags.

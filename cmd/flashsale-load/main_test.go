@@ -345,7 +345,7 @@ func TestWrkOnMemory(t *testing.T) {
 		}
 		checkWrkRows(t, out, "baseline", "before", "flashsale")
 		checkContains(t, out,
-			"\n  before     "+serverbin.Path(t)+" --rate-limit ",
+			"\n  before     "+serverbin.Path(t)+" --rate-limit 1000000 --rate-burst 1000000 --new-shopper-rate 0 ",
 			"\n  order      round 1: baseline, before, flashsale\n",
 			"\n  before/baseline ", "\n  flashsale/baseline ",
 			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",

@@ -9,13 +9,26 @@ import (
 	"github.com/flashsale/flashsale/generated"
 )
 
-// newClient is a typed client that keeps a connection per worker alive, so
-// that the load spends its time on requests, not on connecting.
+// newClient is a typed client of t's shoppers (shopperClient), each with
+// their own token, that keeps a connection per worker alive, so that the
+// load spends its time on requests, not on connecting.
 func newClient(t *testing.T, url string) *generated.ClientWithResponses {
 	t.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: crashWorkers}
 	t.Cleanup(tr.CloseIdleConnections)
-	c, err := generated.NewClientWithResponses(url, generated.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second}))
+	return typedClient(t, url, shopperClient(t, 10*time.Second, tr))
+}
+
+// newBareClient is a typed client that sends no token of its own: a device
+// that never had the answer a token came in.
+func newBareClient(t *testing.T, url string) *generated.ClientWithResponses {
+	t.Helper()
+	return typedClient(t, url, &http.Client{Timeout: 10 * time.Second})
+}
+
+func typedClient(t *testing.T, url string, hc *http.Client) *generated.ClientWithResponses {
+	t.Helper()
+	c, err := generated.NewClientWithResponses(url, generated.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatalf("client for %s: %v", url, err)
 	}
@@ -24,7 +37,7 @@ func newClient(t *testing.T, url string) *generated.ClientWithResponses {
 
 func mustReserve(t *testing.T, c *generated.ClientWithResponses, u string) *generated.ReserveResponse {
 	t.Helper()
-	r, err := c.ReserveWithResponse(context.Background(), nil, generated.ReserveRequest{UserId: u})
+	r, err := c.ReserveWithResponse(context.Background(), nil, generated.ReserveRequest{UserId: &u})
 	if err != nil {
 		t.Fatalf("reserve %s: %v", u, err)
 	}
@@ -33,9 +46,9 @@ func mustReserve(t *testing.T, c *generated.ClientWithResponses, u string) *gene
 
 // mustUser reads where u stands: a generated.UserNone, UserWaiting,
 // UserHeld or UserConfirmed, as the answer's state says.
-func mustUser(t *testing.T, c *generated.ClientWithResponses, u string) any {
+func mustUser(t *testing.T, c *generated.ClientWithResponses, u string, edit ...generated.RequestEditorFn) any {
 	t.Helper()
-	r, err := c.GetUserWithResponse(context.Background(), u)
+	r, err := c.GetUserWithResponse(context.Background(), u, edit...)
 	if err != nil {
 		t.Fatalf("read user %s: %v", u, err)
 	}
@@ -49,19 +62,20 @@ func mustUser(t *testing.T, c *generated.ClientWithResponses, u string) any {
 	return v
 }
 
-func mustReservation(t *testing.T, c *generated.ClientWithResponses, id string) generated.Reservation {
+func mustReservation(t *testing.T, c *generated.ClientWithResponses, id string, edit ...generated.RequestEditorFn) generated.Reservation {
 	t.Helper()
-	r, ok := readReservation(t, c, id)
+	r, ok := readReservation(t, c, id, edit...)
 	if !ok {
 		t.Fatalf("reservation %s is not found", id)
 	}
 	return r
 }
 
-// readReservation reads a reservation, reporting a 404 as not found.
-func readReservation(t *testing.T, c *generated.ClientWithResponses, id string) (generated.Reservation, bool) {
+// readReservation reads a reservation, reporting a 404 as not found (for
+// another shopper's too, which the server tells from none).
+func readReservation(t *testing.T, c *generated.ClientWithResponses, id string, edit ...generated.RequestEditorFn) (generated.Reservation, bool) {
 	t.Helper()
-	r, err := c.GetReservationWithResponse(context.Background(), id)
+	r, err := c.GetReservationWithResponse(context.Background(), id, edit...)
 	switch {
 	case err != nil:
 		t.Fatalf("read reservation %s: %v", id, err)

@@ -37,6 +37,13 @@ type config struct {
 	shutdownTimeout   time.Duration
 	maxStreams        int
 	maxUserStreams    int
+	newShopperRate    float64
+	newShopperBurst   int
+	trustedProxies    prefixes
+	jwtKeys           string
+	jwtSecret         string
+	jwtIssuer         string
+	jwtAudience       string
 
 	// tokenTrimmedFrom names where the admin token came from when
 	// whitespace around it was trimmed, for run to warn once it can log.
@@ -66,6 +73,13 @@ func flags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.IntVar(&c.maxStreams, "max-streams", live.DefaultMaxStreams, "event streams (GET /users/{id}/events) this server keeps open at once; each holds a connection, so keep it under the open-files limit (ulimit -n); beyond it, 503 streams-full")
 	fs.IntVar(&c.maxUserStreams, "max-streams-per-user", live.DefaultMaxPerUser, "event streams one user may have open at once on this server; beyond it, 429 too-many-streams")
+	fs.Float64Var(&c.newShopperRate, "new-shopper-rate", 1, "new users per second one client address may make (a reserve with no token; 0 disables): what keeps one machine from taking the stock under many names. Clients behind one NAT share an address")
+	fs.IntVar(&c.newShopperBurst, "new-shopper-burst", 20, "burst of new users per client address")
+	fs.Var(&c.trustedProxies, "trusted-proxies", "comma-separated CIDRs of proxies in front of this server (such as 10.0.0.0/8): from them the client's address is read from Forwarded or X-Forwarded-For; otherwise it is the peer's")
+	fs.StringVar(&c.jwtKeys, "shopper-jwt-keys", "", "the shop's own shopper tokens: a file of the public keys that sign them, a JWKS or PEM (PUBLIC KEY, RSA PUBLIC KEY, CERTIFICATE); the shopper is each token's sub. Read again on SIGHUP. Without it (nor -shopper-jwt-secret), the sale issues its own shopper tokens")
+	fs.StringVar(&c.jwtSecret, "shopper-jwt-secret", "", "the shop's own shopper tokens signed with HS256: a file holding the secret (at least 32 bytes). Read again on SIGHUP")
+	fs.StringVar(&c.jwtIssuer, "shopper-jwt-issuer", "", "the iss every shop token must carry (required with the shop's tokens)")
+	fs.StringVar(&c.jwtAudience, "shopper-jwt-audience", "", "an aud every shop token must carry (required with the shop's tokens)")
 	return fs
 }
 
@@ -169,8 +183,11 @@ func (r *readable) IsBoolFlag() bool {
 
 // wants says what a flag's value must look like, from its type.
 func wants(f *flag.Flag) string {
-	if f.Name == "rate-limit" {
+	switch f.Name {
+	case "rate-limit":
 		return "a number of attempts per second"
+	case "new-shopper-rate":
+		return "a number of new users per second"
 	}
 	switch f.Value.(flag.Getter).Get().(type) {
 	case bool:
@@ -183,6 +200,8 @@ func wants(f *flag.Flag) string {
 		return "a duration with a unit, such as 90s, 5m or 1h30m"
 	case *slog.Level:
 		return "debug, info, warn or error"
+	case prefixes:
+		return "comma-separated CIDRs, such as 10.0.0.0/8,192.168.1.7/32"
 	}
 	return "another value" // a string flag reads any
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,37 @@ var refusals = []struct {
 	{args: []string{"--rate-burst", "2000000"}, want: `-rate-burst: `},
 	{env: map[string]string{"FLASHSALE_RATE_BURST": "-3"}, want: `FLASHSALE_RATE_BURST: `},
 
+	// The limit on new users per address has the same bounds.
+	{args: []string{"--new-shopper-rate", "fast"}, want: `-new-shopper-rate "fast": want a number of new users per second`},
+	{args: []string{"--new-shopper-rate", "-1"}, want: `-new-shopper-rate: `},
+	{args: []string{"--new-shopper-rate", "NaN"}, want: `-new-shopper-rate: `},
+	{args: []string{"--new-shopper-rate", "+Inf"}, want: `-new-shopper-rate: `},
+	{args: []string{"--new-shopper-rate", "1e7"}, want: `-new-shopper-rate: `},
+	{args: []string{"--new-shopper-rate", "0.000001"}, want: `-new-shopper-rate: `},
+	{args: []string{"--new-shopper-burst", "lots"}, want: `-new-shopper-burst "lots": want a whole number`},
+	{args: []string{"--new-shopper-burst", "0"}, want: `-new-shopper-burst: `},
+	{args: []string{"--new-shopper-burst", "2000000"}, want: `-new-shopper-burst: `},
+	{env: map[string]string{"FLASHSALE_NEW_SHOPPER_RATE": "-2"}, want: `FLASHSALE_NEW_SHOPPER_RATE: `},
+	{env: map[string]string{"FLASHSALE_NEW_SHOPPER_BURST": "-3"}, want: `FLASHSALE_NEW_SHOPPER_BURST: `},
+
+	// Trusted proxies are CIDRs (or addresses), each of them.
+	{args: []string{"--trusted-proxies", "10.0.0.0/33"}, want: `-trusted-proxies "10.0.0.0/33": want comma-separated CIDRs, such as 10.0.0.0/8,192.168.1.7/32`},
+	{args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.internal"}, want: `-trusted-proxies "10.0.0.0/8,proxy.internal": want comma-separated CIDRs`},
+	{args: []string{"--trusted-proxies", "10.0.0.0/8;192.168.0.0/16"}, want: `-trusted-proxies "10.0.0.0/8;192.168.0.0/16": want comma-separated CIDRs`},
+	{env: map[string]string{"FLASHSALE_TRUSTED_PROXIES": "banana"}, want: `FLASHSALE_TRUSTED_PROXIES="banana": want comma-separated CIDRs`},
+
+	// The shop's tokens are checked for an issuer and an audience, which
+	// mean nothing without them. (What the files hold is read at start:
+	// TestRunRefusesBadShopKeys.)
+	{args: []string{"--shopper-jwt-issuer", "https://shop.example"}, want: `-shopper-jwt-issuer and -shopper-jwt-audience are for the shop's tokens: give -shopper-jwt-keys or -shopper-jwt-secret too`},
+	{args: []string{"--shopper-jwt-audience", "flashsale"}, want: `-shopper-jwt-issuer and -shopper-jwt-audience are for the shop's tokens`},
+	{args: []string{"--shopper-jwt-keys", "keys.json"}, want: `the shop's tokens need -shopper-jwt-issuer, the iss they carry`},
+	{args: []string{"--shopper-jwt-keys", "keys.json", "--shopper-jwt-audience", "flashsale"}, want: `the shop's tokens need -shopper-jwt-issuer`},
+	{args: []string{"--shopper-jwt-keys", "keys.json", "--shopper-jwt-issuer", "https://shop.example"}, want: `the shop's tokens need -shopper-jwt-audience, an aud they carry for this service`},
+	{args: []string{"--shopper-jwt-secret", "secret", "--shopper-jwt-issuer", "https://shop.example"}, want: `the shop's tokens need -shopper-jwt-audience`},
+	{args: []string{"--shopper-jwt-secret", "secret", "--shopper-jwt-audience", "flashsale"}, want: `the shop's tokens need -shopper-jwt-issuer`},
+	{env: map[string]string{"FLASHSALE_SHOPPER_JWT_KEYS": "keys.json", "FLASHSALE_SHOPPER_JWT_AUDIENCE": "flashsale"}, want: `the shop's tokens need -shopper-jwt-issuer, the iss they carry`},
+
 	// Numbers.
 	{args: []string{"--inventory", "-5"}, want: `-inventory -5 must be within 0..1000000000 (or -1)`},
 	{args: []string{"--inventory", "1000000001"}, want: `-inventory 1000000001 must be within 0..1000000000 (or -1)`},
@@ -174,6 +206,15 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 		{[]string{"--shutdown-timeout", "1s"}, "0s"},
 		{[]string{"--max-streams", "50"}, "0"},
 		{[]string{"--max-streams-per-user", "2"}, "many"},
+		{[]string{"--new-shopper-rate", "0"}, "fast"},
+		{[]string{"--new-shopper-burst", "3"}, "0"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8"}, "banana"},
+		// Given empty on the command line, the shop's flags stay unset
+		// (the sale's own tokens) whatever their variables say.
+		{[]string{"--shopper-jwt-keys", ""}, "/nonexistent/keys.json"},
+		{[]string{"--shopper-jwt-secret", ""}, "/nonexistent/secret"},
+		{[]string{"--shopper-jwt-issuer", ""}, "https://shop.example"},
+		{[]string{"--shopper-jwt-audience", ""}, "flashsale"},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
@@ -188,7 +229,7 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s=%q beside %v: %v", envName(name), c.bad, c.args, err)
 			}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("the variable changed the configuration:\n got %+v\nwant %+v", got, want)
 			}
 		})
@@ -254,5 +295,23 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if c.addr != "127.0.0.1:8080" || c.inventory != -1 || c.rateLimit != 5 || c.rateBurst != 10 || c.idempotencyTTL != sale.DefaultKeyTTL {
 		t.Errorf("defaults: %+v", c)
+	}
+	// New users are limited per address by default, nobody's proxy is
+	// trusted, and the sale issues its own shopper tokens.
+	if c.newShopperRate != 1 || c.newShopperBurst != 20 || len(c.trustedProxies) != 0 ||
+		c.jwtKeys != "" || c.jwtSecret != "" || c.jwtIssuer != "" || c.jwtAudience != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// --trusted-proxies takes CIDRs and bare addresses, masked, with spaces
+// around the commas.
+func TestParseConfigTrustedProxies(t *testing.T) {
+	c, err := parseConfig([]string{"--trusted-proxies", "10.1.2.3/8, 192.168.1.7,::1"}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.trustedProxies.String(), "10.0.0.0/8,192.168.1.7/32,::1/128"; got != want {
+		t.Errorf("trusted proxies %s, want %s", got, want)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // check refuses a configuration the server cannot run as the operator
 // meant, with one line naming the flag or variable at fault.
 func (c *config) check(from origins) error {
-	for _, check := range []func(origins) error{c.checkStore, c.checkAddr, c.checkToken, c.checkTimes, c.checkRate, c.checkNumbers} {
+	for _, check := range []func(origins) error{c.checkStore, c.checkAddr, c.checkToken, c.checkTimes, c.checkRate, c.checkNumbers, c.checkShopTokens} {
 		if err := check(from); err != nil {
 			return err
 		}
@@ -90,11 +90,36 @@ func (c *config) checkTimes(from origins) error {
 
 // checkRate leaves the bounds to httpapi, which enforces them.
 func (c *config) checkRate(from origins) error {
-	if err := httpapi.CheckRateLimit(c.rateLimit, 1); err != nil {
-		return fmt.Errorf("%s: %w", from.name("rate-limit"), err)
+	for _, l := range []struct {
+		rate, burst string
+		perSecond   float64
+		n           int
+	}{
+		{"rate-limit", "rate-burst", c.rateLimit, c.rateBurst},
+		{"new-shopper-rate", "new-shopper-burst", c.newShopperRate, c.newShopperBurst},
+	} {
+		if err := httpapi.CheckRateLimit(l.perSecond, 1); err != nil {
+			return fmt.Errorf("%s: %w", from.name(l.rate), err)
+		}
+		if err := httpapi.CheckRateLimit(l.perSecond, l.n); err != nil {
+			return fmt.Errorf("%s: %w", from.name(l.burst), err)
+		}
 	}
-	if err := httpapi.CheckRateLimit(c.rateLimit, c.rateBurst); err != nil {
-		return fmt.Errorf("%s: %w", from.name("rate-burst"), err)
+	return nil
+}
+
+// checkShopTokens wants the issuer and audience of the shop's tokens
+// whenever they are used, and neither otherwise: a token checked for
+// neither would be taken from any service the shop signs tokens for.
+func (c *config) checkShopTokens(from origins) error {
+	shop := c.jwtKeys != "" || c.jwtSecret != ""
+	switch {
+	case shop && c.jwtIssuer == "":
+		return fmt.Errorf("the shop's tokens need %s, the iss they carry", from.name("shopper-jwt-issuer"))
+	case shop && c.jwtAudience == "":
+		return fmt.Errorf("the shop's tokens need %s, an aud they carry for this service", from.name("shopper-jwt-audience"))
+	case !shop && (c.jwtIssuer != "" || c.jwtAudience != ""):
+		return fmt.Errorf("%s and %s are for the shop's tokens: give %s or %s too", from.name("shopper-jwt-issuer"), from.name("shopper-jwt-audience"), from.name("shopper-jwt-keys"), from.name("shopper-jwt-secret"))
 	}
 	return nil
 }

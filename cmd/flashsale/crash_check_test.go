@@ -21,27 +21,35 @@ type observed struct {
 	holds  map[string]generated.Reservation // every reservation the load or these reads named; missing: 404
 }
 
-func observe(t *testing.T, c *generated.ClientWithResponses, h history) observed {
+// observe reads the sale after a crash: the status, every user of h, and
+// every reservation an answer or these reads named.
+//
+// Each user, and each reservation, is read as the user the answers say it
+// is of, with their token (which must still work after the crash), or as
+// the admin for a user whose only reserve got no answer (who has none).
+// A reservation read as a user it is not of reads 404, as a missing one.
+func observe(t *testing.T, c *generated.ClientWithResponses, admin string, h history) observed {
 	t.Helper()
 	o := observed{status: mustStatus(t, c), users: map[string]userAnswer{}, holds: map[string]generated.Reservation{}}
-	ids := map[string]bool{}
+	jar := jarOf(t)
+	ids := map[string]string{} // reservation → its user, as the answers say
 	for u, steps := range h {
-		a, err := userAnswerOf(mustUser(t, c, u))
+		a, err := userAnswerOf(mustUser(t, c, u, asOrAdmin(jar, u, admin)))
 		if err != nil {
 			t.Fatalf("read user %s: %v", u, err)
 		}
 		o.users[u] = a
 		if a.shown != nil {
-			ids[a.shown.ReservationId] = true
+			ids[a.shown.ReservationId] = u
 		}
 		for _, s := range steps {
 			for _, f := range s.holds {
-				ids[f.id] = true
+				ids[f.id] = f.user
 			}
 		}
 	}
-	for id := range ids {
-		if r, ok := readReservation(t, c, id); ok {
+	for id, u := range ids {
+		if r, ok := readReservation(t, c, id, asOrAdmin(jar, u, admin)); ok {
 			o.holds[id] = r
 		}
 	}
@@ -383,12 +391,13 @@ func describeUser(u any) string {
 
 func clock(t time.Time) string { return t.Format("15:04:05.000000") }
 
-// checkAfter reads the sale through c, after a crash (when), and checks
+// checkAfter reads the sale through c (and as the admin, whose token admin
+// is, what no token of the test's can read), after a crash (when), and checks
 // everything h was told against it: every hold and place still there, the
 // line in order, the books balanced, and the server still selling.
-func checkAfter(t *testing.T, c *generated.ClientWithResponses, h history, when string) observed {
+func checkAfter(t *testing.T, c *generated.ClientWithResponses, admin string, h history, when string) observed {
 	t.Helper()
-	o := observe(t, c, h)
+	o := observe(t, c, admin, h)
 	t.Logf("%s; %s: available %d, held %d, confirmed %d, waiting %d",
 		h.summary(), when, o.status.Available, o.status.Held, o.status.Confirmed, o.status.WaitlistSize)
 	checkHolds(t, h, o)

@@ -68,15 +68,21 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 }
 
 func crashAndCheck(t *testing.T, bin string, seed uint64) {
+	// No limit on new users per address: all 96 come from this one.
 	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"),
-		"--admin-token", "crash", "--hold-ttl", crashHoldTTL.String(), "--inventory", fmt.Sprint(crashInventory), "--rate-limit", "0"}
+		"--admin-token", crashAdmin, "--hold-ttl", crashHoldTTL.String(), "--inventory", fmt.Sprint(crashInventory),
+		"--rate-limit", "0", "--new-shopper-rate", "0"}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	killAt := crashMinAnswers + rng.IntN(crashMaxAnswers-crashMinAnswers+1)
 
 	h := loadUntilKilled(t, testkit.StartProcess(t, bin, args...), seed, killAt)
 	srv := testkit.StartProcess(t, bin, args...) // the same command line, as an operator would
-	checkAfter(t, newClient(t, srv.URL), h, "after restart")
+	checkAfter(t, newClient(t, srv.URL), crashAdmin, h, "after restart")
 }
+
+// crashAdmin is the crash test's admin token, with which the checks read
+// the users the load never got a token for.
+const crashAdmin = "crash"
 
 // step is one request of the load and what its answer said.
 type step struct {
@@ -121,9 +127,11 @@ type holdFact struct {
 // made (one at a time). Every user of the pool has an entry.
 type history map[string][]step
 
-// loader runs the load against one server.
+// loader runs the load against one server, each request made by the user
+// it is about, with their token (as).
 type loader struct {
 	c       *generated.ClientWithResponses
+	jar     *testkit.Jar // the users' tokens, from their first reserves
 	killAt  int64
 	answers atomic.Int64
 	kill    chan struct{} // closed at the killAt-th answer
@@ -135,7 +143,7 @@ type loader struct {
 // user asked and was told.
 func loadUntilKilled(t *testing.T, srv *testkit.Process, seed uint64, killAt int) history {
 	t.Helper()
-	l := &loader{c: newClient(t, srv.URL), killAt: int64(killAt), kill: make(chan struct{})}
+	l := &loader{c: newClient(t, srv.URL), jar: jarOf(t), killAt: int64(killAt), kill: make(chan struct{})}
 	parts := make([]history, crashWorkers)
 	var wg sync.WaitGroup
 	for w := range crashWorkers {
@@ -293,7 +301,7 @@ func (s *step) answered(ok bool, body []byte) {
 
 func (l *loader) reserve(s *step) {
 	r, ok := send(s, func(ctx context.Context) (*generated.ReserveResponse, error) {
-		return l.c.ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: s.user})
+		return l.c.ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: &s.user}, as(l.jar, s.user))
 	})
 	if !ok {
 		return
@@ -334,7 +342,7 @@ func (l *loader) settle(s *step) {
 	if s.op == opConfirm {
 		var r *generated.ConfirmReservationResponse
 		if r, ok = send(s, func(ctx context.Context) (*generated.ConfirmReservationResponse, error) {
-			return l.c.ConfirmReservationWithResponse(ctx, s.hold, nil)
+			return l.c.ConfirmReservationWithResponse(ctx, s.hold, nil, as(l.jar, s.user))
 		}); ok {
 			res, raw = r.JSON200, r.Body
 		}
@@ -342,7 +350,7 @@ func (l *loader) settle(s *step) {
 		want, next = generated.ReservationStatusCancelled, userFact{state: sale.None}
 		var r *generated.CancelReservationResponse
 		if r, ok = send(s, func(ctx context.Context) (*generated.CancelReservationResponse, error) {
-			return l.c.CancelReservationWithResponse(ctx, s.hold, nil)
+			return l.c.CancelReservationWithResponse(ctx, s.hold, nil, as(l.jar, s.user))
 		}); ok {
 			res, raw = r.JSON200, r.Body
 		}
@@ -361,7 +369,7 @@ func (l *loader) settle(s *step) {
 
 func (l *loader) leave(s *step) {
 	r, ok := send(s, func(ctx context.Context) (*generated.LeaveWaitlistResponse, error) {
-		return l.c.LeaveWaitlistWithResponse(ctx, s.user)
+		return l.c.LeaveWaitlistWithResponse(ctx, s.user, as(l.jar, s.user))
 	})
 	if !ok {
 		return
@@ -381,10 +389,17 @@ func (l *loader) leave(s *step) {
 }
 
 func (l *loader) readUser(s *step) {
+	// A user who never reserved has no token yet: nobody may read about
+	// them without one, them included, and nothing changes.
+	tokenless := l.jar.Token(s.user) == ""
 	r, ok := send(s, func(ctx context.Context) (*generated.GetUserResponse, error) {
-		return l.c.GetUserWithResponse(ctx, s.user)
+		return l.c.GetUserWithResponse(ctx, s.user, as(l.jar, s.user))
 	})
 	if !ok {
+		return
+	}
+	if tokenless {
+		s.answered(isProblem(r.ApplicationproblemJSON401, generated.ProblemTypeUnauthorized), r.Body)
 		return
 	}
 	if r.JSON200 == nil {
@@ -409,7 +424,7 @@ func (l *loader) readUser(s *step) {
 
 func (l *loader) readReservation(s *step) {
 	r, ok := send(s, func(ctx context.Context) (*generated.GetReservationResponse, error) {
-		return l.c.GetReservationWithResponse(ctx, s.hold)
+		return l.c.GetReservationWithResponse(ctx, s.hold, as(l.jar, s.user))
 	})
 	if !ok {
 		return

@@ -27,10 +27,11 @@ import (
 func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 	dir := mountTmpfs(t, "4m")
 	db := filepath.Join(dir, "sale.db")
-	args := []string{"--store", "sqlite", "--db", db, "--admin-token", "t", "--rate-limit", "0", "--hold-ttl", "1h"}
+	// Hundreds of new users from this one address: no limit on them.
+	args := []string{"--store", "sqlite", "--db", db, "--admin-token", "t", "--rate-limit", "0", "--new-shopper-rate", "0", "--hold-ttl", "1h"}
 	s := testkit.StartRun(t, run, append(args, "--inventory", "40"), nil)
-	client := &http.Client{Timeout: 15 * time.Second}
-	l := newLedger()
+	client := shopperClient(t, 15*time.Second, nil)
+	l := newLedger("t")
 
 	// Some holds before the disk fills, then the last few kilobytes go to
 	// shoppers arriving together, so that the disk runs out within a group
@@ -130,8 +131,12 @@ func TestDiskFullAnswers503AndRecovers(t *testing.T) {
 	l.verify(t, client, s.URL, "after a restart")
 }
 
-// ledger is what the server told the shoppers.
+// ledger is what the server told the shoppers. Its requests go through a
+// client of the shoppers' (shopperClient), each with their own token; a
+// shopper who was never given one (every reserve of theirs answered 503)
+// is read as the admin, whose token admin is.
 type ledger struct {
+	admin     string
 	mu        sync.Mutex
 	held      map[string]string  // user → reservation id of its 201
 	confirmed map[string]string  // user → reservation id confirmed with 200
@@ -142,8 +147,8 @@ type ledger struct {
 	unknown map[string]bool
 }
 
-func newLedger() *ledger {
-	return &ledger{held: map[string]string{}, confirmed: map[string]string{}, waiting: map[string]float64{}, refused: map[string]bool{}, unknown: map[string]bool{}}
+func newLedger(admin string) *ledger {
+	return &ledger{admin: admin, held: map[string]string{}, confirmed: map[string]string{}, waiting: map[string]float64{}, refused: map[string]bool{}, unknown: map[string]bool{}}
 }
 
 func (l *ledger) refusals() int {
@@ -234,9 +239,10 @@ func (l *ledger) verify(t *testing.T, client *http.Client, url, when string) {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	admin := adminClient(l.admin, client.Timeout)
 	// A read may meet the Retry-After that follows a failed write (the
 	// store rebuilds its state from the file before answering again).
-	state := func(user string) (st map[string]any) {
+	readState := func(client *http.Client, user string) (st map[string]any) {
 		poll(t, when+": GET /users/"+user, func() (bool, string) {
 			a, err := call(client, "GET", url+"/users/"+user, "")
 			switch {
@@ -253,6 +259,9 @@ func (l *ledger) verify(t *testing.T, client *http.Client, url, when string) {
 		})
 		return st
 	}
+	state := func(user string) map[string]any { return readState(client, user) }
+	// Nothing was ever answered to these but 503: they have no token.
+	tokenless := func(user string) map[string]any { return readState(admin, user) }
 	for user, id := range l.held {
 		st := state(user)
 		res, _ := st["reservation"].(map[string]any)
@@ -273,12 +282,12 @@ func (l *ledger) verify(t *testing.T, client *http.Client, url, when string) {
 		}
 	}
 	for user := range l.refused {
-		if st := state(user); st["state"] != "none" {
+		if st := tokenless(user); st["state"] != "none" {
 			t.Errorf("%s: %s was answered only 503 (nothing was done), and now is %v", when, user, st)
 		}
 	}
 	for user := range l.unknown {
-		if st := state(user); st["state"] != "none" && st["state"] != "held" && st["state"] != "waiting" {
+		if st := tokenless(user); st["state"] != "none" && st["state"] != "held" && st["state"] != "waiting" {
 			t.Errorf("%s: %s, whose reserve may or may not have been made, is %v", when, user, st)
 		}
 	}

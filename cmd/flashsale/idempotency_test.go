@@ -17,7 +17,9 @@ import (
 // keyed reserve, is killed with SIGKILL and started again on the same file:
 // the retry with the same key gets the first answer, byte for byte, with
 // Idempotency-Replayed: true, and the sale still has the one hold and the
-// one place in line.
+// one place in line. The retry is a client's that never had the first
+// answer, so it has no token: it gets the very shopper token the first
+// answer carried.
 func TestIdempotencyKeySurvivesKill(t *testing.T) {
 	bin := serverbin.Path(t)
 	args := []string{"--store", "sqlite", "--db", filepath.Join(t.TempDir(), "sale.db"),
@@ -30,10 +32,13 @@ func TestIdempotencyKeySurvivesKill(t *testing.T) {
 	if held.StatusCode() != http.StatusCreated || waiting.StatusCode() != http.StatusAccepted {
 		t.Fatalf("before the kill: alice %d %s, bob %d %s", held.StatusCode(), held.Body, waiting.StatusCode(), waiting.Body)
 	}
+	if held.JSON201.ShopperToken == nil || waiting.JSON202.ShopperToken == nil {
+		t.Fatalf("a first reserve without a shopper token: alice %s, bob %s", held.Body, waiting.Body)
+	}
 	srv.Kill(t)
 
 	srv = testkit.StartProcess(t, bin, args...)
-	c = newClient(t, srv.URL)
+	c = newBareClient(t, srv.URL)
 	for _, r := range []struct {
 		user, key string
 		first     *generated.ReserveResponse
@@ -60,7 +65,7 @@ func TestIdempotencyKeySurvivesKill(t *testing.T) {
 
 func keyedReserve(t *testing.T, c *generated.ClientWithResponses, user, key string) *generated.ReserveResponse {
 	t.Helper()
-	r, err := c.ReserveWithResponse(context.Background(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: user})
+	r, err := c.ReserveWithResponse(context.Background(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: &user})
 	if err != nil {
 		t.Fatalf("reserve %s with key %q: %v", user, key, err)
 	}

@@ -62,6 +62,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Warn("trimmed whitespace around the admin token: HTTP strips it from the Authorization header, so the token as given could never match (a trailing newline from an env file or a mounted secret, most likely)",
 			"from", cfg.tokenTrimmedFrom)
 	}
+	// The shop's keys are read before anything starts: a bad file is the
+	// operator's mistake, one line and exit 2.
+	shop, err := loadShop(cfg)
+	if err != nil {
+		return cli.Usage(err)
+	}
 	st, err := openStore(ctx, cfg, log)
 	if errors.Is(err, errStopped) {
 		log.Info("stopped", "before", "the store opened")
@@ -80,15 +86,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if tokenGenerated {
 		cfg.adminToken = randomToken()
 	}
-	api, err := httpapi.New(httpapi.Config{
+	apiCfg := httpapi.Config{
 		Store:             st,
 		AdminToken:        cfg.adminToken,
 		RateLimit:         cfg.rateLimit,
 		RateBurst:         cfg.rateBurst,
+		NewShopperRate:    cfg.newShopperRate,
+		NewShopperBurst:   cfg.newShopperBurst,
+		TrustedProxies:    cfg.trustedProxies,
 		MaxStreams:        cfg.maxStreams,
 		MaxStreamsPerUser: cfg.maxUserStreams,
 		Logger:            log,
-	})
+	}
+	if shop != nil {
+		apiCfg.Shoppers = shop
+		stopReload := reloadOnHangup(shop, log)
+		defer stopReload()
+	}
+	api, err := httpapi.New(apiCfg)
 	if err != nil {
 		return err
 	}
@@ -132,7 +147,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "hold_ttl", cfg.holdTTL.String(),
 		"idempotency_ttl", cfg.idempotencyTTL.String(),
 		"rate_limit", cfg.rateLimit, "rate_burst", cfg.rateBurst, "max_streams", cfg.maxStreams,
-		"max_streams_per_user", cfg.maxUserStreams, "pprof", cfg.pprof)
+		"max_streams_per_user", cfg.maxUserStreams, "new_shopper_rate", cfg.newShopperRate,
+		"new_shopper_burst", cfg.newShopperBurst, "shopper_tokens", shopperTokens(shop), "pprof", cfg.pprof)
 
 	select {
 	case err := <-served:

@@ -32,18 +32,23 @@ func post(t *testing.T, url, body string, header ...string) (int, map[string]any
 	return do(t, req)
 }
 
-func get(t *testing.T, url string) (int, map[string]any) {
+func get(t *testing.T, url string, header ...string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	return do(t, req)
 }
 
+// do sends req as one of t's shoppers would, with the token of the user it
+// is about (shopperClient), unless it sets Authorization itself.
 func do(t *testing.T, req *http.Request) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := shopperClient(t, 0, nil).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,8 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	cl := pgtest.NewCluster(t)
 	bin := serverbin.Path(t)
 	srv := testkit.StartProcess(t, bin, postgresArgs(cl.DSN(), "--inventory", "100000")...)
-	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	l := newLedger()
+	client := shopperClient(t, 15*time.Second, &http.Transport{MaxIdleConnsPerHost: 16})
+	l := newLedger(pgAdmin)
 
 	var (
 		wg       sync.WaitGroup

@@ -32,8 +32,8 @@ func TestPostgresOutage(t *testing.T) {
 	bin := serverbin.Path(t)
 	args := postgresArgs(cl.DSN())
 	srv := testkit.StartProcess(t, bin, append(args, "--inventory", "5")...)
-	client := &http.Client{Timeout: 15 * time.Second}
-	l := newLedger()
+	client := shopperClient(t, 15*time.Second, nil)
+	l := newLedger(pgAdmin)
 
 	for i := range 8 {
 		l.reserve(t, client, srv.URL, fmt.Sprintf("before-%d", i))

@@ -13,15 +13,15 @@ import (
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
-// openStream opens user's event stream on the server at url and returns
-// its lines.
+// openStream opens user's event stream on the server at url, with their
+// token, and returns its lines.
 func openStream(t *testing.T, ctx context.Context, url, user string) <-chan string {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/users/"+user+"/events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := shopperClient(t, 0, nil).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +82,10 @@ func TestStreamOutlivesTheServerTimeouts(t *testing.T) {
 // --shutdown-timeout for connections that never go idle.
 func TestShutdownEndsStreams(t *testing.T) {
 	s := testkit.StartRun(t, run, []string{"--inventory", "1", "--admin-token", "t", "--shutdown-timeout", "30s"}, nil)
+	// carol's reserve gives her the token her stream takes.
+	if code, body := post(t, s.URL+"/reserve", `{"user_id":"carol"}`); code != http.StatusCreated {
+		t.Fatalf("carol: %d %v", code, body)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	lines := openStream(t, ctx, s.URL, "carol")

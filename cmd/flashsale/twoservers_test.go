@@ -17,13 +17,16 @@ import (
 // Several servers on one PostgreSQL database (--store postgres): real
 // processes, each with the sale in its own memory, sharing one schema.
 
-// postgresArgs is the command line of a server on dsn, with the rate limit
-// off (the tests are many users from one address) and holds that outlast
-// the test.
+// postgresArgs is the command line of a server on dsn, with the rate
+// limits off, per user and on new users per address (the tests are many
+// users from one address), and holds that outlast the test.
 func postgresArgs(dsn string, more ...string) []string {
 	return append([]string{"--store", "postgres", "--dsn", dsn,
-		"--admin-token", "pg", "--rate-limit", "0", "--hold-ttl", crashHoldTTL.String()}, more...)
+		"--admin-token", pgAdmin, "--rate-limit", "0", "--new-shopper-rate", "0", "--hold-ttl", crashHoldTTL.String()}, more...)
 }
+
+// pgAdmin is the admin token of postgresArgs.
+const pgAdmin = "pg"
 
 // TestTwoServersOneDatabase: 400 shoppers at once, each reserving once on
 // one of two servers picked at random, for 50 units: exactly 50 holds in
@@ -37,7 +40,9 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		testkit.StartProcess(t, bin, postgresArgs(dsn, "--inventory", fmt.Sprint(inventory))...),
 		testkit.StartProcess(t, bin, postgresArgs(dsn)...),
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: users}}
+	// Each shopper's token, from the server they reserved on, is what
+	// reads them on the other.
+	client := shopperClient(t, 30*time.Second, &http.Transport{MaxIdleConnsPerHost: users})
 	t.Cleanup(client.CloseIdleConnections)
 
 	type outcome struct {
@@ -166,8 +171,8 @@ func TestKillOneOfTwoServers(t *testing.T) {
 	t.Logf("seed %d", seed)
 	killAt := crashMinAnswers + rand.New(rand.NewPCG(seed, 0)).IntN(crashMaxAnswers-crashMinAnswers+1)
 	loaders := []*loader{
-		{c: newClient(t, victim.URL), killAt: int64(killAt), kill: make(chan struct{})},
-		{c: newClient(t, survivor.URL), killAt: -1, kill: make(chan struct{}), stop: make(chan struct{})},
+		{c: newClient(t, victim.URL), jar: jarOf(t), killAt: int64(killAt), kill: make(chan struct{})},
+		{c: newClient(t, survivor.URL), jar: jarOf(t), killAt: -1, kill: make(chan struct{}), stop: make(chan struct{})},
 	}
 	parts := [2][]history{make([]history, crashWorkers), make([]history, crashWorkers)}
 	var done [2]sync.WaitGroup
@@ -246,7 +251,7 @@ func TestKillOneOfTwoServers(t *testing.T) {
 	}
 
 	c := newClient(t, survivor.URL)
-	checkAfter(t, c, h, "on the survivor")
+	checkAfter(t, c, pgAdmin, h, "on the survivor")
 
 	// A new server on the database finds the same sale.
 	third := testkit.StartProcess(t, bin, postgresArgs(dsn)...)

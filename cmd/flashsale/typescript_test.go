@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +28,11 @@ const requireNode = "FLASHSALE_REQUIRE_NODE"
 // language: clients/typescript generates its types from api/openapi.yaml
 // (openapi-typescript), compiles under tsc --strict, is linted for casts
 // and `any`, and plays a whole sale against this server through
-// openapi-fetch. A document that stops compiling the obvious code, or
-// stops describing what the server sends, fails here.
+// openapi-fetch, each shopper with their token: once with the sale's own
+// shopper tokens, once with the shop's, minted by jose. A document that
+// stops compiling the obvious code, or stops describing what the server
+// sends, fails here; so does a server that cannot verify the JWTs another
+// implementation (jose) signs, or takes the bad ones it makes.
 func TestTypeScriptClientPlaysASale(t *testing.T) {
 	needNode(t)
 	installPackages(t, typescriptClient)
@@ -33,8 +40,57 @@ func TestTypeScriptClientPlaysASale(t *testing.T) {
 	npm(t, typescriptClient, nil, "run", "lint")
 
 	const token = "typescript-test-token"
-	s := testkit.StartRun(t, run, []string{"--admin-token", token}, nil)
-	npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.URL, "FLASHSALE_ADMIN_TOKEN=" + token}, "test")
+	t.Run("the sale's shopper tokens", func(t *testing.T) {
+		s := testkit.StartRun(t, run, []string{"--admin-token", token}, nil)
+		npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.URL, "FLASHSALE_ADMIN_TOKEN=" + token}, "test")
+	})
+	t.Run("the shop's tokens, minted by jose", func(t *testing.T) {
+		const issuer, audience = "https://shop.example", "flashsale-typescript-test"
+		public, private := shopKeyFiles(t)
+		s := testkit.StartRun(t, run, []string{
+			"--admin-token", token,
+			"--shopper-jwt-keys", public,
+			"--shopper-jwt-issuer", issuer,
+			"--shopper-jwt-audience", audience,
+		}, nil)
+		npm(t, typescriptClient, []string{
+			"FLASHSALE_URL=" + s.URL,
+			"FLASHSALE_ADMIN_TOKEN=" + token,
+			"FLASHSALE_SHOP_PUBLIC_KEY=" + public,
+			"FLASHSALE_SHOP_PRIVATE_KEY=" + private,
+			"FLASHSALE_SHOP_ISSUER=" + issuer,
+			"FLASHSALE_SHOP_AUDIENCE=" + audience,
+		}, "run", "test:shop")
+	})
+}
+
+// shopKeyFiles makes the shop's signing key, an Ed25519 pair new to this
+// test, and writes its public half as PEM for the server's
+// --shopper-jwt-keys and its private half as PKCS#8 PEM for jose, which is
+// then the shop's login. It returns the two files' paths.
+func shopKeyFiles(t *testing.T) (public, private string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	public, private = filepath.Join(dir, "shop-public.pem"), filepath.Join(dir, "shop-private.pem")
+	if err := os.WriteFile(public, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(private, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return public, private
 }
 
 // needNode skips the test when node or npm is missing, or fails it if

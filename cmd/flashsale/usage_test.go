@@ -118,6 +118,10 @@ func TestRunTellsMistakesFromFailures(t *testing.T) {
 func TestCommandExitStatus(t *testing.T) {
 	bin := serverbin.Path(t)
 	missing := filepath.Join(t.TempDir(), "no", "such", "folder", "sale.db")
+	notKeys := filepath.Join(t.TempDir(), "keys.txt")
+	writeFile(t, notKeys, []byte("not a key\n"))
+	noKeys := filepath.Join(t.TempDir(), "keys.json")
+	shop := []string{"--shopper-jwt-issuer", "https://shop.example", "--shopper-jwt-audience", "flashsale"}
 	cases := []struct {
 		name   string
 		args   []string
@@ -139,6 +143,18 @@ func TestCommandExitStatus(t *testing.T) {
 		{"port in use", []string{"--addr", takenAddr(t)}, nil, 1, "flashsale: listen: ...", ""},
 		{"missing folder", []string{"--store", "sqlite", "--db", missing, "--addr", "127.0.0.1:0"}, nil, 1,
 			"flashsale: open sale database " + missing + ": its folder " + filepath.Dir(missing) + " does not exist (flashsale creates the file, not its folder)\n", ""},
+		{"new users beyond bounds", []string{"--new-shopper-rate", "1e7"}, nil, 2, "flashsale: -new-shopper-rate: ...", ""},
+		{"new-user burst of none", []string{"--new-shopper-burst", "0"}, nil, 2, "flashsale: -new-shopper-burst: ...", ""},
+		{"bad proxy CIDR", []string{"--trusted-proxies", "10.0.0.0/33"}, nil, 2,
+			"flashsale: -trusted-proxies \"10.0.0.0/33\": want comma-separated CIDRs, such as 10.0.0.0/8,192.168.1.7/32 (see --help)\n", ""},
+		{"issuer without keys", []string{"--shopper-jwt-issuer", "https://shop.example"}, nil, 2,
+			"flashsale: -shopper-jwt-issuer and -shopper-jwt-audience are for the shop's tokens: give -shopper-jwt-keys or -shopper-jwt-secret too (see --help)\n", ""},
+		{"keys without audience", []string{"--shopper-jwt-keys", notKeys, "--shopper-jwt-issuer", "https://shop.example"}, nil, 2,
+			"flashsale: the shop's tokens need -shopper-jwt-audience, an aud they carry for this service (see --help)\n", ""},
+		{"keys file missing", append([]string{"--shopper-jwt-keys", noKeys, "--addr", "127.0.0.1:0"}, shop...), nil, 2,
+			"flashsale: read the shop's keys: open " + noKeys + ": no such file or directory (see --help)\n", ""},
+		{"keys file not keys", append([]string{"--shopper-jwt-keys", notKeys, "--addr", "127.0.0.1:0"}, shop...), nil, 2,
+			"flashsale: the shop's keys in " + notKeys + ": ...", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,4 +204,52 @@ func withoutFlashsaleVars(env []string) []string {
 		}
 	}
 	return out
+}
+
+// The shop's key files are read at start, before anything is opened or
+// listened on: a file that is not there, or holds no public key or enough
+// of a secret, is the operator's mistake, one line that names it (exit 2).
+func TestRunRefusesBadShopKeys(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		writeFile(t, path, []byte(content))
+		return path
+	}
+	missing := filepath.Join(dir, "missing.json")
+	private := file("private.pem", "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFcq0ewQQa3EjTgYVhVsDNeYsKaOjl0ZHMkoeaeZ1UmR\n-----END PRIVATE KEY-----\n")
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string // in the line
+	}{
+		{"keys file missing", []string{"--shopper-jwt-keys", missing}, []string{missing, "no such file"}},
+		{"keys file a folder", []string{"--shopper-jwt-keys", dir}, []string{dir}},
+		{"keys file empty", []string{"--shopper-jwt-keys", file("empty", "")}, []string{"empty", "neither a JWKS nor PEM"}},
+		{"keys file text", []string{"--shopper-jwt-keys", file("text", "hello\n")}, []string{"text", "neither a JWKS"}},
+		{"JWKS of no keys", []string{"--shopper-jwt-keys", file("none.json", `{"keys":[]}`)}, []string{"none.json", "no keys"}},
+		{"a private key", []string{"--shopper-jwt-keys", private}, []string{private, "never a private key"}},
+		{"secret file missing", []string{"--shopper-jwt-secret", missing}, []string{missing, "no such file"}},
+		{"secret too short", []string{"--shopper-jwt-secret", file("short", "0123456789")}, []string{"short", "at least 32"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			args := append(c.args, "--addr", "127.0.0.1:0", "--shopper-jwt-issuer", "https://shop.example", "--shopper-jwt-audience", "flashsale")
+			var out syncBuffer
+			err := run(ctx, args, envOf(nil), &out)
+			line, code := cli.Outcome("flashsale", err)
+			if code != 2 || strings.ContainsAny(strings.TrimSuffix(line, "\n"), "\r\n") {
+				t.Fatalf("run(%q) = %v: exit %d, line %q; want exit 2 and one line", args, err, code, line)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("the line does not say %q: %q", w, line)
+				}
+			}
+			if strings.Contains(out.String(), "listening") {
+				t.Errorf("the server listened with a bad key file:\n%s", out.String())
+			}
+		})
+	}
 }

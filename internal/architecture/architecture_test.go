@@ -29,6 +29,7 @@ var floors = map[string]int{
 	// load tool, which knows the service only by its generated client.
 	"internal/rules":   1,
 	"internal/live":    1,
+	"internal/shopper": 1,
 	"internal/model":   1,
 	"internal/drivers": 1,
 	"internal/pgtest":  1,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,10 +55,10 @@ func TestAbuseAdminToken(t *testing.T) {
 	}
 }
 
-// TestAbuseManyUsers: one client posing as 10,000 users gets each of them
-// served once (the limit is per user, so it does not stop this; what stops a
-// hoarder is one unit per user, and the gateway that asserts user ids), while
-// one user bursting is limited on its own.
+// TestAbuseManyUsers: with the limit on new users per client address off, as
+// here, one client posing as 10,000 new users gets each of them served once
+// (the per-user limit does not stop this: newusers_test.go holds the limit
+// that does), while one user bursting is limited on its own.
 func TestAbuseManyUsers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withRateLimit(5, 10))
@@ -78,15 +79,17 @@ func TestAbuseManyUsers(t *testing.T) {
 	if held != 100 || waiting != users-100 {
 		t.Fatalf("%d held, %d waiting; want 100 and %d", held, waiting, users-100)
 	}
-	// One user, eleven attempts at once: the burst is ten.
-	for i := 1; i <= 10; i++ {
+	// One user, a first reserve and then eleven attempts at once with the
+	// token it gave: the burst is ten (the first proves nobody, so it is
+	// not counted as the user's).
+	for i := 0; i <= 10; i++ {
 		if code := h.reserve("hoarder").StatusCode(); code != http.StatusAccepted {
 			t.Fatalf("hoarder attempt %d: %d, want 202 (in line)", i, code)
 		}
 	}
 	resp := h.reserve("hoarder")
 	if resp.StatusCode() != http.StatusTooManyRequests {
-		t.Fatalf("hoarder attempt 11: %d %s, want 429", resp.StatusCode(), resp.Body)
+		t.Fatalf("hoarder attempt 11 with the token: %d %s, want 429", resp.StatusCode(), resp.Body)
 	}
 	if s, err := strconv.Atoi(resp.HTTPResponse.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Fatalf("429 Retry-After %q, want whole seconds >= 1", resp.HTTPResponse.Header.Get("Retry-After"))
@@ -137,14 +140,19 @@ func TestAbuseUserIDCharacters(t *testing.T) {
 			if user == "" || strings.Contains(user, "/") {
 				return // not a single path segment; FuzzPathIDs and TestAbusePathTraversal cover those
 			}
+			// Nobody may ask about a user without a token, and the
+			// operator, who may ask about anyone, is told the id is wrong.
 			resp, got = h.raw("GET", "/users/"+url.PathEscape(user), "", nil)
+			wantProblem(t, resp.StatusCode, http.StatusUnauthorized, got, "/problems/unauthorized")
+			resp, got = h.raw("GET", "/users/"+url.PathEscape(user), "", nil, "Authorization", "Bearer "+adminToken)
 			wantProblem(t, resp.StatusCode, http.StatusBadRequest, got, "/problems/invalid-request")
 		})
 	}
 }
 
 // TestAbuseGuessReservationIDs: ids are 128 random bits; a thousand guesses
-// in the right format find nothing, and the wrong format is refused unread.
+// by a shopper, in the right format, find nothing, and the wrong format is
+// refused unread.
 func TestAbuseGuessReservationIDs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -152,17 +160,18 @@ func TestAbuseGuessReservationIDs(t *testing.T) {
 	for i := range 50 {
 		h.hold("owner-" + strconv.Itoa(i)) // real ids exist to be found
 	}
+	guesser := []string{"Authorization", "Bearer " + h.token("owner-0")}
 	for range 1000 {
 		var b [16]byte
 		rand.Read(b[:])
 		id := base64.RawURLEncoding.EncodeToString(b[:])
 		for _, op := range []struct{ method, suffix string }{{"GET", ""}, {"POST", "/confirm"}, {"POST", "/cancel"}} {
-			resp, got := h.raw(op.method, "/reservations/"+id+op.suffix, "", nil)
+			resp, got := h.raw(op.method, "/reservations/"+id+op.suffix, "", nil, guesser...)
 			wantProblem(t, resp.StatusCode, http.StatusNotFound, got, "/problems/reservation-not-found")
 		}
 	}
 	for _, id := range []string{"1", "00000000000000000000000", "AAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAA*", "' OR 1=1 --"} {
-		resp, got := h.raw("GET", "/reservations/"+url.PathEscape(id), "", nil)
+		resp, got := h.raw("GET", "/reservations/"+url.PathEscape(id), "", nil, guesser...)
 		wantProblem(t, resp.StatusCode, http.StatusBadRequest, got, "/problems/invalid-request")
 	}
 	if st := h.status(); st.Confirmed != 0 || st.Held != 50 {
@@ -172,8 +181,9 @@ func TestAbuseGuessReservationIDs(t *testing.T) {
 
 // rawRequest writes one request line and headers by hand over TCP, so that
 // paths reach the server exactly as written (a client library might clean
-// them), and returns the status code and body of the answer.
-func rawRequest(t *testing.T, addr, method, target string) (int, string) {
+// them), and returns the status code and body of the answer. header is
+// name, value pairs to send too.
+func rawRequest(t *testing.T, addr, method, target string, header ...string) (int, string) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -181,7 +191,11 @@ func rawRequest(t *testing.T, addr, method, target string) (int, string) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", method, target, addr)
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", method, target, addr)
+	for i := 0; i+1 < len(header); i += 2 {
+		fmt.Fprintf(conn, "%s: %s\r\n", header[i], header[i+1])
+	}
+	fmt.Fprint(conn, "\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)
@@ -212,12 +226,24 @@ func TestAbusePathTraversal(t *testing.T) {
 		{"GET", "/users/%zz"},
 	} {
 		t.Run(c.method+" "+c.target, func(t *testing.T) {
-			code, body := rawRequest(t, addr, c.method, c.target)
-			if code != http.StatusBadRequest && code != http.StatusNotFound {
-				t.Fatalf("%d %s, want 400 or 404", code, body)
-			}
-			if strings.Contains(body, "total_inventory") {
-				t.Fatalf("answered with another resource: %s", body)
+			// The operator's token, which every operation admits, so that
+			// only the path can be refused; and none, refused first for that
+			// wherever the path names an operation.
+			for _, who := range []struct {
+				name   string
+				header []string
+				want   []int
+			}{
+				{"as the operator", []string{"Authorization", "Bearer " + adminToken}, []int{http.StatusBadRequest, http.StatusNotFound}},
+				{"with no token", nil, []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound}},
+			} {
+				code, body := rawRequest(t, addr, c.method, c.target, who.header...)
+				if !slices.Contains(who.want, code) {
+					t.Fatalf("%s: %d %s, want one of %v", who.name, code, body, who.want)
+				}
+				if strings.Contains(body, "total_inventory") {
+					t.Fatalf("%s: answered with another resource: %s", who.name, body)
+				}
 			}
 		})
 	}

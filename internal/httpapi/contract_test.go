@@ -98,6 +98,10 @@ func TestReserve(t *testing.T) {
 		if held.UserId != "alice" || held.Status != generated.HoldStatusHeld || !held.ExpiresAt.Equal(epoch.Add(holdTTL)) {
 			t.Fatalf("hold %+v", held)
 		}
+		// A user new to the sale is answered with their token.
+		if held.ShopperToken == nil || *held.ShopperToken == "" {
+			t.Fatalf("a new user's hold has no shopper_token: %s", resp.Body)
+		}
 		if loc := resp.HTTPResponse.Header.Get("Location"); loc != "/reservations/"+held.ReservationId {
 			t.Fatalf("Location %q", loc)
 		}
@@ -110,14 +114,21 @@ func TestReserve(t *testing.T) {
 		}
 	})
 	t.Run("202 with position and Location once sold out", func(t *testing.T) {
+		tokens := map[string]bool{*held.ShopperToken: true}
 		for i, u := range []string{"bob", "carol"} {
 			resp := h.reserve(u)
 			if resp.JSON202 == nil {
 				t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 			}
+			got := *resp.JSON202
+			if got.ShopperToken == nil || tokens[*got.ShopperToken] {
+				t.Fatalf("a new user in line has no token of their own: %s", resp.Body)
+			}
+			tokens[*got.ShopperToken] = true
+			got.ShopperToken = nil
 			want := generated.Waitlisted{Status: generated.WaitlistedStatusWaiting, Message: "Added to waitlist", WaitlistPosition: int64(i + 1), UserId: u}
-			if *resp.JSON202 != want {
-				t.Fatalf("got %+v, want %+v", *resp.JSON202, want)
+			if got != want {
+				t.Fatalf("got %+v, want %+v", got, want)
 			}
 			if loc := resp.HTTPResponse.Header.Get("Location"); loc != "/users/"+u {
 				t.Fatalf("Location %q", loc)
@@ -125,12 +136,32 @@ func TestReserve(t *testing.T) {
 		}
 	})
 	t.Run("a waiting user asking again keeps their place", func(t *testing.T) {
-		resp := h.reserve("carol")
+		resp := h.reserve("carol") // with her token
 		if resp.JSON202 == nil || resp.JSON202.WaitlistPosition != 2 || resp.JSON202.Message != "Already in waitlist" {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
+		if resp.JSON202.ShopperToken != nil {
+			t.Fatalf("a token is given once, yet a known user's answer has one: %s", resp.Body)
+		}
 		if st := h.status(); st.WaitlistSize != 2 {
 			t.Fatalf("line grew: %+v", st)
+		}
+	})
+	t.Run("a known user without their token is 401 token-required", func(t *testing.T) {
+		before := h.status()
+		resp, err := h.bare.ReserveWithResponse(h.ctx(), nil, generated.ReserveRequest{UserId: userID("carol")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, resp.StatusCode(), 401, resp.Body, "/problems/token-required")
+		if got := resp.HTTPResponse.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+			t.Errorf("WWW-Authenticate %q", got)
+		}
+		if after := h.status(); after != before {
+			t.Fatalf("the refused reserve changed the sale: %+v, then %+v", before, after)
+		}
+		if u := userAs[generated.UserWaiting](h, "carol"); u.WaitlistPosition != 2 {
+			t.Fatalf("carol after the refused reserve: %+v", u)
 		}
 	})
 	t.Run("a buyer asking again is 409 with the confirmed reservation", func(t *testing.T) {
@@ -148,10 +179,12 @@ func TestReserve(t *testing.T) {
 func TestReserveRateLimit(t *testing.T) {
 	h := newHarness(t, withRateLimit(1, 3))
 	h.initialize(100)
+	// alice's first reserve proves nobody, so it is not counted as hers
+	// (strangers could use up her attempts): the burst is all her own.
 	h.hold("alice")
-	for i := 0; i < 2; i++ { // the rest of the burst: 409s, but not limited
+	for i := range 3 { // the burst: 409s, but not limited
 		if resp := h.reserve("alice"); resp.StatusCode() != 409 {
-			t.Fatalf("attempt %d: %d %s", i+2, resp.StatusCode(), resp.Body)
+			t.Fatalf("attempt %d with her token: %d %s", i+1, resp.StatusCode(), resp.Body)
 		}
 	}
 	resp := h.reserve("alice")
@@ -211,10 +244,12 @@ func TestGetReservation(t *testing.T) {
 	if resp.JSON200 == nil || resp.JSON200.Status != "expired" {
 		t.Fatalf("after TTL: %s", resp.Body)
 	}
-	resp, _ = h.client.GetReservationWithResponse(h.ctx(), "AAAAAAAAAAAAAAAAAAAAAA")
+	// Asked by a shopper, as a reservation id is only asked about with a
+	// token: unknown is 404, malformed 400.
+	resp, _ = h.client.GetReservationWithResponse(h.ctx(), "AAAAAAAAAAAAAAAAAAAAAA", h.as("alice"))
 	wantProblem(t, resp.StatusCode(), 404, resp.Body, "/problems/reservation-not-found")
 	for _, bad := range []string{"short", "AAAAAAAAAAAAAAAAAAAAA%21", strings.Repeat("A", 23)} {
-		r, b := h.raw("GET", "/reservations/"+bad, "", nil)
+		r, b := h.raw("GET", "/reservations/"+bad, "", nil, "Authorization", "Bearer "+h.token("alice"))
 		wantProblem(t, r.StatusCode, 400, b, "/problems/invalid-request")
 	}
 }
@@ -251,7 +286,7 @@ func TestConfirm(t *testing.T) {
 	resp, _ = h.client.ConfirmReservationWithResponse(ctx, c.ReservationId, nil)
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/hold-expired")
 
-	resp, _ = h.client.ConfirmReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil)
+	resp, _ = h.client.ConfirmReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil, h.as("a"))
 	wantProblem(t, resp.StatusCode(), 404, resp.Body, "/problems/reservation-not-found")
 }
 
@@ -285,7 +320,7 @@ func TestCancel(t *testing.T) {
 	resp, _ = h.client.CancelReservationWithResponse(ctx, w.Reservation.ReservationId, nil)
 	wantProblem(t, resp.StatusCode(), 409, resp.Body, "/problems/hold-expired")
 
-	resp, _ = h.client.CancelReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil)
+	resp, _ = h.client.CancelReservationWithResponse(ctx, "AAAAAAAAAAAAAAAAAAAAAA", nil, h.as("a"))
 	wantProblem(t, resp.StatusCode(), 404, resp.Body, "/problems/reservation-not-found")
 
 	if st := h.status(); st.Available != 1 || st.Held != 0 || st.Confirmed != 1 {
@@ -297,7 +332,8 @@ func TestGetUser(t *testing.T) {
 	h := newHarness(t)
 	h.initialize(1)
 	ctx := h.ctx()
-	if u := userAs[generated.UserNone](h, "nobody"); u.Reservation != nil {
+	// A user who never reserved has no token: the operator asks.
+	if u := userAs[generated.UserNone](h, "nobody", asAdmin); u.Reservation != nil {
 		t.Fatalf("unknown user %+v", u)
 	}
 	a := h.hold("a")
@@ -328,7 +364,7 @@ func TestGetUser(t *testing.T) {
 		t.Fatalf("buyer %+v", u)
 	}
 	for _, bad := range []string{strings.Repeat("x", 129), "a%20b", "%C3%A9", "a%00"} {
-		r, body := h.raw("GET", "/users/"+bad, "", nil)
+		r, body := h.raw("GET", "/users/"+bad, "", nil, "Authorization", "Bearer "+adminToken)
 		wantProblem(t, r.StatusCode, 400, body, "/problems/invalid-request")
 	}
 }
@@ -347,11 +383,16 @@ func TestLeaveWaitlist(t *testing.T) {
 	if u := userAs[generated.UserWaiting](h, "c"); u.WaitlistPosition != 1 {
 		t.Fatalf("c did not move up: %+v", u)
 	}
-	for _, user := range []string{"b", "a", "nobody"} {
-		resp, _ := h.client.LeaveWaitlistWithResponse(ctx, user)
+	// b (who left) and a (who holds) with their own tokens; nobody, who
+	// has none, by the operator.
+	for _, c := range []struct {
+		user    string
+		editors []generated.RequestEditorFn
+	}{{"b", nil}, {"a", nil}, {"nobody", []generated.RequestEditorFn{asAdmin}}} {
+		resp, _ := h.client.LeaveWaitlistWithResponse(ctx, c.user, c.editors...)
 		wantProblem(t, resp.StatusCode(), 404, resp.Body, "/problems/not-waiting")
 	}
-	r, body := h.raw("DELETE", "/waitlist/"+strings.Repeat("x", 200), "", nil)
+	r, body := h.raw("DELETE", "/waitlist/"+strings.Repeat("x", 200), "", nil, "Authorization", "Bearer "+adminToken)
 	wantProblem(t, r.StatusCode, 400, body, "/problems/invalid-request")
 }
 

@@ -31,7 +31,7 @@ const (
 )
 
 func (h *handlers) GetUserEvents(ctx context.Context, req generated.GetUserEventsRequestObject) (generated.GetUserEventsResponseObject, error) {
-	s, err := h.live.Open(req.UserId)
+	s, err := h.as(ctx).open(req.UserId)
 	var first live.Message
 	if err == nil {
 		// The first read is made before answering, so that a store that

@@ -31,8 +31,9 @@ type sseStream struct {
 	cancel context.CancelFunc
 }
 
-// stream opens user's event stream and requires a 200 event stream. The
-// validating client reads whole bodies, so this one is plain.
+// stream opens user's event stream with their token, unless header sets
+// Authorization, and requires a 200 event stream. The validating client
+// reads whole bodies, so this one is plain, and the token is set here.
 func (h *harness) stream(user string, header ...string) *sseStream {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -43,6 +44,9 @@ func (h *harness) stream(user string, header ...string) *sseStream {
 	req.Header.Set("Accept", "text/event-stream")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
+	}
+	if req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+h.token(user))
 	}
 	resp, err := http.DefaultClient.Do(req) // the checked client would time out a stream
 	if err != nil {
@@ -207,6 +211,7 @@ func TestEventStreamResumesWithLastEventID(t *testing.T) {
 func TestEventStreamHeartbeat(t *testing.T) {
 	h := newHarness(t)
 	h.initialize(1)
+	h.hold("carol")
 	s := h.stream("carol")
 	s.expect("state")
 	deadline := time.Now().Add(5 * time.Second)
@@ -225,6 +230,10 @@ func TestEventStreamHeartbeat(t *testing.T) {
 func TestEventStreamLimits(t *testing.T) {
 	h := newHarness(t, func(o *testkit.Options) { o.API.MaxStreams, o.API.MaxStreamsPerUser = 2, 1 })
 	h.initialize(1)
+	h.hold("bob")
+	for _, u := range []string{"carol", "dave"} {
+		h.reserve(u) // in line
+	}
 
 	bob := h.stream("bob")
 	bob.expect("state")
@@ -257,6 +266,7 @@ func TestEventStreamLimits(t *testing.T) {
 func TestEventStreamIsCountedNotTimed(t *testing.T) {
 	h := newHarness(t)
 	h.initialize(1)
+	h.hold("erin")
 	s := h.stream("erin")
 	s.expect("state")
 	s.close()
@@ -293,12 +303,15 @@ func TestEventStreamIsCountedNotTimed(t *testing.T) {
 // HEAD answers the stream's headers and ends: there is no body to wait for.
 func TestEventStreamHead(t *testing.T) {
 	h := newHarness(t)
+	h.initialize(1)
+	h.hold("frank")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, h.srv.URL+"/users/frank/events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+h.token("frank"))
 	resp, err := http.DefaultClient.Do(req) // the checked client would time out a stream
 	if err != nil {
 		t.Fatal(err)
@@ -321,6 +334,8 @@ func (unreadable) User(context.Context, string) (sale.UserState, error) {
 // which EventSource's owner can act on, not a 200 that ends at once.
 func TestEventStreamWhenTheStoreIsDown(t *testing.T) {
 	h := newHarness(t, wrapped(func(s sale.Store) sale.Store { return unreadable{s} }))
+	h.initialize(1)
+	h.hold("gina") // a reserve reads no user: it is made
 	resp, body := h.raw(http.MethodGet, "/users/gina/events", "", nil)
 	wantProblem(t, resp.StatusCode, http.StatusServiceUnavailable, body, "/problems/unavailable")
 	if resp.Header.Get("Retry-After") == "" {

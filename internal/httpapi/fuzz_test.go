@@ -36,6 +36,25 @@ type fuzzTarget struct {
 	router  routers.Router
 }
 
+// fuzzShopper is the user whose token the fuzz targets call with, as the
+// shopper they are.
+const fuzzShopper = "alice"
+
+// shopperToken makes user known to the sale with a reserve, and returns the
+// token it was answered with.
+func (ft *fuzzTarget) shopperToken(f *testing.F, user string) string {
+	f.Helper()
+	rec := httptest.NewRecorder()
+	ft.handler.ServeHTTP(rec, jsonPost("/reserve", []byte(`{"user_id":"`+user+`"}`)))
+	var b struct {
+		Token string `json:"shopper_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || b.Token == "" {
+		f.Fatalf("reserve %s: %d %s", user, rec.Code, rec.Body)
+	}
+	return b.Token
+}
+
 func newFuzzTarget(f *testing.F, inventory int64) *fuzzTarget {
 	f.Helper()
 	srv := testkit.Start(f, testkit.Options{
@@ -82,6 +101,9 @@ func (ft *fuzzTarget) serve(t *testing.T, req *http.Request, body []byte) (int, 
 	}
 	if resp.StatusCode >= 400 {
 		fuzzCheckProblem(t, resp, got)
+	}
+	if resp.StatusCode == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer ") {
+		t.Fatalf("%s %s: 401 with WWW-Authenticate %q, want a Bearer challenge", req.Method, req.URL, resp.Header.Get("WWW-Authenticate"))
 	}
 	// Route the request again for the validator, with the body it sent.
 	vreq := req.Clone(context.Background())
@@ -191,14 +213,30 @@ func FuzzReserveBody(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	ft := newFuzzTarget(f, 3)
+	// Sent with no token, as by someone new: a user new to the sale is
+	// answered with their token; one the sale knows (an earlier input made
+	// them) is refused for want of theirs, or limited for trying too often.
 	f.Fuzz(func(t *testing.T, body []byte) {
 		status, got := ft.serve(t, jsonPost("/reserve", body), body)
 		want := []int{http.StatusBadRequest}
 		if validReserveBody(body) {
-			want = []int{http.StatusCreated, http.StatusAccepted, http.StatusConflict, http.StatusTooManyRequests}
+			want = []int{http.StatusCreated, http.StatusAccepted, http.StatusUnauthorized, http.StatusTooManyRequests}
 		}
 		if !slices.Contains(want, status) {
 			t.Fatalf("POST /reserve %q: %d %s, want one of %v", body, status, got, want)
+		}
+		switch status {
+		case http.StatusCreated, http.StatusAccepted:
+			var b struct {
+				Token string `json:"shopper_token"`
+			}
+			if json.Unmarshal(got, &b) != nil || b.Token == "" {
+				t.Fatalf("POST /reserve %q: a new user's %d has no shopper_token: %s", body, status, got)
+			}
+		case http.StatusUnauthorized:
+			if typ := fuzzProblemType(got); typ != "/problems/token-required" {
+				t.Fatalf("POST /reserve %q: 401 %s, want token-required", body, got)
+			}
 		}
 	})
 }
@@ -256,9 +294,10 @@ func FuzzInitializeBody(f *testing.F) {
 		f.Add([]byte(s), uint8(1))
 	}
 	ft := newFuzzTarget(f, 0)
+	shopper := ft.shopperToken(f, fuzzShopper)
 	f.Fuzz(func(t *testing.T, body []byte, auth uint8) {
 		req := jsonPost("/initialize", body)
-		switch auth % 4 {
+		switch auth % 5 {
 		case 0: // the right token
 			req.Header.Set("Authorization", "Bearer "+adminToken)
 		case 1: // none
@@ -266,33 +305,50 @@ func FuzzInitializeBody(f *testing.F) {
 			req.Header.Set("Authorization", "Bearer "+strings.Repeat("x", len(adminToken)))
 		case 3: // wrong scheme
 			req.Header.Set("Authorization", "Basic "+adminToken)
+		case 4: // a shopper's, valid but not the operator's
+			req.Header.Set("Authorization", "Bearer "+shopper)
 		}
 		status, got := ft.serve(t, req, body)
 		var want []int
 		switch {
-		case auth%4 != 0:
-			// Refused either for the token or, first, for the body: never done.
-			want = []int{http.StatusUnauthorized, http.StatusBadRequest}
+		case auth%5 != 0:
+			// Refused for the token, before the body is read: never done.
+			want = []int{http.StatusUnauthorized}
 		case initializeClass(body):
 			want = []int{http.StatusOK, http.StatusConflict}
 		default:
 			want = []int{http.StatusBadRequest}
 		}
 		if !slices.Contains(want, status) {
-			t.Fatalf("POST /initialize %q (auth %d): %d %s, want one of %v", body, auth%4, status, got, want)
+			t.Fatalf("POST /initialize %q (auth %d): %d %s, want one of %v", body, auth%5, status, got, want)
 		}
 	})
 }
 
+// The callers of FuzzPathIDs.
+const (
+	callerAdmin    = iota // the operator, whom every operation admits
+	callerNone            // no Authorization
+	callerShopper         // fuzzShopper, with their own token
+	callerBadToken        // a bearer token no one issued
+	callers
+)
+
 func FuzzPathIDs(f *testing.F) {
-	for _, s := range []string{"alice", "3q2-7wAAAAAs9Qx0nE4ybA", "", ".", "..", "../status", "..%2F..%2Fetc", "a/b",
+	for _, s := range []string{"alice", "bob", "3q2-7wAAAAAs9Qx0nE4ybA", "", ".", "..", "../status", "..%2F..%2Fetc", "a/b",
 		"ålice", "a\x00b", "a b", "%", "%zz", strings.Repeat("u", 129), "AAAAAAAAAAAAAAAAAAAAA=", "a?b", "a#b"} {
 		for op := range uint8(5) {
-			f.Add(s, op)
+			for who := range uint8(callers) {
+				f.Add(s, op, who)
+			}
 		}
 	}
-	ft := newFuzzTarget(f, 0)
-	f.Fuzz(func(t *testing.T, id string, op uint8) {
+	// The shopper holds the one unit, so that nobody waits and no input
+	// changes the sale: DELETE /waitlist/{id} finds no one to remove, and
+	// nobody's reservation id can be guessed.
+	ft := newFuzzTarget(f, 1)
+	shopper := ft.shopperToken(f, fuzzShopper)
+	f.Fuzz(func(t *testing.T, id string, op, who uint8) {
 		esc := url.PathEscape(id)
 		var req *http.Request
 		isUser := false
@@ -308,9 +364,28 @@ func FuzzPathIDs(f *testing.F) {
 		case 4:
 			req, isUser = httptest.NewRequest(http.MethodDelete, "/waitlist/"+esc, nil), true
 		}
+		switch who % callers {
+		case callerAdmin:
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+		case callerShopper:
+			req.Header.Set("Authorization", "Bearer "+shopper)
+		case callerBadToken:
+			req.Header.Set("Authorization", "Bearer "+strings.Repeat("x", len(shopper)))
+		}
 		status, got := ft.serve(t, req, nil)
 		typ := fuzzProblemType(got)
+		noRoute := status == http.StatusNotFound && typ == "/problems/not-found"
 		switch {
+		case who%callers == callerNone || who%callers == callerBadToken:
+			// Who is asking is proven first: whatever the id, the answer
+			// tells nothing of it, unless the path names no operation.
+			if status != http.StatusUnauthorized && !noRoute {
+				t.Fatalf("%s %s (caller %d): %d %s, want 401, or 404 no route", req.Method, req.URL, who%callers, status, got)
+			}
+		case who%callers == callerShopper && isUser && validUserID(id) && id != fuzzShopper:
+			if status != http.StatusForbidden || typ != "/problems/forbidden" {
+				t.Fatalf("%s %s as %s: %d %s, want 403 forbidden", req.Method, req.URL, fuzzShopper, status, got)
+			}
 		case isUser && validUserID(id):
 			// GET: every well-formed user exists (as "none"); DELETE: nobody waits.
 			if want := map[bool]int{true: 200, false: 404}[op%5 == 3]; status != want {
@@ -323,7 +398,7 @@ func FuzzPathIDs(f *testing.F) {
 		default:
 			// Malformed: refused as invalid, or no route at all (an empty
 			// id). Never looked up, so never "reservation not found".
-			if !(status == http.StatusBadRequest || status == http.StatusNotFound && typ == "/problems/not-found") {
+			if status != http.StatusBadRequest && !noRoute {
 				t.Fatalf("%s %s (id %q): %d %s, want 400, or 404 no route", req.Method, req.URL, id, status, got)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/shopper"
 )
 
 // handlers implements the generated strict server: each method gets a
@@ -19,7 +20,8 @@ import (
 // (problem.go), so that no handler has a switch of its own.
 //
 // Malformed input never reaches here: the request validator answers it.
-// Authentication of /initialize is the validator's too (see validate.go).
+// Who is asking is the validator's to find out too (auth.go), and what they
+// may do is acting's (authz.go): handlers reach the sale only through it.
 //
 // Each POST passes its Idempotency-Key to the store. What the store
 // answers, first time or replay, is rendered the same way from the answer
@@ -28,8 +30,12 @@ type handlers struct {
 	store   sale.Store
 	live    *live.Hub
 	limiter *limiter // nil when rate limiting is off
-	clock   sale.Clock
-	log     *slog.Logger
+	// newUsers limits new names per client address (nil: off).
+	newUsers *limiter
+	// tokens issues the sale's own shopper tokens; nil with the shop's.
+	tokens *shopper.Tokens
+	clock  sale.Clock
+	log    *slog.Logger
 	// eventsSent counts an event sent on a stream, by name.
 	eventsSent func(event string)
 }
@@ -38,7 +44,7 @@ var _ generated.StrictServerInterface = (*handlers)(nil)
 
 func (h *handlers) Initialize(ctx context.Context, req generated.InitializeRequestObject) (generated.InitializeResponseObject, error) {
 	reset := req.Body.Reset != nil && *req.Body.Reset
-	ans, err := h.store.Do(ctx, sale.Call{Op: sale.OpInitialize, Total: req.Body.TotalInventory, Reset: reset}, key(req.Params.IdempotencyKey))
+	ans, err := h.as(ctx).change(ctx, sale.Call{Op: sale.OpInitialize, Total: req.Body.TotalInventory, Reset: reset}, key(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, answered(err, ans)
 	}
@@ -49,21 +55,55 @@ func (h *handlers) Initialize(ctx context.Context, req generated.InitializeReque
 }
 
 func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObject) (generated.ReserveResponseObject, error) {
-	user := req.Body.UserId
-	if h.limiter != nil {
+	as := h.as(ctx)
+	if as.who.anonymous() && h.tokens == nil {
+		// With the shop's tokens every shopper has one.
+		return nil, &unauthenticated{why: "a shopper's bearer token from the shop is required"}
+	}
+	user, err := as.subject(req.Body.UserId)
+	if err != nil {
+		return nil, err
+	}
+	if as.who.anonymous() {
+		if err := h.admitNewUser(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := as.may(user); err != nil {
+		// Refused before the user's attempts are counted: a reserve in
+		// alice's name by another shopper must not use up alice's.
+		return nil, err
+	}
+	// A user's attempts are counted for their own calls only: a claim,
+	// which proves nobody, is bounded per address above, and counting it
+	// for the user would let strangers use up a known user's attempts.
+	if h.limiter != nil && !as.who.anonymous() {
 		if ok, wait := h.limiter.allow(user, h.clock.Now()); !ok {
 			return nil, &rateLimited{user: user, wait: wait}
 		}
 	}
-	// The key's scope is the user, so another body is another scope: a
-	// reserve cannot mismatch, and sale.ErrKeyMismatch is not expected.
-	ans, err := h.store.Do(ctx, sale.Call{Op: sale.OpReserve, UserID: user}, key(req.Params.IdempotencyKey))
+	// The key's scope is the user, so another body is another scope. Within
+	// it, a claim and a proven reserve are different calls: one key for both
+	// is sale.ErrKeyMismatch (422).
+	ans, err := as.change(ctx, sale.Call{Op: sale.OpReserve, UserID: user}, key(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, answered(err, ans)
 	}
+	// A user new to the sale gets their token with the answer that made
+	// them known, and again with its replays: the token is a function of
+	// the answer's time (shopper.Tokens.Issue).
+	var token *string
+	if as.who.anonymous() {
+		t, err := h.tokens.Issue(ctx, user, ans.At)
+		if err != nil {
+			return nil, err
+		}
+		token = &t
+	}
 	if r := ans.Reserve.Reservation; r != nil {
+		body := holdJSON(*r)
+		body.ShopperToken = token
 		return generated.Reserve201JSONResponse{
-			Body:    holdJSON(*r),
+			Body:    body,
 			Headers: generated.Reserve201ResponseHeaders{Location: "/reservations/" + r.ID, IdempotencyReplayed: replayedHeader(ans)},
 		}, nil
 	}
@@ -72,11 +112,24 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 		msg = "Already in waitlist"
 	}
 	return generated.Reserve202JSONResponse{
-		Body: generated.Waitlisted{Status: generated.WaitlistedStatusWaiting, Message: msg, WaitlistPosition: ans.Reserve.Position, UserId: user},
+		Body: generated.Waitlisted{Status: generated.WaitlistedStatusWaiting, Message: msg, WaitlistPosition: ans.Reserve.Position, UserId: user, ShopperToken: token},
 		Headers: generated.Reserve202ResponseHeaders{
 			Location: "/users/" + url.PathEscape(user), IdempotencyReplayed: replayedHeader(ans),
 		},
 	}, nil
+}
+
+// admitNewUser lets a caller who proves nobody try a new name: within the
+// limit on new names per client address, and once the secret that will sign
+// their token is at hand.
+func (h *handlers) admitNewUser(ctx context.Context) error {
+	if h.newUsers != nil {
+		addr := clientAddrOf(ctx)
+		if ok, wait := h.newUsers.allow(addr, h.clock.Now()); !ok {
+			return &rateLimited{addr: addr, wait: wait}
+		}
+	}
+	return h.tokens.Ready(ctx)
 }
 
 func (h *handlers) GetStatus(ctx context.Context, _ generated.GetStatusRequestObject) (generated.GetStatusResponseObject, error) {
@@ -88,7 +141,7 @@ func (h *handlers) GetStatus(ctx context.Context, _ generated.GetStatusRequestOb
 }
 
 func (h *handlers) GetReservation(ctx context.Context, req generated.GetReservationRequestObject) (generated.GetReservationResponseObject, error) {
-	r, err := h.store.Reservation(ctx, req.ReservationId)
+	r, err := h.as(ctx).reservation(ctx, req.ReservationId)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +149,7 @@ func (h *handlers) GetReservation(ctx context.Context, req generated.GetReservat
 }
 
 func (h *handlers) ConfirmReservation(ctx context.Context, req generated.ConfirmReservationRequestObject) (generated.ConfirmReservationResponseObject, error) {
-	ans, err := h.store.Do(ctx, sale.Call{Op: sale.OpConfirm, ReservationID: req.ReservationId}, key(req.Params.IdempotencyKey))
+	ans, err := h.as(ctx).change(ctx, sale.Call{Op: sale.OpConfirm, ReservationID: req.ReservationId}, key(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, answered(err, ans)
 	}
@@ -107,7 +160,7 @@ func (h *handlers) ConfirmReservation(ctx context.Context, req generated.Confirm
 }
 
 func (h *handlers) CancelReservation(ctx context.Context, req generated.CancelReservationRequestObject) (generated.CancelReservationResponseObject, error) {
-	ans, err := h.store.Do(ctx, sale.Call{Op: sale.OpCancel, ReservationID: req.ReservationId}, key(req.Params.IdempotencyKey))
+	ans, err := h.as(ctx).change(ctx, sale.Call{Op: sale.OpCancel, ReservationID: req.ReservationId}, key(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, answered(err, ans)
 	}
@@ -118,7 +171,7 @@ func (h *handlers) CancelReservation(ctx context.Context, req generated.CancelRe
 }
 
 func (h *handlers) GetUser(ctx context.Context, req generated.GetUserRequestObject) (generated.GetUserResponseObject, error) {
-	u, err := h.store.User(ctx, req.UserId)
+	u, err := h.as(ctx).user(ctx, req.UserId)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +187,7 @@ func (h *handlers) GetUser(ctx context.Context, req generated.GetUserRequestObje
 }
 
 func (h *handlers) LeaveWaitlist(ctx context.Context, req generated.LeaveWaitlistRequestObject) (generated.LeaveWaitlistResponseObject, error) {
-	if err := h.store.Leave(ctx, req.UserId); err != nil {
+	if err := h.as(ctx).leave(ctx, req.UserId); err != nil {
 		return nil, err
 	}
 	return generated.LeaveWaitlist204Response{}, nil

@@ -28,13 +28,20 @@ var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // response that passes through the client is checked against
 // api/openapi.yaml (testkit), so a handler that answers something the
 // document does not allow fails the test that provoked it.
+//
+// client and http are shoppers' devices: they keep the token each user's
+// first reserve answered and send it on every later call about that user
+// (testkit.Jar). bare is a stranger's client, which sends only the tokens a
+// test gives it.
 type harness struct {
 	t      *testing.T
 	clock  *clocktest.Clock
 	store  sale.Store
 	srv    *testkit.Server
+	jar    *testkit.Jar
 	client *generated.ClientWithResponses
 	http   *http.Client // raw, but still checked
+	bare   *generated.ClientWithResponses
 }
 
 // option changes what newHarness starts.
@@ -55,8 +62,9 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	for _, f := range opts {
 		f(&o)
 	}
-	srv := testkit.Start(t, o).Server()
-	return &harness{t: t, clock: o.Clock, store: srv.Store, srv: srv, client: srv.Client, http: srv.HTTP}
+	stack := testkit.Start(t, o)
+	srv := stack.Server()
+	return &harness{t: t, clock: o.Clock, store: srv.Store, srv: srv, jar: stack.Jar, client: srv.Client, http: srv.HTTP, bare: srv.Bare}
 }
 
 func (h *harness) ctx() context.Context {
@@ -68,6 +76,28 @@ func (h *harness) ctx() context.Context {
 func asAdmin(_ context.Context, req *http.Request) error {
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	return nil
+}
+
+// token is the shopper token user's first reserve answered; the test fails
+// if there was none.
+func (h *harness) token(user string) string {
+	h.t.Helper()
+	tok := h.jar.Token(user)
+	if tok == "" {
+		h.t.Fatalf("%s has no shopper token: they never reserved", user)
+	}
+	return tok
+}
+
+// as makes a call with user's token, whatever the call is about: how a
+// shopper asks about a reservation or a user that is not theirs, or one
+// that does not exist.
+func (h *harness) as(user string) generated.RequestEditorFn {
+	tok := h.token(user)
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return nil
+	}
 }
 
 // initialize starts a sale of n units and fails the test if that fails.
@@ -82,12 +112,16 @@ func (h *harness) initialize(n int64) {
 // reserve posts /reserve for user and returns the typed response.
 func (h *harness) reserve(user string) *generated.ReserveResponse {
 	h.t.Helper()
-	resp, err := h.client.ReserveWithResponse(h.ctx(), nil, generated.ReserveRequest{UserId: user})
+	resp, err := h.client.ReserveWithResponse(h.ctx(), nil, generated.ReserveRequest{UserId: userID(user)})
 	if err != nil {
 		h.t.Fatalf("reserve %s: %v", user, err)
 	}
 	return resp
 }
+
+// userID is user as a reserve's body names them (user_id is optional: a
+// shop's token may name the user instead).
+func userID(user string) *generated.UserID { return &user }
 
 // hold reserves for user and requires a 201.
 func (h *harness) hold(user string) generated.Hold {
@@ -101,10 +135,11 @@ func (h *harness) hold(user string) generated.Hold {
 
 // userAs reads where user stands, which must be the shape S of UserState
 // (generated.UserNone, UserWaiting, UserHeld or UserConfirmed): another
-// shape fails the test, saying which.
-func userAs[S any](h *harness, user string) S {
+// shape fails the test, saying which. It asks with user's own token unless
+// editors say otherwise (asAdmin, for a user who never reserved).
+func userAs[S any](h *harness, user string, editors ...generated.RequestEditorFn) S {
 	h.t.Helper()
-	resp, err := h.client.GetUserWithResponse(h.ctx(), user)
+	resp, err := h.client.GetUserWithResponse(h.ctx(), user, editors...)
 	if err != nil || resp.JSON200 == nil {
 		h.t.Fatalf("user %s: %v %s", user, err, resp.Body)
 	}
@@ -146,8 +181,21 @@ func (h *harness) openStreams() int {
 	return 0
 }
 
-// raw sends a request by hand, for inputs the typed client cannot express.
+// raw sends a request by hand, for inputs the typed client cannot express,
+// from the shoppers' devices (with the token of the user it is about).
 func (h *harness) raw(method, path, contentType string, body io.Reader, header ...string) (*http.Response, []byte) {
+	h.t.Helper()
+	return h.send(h.http, method, path, contentType, body, header...)
+}
+
+// rawBare is raw from a stranger's client, or from a device that never got
+// the answer that carried the token: only the headers given are sent.
+func (h *harness) rawBare(method, path, contentType string, body io.Reader, header ...string) (*http.Response, []byte) {
+	h.t.Helper()
+	return h.send(h.srv.BareHTTP, method, path, contentType, body, header...)
+}
+
+func (h *harness) send(client *http.Client, method, path, contentType string, body io.Reader, header ...string) (*http.Response, []byte) {
 	h.t.Helper()
 	req, err := http.NewRequestWithContext(h.ctx(), method, h.srv.URL+path, body)
 	if err != nil {
@@ -159,7 +207,7 @@ func (h *harness) raw(method, path, contentType string, body io.Reader, header .
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := h.http.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}

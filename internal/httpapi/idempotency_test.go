@@ -39,14 +39,40 @@ func answerOf(r *http.Response, body []byte) answer {
 
 func (a answer) String() string { return fmt.Sprintf("%d %s", a.status, a.body) }
 
-// keyedReserve posts /reserve for user with Idempotency-Key key.
+// keyedReserve posts /reserve for user with Idempotency-Key key, from
+// user's device: with their token once they have one.
 func (h *harness) keyedReserve(user, key string) answer {
 	h.t.Helper()
-	resp, err := h.client.ReserveWithResponse(h.ctx(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: user})
+	return h.keyedReserveFrom(h.client, user, key)
+}
+
+// retriedClaim is the retry of a new user's first reserve whose answer was
+// lost: sent, as the first was, with no token, since the token was in the
+// answer. It gets that answer again, the very token included.
+func (h *harness) retriedClaim(user, key string) answer {
+	h.t.Helper()
+	return h.keyedReserveFrom(h.bare, user, key)
+}
+
+func (h *harness) keyedReserveFrom(c *generated.ClientWithResponses, user, key string) answer {
+	h.t.Helper()
+	resp, err := c.ReserveWithResponse(h.ctx(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: userID(user)})
 	if err != nil {
 		h.t.Fatalf("reserve %s with key %q: %v", user, key, err)
 	}
 	return answerOf(resp.HTTPResponse, resp.Body)
+}
+
+// wantToken fails unless a's body carries a shopper token, which it returns.
+func wantToken(t *testing.T, a answer) string {
+	t.Helper()
+	var b struct {
+		Token string `json:"shopper_token"`
+	}
+	if err := json.Unmarshal(a.body, &b); err != nil || b.Token == "" {
+		t.Fatalf("no shopper_token in %s (%v)", a, err)
+	}
+	return b.Token
 }
 
 func (h *harness) keyedConfirm(id, key string) answer {
@@ -58,9 +84,9 @@ func (h *harness) keyedConfirm(id, key string) answer {
 	return answerOf(resp.HTTPResponse, resp.Body)
 }
 
-func (h *harness) keyedCancel(id, key string) answer {
+func (h *harness) keyedCancel(id, key string, editors ...generated.RequestEditorFn) answer {
 	h.t.Helper()
-	resp, err := h.client.CancelReservationWithResponse(h.ctx(), id, &generated.CancelReservationParams{IdempotencyKey: &key})
+	resp, err := h.client.CancelReservationWithResponse(h.ctx(), id, &generated.CancelReservationParams{IdempotencyKey: &key}, editors...)
 	if err != nil {
 		h.t.Fatalf("cancel %s with key %q: %v", id, key, err)
 	}
@@ -126,9 +152,11 @@ func TestIdempotentReserveReplays(t *testing.T) {
 		if first.header.Get("Location") == "" {
 			t.Fatal("no Location")
 		}
-		wantReplay(t, first, h.keyedReserve("alice", "k-alice"))
+		wantToken(t, first)
+		// The replay is the first answer byte for byte: the same token.
+		wantReplay(t, first, h.retriedClaim("alice", "k-alice"))
 		// An RFC 8941 string is the same key: the quotes are not part of it.
-		resp, body := h.raw("POST", "/reserve", "application/json", strings.NewReader(`{"user_id":"alice"}`), "Idempotency-Key", `"k-alice"`)
+		resp, body := h.rawBare("POST", "/reserve", "application/json", strings.NewReader(`{"user_id":"alice"}`), "Idempotency-Key", `"k-alice"`)
 		wantReplay(t, first, answerOf(resp, body))
 		if st := h.status(); st.Held != 1 || st.Available != 0 {
 			t.Fatalf("the retries changed the sale: %+v", st)
@@ -137,10 +165,11 @@ func TestIdempotentReserveReplays(t *testing.T) {
 	t.Run("202", func(t *testing.T) {
 		first := h.keyedReserve("bob", `"k-bob"`) // quoted first, bare after
 		wantFirst(t, first, 202)
+		wantToken(t, first)
 		if w := h.reserve("carol"); w.JSON202 == nil || w.JSON202.WaitlistPosition != 2 {
 			t.Fatalf("carol: %d %s", w.StatusCode(), w.Body)
 		}
-		wantReplay(t, first, h.keyedReserve("bob", "k-bob"))
+		wantReplay(t, first, h.retriedClaim("bob", "k-bob"))
 		if st := h.status(); st.WaitlistSize != 2 {
 			t.Fatalf("the retry changed the line: %+v", st)
 		}
@@ -186,9 +215,9 @@ func TestIdempotentChangesReplay(t *testing.T) {
 	wantReplay(t, conflict, h.keyedConfirm(other.ReservationId, "c-2"))
 
 	const unknown = "AAAAAAAAAAAAAAAAAAAAAA"
-	missing := h.keyedCancel(unknown, "x-2")
+	missing := h.keyedCancel(unknown, "x-2", h.as("erin"))
 	wantProblem(t, missing.status, 404, missing.body, "/problems/reservation-not-found")
-	wantReplay(t, missing, h.keyedCancel(unknown, "x-2"))
+	wantReplay(t, missing, h.keyedCancel(unknown, "x-2", h.as("erin")))
 
 	if st := h.status(); st.Confirmed != 1 || st.Held != 1 || st.Available != 1 {
 		t.Fatalf("books after the replays: %+v", st)
@@ -220,6 +249,24 @@ func TestIdempotencyKeyMismatch(t *testing.T) {
 		}
 		// Nothing was kept for the mismatch: the confirm still replays.
 		wantReplay(t, confirmed, h.keyedConfirm(hold.ReservationId, "k"))
+	})
+	t.Run("a new user's first reserve, then with their token", func(t *testing.T) {
+		claim := h.keyedReserve("bob", "b")
+		wantFirst(t, claim, 201)
+		wantToken(t, claim)
+		before := h.status()
+		// A device that got the answer sends the token with the retry: a
+		// proven reserve is another request than the claim was.
+		got := h.keyedReserve("bob", "b")
+		p := wantProblem(t, got.status, 422, got.body, "/problems/idempotency-key-mismatch")
+		if !strings.Contains(*p.Detail, "reserve bob") {
+			t.Errorf("the detail does not say what the key was first used for: %s", *p.Detail)
+		}
+		if after := h.status(); after != before {
+			t.Fatalf("the mismatch changed the sale: %+v, then %+v", before, after)
+		}
+		// Nothing was kept for it: the claim's retry still replays.
+		wantReplay(t, claim, h.retriedClaim("bob", "b"))
 	})
 	t.Run("initialize with another total", func(t *testing.T) {
 		first := h.keyedInitialize(5, "init")
@@ -278,7 +325,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	firstDone := make(chan answer, 1)
 	go func() {
 		key := "slow"
-		resp, err := h.client.ReserveWithResponse(context.Background(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: "alice"})
+		resp, err := h.client.ReserveWithResponse(context.Background(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: userID("alice")})
 		if err != nil {
 			t.Errorf("the first request: %v", err)
 			firstDone <- answer{}
@@ -308,7 +355,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	first := <-firstDone
 	wantFirst(t, first, 201)
 	// The in-use answer was not kept: the retry now gets the first answer.
-	wantReplay(t, first, h.keyedReserve("alice", "slow"))
+	wantReplay(t, first, h.retriedClaim("alice", "slow"))
 	if st := h.status(); st.Held != 1 {
 		t.Fatalf("%d holds, want 1", st.Held)
 	}
@@ -347,7 +394,7 @@ func TestIdempotencyKeyExpiry(t *testing.T) {
 	first := h.keyedReserve("alice", "k")
 	wantFirst(t, first, 201)
 	clock.Advance(keyTTL - sale.Precision)
-	wantReplay(t, first, h.keyedReserve("alice", "k"))
+	wantReplay(t, first, h.retriedClaim("alice", "k"))
 
 	var hold generated.Hold
 	if err := json.Unmarshal(first.body, &hold); err != nil {
@@ -358,6 +405,7 @@ func TestIdempotencyKeyExpiry(t *testing.T) {
 	}
 
 	clock.Advance(sale.Precision) // the key's TTL has passed: forgotten
+	// alice is known now, so she reserves with her token.
 	again := h.keyedReserve("alice", "k")
 	wantFirst(t, again, 201)
 	if bytes.Equal(again.body, first.body) {
@@ -480,12 +528,14 @@ func TestIdempotencyUnavailableIsNotKept(t *testing.T) {
 	}
 	first := h.keyedReserve("alice", "k") // runs: the 503 was not kept
 	wantFirst(t, first, 201)
-	wantReplay(t, first, h.keyedReserve("alice", "k"))
+	wantToken(t, first)
+	wantReplay(t, first, h.retriedClaim("alice", "k"))
 }
 
-// TestIdempotencyConcurrentSameKey: one user's 50 retries at once, under one
-// key, make one hold. Every answer is that hold (first or replayed) or the
-// in-use problem.
+// TestIdempotencyConcurrentSameKey: one new user's 50 retries at once, under
+// one key, make one hold. Every answer is that hold (first or replayed), the
+// same token in each, or the in-use problem. None has the token yet when it
+// is sent, so each is sent as the first was, with none.
 func TestIdempotencyConcurrentSameKey(t *testing.T) {
 	h := newHarness(t)
 	h.initialize(10)
@@ -497,7 +547,7 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			key := "crowd-key"
-			resp, err := h.client.ReserveWithResponse(context.Background(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: "crowd"})
+			resp, err := h.bare.ReserveWithResponse(context.Background(), &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: userID("crowd")})
 			if err != nil {
 				t.Errorf("request %d: %v", i, err)
 				return
@@ -517,6 +567,7 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 		case 201:
 			if body == nil {
 				body = a.body
+				wantToken(t, a)
 			}
 			if !bytes.Equal(a.body, body) {
 				t.Errorf("two 201s differ:\n%s\n%s", body, a.body)

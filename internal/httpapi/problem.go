@@ -27,6 +27,8 @@ type problemKind struct {
 var (
 	probInvalid          = problemKind{generated.ProblemTypeInvalidRequest, "Invalid request", http.StatusBadRequest}
 	probUnauthorized     = problemKind{generated.ProblemTypeUnauthorized, "Unauthorized", http.StatusUnauthorized}
+	probTokenRequired    = problemKind{generated.ProblemTypeTokenRequired, "Shopper token required", http.StatusUnauthorized}
+	probForbidden        = problemKind{generated.ProblemTypeForbidden, "Forbidden", http.StatusForbidden}
 	probNotFound         = problemKind{generated.ProblemTypeNotFound, "Not found", http.StatusNotFound}
 	probResNotFound      = problemKind{generated.ProblemTypeReservationNotFound, "Reservation not found", http.StatusNotFound}
 	probNotWaiting       = problemKind{generated.ProblemTypeNotWaiting, "Not in the waitlist", http.StatusNotFound}
@@ -56,6 +58,8 @@ type refusal struct {
 	kind   problemKind
 	detail func(err error, r *http.Request) string
 	retry  func(err error) int
+	// challenge is the WWW-Authenticate of a 401 (RFC 9110 requires one).
+	challenge func(err error) string
 }
 
 // refusals is every error a handler answers with a problem; writeError reads
@@ -64,6 +68,22 @@ type refusal struct {
 // error may be a kept answer: a replay must read the same, byte for byte,
 // as the first answer.
 var refusals = []refusal{
+	{err: errUnauthenticated, kind: probUnauthorized, detail: func(err error, _ *http.Request) string {
+		return err.Error()
+	}, challenge: func(err error) string {
+		var u *unauthenticated
+		errors.As(err, &u)
+		return challenge(u)
+	}},
+	{err: sale.ErrTokenRequired, kind: probTokenRequired, detail: func(_ error, r *http.Request) string {
+		return "this user is known to this sale; send the shopper token their first reserve answered, as Authorization: Bearer <token> (a token is given once, so one lost, on another device say, cannot be had again)"
+	}, challenge: func(error) string { return `Bearer realm="flashsale"` }},
+	{err: errForbidden, kind: probForbidden, detail: func(err error, _ *http.Request) string {
+		return err.Error()
+	}},
+	{err: errNoUser, kind: probInvalid, detail: func(err error, _ *http.Request) string {
+		return err.Error()
+	}},
 	{err: sale.ErrNotInitialized, kind: probNotInitialized, detail: func(error, *http.Request) string {
 		return "no sale has been initialized; an operator must POST /initialize first"
 	}},
@@ -106,6 +126,9 @@ var refusals = []refusal{
 	{err: errRateLimited, kind: probRateLimited, detail: func(err error, _ *http.Request) string {
 		var l *rateLimited
 		errors.As(err, &l)
+		if l.addr != "" {
+			return fmt.Sprintf("too many new users from %s; retry in %ds", l.addr, retrySeconds(l.wait))
+		}
 		return fmt.Sprintf("too many reservation attempts for user %s; retry in %ds", l.user, retrySeconds(l.wait))
 	}, retry: func(err error) int {
 		var l *rateLimited
@@ -166,6 +189,9 @@ func (h *handlers) writeError(w http.ResponseWriter, r *http.Request, err error)
 	if f.retry != nil {
 		w.Header().Set("Retry-After", strconv.Itoa(f.retry(err)))
 	}
+	if f.challenge != nil {
+		w.Header().Set("WWW-Authenticate", f.challenge(err))
+	}
 	if errors.As(err, new(replayedError)) {
 		w.Header().Set("Idempotency-Replayed", "true")
 	}
@@ -189,14 +215,18 @@ func pathParam(r *http.Request, name string) string {
 // errRateLimited is what a rateLimited error is.
 var errRateLimited = errors.New("rate limited")
 
-// rateLimited is a reservation attempt refused by the rate limiter: user may
-// try again after wait.
+// rateLimited is a reservation attempt refused by a rate limiter: of user,
+// or of new users from the client address addr. It may be tried again after
+// wait.
 type rateLimited struct {
-	user string
-	wait time.Duration
+	user, addr string
+	wait       time.Duration
 }
 
 func (e *rateLimited) Error() string {
+	if e.addr != "" {
+		return fmt.Sprintf("%s: too many new users; retry in %v", e.addr, e.wait)
+	}
 	return fmt.Sprintf("user %s: too many reservation attempts; retry in %v", e.user, e.wait)
 }
 

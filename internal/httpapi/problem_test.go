@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"fmt"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
@@ -37,7 +40,7 @@ func TestProblemTypesAreTheDocumentsTable(t *testing.T) {
 	}
 
 	kinds := []problemKind{
-		probInvalid, probUnauthorized, probNotFound, probResNotFound, probNotWaiting, probMethod,
+		probInvalid, probUnauthorized, probTokenRequired, probForbidden, probNotFound, probResNotFound, probNotWaiting, probMethod,
 		probNotInitialized, probAlreadyReserved, probHoldExpired, probHoldCancelled, probAlreadyConfirmed,
 		probInventory, probKeyInUse, probKeyMismatch, probTooLarge, probMediaType, probRateLimited,
 		probTooManyStreams, probInternal, probUnavailable, probStreamsFull,
@@ -77,5 +80,45 @@ func TestEverySaleErrorIsAnsweredAsItsKind(t *testing.T) {
 		if want := generated.ProblemType("/problems/" + string(e.Kind())); f.kind.Type != want {
 			t.Errorf("%v is answered %s, want %s, the type its kind names", e, f.kind.Type, want)
 		}
+	}
+}
+
+// The HTTP layer's own refusals, those of who is asking above all, are
+// answered by their rows too, and every 401 carries the challenge RFC 9110
+// requires of it.
+func TestEveryRefusalOfTheHTTPLayerHasItsRow(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want problemKind
+	}{
+		{&unauthenticated{why: "no token"}, probUnauthorized},
+		{&unauthenticated{why: "a bad token", invalid: true}, probUnauthorized},
+		{fmt.Errorf("reserve: %w", sale.ErrTokenRequired), probTokenRequired},
+		{&forbidden{user: "alice", by: "mallory"}, probForbidden},
+		{errNoUser, probInvalid},
+		{&rateLimited{user: "alice", wait: time.Second}, probRateLimited},
+		{&rateLimited{addr: "192.0.2.1", wait: time.Second}, probRateLimited},
+	} {
+		f, ok := refusalOf(c.err)
+		if !ok {
+			t.Errorf("%v has no row in refusals: it would be answered 500", c.err)
+			continue
+		}
+		if f.kind != c.want {
+			t.Errorf("%v is answered %s, want %s", c.err, f.kind.Type, c.want.Type)
+		}
+	}
+	for _, f := range refusals {
+		if f.kind.Status == http.StatusUnauthorized && f.challenge == nil {
+			t.Errorf("%s is a 401 without WWW-Authenticate", f.kind.Type)
+		}
+	}
+	// A bad token is told apart from none (RFC 6750).
+	none, bad := &unauthenticated{}, &unauthenticated{invalid: true}
+	if c := challenge(none); c != `Bearer realm="flashsale"` {
+		t.Errorf("no token: WWW-Authenticate %q", c)
+	}
+	if c := challenge(bad); c != `Bearer realm="flashsale", error="invalid_token"` {
+		t.Errorf("a bad token: WWW-Authenticate %q", c)
 	}
 }

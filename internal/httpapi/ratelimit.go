@@ -67,7 +67,7 @@ func CheckRateLimit(perSecond float64, burst int) error {
 	case perSecond == 0:
 		return nil
 	case math.IsNaN(perSecond) || perSecond < MinRatePerSecond || perSecond > MaxRatePerSecond:
-		return fmt.Errorf("%v attempts per second: want 0 (off), or from one a day (%.3g) to %g per user", perSecond, MinRatePerSecond, MaxRatePerSecond)
+		return fmt.Errorf("%v per second: want 0 (off), or from one a day (%.3g) to %g a second", perSecond, MinRatePerSecond, MaxRatePerSecond)
 	case burst < 1 || burst > MaxRateBurst:
 		return fmt.Errorf("a burst of %d: want 1 to %d attempts", burst, MaxRateBurst)
 	}

@@ -6,15 +6,18 @@
 package httpapi
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/flashsale/flashsale/api"
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/shopper"
 	"github.com/flashsale/flashsale/web"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +34,18 @@ type Config struct {
 	// make, with bursts of RateBurst. 0 turns rate limiting off.
 	RateLimit float64
 	RateBurst int
+	// Shoppers checks the shop's own tokens. Nil means the sale's own
+	// shopper tokens: a new user's first reserve needs none and is
+	// answered with one, signed by secrets kept in Store.
+	Shoppers shopper.Verifier
+	// NewShopperRate is how many new users per second one client address may
+	// make (a reserve with no token), with bursts of NewShopperBurst. 0 turns
+	// that limit off.
+	NewShopperRate  float64
+	NewShopperBurst int
+	// TrustedProxies are the proxies whose Forwarded or X-Forwarded-For is
+	// believed for the client's address; none means the peer's address.
+	TrustedProxies []netip.Prefix
 	// MaxStreams and MaxStreamsPerUser bound the event streams open at
 	// once; zero means live.DefaultMaxStreams and live.DefaultMaxPerUser.
 	MaxStreams, MaxStreamsPerUser int
@@ -66,6 +81,9 @@ func New(cfg Config) (*API, error) {
 	if err := CheckRateLimit(cfg.RateLimit, cfg.RateBurst); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
+	if err := CheckRateLimit(cfg.NewShopperRate, cfg.NewShopperBurst); err != nil {
+		return nil, fmt.Errorf("httpapi: new users per address: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -82,7 +100,14 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: load embedded spec: %w", err)
 	}
-	validator, err := newRequestValidator(spec, cfg.AdminToken, log)
+	var tokens *shopper.Tokens
+	verifier := cfg.Shoppers
+	if verifier == nil {
+		tokens = shopper.NewTokens(cfg.Store, clock)
+		verifier = tokens
+	}
+	auth := &authenticator{admin: sha256.Sum256([]byte(cfg.AdminToken)), shoppers: verifier}
+	validator, err := newRequestValidator(spec, auth, cfg.NewShopperRate > 0, cfg.TrustedProxies, log)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
@@ -97,6 +122,7 @@ func New(cfg Config) (*API, error) {
 	}
 
 	h := &handlers{store: cfg.Store, live: hub, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		newUsers: newLimiter(cfg.NewShopperRate, cfg.NewShopperBurst), tokens: tokens,
 		clock: clock, log: log, eventsSent: m.sentEvent}
 	strict := generated.NewStrictHandlerWithOptions(h, []generated.StrictMiddlewareFunc{finishWhatArrived}, generated.StrictHTTPServerOptions{
 		// Reached only if a body the validator passed fails to decode.

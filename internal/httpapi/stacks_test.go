@@ -13,7 +13,9 @@ import (
 // sale played on each kind of stack (testkit.Each), every call on the next
 // server, as a load balancer would spread them. A conflict kept with its
 // key is replayed byte for byte by another server than the one that
-// answered it, and a promotion made on one server is what the next reads.
+// answered it, a promotion made on one server is what the next reads, and
+// the token one server gave a shopper is taken by the next (its signing
+// secrets are the database's): alice's and bob's later calls carry theirs.
 func TestASaleOnEveryStack(t *testing.T) {
 	testkit.Each(t, testkit.Options{}, func(t *testing.T, s *testkit.Stack) {
 		ctx := t.Context()
@@ -29,22 +31,22 @@ func TestASaleOnEveryStack(t *testing.T) {
 		if r, err := next().InitializeWithResponse(ctx, nil, generated.InitializeRequest{TotalInventory: 1}, admin); err != nil || r.JSON200 == nil {
 			t.Fatalf("initialize: %v %s", err, r.Body)
 		}
-		alice, err := next().ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: "alice"})
-		if err != nil || alice.JSON201 == nil {
+		alice, err := next().ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: userID("alice")})
+		if err != nil || alice.JSON201 == nil || alice.JSON201.ShopperToken == nil {
 			t.Fatalf("alice: %v %s", err, alice.Body)
 		}
-		bob, err := next().ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: "bob"})
-		if err != nil || bob.JSON202 == nil || bob.JSON202.WaitlistPosition != 1 {
+		bob, err := next().ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: userID("bob")})
+		if err != nil || bob.JSON202 == nil || bob.JSON202.WaitlistPosition != 1 || bob.JSON202.ShopperToken == nil {
 			t.Fatalf("bob: %v %s", err, bob.Body)
 		}
 
 		key := "again"
-		first, err := next().ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: "alice"})
+		first, err := next().ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: userID("alice")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantFirst(t, answerOf(first.HTTPResponse, first.Body), http.StatusConflict)
-		again, err := next().ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: "alice"})
+		again, err := next().ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: &key}, generated.ReserveRequest{UserId: userID("alice")})
 		if err != nil {
 			t.Fatal(err)
 		}

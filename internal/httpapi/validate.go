@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -31,15 +35,22 @@ import (
 type requestValidator struct {
 	ops  map[string]*operation // by "METHOD /pattern"
 	opts *openapi3filter.Options
-	log  *slog.Logger
+	auth *authenticator
+	// addrs: new users are limited per client address, which is then read
+	// for every unproven caller, through the proxies trusted.
+	addrs   bool
+	trusted []netip.Prefix
+	log     *slog.Logger
 }
 
 // operation is what the validator needs of one operation of the document.
 type operation struct {
 	route *routers.Route
-	// checked: the operation has path parameters or security requirements
-	// for ValidateRequest to check on every request (POST /reserve has
-	// neither).
+	// access is who the operation admits, from its security; the
+	// authenticator checks it, before anything else of the request.
+	access access
+	// checked: the operation has path parameters for ValidateRequest to
+	// check on every request (POST /reserve has none).
 	checked bool
 	// headers are its optional header parameters (Idempotency-Key):
 	// ValidateRequest checks them only when the request has one, so that
@@ -61,15 +72,20 @@ func (o *operation) check(r *http.Request) bool {
 	return false
 }
 
-func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) (*requestValidator, error) {
+func newRequestValidator(spec *openapi3.T, auth *authenticator, addrs bool, trusted []netip.Prefix, log *slog.Logger) (*requestValidator, error) {
 	v := &requestValidator{
 		ops: make(map[string]*operation),
 		opts: &openapi3filter.Options{
-			AuthenticationFunc: adminAuth(adminToken),
+			// Security is this validator's own first step (authenticate):
+			// kin-openapi would ask once per scheme of each alternative.
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 			// The body is this validator's own step, below.
 			ExcludeRequestBody: true,
 		},
-		log: log,
+		auth:    auth,
+		addrs:   addrs,
+		trusted: trusted,
+		log:     log,
 	}
 	// A parameter's error says what is wrong with it, not the whole schema
 	// and value that kin-openapi would print after it.
@@ -80,9 +96,13 @@ func newRequestValidator(spec *openapi3.T, adminToken string, log *slog.Logger) 
 			if op.Security != nil {
 				security = *op.Security
 			}
+			acc, err := accessOf(security)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			}
 			o := &operation{
-				route:   &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
-				checked: len(security) > 0,
+				route:  &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				access: acc,
 			}
 			for _, p := range slices.Concat(item.Parameters, op.Parameters) {
 				if p.Value.In == openapi3.ParameterInHeader && !p.Value.Required {
@@ -126,17 +146,34 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 			writeProblem(w, internalProblem())
 			return
 		}
+		// A path the document has no operation for (an empty segment) is
+		// 404 to anyone, token or not.
+		params, p, ok := pathParams(r)
+		if !ok {
+			writeProblem(w, p)
+			return
+		}
+		if !op.access.open() {
+			who, err := v.auth.authenticate(r.Context(), r, op.access)
+			if err != nil {
+				v.refuse(w, r, err)
+				return
+			}
+			switch {
+			case !who.anonymous():
+				r = r.WithContext(context.WithValue(r.Context(), callerKey{}, who))
+			case op.access.shopper && v.addrs:
+				// Someone unproven where shoppers go: a new user's first
+				// reserve, limited per client address.
+				r = r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, clientAddr(r, v.trusted)))
+			}
+		}
 		if op.body != nil {
 			if p, ok := checkBodyHeaders(r); !ok {
 				writeProblem(w, p)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		}
-		params, p, ok := pathParams(r)
-		if !ok {
-			writeProblem(w, p)
-			return
 		}
 		var err error
 		if op.check(r) {
@@ -149,15 +186,36 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 		}
 		if err != nil {
 			p := validationProblem(err)
-			if p.Status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="flashsale"`)
-			}
 			v.log.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
 			writeProblem(w, p)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request whose caller is refused: 401 with a challenge,
+// or 503 when the secrets that check the token cannot be read.
+func (v *requestValidator) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var unauth *unauthenticated
+	if errors.As(err, &unauth) {
+		v.log.Debug("request unauthenticated", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("WWW-Authenticate", challenge(unauth))
+		writeProblem(w, problem(probUnauthorized, unauth.why))
+		return
+	}
+	v.log.Warn("cannot check a bearer token", "method", r.Method, "path", r.URL.Path, "err", err)
+	secs := retrySeconds(sale.RetryAfter)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeProblem(w, problem(probUnavailable, fmt.Sprintf("the keys that check tokens cannot be read right now; nothing was done; retry in %ds", secs)))
+}
+
+type clientAddrKey struct{}
+
+// clientAddrOf is the client address of an unproven caller's request.
+func clientAddrOf(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
 }
 
 // pathParams are the path parameters chi matched, unescaped as the
@@ -193,12 +251,8 @@ func pathParams(r *http.Request) (map[string]string, generated.Problem, bool) {
 // validationProblem maps what the validator found to the answer.
 func validationProblem(err error) generated.Problem {
 	var tooLarge *http.MaxBytesError
-	var sec *openapi3filter.SecurityRequirementsError
-	switch {
-	case errors.As(err, &tooLarge):
+	if errors.As(err, &tooLarge) {
 		return tooLargeProblem(tooLarge.Limit)
-	case errors.As(err, &sec):
-		return problem(probUnauthorized, "a valid admin token is required in the Authorization header, as Bearer followed by the token")
 	}
 	return problem(probInvalid, err.Error())
 }

@@ -21,19 +21,24 @@ import (
 // Baseline is the speed of light for POST /reserve on this machine: the
 // least a correct server must do to answer it. It decodes the same body with
 // encoding/json, takes a unit with one atomic decrement or a place in line
-// with one atomic increment, and encodes the same JSON shapes (a Hold with a
-// Location header, or a Waitlisted). No routing library, validation, rate
-// limiting, metrics, logging or per-user bookkeeping: everything the real
-// server adds on top is what the comparison prices.
+// with one atomic increment, signs the new user's shopper token
+// (baselineTokens), and encodes the same JSON shapes (a Hold with a
+// Location header, or a Waitlisted, each with the token). No routing
+// library, validation, rate limiting, metrics, logging or per-user
+// bookkeeping: everything the real server adds on top is what the
+// comparison prices.
 //
 // It also answers POST /initialize (always starting a new sale), GET /status
 // and GET /healthz, so that wrk and the books command drive it and check
 // its books as they do the real server's. It does not know users, so it
-// cannot refuse a second reservation by the same one: neither sends one
-// outside the books command's --mix, and --mix is for the real server.
+// cannot refuse a second reservation by the same one, nor tell a new user
+// (who needs no token) from a known one (who needs theirs): neither wrk nor
+// the books command sends one outside the books command's --mix, and --mix
+// is for the real server.
 type Baseline struct {
 	tokenHash    [32]byte
 	maxInventory int64
+	shoppers     baselineTokens
 	sale         atomic.Pointer[baselineSale]
 }
 
@@ -55,7 +60,7 @@ func NewBaseline(token string) *Baseline {
 	if err != nil {
 		panic("load: " + err.Error())
 	}
-	return &Baseline{tokenHash: sha256.Sum256([]byte(token)), maxInventory: most}
+	return &Baseline{tokenHash: sha256.Sum256([]byte(token)), maxInventory: most, shoppers: newBaselineTokens()}
 }
 
 func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,13 +80,20 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 	var req generated.ReserveRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil || req.UserId == "" {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil || req.UserId == nil || *req.UserId == "" {
 		writeBaselineProblem(w, http.StatusBadRequest, generated.ProblemTypeInvalidRequest, "body must be {\"user_id\": \"...\"}")
 		return
 	}
+	user := *req.UserId
 	s := b.sale.Load()
 	if s == nil {
 		writeBaselineProblem(w, http.StatusConflict, generated.ProblemTypeNotInitialized, "no sale has been initialized")
+		return
+	}
+	now := time.Now()
+	token, err := b.shoppers.issue(user, now)
+	if err != nil {
+		writeBaselineProblem(w, http.StatusInternalServerError, generated.ProblemTypeInternal, err.Error())
 		return
 	}
 	if s.left.Add(-1) >= 0 {
@@ -89,18 +101,20 @@ func (b *Baseline) reserve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", "/reservations/"+id)
 		writeJSON(w, http.StatusCreated, generated.Hold{
 			ReservationId: id,
-			UserId:        req.UserId,
+			UserId:        user,
 			Status:        generated.HoldStatusHeld,
-			ExpiresAt:     time.Now().Add(holdTTL).UTC(),
+			ExpiresAt:     now.Add(holdTTL).UTC(),
+			ShopperToken:  &token,
 		})
 		return
 	}
-	w.Header().Set("Location", "/users/"+req.UserId) // user ids are URL-safe by the schema
+	w.Header().Set("Location", "/users/"+user) // user ids are URL-safe by the schema
 	writeJSON(w, http.StatusAccepted, generated.Waitlisted{
 		Status:           generated.WaitlistedStatusWaiting,
 		Message:          "Added to waitlist",
 		WaitlistPosition: s.waiting.Add(1),
-		UserId:           req.UserId,
+		UserId:           user,
+		ShopperToken:     &token,
 	})
 }
 

@@ -6,9 +6,10 @@ import (
 )
 
 // realFlags start the real server as the benchmarks do: the test's admin
-// token, and a rate limit too generous to trigger (every user reserves from
-// one address); quiet, since nothing reads its log.
-var realFlags = []string{"--admin-token", testToken, "--rate-limit", "1000000", "--rate-burst", "1000000", "--log-level", "warn"}
+// token, a rate limit too generous to trigger and no limit on new users per
+// address (every user is new, and reserves from this one address); quiet,
+// since nothing reads its log.
+var realFlags = []string{"--admin-token", testToken, "--rate-limit", "1000000", "--rate-burst", "1000000", "--new-shopper-rate", "0", "--log-level", "warn"}
 
 func realServer(t *testing.T, more ...string) string {
 	t.Helper()

@@ -51,6 +51,8 @@ func TestMixBooks(t *testing.T) {
 		{"same reservation id twice", func(_ *generated.Status, t *tally) { t.holds[1].id = t.holds[0].id }, "given twice"},
 		{"a position past the line", func(_ *generated.Status, t *tally) { t.positions[0] = 21 }, "outside 1..20"},
 		{"a cancel refused", func(_ *generated.Status, t *tally) { t.counts[opCancel][http.StatusConflict] = 1 }, "cancel answered 409 1 times"},
+		{"new users limited", func(_ *generated.Status, t *tally) { t.counts[opReserve][http.StatusTooManyRequests] = 5 },
+			"reserve answered 429 5 times: start the server with --rate-limit 0 --new-shopper-rate 0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,6 +23,10 @@ const maxBody = 1 << 20
 // leaves to the server.
 const holdTTL = 5 * time.Minute
 
+// shopperTokenTTL is how long the baseline's shopper tokens are valid: the
+// 24 hours of the document's shopperToken security scheme.
+const shopperTokenTTL = 24 * time.Hour
+
 // maxInventory is the largest total_inventory POST /initialize takes: the
 // maximum of InitializeRequest.total_inventory in the embedded document.
 var maxInventory = sync.OnceValues(func() (int64, error) {

@@ -139,9 +139,10 @@ type sseStream struct {
 // and a longer one is put together from several reads.
 const sseBufSize = 512
 
-// openStream connects, asks for user's events and reads the response head;
-// anything but a 200 text/event-stream is an error quoting the problem.
-func openStream(ctx context.Context, addr string, index int, user string, timeout time.Duration) (*sseStream, error) {
+// openStream connects, asks for user's events with their shopper token and
+// reads the response head; anything but a 200 text/event-stream is an error
+// quoting the problem.
+func openStream(ctx context.Context, addr string, index int, user, token string, timeout time.Duration) (*sseStream, error) {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -154,7 +155,8 @@ func openStream(ctx context.Context, addr string, index int, user string, timeou
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return fail(err)
 	}
-	req := "GET /users/" + user + "/events HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\nUser-Agent: flashsale-load streams\r\n\r\n"
+	req := "GET /users/" + user + "/events HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\n" +
+		"Authorization: Bearer " + token + "\r\nUser-Agent: flashsale-load streams\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		return fail(err)
 	}

@@ -71,11 +71,13 @@ func (c StreamsConfig) Check() error {
 }
 
 // serverArgs are the server's flags: the memory store, one unit, no rate
-// limit (every waiting user reserves once, from one address), room for
-// every stream and a few more, and a quiet log.
+// limit (every waiting user reserves once), no limit on new users per
+// address (every one of the bench's shoppers is new and comes from this
+// one loopback address, which the default limit would refuse after a few
+// dozen), room for every stream and a few more, and a quiet log.
 func (c StreamsConfig) serverArgs() []string {
 	args := []string{"--store", "memory", "--admin-token", c.AdminToken, "--inventory", "1", "--rate-limit", "0",
-		"--max-streams", strconv.Itoa(c.Streams + 100), "--log-level", "warn"}
+		"--new-shopper-rate", "0", "--max-streams", strconv.Itoa(c.Streams + 100), "--log-level", "warn"}
 	return append(args, strings.Fields(c.ServerFlags)...)
 }
 
@@ -122,7 +124,7 @@ func Streams(ctx context.Context, c StreamsConfig, out io.Writer) (err error) {
 	arrivals := make(chan arrival, 2*c.Streams+16)
 	streams = make([]*sseStream, c.Streams)
 	t = time.Now()
-	if err := openAll(ctx, srv, streams, positions, arrivals, c); err != nil {
+	if err := openAll(ctx, a, srv, streams, positions, arrivals, c); err != nil {
 		return err
 	}
 	rep.openTook = time.Since(t)
@@ -159,12 +161,13 @@ func Streams(ctx context.Context, c StreamsConfig, out io.Writer) (err error) {
 	return nil
 }
 
-// openAll opens one stream per waiting user, c.Concurrency at a time, and
-// waits until each has had its state event, which must show the position
-// its user joined at.
-func openAll(ctx context.Context, srv *Child, streams []*sseStream, positions []int64, arrivals chan arrival, c StreamsConfig) error {
+// openAll opens one stream per waiting user, with the token a kept for
+// them, c.Concurrency at a time, and waits until each has had its state
+// event, which must show the position its user joined at.
+func openAll(ctx context.Context, a *streamsAPI, srv *Child, streams []*sseStream, positions []int64, arrivals chan arrival, c StreamsConfig) error {
 	err := forEach(ctx, len(streams), c.Concurrency, func(ctx context.Context, i int) error {
-		s, err := openStream(ctx, srv.Addr(), i, streamUser(i), c.Timeout)
+		user := streamUser(i)
+		s, err := openStream(ctx, srv.Addr(), i, user, a.token(user), c.Timeout)
 		if err != nil {
 			return err
 		}

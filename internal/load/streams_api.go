@@ -19,22 +19,49 @@ import (
 // over plain net/http with the generated models: the generated client
 // would do, but these are three small JSON bodies and the bench needs the
 // raw status codes anyway.
+//
+// It keeps each user's shopper token, from the reserve that made them known
+// to the sale, as each shopper's own device would: a hold is cancelled, and
+// a stream opened, with its user's token.
 type streamsAPI struct {
 	base string
 	hc   *http.Client
+
+	mu     sync.Mutex
+	tokens map[string]string // by user
 }
 
 func newStreamsAPI(base string, conns int) *streamsAPI {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns, conns
-	return &streamsAPI{base: base, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &streamsAPI{base: base, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, tokens: make(map[string]string)}
 }
 
 func (a *streamsAPI) close() { a.hc.CloseIdleConnections() }
 
-// call sends body (JSON, or none when nil) and decodes a JSON answer with
-// status want into v; any other status is an error quoting the answer.
-func (a *streamsAPI) call(ctx context.Context, method, path string, body any, want int, v any) error {
+// token is user's shopper token, "" if the sale gave none.
+func (a *streamsAPI) token(user string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tokens[user]
+}
+
+// keep keeps the token a new user's answer carried, which every later call
+// for them needs.
+func (a *streamsAPI) keep(user string, token *string) error {
+	if token == nil || *token == "" {
+		return fmt.Errorf("user %s: the answer to their first reserve carries no shopper_token", user)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tokens[user] = *token
+	return nil
+}
+
+// call sends body (JSON, or none when nil), as user's when user is not ""
+// (with their token), and decodes a JSON answer with status want into v;
+// any other status is an error quoting the answer.
+func (a *streamsAPI) call(ctx context.Context, method, path, user string, body any, want int, v any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -49,6 +76,9 @@ func (a *streamsAPI) call(ctx context.Context, method, path string, body any, wa
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token(user))
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
@@ -72,30 +102,31 @@ func (a *streamsAPI) call(ctx context.Context, method, path string, body any, wa
 
 func (a *streamsAPI) hold(ctx context.Context, user string) (string, error) {
 	var h generated.Hold
-	if err := a.call(ctx, http.MethodPost, "/reserve", generated.ReserveRequest{UserId: user}, http.StatusCreated, &h); err != nil {
+	if err := a.call(ctx, http.MethodPost, "/reserve", "", generated.ReserveRequest{UserId: &user}, http.StatusCreated, &h); err != nil {
 		return "", fmt.Errorf("user %s: %w", user, err)
 	}
 	if h.ReservationId == "" {
 		return "", fmt.Errorf("user %s: a hold without a reservation_id", user)
 	}
-	return h.ReservationId, nil
+	return h.ReservationId, a.keep(user, h.ShopperToken)
 }
 
 func (a *streamsAPI) wait(ctx context.Context, user string) (int64, error) {
 	var w generated.Waitlisted
-	if err := a.call(ctx, http.MethodPost, "/reserve", generated.ReserveRequest{UserId: user}, http.StatusAccepted, &w); err != nil {
+	if err := a.call(ctx, http.MethodPost, "/reserve", "", generated.ReserveRequest{UserId: &user}, http.StatusAccepted, &w); err != nil {
 		return 0, fmt.Errorf("user %s: %w", user, err)
 	}
-	return w.WaitlistPosition, nil
+	return w.WaitlistPosition, a.keep(user, w.ShopperToken)
 }
 
-func (a *streamsAPI) cancel(ctx context.Context, reservationID string) error {
-	return a.call(ctx, http.MethodPost, "/reservations/"+url.PathEscape(reservationID)+"/cancel", nil, http.StatusOK, nil)
+// cancel cancels user's hold reservationID, as user.
+func (a *streamsAPI) cancel(ctx context.Context, user, reservationID string) error {
+	return a.call(ctx, http.MethodPost, "/reservations/"+url.PathEscape(reservationID)+"/cancel", user, nil, http.StatusOK, nil)
 }
 
 func (a *streamsAPI) status(ctx context.Context) (generated.Status, error) {
 	var st generated.Status
-	err := a.call(ctx, http.MethodGet, "/status", nil, http.StatusOK, &st)
+	err := a.call(ctx, http.MethodGet, "/status", "", nil, http.StatusOK, &st)
 	return st, err
 }
 

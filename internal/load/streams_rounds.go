@@ -22,6 +22,14 @@ type queue struct {
 	holdID string
 }
 
+// holderName is the user who holds the unit, whose token cancels it.
+func (q *queue) holderName() string {
+	if q.holder < 0 {
+		return holderUser
+	}
+	return q.users[q.holder]
+}
+
 // roundResult is one move of the line as the streams saw it. Times are from
 // t0, the moment before the cancel was sent.
 type roundResult struct {
@@ -69,7 +77,7 @@ func playRound(ctx context.Context, a *streamsAPI, srv streamsServer, q *queue, 
 
 	cpu0, ok0 := srv.CPU()
 	t0 := time.Now()
-	if err := a.cancel(ctx, q.holdID); err != nil {
+	if err := a.cancel(ctx, q.holderName(), q.holdID); err != nil {
 		return res, srv.Explain(fmt.Errorf("round %d: %w", n, err))
 	}
 	res.cancelRTT = time.Since(t0)

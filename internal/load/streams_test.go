@@ -62,14 +62,21 @@ func (selfServer) Explain(err error) error    { return err }
 // ones move the queue, and a wrong, missing or extra one fails the round.
 func TestRoundChecksEveryStream(t *testing.T) {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/reservations/r0/cancel" {
+		switch {
+		case r.Method != http.MethodPost || r.URL.Path != "/reservations/r0/cancel":
 			http.NotFound(w, r)
+		case r.Header.Get("Authorization") != "Bearer token-of-h0":
+			// Only the holder may cancel their hold.
+			http.Error(w, "not the holder's token: "+r.Header.Get("Authorization"), http.StatusUnauthorized)
 		}
 	}))
 	defer api.Close()
 	var srv selfServer
 	a := newStreamsAPI(api.URL, 1)
 	defer a.close()
+	if err := a.keep(holderUser, new("token-of-h0")); err != nil {
+		t.Fatal(err)
+	}
 	newQueue := func() *queue {
 		return &queue{users: []string{"s1", "s2"}, pos: []int64{2, 1}, holder: -1, holdID: "r0"}
 	}

@@ -85,6 +85,10 @@ func (w *worker) newUser(ctx context.Context, n int64) error {
 			return nil
 		}
 		w.t.holds = append(w.t.holds, hold{user: h.UserId, id: h.ReservationId})
+		if !hasToken(h.ShopperToken) {
+			w.t.problem("201 for %s, new to the sale, carries no shopper_token: %.200s", w.user, a.body)
+			return nil
+		}
 		if w.mix {
 			return w.followHold(ctx, n, h, body)
 		}
@@ -95,6 +99,10 @@ func (w *worker) newUser(ctx context.Context, n int64) error {
 			return nil
 		}
 		w.t.positions = append(w.t.positions, wl.WaitlistPosition)
+		if !hasToken(wl.ShopperToken) {
+			w.t.problem("202 for %s, new to the sale, carries no shopper_token: %.200s", w.user, a.body)
+			return nil
+		}
 		if w.mix && n%4 == 0 {
 			return w.repeatWaiting(ctx, wl, body)
 		}
@@ -102,16 +110,32 @@ func (w *worker) newUser(ctx context.Context, n int64) error {
 	return nil
 }
 
+func hasToken(t *string) bool { return t != nil && *t != "" }
+
+// as is the request target u with the shopper token that makes it the
+// user's own call: every follow-up is made by the user it is about, as a
+// shopper's own device makes it. The header is built for the one request
+// (a RoundTripper must not modify its request's).
+func as(u urlPath, token string) urlPath {
+	h := make(http.Header, len(u.header)+1)
+	for k, v := range u.header {
+		h[k] = v
+	}
+	h["Authorization"] = []string{"Bearer " + token}
+	return urlPath{url: u.url, header: h}
+}
+
 // followHold confirms a quarter of the holds, cancels a quarter, has a
 // quarter ask again (which must be refused) and leaves the rest held.
 func (w *worker) followHold(ctx context.Context, n int64, h generated.Hold, body []byte) error {
+	token := *h.ShopperToken
 	switch n % 4 {
 	case 0:
-		return w.resolve(ctx, opConfirm, h.ReservationId, generated.ReservationStatusConfirmed, &w.t.confirmed)
+		return w.resolve(ctx, opConfirm, h.ReservationId, token, generated.ReservationStatusConfirmed, &w.t.confirmed)
 	case 1:
-		return w.resolve(ctx, opCancel, h.ReservationId, generated.ReservationStatusCancelled, &w.t.cancelled)
+		return w.resolve(ctx, opCancel, h.ReservationId, token, generated.ReservationStatusCancelled, &w.t.cancelled)
 	case 2:
-		a, err := w.send(ctx, opRepeat, http.MethodPost, w.c.reservePath(), body)
+		a, err := w.send(ctx, opRepeat, http.MethodPost, as(w.c.reservePath(), token), body)
 		if err != nil || a.status != http.StatusConflict {
 			return err // a wrong status is counted and judged by checkBooks
 		}
@@ -126,12 +150,12 @@ func (w *worker) followHold(ctx context.Context, n int64, h generated.Hold, body
 
 // resolve confirms or cancels a hold, which must succeed: holds outlive the
 // run (the server's hold TTL is minutes), and nobody else touches them.
-func (w *worker) resolve(ctx context.Context, o op, id string, want generated.ReservationStatus, ok *int64) error {
+func (w *worker) resolve(ctx context.Context, o op, id, token string, want generated.ReservationStatus, ok *int64) error {
 	verb := "confirm"
 	if o == opCancel {
 		verb = "cancel"
 	}
-	u := w.c.path("reservations", id, verb)
+	u := as(w.c.path("reservations", id, verb), token)
 	a, err := w.send(ctx, o, http.MethodPost, u, nil)
 	if err != nil || a.status != http.StatusOK {
 		return err
@@ -148,7 +172,7 @@ func (w *worker) resolve(ctx context.Context, o op, id string, want generated.Re
 // repeatWaiting has a waiting user ask again: they keep their place (or a
 // better one), or, if a cancel promoted them meanwhile, are told they hold.
 func (w *worker) repeatWaiting(ctx context.Context, first generated.Waitlisted, body []byte) error {
-	a, err := w.send(ctx, opRepeat, http.MethodPost, w.c.reservePath(), body)
+	a, err := w.send(ctx, opRepeat, http.MethodPost, as(w.c.reservePath(), *first.ShopperToken), body)
 	if err != nil {
 		return err
 	}

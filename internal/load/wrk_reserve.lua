@@ -1,6 +1,9 @@
 -- wrk script of `flashsale-load wrk` (embedded in the binary, written to a
 -- temporary file for each measurement): every request is POST /reserve by a
--- user never seen before, as in a sale's opening second.
+-- user never seen before, as in a sale's opening second. A new user needs no
+-- token (the answer brings their shopper_token, which nothing here reads
+-- again), so the script sends none; the servers it loads are started with
+-- --new-shopper-rate 0, as all its users come from one address.
 --
 --   wrk -t2 -c64 -d10s --latency -s wrk_reserve.lua URL -- TAG
 --

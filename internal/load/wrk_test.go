@@ -144,7 +144,7 @@ func needWrk(t *testing.T) {
 
 // recordingBaseline serves the baseline on n listeners sharing one sale (as
 // n servers on one database would), recording every POST /reserve: each
-// must be JSON by a user id of the API's pattern.
+// must be JSON by a user id of the API's pattern, with no token.
 type recordingBaseline struct {
 	urls []string
 	b    *Baseline
@@ -170,14 +170,21 @@ func newRecordingBaseline(t *testing.T, n int) *recordingBaseline {
 			if err == nil {
 				err = json.Unmarshal(raw, &body)
 			}
+			user := ""
+			if body.UserId != nil {
+				user = *body.UserId
+			}
 			rb.mu.Lock()
 			switch {
 			case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
 				rb.bad = append(rb.bad, r.Method+" "+r.Header.Get("Content-Type"))
-			case err != nil || !valid.MatchString(body.UserId):
+			case err != nil || !valid.MatchString(user):
 				rb.bad = append(rb.bad, "body "+string(raw))
+			case r.Header.Get("Authorization") != "":
+				// A new user has no token yet: one sent would be another's.
+				rb.bad = append(rb.bad, "a new user's reserve with Authorization "+r.Header.Get("Authorization"))
 			}
-			rb.users[body.UserId]++
+			rb.users[user]++
 			rb.per[i]++
 			rb.mu.Unlock()
 			r.Body = io.NopCloser(bytes.NewReader(raw))

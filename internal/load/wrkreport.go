@@ -210,7 +210,8 @@ func (rep WrkReport) printHeader(w io.Writer) {
 		warm = fmt.Sprintf("a %s warm-up of the same (discarded)", wrkSeconds(c.Warmup))
 	}
 	fmt.Fprintf(w, "  each run   POST /initialize {\"total_inventory\":%d,\"reset\":true}, %s, /initialize again, then the measured run;\n", c.Inventory, warm)
-	fmt.Fprintf(w, "             every request POST /reserve by a new user; server CPU from /proc over the measured run only;\n")
+	fmt.Fprintf(w, "             every request POST /reserve by a new user, with no token, answered with their new shopper_token\n")
+	fmt.Fprintf(w, "             (the baseline signs one too); server CPU from /proc over the measured run only;\n")
 	fmt.Fprintf(w, "             then GET /status, whose books must agree with what wrk counted\n")
 	fmt.Fprintf(w, "  columns    cpu µs/req: the server process's CPU per completed request; 201, 202: answers counted by the script;\n")
 	fmt.Fprintf(w, "             others: cores that processes other than the server and wrk used during the run (from /proc/stat);\n")
@@ -222,9 +223,9 @@ func (rep WrkReport) printHeader(w io.Writer) {
 	for _, ct := range cs {
 		switch ct.store {
 		case StoreMemory:
-			fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", ct.name, ct.bin, serverFlags)
+			fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", ct.name, ct.bin, strings.Join(ct.args, " "))
 		case StoreSQLite:
-			fmt.Fprintf(w, "  %-10s %s %s --store sqlite --db FILE\n", ct.name, ct.bin, serverFlags)
+			fmt.Fprintf(w, "  %-10s %s %s --store sqlite --db FILE\n", ct.name, ct.bin, strings.Join(ct.args, " "))
 			dir := c.DBDir
 			if dir == "" {
 				dir = os.TempDir()
@@ -236,7 +237,7 @@ func (rep WrkReport) printHeader(w io.Writer) {
 			if ct.servers > 1 {
 				n = fmt.Sprintf(" (%d servers)", ct.servers)
 			}
-			fmt.Fprintf(w, "  %-10s %s %s --store postgres --dsn DSN%s\n", ct.name, ct.bin, serverFlags, n)
+			fmt.Fprintf(w, "  %-10s %s %s --store postgres --dsn DSN%s\n", ct.name, ct.bin, strings.Join(ct.args, " "), n)
 			fmt.Fprintf(w, "  %-10s DSN: %s with search_path a schema %s<random> made for each run and dropped after it;\n", "", redactDSN(c.DSN), pgSchemaPrefix)
 			fmt.Fprintf(w, "  %-10s every change committed before it is answered\n", "")
 			if ct.servers > 1 {

@@ -151,8 +151,8 @@ func TestWrkHeaderNamesEachServerAndTheOrder(t *testing.T) {
 	for _, want := range []string{
 		"== wrk: flashsale and an earlier build of it (before) against the bare net/http baseline; 3 rounds alternating,",
 		"\n  baseline   /x/flashsale-load baseline\n" +
-			"  before     /x/before --rate-limit 1000000 --rate-burst 1000000 --log-level info (memory store)\n" +
-			"  flashsale  /x/after --rate-limit 1000000 --rate-burst 1000000 --log-level info (memory store)\n" +
+			"  before     /x/before --rate-limit 1000000 --rate-burst 1000000 --new-shopper-rate 0 --log-level info (memory store)\n" +
+			"  flashsale  /x/after --rate-limit 1000000 --rate-burst 1000000 --new-shopper-rate 0 --log-level info (memory store)\n" +
 			"  order      rounds 1, 3: baseline, before, flashsale; round 2: baseline, flashsale, before\n",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -160,11 +160,21 @@ func TestWrkHeaderNamesEachServerAndTheOrder(t *testing.T) {
 		}
 	}
 
+	// A build from before the limit on new users is started without the
+	// flag it does not know, and the header says so.
+	rep.Config.beforeUnlimited = true
+	out.Reset()
+	rep.printHeader(&out)
+	if want := "\n  before     /x/before --rate-limit 1000000 --rate-burst 1000000 --log-level info (memory store)\n" +
+		"  flashsale  /x/after --rate-limit 1000000 --rate-burst 1000000 --new-shopper-rate 0 --log-level info (memory store)\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("header lacks %q:\n%s", want, out.String())
+	}
+
 	rep.Config.BeforeBin = ""
 	out.Reset()
 	rep.printHeader(&out)
 	if s := out.String(); strings.Contains(s, "\n  before ") || strings.Contains(s, "\n  order ") ||
-		!strings.HasSuffix(s, "\n  flashsale  /x/after --rate-limit 1000000 --rate-burst 1000000 --log-level info (memory store)\n") {
+		!strings.HasSuffix(s, "\n  flashsale  /x/after --rate-limit 1000000 --rate-burst 1000000 --new-shopper-rate 0 --log-level info (memory store)\n") {
 		t.Errorf("without a before build the header should end with the flashsale line, as it always has:\n%s", s)
 	}
 }

@@ -35,13 +35,16 @@ type WrkConfig struct {
 	// --addr 127.0.0.1:PORT` (flashsale-load).
 	Self string
 	// ServerBin is the real server, started with --admin-token, a rate
-	// limit too high to trigger and --log-level info (serverFlags), and
-	// --addr 127.0.0.1:PORT.
+	// limit too high to trigger, no limit on new users per address and
+	// --log-level info (serverFlags), and --addr 127.0.0.1:PORT.
 	ServerBin string
 	// BeforeBin, when set, is an earlier build of the real server, started
 	// with the same flags on the memory store and measured in the same
 	// rounds as "before": before and after from one run on one machine,
-	// which two runs on different days could not give.
+	// which two runs on different days could not give. A build from before
+	// the limit on new users per address is started without
+	// --new-shopper-rate, which it would refuse (and it has no such limit
+	// to lift).
 	BeforeBin string
 	// Wrk is the wrk binary, a path or a name looked up on PATH (default
 	// "wrk").
@@ -82,6 +85,10 @@ type WrkConfig struct {
 	Inventory int64
 	// Out gets the report, a round at a time.
 	Out io.Writer
+
+	// beforeUnlimited is set by Wrk when BeforeBin has no
+	// --new-shopper-rate: a build from before shopper identity.
+	beforeUnlimited bool
 }
 
 // defaults fills in what a caller of Wrk left zero.
@@ -179,6 +186,10 @@ func Wrk(ctx context.Context, cfg WrkConfig) (WrkReport, error) {
 	if err := cfg.Check(); err != nil {
 		return rep, fmt.Errorf("wrk comparison: %w", err)
 	}
+	if cfg.BeforeBin != "" {
+		cfg.beforeUnlimited = !knowsFlag(ctx, cfg.BeforeBin, newShopperRateFlag)
+		rep.Config = cfg
+	}
 	dir, err := os.MkdirTemp("", "flashsale-wrk-")
 	if err != nil {
 		return rep, fmt.Errorf("wrk comparison: %w", err)
@@ -236,10 +247,18 @@ type wrkContender struct {
 }
 
 // serverFlags are the real server's flags besides its address, token and
-// store, for every build, so that only the code differs: a rate limit too
-// high to trigger (every user reserves from one address), and logging at
-// info.
-const serverFlags = "--rate-limit 1000000 --rate-burst 1000000 --log-level info"
+// store, for every build, so that only the code differs: a rate limit per
+// user out of reach, no limit on new users per client address (0), and
+// logging at info. Every one of wrk's shoppers is new and comes from this
+// one loopback address: the server's default of one new user a second per
+// address would refuse nearly all of them.
+const serverFlags = "--rate-limit 1000000 --rate-burst 1000000 " + newShopperRateFlag + " 0 --log-level info"
+
+// unlimitedFlags are serverFlags for a build from before the limit on new
+// users, which would not start with a flag it does not know.
+const unlimitedFlags = "--rate-limit 1000000 --rate-burst 1000000 --log-level info"
+
+const newShopperRateFlag = "--new-shopper-rate"
 
 // baseline is the contender every other is measured against.
 func (c WrkConfig) baseline() wrkContender {
@@ -253,7 +272,11 @@ func (c WrkConfig) contenders() []wrkContender {
 	flags := strings.Fields(serverFlags)
 	var cs []wrkContender
 	if c.BeforeBin != "" {
-		cs = append(cs, wrkContender{name: "before", bin: c.BeforeBin, args: flags, store: StoreMemory, servers: 1})
+		before := flags
+		if c.beforeUnlimited {
+			before = strings.Fields(unlimitedFlags)
+		}
+		cs = append(cs, wrkContender{name: "before", bin: c.BeforeBin, args: before, store: StoreMemory, servers: 1})
 	}
 	cs = append(cs, wrkContender{name: "flashsale", bin: c.ServerBin, args: flags, store: StoreMemory, servers: 1})
 	if c.Store != StoreMemory {

@@ -55,11 +55,13 @@ type naive struct {
 	order       []*sale.Reservation // holds in the order they were made
 	users       map[string]*sale.Reservation
 	line        []string
+	known       map[string]bool   // every user who has held or waited (since the last reset)
+	secrets     map[string][]byte // signing keys, by id
 }
 
 func newNaive(b bug) conformance.Factory {
 	return func(t *testing.T, cfg sale.Config) sale.Store {
-		return &naive{bug: b, clock: cfg.Clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}, keys: map[string]keptAnswer{}}
+		return &naive{bug: b, clock: cfg.Clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}, known: map[string]bool{}, keys: map[string]keptAnswer{}}
 	}
 }
 
@@ -140,11 +142,11 @@ func (n *naive) Do(_ context.Context, c sale.Call, key string) (sale.Answer, err
 		case sale.OpInitialize:
 			a.Status, a.Err = n.initialize(c.Total, c.Reset)
 		case sale.OpReserve:
-			a.Reserve, a.Err = n.reserve(c.UserID)
+			a.Reserve, a.Err = n.reserve(c.UserID, c.Claim)
 		case sale.OpConfirm:
-			a.Reservation, a.Err = n.confirm(c.ReservationID)
+			a.Reservation, a.Err = n.confirm(c.ReservationID, c.UserID)
 		case sale.OpCancel:
-			a.Reservation, a.Err = n.cancel(c.ReservationID)
+			a.Reservation, a.Err = n.cancel(c.ReservationID, c.UserID)
 		}
 		return a
 	}
@@ -160,6 +162,9 @@ func (n *naive) Do(_ context.Context, c sale.Call, key string) (sale.Answer, err
 		scope = "user " + c.UserID
 	case sale.OpConfirm, sale.OpCancel:
 		scope = "reservation " + c.ReservationID
+		if c.UserID != "" {
+			scope = "user " + c.UserID + " " + scope
+		}
 	}
 	id := scope + "\x00" + key
 	if k, ok := n.keys[id]; ok && n.bug != keysIgnored {
@@ -188,6 +193,7 @@ func (n *naive) initialize(total int64, reset bool) (sale.Status, error) {
 	n.expire(now)
 	if reset && n.initialized {
 		n.holds, n.order, n.users, n.line = map[string]*sale.Reservation{}, nil, map[string]*sale.Reservation{}, nil
+		n.known = map[string]bool{}
 	}
 	st := n.counts()
 	if taken := st.Held + st.Confirmed; total < taken {
@@ -201,7 +207,9 @@ func (n *naive) initialize(total int64, reset bool) (sale.Status, error) {
 	return n.counts(), nil
 }
 
-func (n *naive) reserve(user string) (sale.ReserveResult, error) {
+// reserve reserves for user; a claim (a caller who proves nobody) only for
+// a user new to the sale.
+func (n *naive) reserve(user string, claim bool) (sale.ReserveResult, error) {
 	n.mu.Lock()
 	now := n.clock.Now()
 	n.expire(now)
@@ -209,6 +217,11 @@ func (n *naive) reserve(user string) (sale.ReserveResult, error) {
 		n.mu.Unlock()
 		return sale.ReserveResult{}, sale.ErrNotInitialized
 	}
+	if claim && n.known[user] {
+		n.mu.Unlock()
+		return sale.ReserveResult{}, sale.ErrTokenRequired
+	}
+	n.known[user] = true
 	switch n.state(user) {
 	case sale.Holding, sale.Bought:
 		defer n.mu.Unlock()
@@ -236,13 +249,15 @@ func (n *naive) reserve(user string) (sale.ReserveResult, error) {
 	return sale.ReserveResult{Position: int64(len(n.line))}, nil
 }
 
-func (n *naive) resolve(id string, change func(h *sale.Reservation, now time.Time) error) (sale.Reservation, error) {
+// resolve changes the reservation id names, if it is user's or user is ""
+// (the operator's call): another user's is not found.
+func (n *naive) resolve(id, user string, change func(h *sale.Reservation, now time.Time) error) (sale.Reservation, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	now := n.clock.Now()
 	n.expire(now)
 	h := n.holds[id]
-	if h == nil {
+	if h == nil || user != "" && h.UserID != user {
 		return sale.Reservation{}, sale.ErrReservationNotFound
 	}
 	if err := change(h, now); err != nil {
@@ -251,12 +266,12 @@ func (n *naive) resolve(id string, change func(h *sale.Reservation, now time.Tim
 	return *h, nil
 }
 
-func (n *naive) confirm(id string) (sale.Reservation, error) {
+func (n *naive) confirm(id, user string) (sale.Reservation, error) {
 	if n.bug == confirmIgnoresExpiry {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		h := n.holds[id]
-		if h == nil {
+		if h == nil || user != "" && h.UserID != user {
 			return sale.Reservation{}, sale.ErrReservationNotFound
 		}
 		if h.Status == sale.Held {
@@ -265,7 +280,7 @@ func (n *naive) confirm(id string) (sale.Reservation, error) {
 		n.expire(n.clock.Now())
 		return *h, nil
 	}
-	return n.resolve(id, func(h *sale.Reservation, _ time.Time) error {
+	return n.resolve(id, user, func(h *sale.Reservation, _ time.Time) error {
 		switch h.Status {
 		case sale.Held:
 			h.Status = sale.Confirmed
@@ -278,8 +293,8 @@ func (n *naive) confirm(id string) (sale.Reservation, error) {
 	})
 }
 
-func (n *naive) cancel(id string) (sale.Reservation, error) {
-	return n.resolve(id, func(h *sale.Reservation, now time.Time) error {
+func (n *naive) cancel(id, user string) (sale.Reservation, error) {
+	return n.resolve(id, user, func(h *sale.Reservation, now time.Time) error {
 		switch h.Status {
 		case sale.Held:
 			h.Status = sale.Cancelled
@@ -294,7 +309,7 @@ func (n *naive) cancel(id string) (sale.Reservation, error) {
 }
 
 func (n *naive) Reservation(_ context.Context, id string) (sale.Reservation, error) {
-	return n.resolve(id, func(*sale.Reservation, time.Time) error { return nil })
+	return n.resolve(id, "", func(*sale.Reservation, time.Time) error { return nil })
 }
 
 func (n *naive) User(_ context.Context, user string) (sale.UserState, error) {
@@ -344,6 +359,23 @@ func (n *naive) Events(context.Context, uint64, int) ([]sale.Event, <-chan struc
 }
 
 func (n *naive) Newest(context.Context) (uint64, error) { return 0, nil }
+
+// SigningKey keeps the first secret given for an id, as sale.Keyring asks;
+// the checker never reads it (shopper tokens are the HTTP layer's).
+func (n *naive) SigningKey(_ context.Context, id string, fresh []byte) ([]byte, error) {
+	if id == "" || len(fresh) == 0 {
+		return nil, fmt.Errorf("%w: a signing key needs an id and a secret", sale.ErrInvalid)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.secrets == nil {
+		n.secrets = map[string][]byte{}
+	}
+	if _, ok := n.secrets[id]; !ok {
+		n.secrets[id] = slices.Clone(fresh)
+	}
+	return slices.Clone(n.secrets[id]), nil
+}
 
 // TestNaiveStoreLinearizable shows that the naive store without a bug passes,
 // so that what the checker catches below is the bug and nothing else.

@@ -141,7 +141,10 @@ func (r *recorder) pick(rng *rand.Rand, w Workload) Input {
 	var kind Kind
 	switch {
 	case n < 30:
-		return Input{Kind: OpReserve, User: user}
+		// Half the reserves come from callers who prove nobody, as a new
+		// user's first reserve does: of several at once for one name,
+		// exactly one may make it.
+		return Input{Kind: OpReserve, User: user, Claim: rng.IntN(2) == 0}
 	case n < 42:
 		kind = OpConfirm
 	case n < 54:
@@ -168,5 +171,11 @@ func (r *recorder) pick(rng *rand.Rand, w Workload) Input {
 	if id == "" {
 		return Input{Kind: OpReserve, User: user}
 	}
-	return Input{Kind: kind, ID: id}
+	in := Input{Kind: kind, ID: id}
+	// A confirm or cancel is made for some user a third of the time (a
+	// shopper, often not the hold's own); otherwise by the operator.
+	if kind != OpReservation && rng.IntN(3) == 0 {
+		in.For = user
+	}
+	return in
 }

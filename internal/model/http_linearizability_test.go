@@ -12,6 +12,7 @@ import (
 	"github.com/flashsale/flashsale/internal/pgtest"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/sale/conformance"
+	"github.com/flashsale/flashsale/internal/shopper"
 	"github.com/flashsale/flashsale/internal/testkit"
 )
 
@@ -20,10 +21,19 @@ import (
 // client sees: validation, routing, status codes and JSON included.
 // Expire has no endpoint; it calls the store directly, as the server's
 // sweeper does.
+//
+// Each call is made by whom the sale.Call says (caller): a claim of a name
+// (Call.Claim) by nobody, with no token, as a new shopper's first reserve;
+// a call for a user (a reserve, a confirm or cancel with Call.UserID, a
+// read or leave of their own) by that user, with their shopper token; the
+// rest (an initialize, a confirm or cancel for nobody, a reservation's
+// read) by the admin.
 type httpStore struct {
-	c     *generated.ClientWithResponses
-	srv   *testkit.Server
-	swept sale.Store
+	c      *generated.ClientWithResponses // with no jar: each call says who makes it
+	srv    *testkit.Server
+	swept  sale.Store
+	tokens *shopper.Tokens
+	clock  sale.Clock
 }
 
 // overHTTP serves stores of kind through the whole HTTP stack, each a
@@ -33,9 +43,39 @@ func overHTTP(opts testkit.Options) conformance.Factory {
 		o := opts
 		o.Sale = cfg
 		srv := testkit.Start(t, o).Server()
-		return &httpStore{c: srv.Client, srv: srv, swept: srv.Store}
+		// A user's token is signed as the sale signs its own, with the
+		// secret the store keeps: the one the user would hold whether the
+		// sale gave it to them on this server or on another of the same
+		// storage, or the admin reserved for them and they have none
+		// from an answer. It is dated by the history's clock, which the
+		// server checks tokens by too (testkit gives the store's clock to
+		// the API).
+		var clock sale.Clock = sale.SystemClock{}
+		if cfg.Clock != nil {
+			clock = cfg.Clock
+		}
+		return &httpStore{c: srv.Bare, srv: srv, swept: srv.Store, tokens: shopper.NewTokens(srv.Store, clock), clock: clock}
 	}
 }
+
+// caller makes a request as the admin (user ""), or as user with their
+// shopper token.
+func (h *httpStore) caller(ctx context.Context, user string) (generated.RequestEditorFn, error) {
+	token := testkit.AdminToken
+	if user != "" {
+		var err error
+		if token, err = h.tokens.Issue(ctx, user, h.clock.Now()); err != nil {
+			return nil, fmt.Errorf("a token for %s: %w", user, err)
+		}
+	}
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}, nil
+}
+
+// nobody makes a request with no token: a claim of a new name.
+func nobody(context.Context, *http.Request) error { return nil }
 
 // TestHTTPLinearizable is the linearizability check through the whole HTTP
 // stack, on each backend.
@@ -58,11 +98,6 @@ func TestHTTPLinearizable(t *testing.T) {
 	})
 }
 
-func asAdmin(_ context.Context, req *http.Request) error {
-	req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
-	return nil
-}
-
 // Do sends the change as its request, with key as its Idempotency-Key, and
 // reads the answer back as the store's.
 func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
@@ -76,9 +111,16 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 		body   []byte
 		done   bool // the answer was a success, read into a
 	)
+	who, err := h.caller(ctx, c.UserID) // the admin for an initialize
+	if err != nil {
+		return sale.Answer{}, err
+	}
+	if c.Op == sale.OpReserve && c.Claim {
+		who = nobody
+	}
 	switch c.Op {
 	case sale.OpInitialize:
-		resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: k}, generated.InitializeRequest{TotalInventory: c.Total, Reset: &c.Reset}, asAdmin)
+		resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: k}, generated.InitializeRequest{TotalInventory: c.Total, Reset: &c.Reset}, who)
 		if err != nil {
 			return sale.Answer{}, err
 		}
@@ -87,7 +129,7 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 			a.Status = statusOf(*resp.JSON200)
 		}
 	case sale.OpReserve:
-		resp, err := h.c.ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: k}, generated.ReserveRequest{UserId: c.UserID})
+		resp, err := h.c.ReserveWithResponse(ctx, &generated.ReserveParams{IdempotencyKey: k}, generated.ReserveRequest{UserId: &c.UserID}, who)
 		if err != nil {
 			return sale.Answer{}, err
 		}
@@ -95,6 +137,9 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 		switch {
 		case resp.JSON201 != nil:
 			b := resp.JSON201
+			if err := tokenGiven(c, b.ShopperToken, resp.Body); err != nil {
+				return sale.Answer{}, err
+			}
 			// The 201 body carries no created_at; zero tells the model so.
 			a.Reserve.Reservation = &sale.Reservation{ID: b.ReservationId, UserID: b.UserId, Status: sale.HoldStatus(b.Status), ExpiresAt: b.ExpiresAt}
 			done = true
@@ -103,11 +148,14 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 			if b.UserId != c.UserID {
 				return sale.Answer{}, fmt.Errorf("202 for %q names user %q", c.UserID, b.UserId)
 			}
+			if err := tokenGiven(c, b.ShopperToken, resp.Body); err != nil {
+				return sale.Answer{}, err
+			}
 			a.Reserve = sale.ReserveResult{Position: b.WaitlistPosition, AlreadyWaiting: b.Message != "Added to waitlist"}
 			done = true
 		}
 	case sale.OpConfirm:
-		resp, err := h.c.ConfirmReservationWithResponse(ctx, c.ReservationID, &generated.ConfirmReservationParams{IdempotencyKey: k})
+		resp, err := h.c.ConfirmReservationWithResponse(ctx, c.ReservationID, &generated.ConfirmReservationParams{IdempotencyKey: k}, who)
 		if err != nil {
 			return sale.Answer{}, err
 		}
@@ -116,7 +164,7 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 			a.Reservation = reservationOf(*resp.JSON200)
 		}
 	case sale.OpCancel:
-		resp, err := h.c.CancelReservationWithResponse(ctx, c.ReservationID, &generated.CancelReservationParams{IdempotencyKey: k})
+		resp, err := h.c.CancelReservationWithResponse(ctx, c.ReservationID, &generated.CancelReservationParams{IdempotencyKey: k}, who)
 		if err != nil {
 			return sale.Answer{}, err
 		}
@@ -134,8 +182,21 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 	return a, a.Err
 }
 
+// tokenGiven: a claim that made its user known is answered with their
+// token, and a call that came with one is not given another.
+func tokenGiven(c sale.Call, token *string, body []byte) error {
+	if given := token != nil && *token != ""; given != c.Claim {
+		return fmt.Errorf("reserve %s (claim %v) answered with shopper_token %v: %s", c.UserID, c.Claim, given, body)
+	}
+	return nil
+}
+
 func (h *httpStore) Reservation(ctx context.Context, id string) (sale.Reservation, error) {
-	resp, err := h.c.GetReservationWithResponse(ctx, id)
+	who, err := h.caller(ctx, "")
+	if err != nil {
+		return sale.Reservation{}, err
+	}
+	resp, err := h.c.GetReservationWithResponse(ctx, id, who)
 	if err != nil {
 		return sale.Reservation{}, err
 	}
@@ -146,7 +207,11 @@ func (h *httpStore) Reservation(ctx context.Context, id string) (sale.Reservatio
 }
 
 func (h *httpStore) User(ctx context.Context, user string) (sale.UserState, error) {
-	resp, err := h.c.GetUserWithResponse(ctx, user)
+	who, err := h.caller(ctx, user)
+	if err != nil {
+		return sale.UserState{}, err
+	}
+	resp, err := h.c.GetUserWithResponse(ctx, user, who)
 	if err != nil {
 		return sale.UserState{}, err
 	}
@@ -178,7 +243,11 @@ func (h *httpStore) User(ctx context.Context, user string) (sale.UserState, erro
 }
 
 func (h *httpStore) Leave(ctx context.Context, user string) error {
-	resp, err := h.c.LeaveWaitlistWithResponse(ctx, user)
+	who, err := h.caller(ctx, user)
+	if err != nil {
+		return err
+	}
+	resp, err := h.c.LeaveWaitlistWithResponse(ctx, user, who)
 	if err != nil {
 		return err
 	}
@@ -212,6 +281,10 @@ func (h *httpStore) Events(ctx context.Context, after uint64, limit int) ([]sale
 }
 
 func (h *httpStore) Newest(ctx context.Context) (uint64, error) { return h.swept.Newest(ctx) }
+
+func (h *httpStore) SigningKey(ctx context.Context, id string, fresh []byte) ([]byte, error) {
+	return h.swept.SigningKey(ctx, id, fresh)
+}
 
 func statusOf(s generated.Status) sale.Status {
 	return sale.Status{Initialized: s.Initialized, Total: s.TotalInventory, Available: s.Available, Held: s.Held, Confirmed: s.Confirmed, Waiting: s.WaitlistSize}

@@ -25,12 +25,16 @@ func keyable(k Kind) bool {
 }
 
 // keyScope is whose key it is: the user for reserve, the reservation for
-// confirm and cancel, the admin for initialize.
+// confirm and cancel (with the user they are made for, if any), the admin
+// for initialize.
 func keyScope(in Input) string {
 	switch in.Kind {
 	case OpReserve:
 		return "user " + in.User
 	case OpConfirm, OpCancel:
+		if in.For != "" {
+			return "user " + in.For + " reservation " + in.ID
+		}
 		return "reservation " + in.ID
 	}
 	return "admin"

@@ -175,6 +175,16 @@ func (s *Sale) Reserve(now time.Time, user string) (hold int, position int64, wa
 	return -1, int64(len(s.Line)), false, false, true
 }
 
+// Claimed applies the expiries due and says whether user is known to the
+// sale already (has held or waited in it), so that a claim of the name by a
+// caller who proves nobody is refused. Before the first initialize nobody
+// is.
+func (s *Sale) Claimed(now time.Time, user string) bool {
+	s.Expire(now)
+	_, known := s.Users[user]
+	return s.Initialized && known
+}
+
 // Confirm turns hold i into a purchase. It returns the hold's status before
 // the call; the call succeeded when that was Held or Confirmed.
 func (s *Sale) Confirm(now time.Time, i int) sale.HoldStatus {

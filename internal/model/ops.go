@@ -45,6 +45,12 @@ type Input struct {
 	Total int64     // initialize
 	Reset bool      // initialize
 	Now   time.Time // clock
+	// Claim: a reserve by a caller who proves nobody, made only for a user
+	// new to the sale (sale.Call.Claim).
+	Claim bool
+	// For is whom a confirm or cancel is made for ("" for the operator):
+	// another user's reservation is not found (sale.Call.UserID).
+	For string
 	// Key is the idempotency key of an initialize, reserve, confirm or
 	// cancel ("" for none): a keyed retry is the same operation answered
 	// again, not a new one.
@@ -140,11 +146,11 @@ func call(in Input) sale.Call {
 	case OpInitialize:
 		return sale.Call{Op: sale.OpInitialize, Total: in.Total, Reset: in.Reset}
 	case OpReserve:
-		return sale.Call{Op: sale.OpReserve, UserID: in.User}
+		return sale.Call{Op: sale.OpReserve, UserID: in.User, Claim: in.Claim}
 	case OpConfirm:
-		return sale.Call{Op: sale.OpConfirm, ReservationID: in.ID}
+		return sale.Call{Op: sale.OpConfirm, ReservationID: in.ID, UserID: in.For}
 	}
-	return sale.Call{Op: sale.OpCancel, ReservationID: in.ID}
+	return sale.Call{Op: sale.OpCancel, ReservationID: in.ID, UserID: in.For}
 }
 
 func reservation(r sale.Reservation, err error) (*sale.Reservation, error) {

@@ -74,6 +74,10 @@ func (st *State) apply(in Input) expected {
 		}
 		want.Status = s.Status(now)
 	case OpReserve:
+		if in.Claim && s.Claimed(now, in.User) {
+			want.Err = sale.ErrTokenRequired.Kind()
+			break
+		}
 		hold, pos, waiting, held, ok := s.Reserve(now, in.User)
 		switch {
 		case !ok:
@@ -86,6 +90,9 @@ func (st *State) apply(in Input) expected {
 	case OpConfirm, OpCancel, OpReservation:
 		s.Expire(now)
 		i := s.find(in.ID)
+		if i >= 0 && in.For != "" && s.Holds[i].User != in.For {
+			i = -1 // another user's: as if there were none
+		}
 		if i < 0 {
 			want.Err = sale.ErrReservationNotFound.Kind()
 			break
@@ -230,6 +237,12 @@ func describeOp(start time.Time, in Input, out Output) string {
 		arg = in.User
 	case OpConfirm, OpCancel, OpReservation:
 		arg = shortID(in.ID)
+	}
+	if in.Claim {
+		arg += ", as a new user"
+	}
+	if in.For != "" {
+		arg += ", for " + in.For
 	}
 	if in.Key != "" {
 		arg += ", key " + in.Key

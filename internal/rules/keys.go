@@ -17,6 +17,12 @@ func KeyOf(c sale.Call, key string) sale.KeyID {
 	case sale.OpReserve:
 		return sale.KeyID{Scope: "user:" + c.UserID, Key: key}
 	case sale.OpConfirm, sale.OpCancel:
+		// A call made for a user is in that user's scope: another user
+		// sending the same key for the same reservation shares nothing
+		// with it, not even a mismatch that would tell the key was used.
+		if c.UserID != "" {
+			return sale.KeyID{Scope: "user:" + c.UserID + " reservation:" + c.ReservationID, Key: key}
+		}
 		return sale.KeyID{Scope: "reservation:" + c.ReservationID, Key: key}
 	default:
 		return sale.KeyID{Scope: "admin", Key: key}
@@ -64,14 +70,19 @@ func (s *Sale) Do(now time.Time, c sale.Call) sale.Answer {
 	case sale.OpInitialize:
 		a.Status, a.Err = s.Initialize(now, c.Total, c.Reset)
 	case sale.OpReserve:
-		a.Reserve, a.Err = s.Reserve(now, c.UserID)
+		if c.Claim {
+			a.Reserve, a.Err = s.Claim(now, c.UserID)
+		} else {
+			a.Reserve, a.Err = s.Reserve(now, c.UserID)
+		}
 	case sale.OpConfirm:
-		a.Reservation, a.Err = s.Confirm(now, c.ReservationID)
+		a.Reservation, a.Err = s.ConfirmFor(now, c.ReservationID, c.UserID)
 	case sale.OpCancel:
-		a.Reservation, a.Err = s.Cancel(now, c.ReservationID)
+		a.Reservation, a.Err = s.CancelFor(now, c.ReservationID, c.UserID)
 	default:
 		a.Err = fmt.Errorf("%w: no change is called %q", sale.ErrInvalid, c.Op)
 	}
+	a.At = sale.Instant(now)
 	return a
 }
 

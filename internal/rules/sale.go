@@ -144,12 +144,33 @@ func (s *Sale) Reserve(now time.Time, user string) (sale.ReserveResult, error) {
 	return sale.ReserveResult{Position: pos}, nil
 }
 
+// Claim is Reserve for a caller who proves no identity: it reserves only for
+// a user new to the sale (who has never reserved in it), and refuses one the
+// sale knows with sale.ErrTokenRequired, changing nothing. Deciding it here,
+// with the reserve, is what keeps two strangers from both claiming one new
+// name: the first is the user, the second is refused.
+func (s *Sale) Claim(now time.Time, user string) (sale.ReserveResult, error) {
+	now = sale.Instant(now)
+	s.expire(now)
+	if s.initialized && s.accounts.find(user) != 0 {
+		return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user, sale.ErrTokenRequired)
+	}
+	return s.Reserve(now, user)
+}
+
 // Confirm turns a hold into a purchase; confirming a confirmed reservation
 // succeeds again. An expired or cancelled hold is a *sale.ConflictError.
 func (s *Sale) Confirm(now time.Time, id string) (sale.Reservation, error) {
+	return s.ConfirmFor(now, id, "")
+}
+
+// ConfirmFor is Confirm made for user: another user's reservation is
+// sale.ErrReservationNotFound, as one that does not exist. An empty user is
+// an operator, for whom every reservation is found.
+func (s *Sale) ConfirmFor(now time.Time, id, user string) (sale.Reservation, error) {
 	now = sale.Instant(now)
 	s.expire(now)
-	h := s.holds[id]
+	h := s.find(id, user)
 	if h == nil {
 		return sale.Reservation{}, fmt.Errorf("confirm %s: %w", id, sale.ErrReservationNotFound)
 	}
@@ -168,9 +189,14 @@ func (s *Sale) Confirm(now time.Time, id string) (sale.Reservation, error) {
 // stock; cancelling a cancelled reservation succeeds again. An expired or
 // confirmed hold is a *sale.ConflictError.
 func (s *Sale) Cancel(now time.Time, id string) (sale.Reservation, error) {
+	return s.CancelFor(now, id, "")
+}
+
+// CancelFor is Cancel made for user, as ConfirmFor is Confirm.
+func (s *Sale) CancelFor(now time.Time, id, user string) (sale.Reservation, error) {
 	now = sale.Instant(now)
 	s.expire(now)
-	h := s.holds[id]
+	h := s.find(id, user)
 	if h == nil {
 		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, sale.ErrReservationNotFound)
 	}
@@ -184,6 +210,15 @@ func (s *Sale) Cancel(now time.Time, id string) (sale.Reservation, error) {
 		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, &sale.ConflictError{Err: sale.ErrAlreadyConfirmed, Reservation: h.snapshot()})
 	}
 	return h.snapshot(), nil
+}
+
+// find is the hold id names, if it is user's or user is empty.
+func (s *Sale) find(id, user string) *hold {
+	h := s.holds[id]
+	if h == nil || user != "" && h.user != user {
+		return nil
+	}
+	return h
 }
 
 // Leave takes a waiting user out of the line; sale.ErrNotWaiting otherwise.

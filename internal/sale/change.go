@@ -3,6 +3,7 @@ package sale
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Op names a change: what Store.Do makes, and what an idempotency key can be
@@ -19,11 +20,20 @@ const (
 // Call is one change and its arguments: what a retry must ask again,
 // exactly, to be answered with the first answer.
 type Call struct {
-	Op            Op
-	UserID        string // reserve
+	Op Op
+	// UserID is whom a reserve is for. For confirm and cancel it is, when
+	// set, the user the call is made for: another user's reservation is
+	// then not found, as one that does not exist (an operator's call sets
+	// none and reaches every reservation).
+	UserID        string
 	ReservationID string // confirm, cancel
 	Total         int64  // initialize
 	Reset         bool   // initialize
+	// Claim marks a reserve made with no proof of who is asking: it is
+	// made only for a user new to the sale, so that whoever comes first
+	// with a name owns it, and is refused with ErrTokenRequired for a user
+	// the sale knows (who must prove it is them).
+	Claim bool
 }
 
 func (c Call) String() string {
@@ -31,8 +41,14 @@ func (c Call) String() string {
 	case OpInitialize:
 		return fmt.Sprintf("initialize %d (reset %t)", c.Total, c.Reset)
 	case OpReserve:
+		if c.Claim {
+			return "reserve " + c.UserID + " (a new user)"
+		}
 		return "reserve " + c.UserID
 	default:
+		if c.UserID != "" {
+			return string(c.Op) + " " + c.ReservationID + " for " + c.UserID
+		}
 		return string(c.Op) + " " + c.ReservationID
 	}
 }
@@ -47,6 +63,9 @@ type Answer struct {
 	Status      Status        // initialize
 	Reserve     ReserveResult // reserve
 	Reservation Reservation   // confirm, cancel
+	// At is when the change was decided: the same instant for a replay as
+	// for the first answer.
+	At time.Time
 	// Replayed says the answer is the one kept with the call's idempotency
 	// key, given again: this call changed nothing.
 	Replayed bool

@@ -49,6 +49,9 @@ var (
 	ErrAlreadyConfirmed = &Error{"already-confirmed", "reservation already confirmed"}
 	// ErrInventoryConflict: the new total is below held + confirmed.
 	ErrInventoryConflict = &Error{"inventory-conflict", "inventory below units already taken"}
+	// ErrTokenRequired: a reserve that proves no identity (Call.Claim)
+	// named a user the sale knows already, whose token it must show.
+	ErrTokenRequired = &Error{"token-required", "the user is known to this sale: their token is required"}
 	// ErrInvalid: an argument is out of range (the HTTP layer validates first,
 	// so this reaches a client only through a bug or a direct caller).
 	ErrInvalid = &Error{"invalid", "invalid argument"}
@@ -83,7 +86,7 @@ var (
 // errorList is every Error, the list that ErrorOf looks kinds up in.
 var errorList = []*Error{
 	ErrNotInitialized, ErrReservationNotFound, ErrNotWaiting, ErrAlreadyReserved,
-	ErrHoldExpired, ErrHoldCancelled, ErrAlreadyConfirmed, ErrInventoryConflict, ErrInvalid,
+	ErrHoldExpired, ErrHoldCancelled, ErrAlreadyConfirmed, ErrInventoryConflict, ErrTokenRequired, ErrInvalid,
 	ErrKeyInFlight, ErrKeyMismatch, ErrUnavailable, ErrOutcomeUnknown, ErrEventsGone,
 }
 

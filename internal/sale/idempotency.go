@@ -25,7 +25,10 @@ const (
 // KeyID is a key within its scope: the caller it belongs to, so that two
 // callers choosing the same key never share an answer.
 type KeyID struct {
-	Scope string // "user:ID" for reserve, "reservation:ID" for confirm and cancel, "admin" for initialize
+	// Scope is "user:ID" for reserve; "reservation:ID" for confirm and
+	// cancel, "user:ID reservation:ID" when made for a user; "admin" for
+	// initialize.
+	Scope string
 	Key   string
 }
 

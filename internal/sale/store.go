@@ -62,6 +62,8 @@ type Store interface {
 
 	Feed
 
+	Keyring
+
 	// Close releases the backend's resources.
 	Close() error
 }

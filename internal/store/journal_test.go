@@ -24,7 +24,7 @@ type journal struct {
 	commit atomic.Int32    // commits attempted
 	wake   []chan struct{} // Watch's, told of each commit
 	head   error           // Head fails with it while set
-	begin  error           // Begin fails with it while set
+	begin  error           // Begin and SigningKey fail with it while set
 	// cut, with fail, becomes begin when a commit fails: the journal is
 	// gone before anyone can ask whether the commit was made.
 	cut error
@@ -33,6 +33,7 @@ type journal struct {
 	keys    []sale.KeyRecord
 	keyTTL  time.Duration
 	maxKeys int
+	secrets map[string][]byte // signing keys (signingkeys_test.go)
 }
 
 func (j *journal) setFail(err error) { j.mu.Lock(); j.fail = err; j.mu.Unlock() }

@@ -18,7 +18,7 @@ import (
 func EncodeKeyRecord(r sale.KeyRecord) ([]byte, error) {
 	d := keyDoc{
 		Op: string(r.Call.Op), UserID: r.Call.UserID, ReservationID: r.Call.ReservationID,
-		Total: r.Call.Total, Reset: r.Call.Reset,
+		Total: r.Call.Total, Reset: r.Call.Reset, Claim: r.Call.Claim,
 	}
 	a := r.Answer
 	if a.Err != nil {
@@ -53,8 +53,10 @@ func DecodeKeyRecord(id sale.KeyID, at time.Time, doc []byte) (sale.KeyRecord, e
 		return sale.KeyRecord{}, fmt.Errorf("read the record of idempotency key %q of %s: %w", id.Key, id.Scope, err)
 	}
 	r := sale.KeyRecord{ID: id, At: at.UTC(), Call: sale.Call{
-		Op: sale.Op(d.Op), UserID: d.UserID, ReservationID: d.ReservationID, Total: d.Total, Reset: d.Reset,
+		Op: sale.Op(d.Op), UserID: d.UserID, ReservationID: d.ReservationID, Total: d.Total, Reset: d.Reset, Claim: d.Claim,
 	}}
+	// The answer was decided when the record was made (rules.Keyed).
+	r.Answer.At = r.At
 	if d.Err != nil {
 		err, ok := d.Err.decode()
 		if !ok {
@@ -83,6 +85,7 @@ type keyDoc struct {
 	ReservationID string `json:"reservation_id,omitempty"`
 	Total         int64  `json:"total,omitempty"`
 	Reset         bool   `json:"reset,omitempty"`
+	Claim         bool   `json:"claim,omitempty"`
 
 	Err            *errDoc         `json:"err,omitempty"`
 	Status         *statusDoc      `json:"status,omitempty"`

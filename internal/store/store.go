@@ -34,6 +34,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,8 @@ import (
 )
 
 // Journal keeps a sale's events durably. It need not be safe for concurrent
-// use by more than the store's writer plus concurrent Reads.
+// use by more than the store's writer plus concurrent Reads and SigningKey
+// calls.
 type Journal interface {
 	// Read returns up to limit committed events with Seq > after, oldest
 	// first. Events before the last reset may be gone: asked for them, Read
@@ -53,6 +55,14 @@ type Journal interface {
 	Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error)
 	// Begin starts the transaction that one batch is committed in.
 	Begin(ctx context.Context) (Batch, error)
+	// SigningKey returns the secret kept under id, keeping fresh (which
+	// it must not keep a reference to) first if id has none: the first
+	// caller's secret is kept, whichever process or server it is, and
+	// every later caller gets that one back. A secret is never changed.
+	// It is safe to call from any goroutine, concurrently with the writer
+	// and with Reads. id and fresh are not empty; the store copies the
+	// secret before giving it out.
+	SigningKey(ctx context.Context, id string, fresh []byte) ([]byte, error)
 	// Close releases the journal.
 	Close() error
 }
@@ -468,3 +478,54 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 // its own or (with a shared journal) one it followed; a consumer starting
 // after it hears of every later one, through the same feed.
 func (s *Store) Newest(context.Context) (uint64, error) { return s.feed.newest(), nil }
+
+// SigningKey implements sale.Keyring through the journal: the secrets live
+// where the sale does, so every server on one database signs and checks
+// with the same ones, and there is nothing for an operator to share.
+//
+// A journal this process owns alone (not Shared) has one writer, taking
+// turns under s.mu, and the keyring's write takes its turn there too rather
+// than race a batch for the file's write lock. SQLite hands that lock out
+// by polling, so a crowd's back-to-back batches could keep the keyring from
+// it until the busy timeout, or a batch waiting behind the keyring be
+// refused with SQLITE_BUSY. A shared journal's database orders the servers
+// itself; holding s.mu over its round trip would only stall this server's
+// batches.
+func (s *Store) SigningKey(ctx context.Context, id string, fresh []byte) ([]byte, error) {
+	switch {
+	case id == "":
+		return nil, fmt.Errorf("signing key: %w: no id given", sale.ErrInvalid)
+	case len(fresh) == 0:
+		return nil, fmt.Errorf("signing key %q: %w: the fresh secret is empty", id, sale.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.shared == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	// Close closes s.closing before the journal, and closes an owned one
+	// under s.mu: such a journal is never asked once it is closed.
+	select {
+	case <-s.closing:
+		return nil, fmt.Errorf("signing key %q: %w", id, errClosed)
+	default:
+	}
+	jctx, cancel := context.WithTimeout(ctx, journalTimeout)
+	defer cancel()
+	secret, err := s.journal.SigningKey(jctx, id, fresh)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("signing key %q: %w", id, ctx.Err()) // the caller's to give up, not the journal's failure
+	case err != nil:
+		return nil, unavailable(fmt.Sprintf("signing key %q", id), err)
+	case len(secret) == 0:
+		// Tokens signed with it would be forged by anyone: refused, never
+		// handed out.
+		return nil, fmt.Errorf("%w: signing key %q: the journal keeps an empty secret under it", sale.ErrUnavailable, id)
+	}
+	// The caller may change its copy (zero it after use); what is kept,
+	// and what the next caller gets, must not change with it.
+	return bytes.Clone(secret), nil
+}

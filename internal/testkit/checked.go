@@ -22,8 +22,12 @@ import (
 // for every error, routes outside the document (unknown paths, /metrics,
 // /docs) included. What does not match fails t. An event stream's body is
 // left to the test to read.
-func checkedClient(t testing.TB) *http.Client {
-	return &http.Client{Transport: &checked{t: t, router: documentRouter(t), next: http.DefaultTransport}, Timeout: 10 * time.Second}
+func checkedClient(t testing.TB, jar *Jar) *http.Client {
+	var next http.RoundTripper = http.DefaultTransport
+	if jar != nil {
+		next = jar.Transport(next)
+	}
+	return &http.Client{Transport: &checked{t: t, router: documentRouter(t), next: next}, Timeout: 10 * time.Second}
 }
 
 // documentRouter routes requests to the document's operations, to know

@@ -16,6 +16,7 @@
 package testkit
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -44,7 +45,8 @@ const (
 )
 
 // Options say what to start. The zero value is one server over the memory
-// store on the real clock, with rate limiting off.
+// store on the real clock, with rate limiting off (per user, and of new
+// users per address), and the sale's own shopper tokens.
 type Options struct {
 	// Store is where the sale is kept (default Memory).
 	Store StoreKind
@@ -75,6 +77,8 @@ type Stack struct {
 	Servers []*Server
 	// Clock is the fake clock, or nil on the real one.
 	Clock *clocktest.Clock
+	// Jar keeps every shopper's token for the servers' Client and HTTP.
+	Jar *Jar
 	// AdminToken is the token POST /initialize takes.
 	AdminToken string
 }
@@ -90,6 +94,10 @@ type Server struct {
 	// answer the document does not allow fails the test).
 	Client *generated.ClientWithResponses
 	HTTP   *http.Client
+	// Bare and BareHTTP are the same clients with no Jar: a stranger's,
+	// who sends only the tokens the test gives them.
+	Bare     *generated.ClientWithResponses
+	BareHTTP *http.Client
 }
 
 // Start starts the stack opts describe; everything stops when t ends.
@@ -112,12 +120,20 @@ func Start(t testing.TB, opts Options) *Stack {
 		cfg.Clock = opts.Clock
 	}
 	s := &Stack{Clock: opts.Clock, AdminToken: opts.API.AdminToken}
+	var first sale.Store // unwrapped: the jar's lookups must not fail as a test makes the store fail
+	s.Jar = NewJar(func(ctx context.Context, id string) (string, bool) {
+		r, err := first.Reservation(ctx, id)
+		return r.UserID, err == nil
+	})
 	for range opts.Servers {
 		st := OpenStore(t, &opts, cfg)
+		if first == nil {
+			first = st
+		}
 		if opts.Wrap != nil {
 			st = opts.Wrap(st)
 		}
-		s.Servers = append(s.Servers, serve(t, st, opts))
+		s.Servers = append(s.Servers, serve(t, st, opts, s.Jar))
 	}
 	return s
 }
@@ -154,12 +170,17 @@ func OpenStore(t testing.TB, opts *Options, cfg sale.Config) sale.Store {
 }
 
 // serve puts the HTTP API over st on a loopback port of its own.
-func serve(t testing.TB, st sale.Store, opts Options) *Server {
+func serve(t testing.TB, st sale.Store, opts Options, jar *Jar) *Server {
 	t.Helper()
 	cfg := opts.API
 	cfg.Store = st
-	if opts.Clock != nil {
+	// One clock for the store and the HTTP layer: tokens are dated by the
+	// store's answers and checked by the server's time.
+	switch {
+	case opts.Clock != nil:
 		cfg.Clock = opts.Clock
+	case opts.Sale.Clock != nil:
+		cfg.Clock = opts.Sale.Clock
 	}
 	api, err := httpapi.New(cfg)
 	if err != nil {
@@ -169,12 +190,17 @@ func serve(t testing.TB, st sale.Store, opts Options) *Server {
 	// Streams end first, so that closing the server does not wait for them.
 	t.Cleanup(srv.Close)
 	t.Cleanup(api.Close)
-	hc := checkedClient(t)
+	hc := checkedClient(t, jar)
 	client, err := generated.NewClientWithResponses(srv.URL, generated.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatalf("testkit: client: %v", err)
 	}
-	return &Server{URL: srv.URL, Store: st, API: api, srv: srv, Client: client, HTTP: hc}
+	bare := checkedClient(t, nil)
+	bareClient, err := generated.NewClientWithResponses(srv.URL, generated.WithHTTPClient(bare))
+	if err != nil {
+		t.Fatalf("testkit: client: %v", err)
+	}
+	return &Server{URL: srv.URL, Store: st, API: api, srv: srv, Client: client, HTTP: hc, Bare: bareClient, BareHTTP: bare}
 }
 
 // Close stops the server and closes its store before the test ends, for a

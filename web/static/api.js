@@ -13,6 +13,9 @@ export const problems = {
   alreadyReserved: "/problems/already-reserved",
   invalid: "/problems/invalid-request",
   keyInUse: "/problems/idempotency-key-in-use",
+  unauthorized: "/problems/unauthorized",
+  tokenRequired: "/problems/token-required",
+  forbidden: "/problems/forbidden",
 };
 
 export const unreachable = "Cannot reach the shop; retrying…";
@@ -22,9 +25,24 @@ export function busy(seconds) {
   return `The shop is busy or down; trying again in ${seconds} ${plural(seconds, "second")}.`;
 }
 
-// words is the sentence a shopper reads for a problem.
-export function words(problem, retryAfter) {
+// The words for a name whose token this browser does not have.
+const elsewhere = "This name is already in the sale from another device or browser. Use that device, or pick another name.";
+
+// words is the sentence a shopper reads for a problem; tokenSent says
+// whether the request carried a shopper token.
+export function words(problem, retryAfter, tokenSent = false) {
   switch (problem.type) {
+    case problems.tokenRequired:
+      return elsewhere;
+    case problems.unauthorized:
+      // Without a token, only a shop that signs its shoppers in itself
+      // (the shop's own tokens) refuses a name; with one, the token is
+      // past its time or signed by a key the shop has dropped.
+      return tokenSent
+        ? "This browser's pass for this name has expired or is no longer accepted: press Buy to try again, sign in at the shop again if it sent you here, or pick another name."
+        : "This name is already in the sale from another device or browser, or needs the shop's sign-in. Sign in at the shop, use that device, or pick another name.";
+    case problems.forbidden:
+      return "This browser is signed in under another name, and can act only for that one.";
     case problems.notInitialized:
       return "The sale has not started yet.";
     case problems.rateLimited:
@@ -86,13 +104,16 @@ export function sleep(ms, signal) {
   });
 }
 
-// call sends one request and returns { status, data } or { status, problem,
-// words }. While the shop cannot answer (no network, 503) it tries again by
+// call sends one request, with token as its bearer token when given, and
+// returns { status, data } or { status, problem, words }. While the shop cannot answer (no network, 503) it tries again by
 // itself, telling onWait what it is doing. A retry sends the same
 // Idempotency-Key, so the shop does the change at most once however many
 // tries reach it. signal stops the tries (the shopper pressed something else).
-export async function call(method, path, { body, key, signal, onWait = () => {} } = {}) {
+export async function call(method, path, { body, key, token, signal, onWait = () => {} } = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
+  if (token) {
+    headers.Authorization = "Bearer " + token;
+  }
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
   }
@@ -131,7 +152,7 @@ export async function call(method, path, { body, key, signal, onWait = () => {} 
       await sleep(wait * 1000, signal);
       continue;
     }
-    return { status: res.status, problem, words: words(problem, wait) };
+    return { status: res.status, problem, words: words(problem, wait, Boolean(token)) };
   }
 }
 

@@ -368,4 +368,7 @@ var durableTests = []test{
 		}
 		audit(t, h, users, s.ids.all())
 	}},
+
+	{"SigningKeysSurviveARestart", signingKeysSurviveARestart},
+	{"AClaimIsReplayedAfterARestart", claimReplayedAfterARestart},
 }

@@ -80,6 +80,10 @@ func (r *roundRobin) Events(ctx context.Context, after uint64, limit int) ([]sal
 
 func (r *roundRobin) Newest(ctx context.Context) (uint64, error) { return r.pick().Newest(ctx) }
 
+func (r *roundRobin) SigningKey(ctx context.Context, id string, fresh []byte) ([]byte, error) {
+	return r.pick().SigningKey(ctx, id, fresh)
+}
+
 func (r *roundRobin) Close() error {
 	var err error
 	for _, s := range r.stores {

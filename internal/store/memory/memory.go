@@ -26,9 +26,11 @@ func New(cfg sale.Config) (*store.Store, error) {
 // key's TTL.
 //
 // The store calls Begin, Keys and Commit from one batch at a time, under
-// its lock; Read may come from any goroutine and touches nothing.
+// its lock; Read may come from any goroutine and touches nothing, and
+// SigningKey from any goroutine too (signingkeys.go).
 type journal struct {
-	keys *keys
+	keys        *keys
+	signingKeys signingKeys
 }
 
 var _ store.Journal = (*journal)(nil)
