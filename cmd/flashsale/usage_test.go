@@ -225,7 +225,7 @@ func TestRunRefusesBadShopKeys(t *testing.T) {
 	}{
 		{"keys file missing", []string{"--shopper-jwt-keys", missing}, []string{missing, "no such file"}},
 		{"keys file a folder", []string{"--shopper-jwt-keys", dir}, []string{dir}},
-		{"keys file empty", []string{"--shopper-jwt-keys", file("empty", "")}, []string{"empty", "neither a JWKS nor PEM"}},
+		{"keys file empty", []string{"--shopper-jwt-keys", file("empty", "")}, []string{"empty", "neither a JWKS (JSON) nor PEM"}},
 		{"keys file text", []string{"--shopper-jwt-keys", file("text", "hello\n")}, []string{"text", "neither a JWKS"}},
 		{"JWKS of no keys", []string{"--shopper-jwt-keys", file("none.json", `{"keys":[]}`)}, []string{"none.json", "no keys"}},
 		{"a private key", []string{"--shopper-jwt-keys", private}, []string{private, "never a private key"}},
