@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
@@ -40,6 +41,7 @@ type Tokens struct {
 
 	mu      sync.Mutex
 	secrets map[string][]byte // by kid, the periods in use
+	current atomic.Pointer[signing]
 	seen    cache
 }
 
@@ -70,8 +72,7 @@ func NewTokens(keys sale.Keyring, clock sale.Clock) *Tokens {
 // is how a replayed first reserve gives the token it gave the first time.
 func (t *Tokens) Issue(ctx context.Context, user string, at time.Time) (string, error) {
 	at = at.UTC().Truncate(time.Second) // NumericDate's precision
-	kid := kidOf(at)
-	secret, err := t.secret(ctx, kid)
+	sg, err := t.signer(ctx, at)
 	if err != nil {
 		return "", fmt.Errorf("issue a token for %s: %w", user, err)
 	}
@@ -81,8 +82,8 @@ func (t *Tokens) Issue(ctx context.Context, user string, at time.Time) (string, 
 		IssuedAt:  jwt.NewNumericDate(at),
 		ExpiresAt: jwt.NewNumericDate(at.Add(TokenTTL)),
 	})
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(secret)
+	tok.Header["kid"] = sg.kid
+	s, err := tok.SignedString(sg.secret)
 	if err != nil {
 		return "", fmt.Errorf("issue a token for %s: %w", user, err)
 	}
@@ -93,8 +94,39 @@ func (t *Tokens) Issue(ctx context.Context, user string, at time.Time) (string, 
 // is not followed by a token that cannot be signed. A server calls it before
 // a first reserve; it costs nothing once the period's secret is known.
 func (t *Tokens) Ready(ctx context.Context) error {
-	_, err := t.secret(ctx, kidOf(t.clock.Now()))
+	_, err := t.signer(ctx, t.clock.Now())
 	return err
+}
+
+// signing is a period's secret, with its kid and its bounds.
+type signing struct {
+	kid        string
+	start, end time.Time
+	secret     []byte
+}
+
+// signer is the period at falls in. Every new user's answer signs with the
+// current one, so it is kept at hand: one atomic load, with no lock and no
+// kid to format, finds it.
+func (t *Tokens) signer(ctx context.Context, at time.Time) (*signing, error) {
+	if c := t.current.Load(); c != nil && !at.Before(c.start) && at.Before(c.end) {
+		return c, nil
+	}
+	kid := kidOf(at)
+	secret, err := t.secret(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	start, _ := periodOf(kid)
+	c := &signing{kid: kid, start: start, end: start.Add(TokenTTL), secret: secret}
+	// The newest period stays at hand; a replay signing for an older one
+	// does not displace it.
+	for {
+		old := t.current.Load()
+		if old != nil && !start.After(old.start) || t.current.CompareAndSwap(old, c) {
+			return c, nil
+		}
+	}
 }
 
 // Verify implements Verifier.
