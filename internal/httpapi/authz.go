@@ -71,17 +71,71 @@ func (a acting) subject(named *string) (string, error) {
 // errNoUser: a reserve that names nobody, with no token to name them.
 var errNoUser = errors.New("user_id is required, unless a shopper's token names the user")
 
-// change makes c as the caller: a reserve for an unproven caller is a claim
-// of a new user (sale.Call.Claim); a confirm or cancel is made for the
-// shopper, so that the sale finds only their own reservation.
+// reserve reserves for the user the body names (or the token's) as the
+// caller, and returns that user, the answer, and, for a user the call made
+// known, their new token. Before the sale sees it:
+//
+//   - a caller who proves nobody makes a claim (sale.Call.Claim), which the
+//     shop's tokens do not allow, and which is limited per client address
+//     (rather than counted against the user named, or strangers could use
+//     up a known user's attempts); the secret that will sign the token is
+//     made ready first, so that no user is made whose token cannot be;
+//   - a shopper reserves for themselves only, refused before their
+//     attempts are counted, then limited per user.
+func (a acting) reserve(ctx context.Context, named *string, key string) (string, sale.Answer, *string, error) {
+	h := a.h
+	if a.who.anonymous() && h.tokens == nil {
+		return "", sale.Answer{}, nil, &unauthenticated{why: "a shopper's bearer token from the shop is required"}
+	}
+	user, err := a.subject(named)
+	if err != nil {
+		return "", sale.Answer{}, nil, err
+	}
+	c := sale.Call{Op: sale.OpReserve, UserID: user}
+	if a.who.anonymous() {
+		c.Claim = true
+		if h.newUsers != nil {
+			addr := clientAddrOf(ctx)
+			if ok, wait := h.newUsers.allow(addr, h.clock.Now()); !ok {
+				return user, sale.Answer{}, nil, &rateLimited{addr: addr, wait: wait}
+			}
+		}
+		if err := h.tokens.Ready(ctx); err != nil {
+			return user, sale.Answer{}, nil, err
+		}
+	} else {
+		if err := a.may(user); err != nil {
+			return user, sale.Answer{}, nil, err
+		}
+		if h.limiter != nil {
+			if ok, wait := h.limiter.allow(user, h.clock.Now()); !ok {
+				return user, sale.Answer{}, nil, &rateLimited{user: user, wait: wait}
+			}
+		}
+	}
+	// The key's scope is the user, so another body is another scope.
+	// Within it, a claim and a proven reserve are different calls: one key
+	// for both is sale.ErrKeyMismatch (422).
+	ans, err := h.store.Do(ctx, c, key)
+	if err != nil || !c.Claim {
+		return user, ans, nil, err
+	}
+	// The token is a function of the answer's time (shopper.Tokens.Issue),
+	// so a replay of the claim gives the same one.
+	token, err := h.tokens.Issue(ctx, user, ans.At)
+	if err != nil {
+		return user, sale.Answer{}, nil, err
+	}
+	return user, ans, &token, nil
+}
+
+// change makes c as the caller: a confirm or cancel is made for the
+// shopper, so that the sale finds only their own reservation; an
+// initialize is the admin's alone.
 func (a acting) change(ctx context.Context, c sale.Call, key string) (sale.Answer, error) {
 	switch c.Op {
 	case sale.OpReserve:
-		if a.who.anonymous() {
-			c.Claim = true
-		} else if err := a.may(c.UserID); err != nil {
-			return sale.Answer{}, err
-		}
+		return sale.Answer{}, fmt.Errorf("%w: a reserve goes through acting.reserve", sale.ErrInvalid)
 	case sale.OpConfirm, sale.OpCancel:
 		c.UserID = a.who.user
 	case sale.OpInitialize:

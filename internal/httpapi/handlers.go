@@ -55,49 +55,9 @@ func (h *handlers) Initialize(ctx context.Context, req generated.InitializeReque
 }
 
 func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObject) (generated.ReserveResponseObject, error) {
-	as := h.as(ctx)
-	if as.who.anonymous() && h.tokens == nil {
-		// With the shop's tokens every shopper has one.
-		return nil, &unauthenticated{why: "a shopper's bearer token from the shop is required"}
-	}
-	user, err := as.subject(req.Body.UserId)
-	if err != nil {
-		return nil, err
-	}
-	if as.who.anonymous() {
-		if err := h.admitNewUser(ctx); err != nil {
-			return nil, err
-		}
-	} else if err := as.may(user); err != nil {
-		// Refused before the user's attempts are counted: a reserve in
-		// alice's name by another shopper must not use up alice's.
-		return nil, err
-	}
-	// A user's attempts are counted for their own calls only: a claim,
-	// which proves nobody, is bounded per address above, and counting it
-	// for the user would let strangers use up a known user's attempts.
-	if h.limiter != nil && !as.who.anonymous() {
-		if ok, wait := h.limiter.allow(user, h.clock.Now()); !ok {
-			return nil, &rateLimited{user: user, wait: wait}
-		}
-	}
-	// The key's scope is the user, so another body is another scope. Within
-	// it, a claim and a proven reserve are different calls: one key for both
-	// is sale.ErrKeyMismatch (422).
-	ans, err := as.change(ctx, sale.Call{Op: sale.OpReserve, UserID: user}, key(req.Params.IdempotencyKey))
+	user, ans, token, err := h.as(ctx).reserve(ctx, req.Body.UserId, key(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, answered(err, ans)
-	}
-	// A user new to the sale gets their token with the answer that made
-	// them known, and again with its replays: the token is a function of
-	// the answer's time (shopper.Tokens.Issue).
-	var token *string
-	if as.who.anonymous() {
-		t, err := h.tokens.Issue(ctx, user, ans.At)
-		if err != nil {
-			return nil, err
-		}
-		token = &t
 	}
 	if r := ans.Reserve.Reservation; r != nil {
 		body := holdJSON(*r)
@@ -117,19 +77,6 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 			Location: "/users/" + url.PathEscape(user), IdempotencyReplayed: replayedHeader(ans),
 		},
 	}, nil
-}
-
-// admitNewUser lets a caller who proves nobody try a new name: within the
-// limit on new names per client address, and once the secret that will sign
-// their token is at hand.
-func (h *handlers) admitNewUser(ctx context.Context) error {
-	if h.newUsers != nil {
-		addr := clientAddrOf(ctx)
-		if ok, wait := h.newUsers.allow(addr, h.clock.Now()); !ok {
-			return &rateLimited{addr: addr, wait: wait}
-		}
-	}
-	return h.tokens.Ready(ctx)
 }
 
 func (h *handlers) GetStatus(ctx context.Context, _ generated.GetStatusRequestObject) (generated.GetStatusResponseObject, error) {
