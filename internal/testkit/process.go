@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -239,6 +240,18 @@ func (p *Process) Kill(t testing.TB) {
 		<-p.read // its last lines, for Logged
 	case <-time.After(StopTimeout):
 		t.Fatalf("testkit: the server was still running %v after SIGKILL", StopTimeout)
+	}
+}
+
+// Signal sends sig to a process of its own (SIGHUP, to make it read its
+// files again).
+func (p *Process) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if p.cmd == nil {
+		t.Fatal("testkit: Signal needs a process of its own; this server runs in the test's")
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("testkit: signal the server: %v", err)
 	}
 }
 
