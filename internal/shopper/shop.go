@@ -62,6 +62,10 @@ func LoadShop(cfg ShopConfig) (*Shop, error) {
 		return nil, errors.New("no issuer: every token's iss must be checked")
 	case cfg.Audience == "":
 		return nil, errors.New("no audience: every token's aud must be checked, or a token the shop made for another service would do here")
+	case cfg.ValidUser == nil:
+		// Checked here, not at the first token: a sub no user id can be
+		// must never name a shopper.
+		return nil, errors.New("no rule for user ids: a token's sub must be checked against the API's")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = sale.SystemClock{}

@@ -243,6 +243,7 @@ func TestShopLoadRefusesBadFiles(t *testing.T) {
 		"no files":                  {Issuer: shopIssuer, Audience: shopAudience, ValidUser: validUser},
 		"no issuer":                 {KeysFile: keys, Audience: shopAudience, ValidUser: validUser},
 		"no audience":               {KeysFile: keys, Issuer: shopIssuer, ValidUser: validUser},
+		"no rule for user ids":      {KeysFile: keys, Issuer: shopIssuer, Audience: shopAudience},
 		"a keys file missing":       {KeysFile: keys + ".missing", Issuer: shopIssuer, Audience: shopAudience, ValidUser: validUser},
 		"a secret file missing":     {SecretFile: keys + ".missing", Issuer: shopIssuer, Audience: shopAudience, ValidUser: validUser},
 		"good keys, a short secret": {KeysFile: keys, SecretFile: writeFile(t, "short", []byte("short")), Issuer: shopIssuer, Audience: shopAudience, ValidUser: validUser},
