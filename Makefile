@@ -124,12 +124,15 @@ build:
 bench: bench-store bench-http bench-sqlite bench-postgres bench-streams
 
 # Store micro-benchmarks: parallel reserve (with and without an idempotency
-# key) and confirm, the waitlist at 1k, 100k and 1M users, and memory per
-# waiting user and per kept key.
+# key, into the line and into a scheduled sale's pre-queue) and confirm, the
+# waitlist at 1k, 100k and 1M users, a draw key, memory per waiting user and
+# per kept key, and the draw of 1,000,000 pre-queued shoppers at the opening
+# with readers beside it.
 bench-store:
 	$(GO) test ./internal/rules -run '^$$' -bench 'Waitlist|LineMemory|NewID' -benchmem -benchtime 300ms
-	$(GO) test ./internal/store/memory -run '^$$' -bench 'Reserve|Confirm|Line' -benchmem -benchtime 300ms
+	$(GO) test ./internal/store/memory -run '^$$' -bench 'Reserve|Confirm|Line|DrawKey' -benchmem -benchtime 300ms
 	$(GO) test ./internal/store/memory -run '^$$' -bench 'MemoryPerWaitingUser|MemoryPerKey' -benchmem -benchtime 1x
+	$(GO) test ./internal/store/memory -run '^$$' -bench 'DrawAtOpening' -benchmem -benchtime 1x
 
 # Every HTTP throughput figure is wrk's (Debian's wrk, apt-get install -y wrk);
 # without it the bench-http, bench-sqlite and bench-postgres targets stop at once.

@@ -90,6 +90,21 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetDrawEntrants The draw's entrants, one user id a line
+	//
+	// Everyone in the draw, sorted by user id, one a line: while the sale
+	// is `scheduled`, who is in the pre-queue now; from the opening on,
+	// everyone the draw ordered (those who left the line after it
+	// included). Empty for a sale with no draw. With `draw_seed` from
+	// `GET /status`, this is all anyone needs to recompute the order:
+	//
+	//     flashsale draw --seed SEED --entrants entrants.txt
+	//
+	// The shop decides whom to show it to: user ids may be personal.
+	//
+	// Corresponds with GET /draw/entrants (the `GetDrawEntrants` operationId).
+	GetDrawEntrants(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness and the store
 	//
 	// Answers 200 while the process serves requests and its store answers
@@ -108,6 +123,25 @@ type ClientInterface interface {
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
 	//
+	// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+	// the microsecond) are both optional, with `closes_at` after
+	// `opens_at`. For a new sale (the first, or a reset):
+	//
+	// | `opens_at` | the sale |
+	// |---|---|
+	// | absent, or not after now | opens now, with no pre-queue and no draw |
+	// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+	//
+	// and `closes_at`, when given, must be after now (else 409
+	// `schedule-conflict`). Without `reset`, an absent time is kept as
+	// it is, and a given one moves that time, while it has not passed:
+	// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+	// after now then makes the draw now), `closes_at` while the sale is
+	// not `closed` and to a time after now. Moving a time that has
+	// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+	// when the sale is first scheduled, and never changes: moving the
+	// opening keeps its `draw_commitment`.
+	//
 	// With an `Idempotency-Key` (scope: the admin), a retry after a
 	// timeout gets the first answer instead of changing the sale again,
 	// and the same key with another body is 422.
@@ -124,6 +158,25 @@ type ClientInterface interface {
 	// at once, in line order; lowering it below `held + confirmed` is refused
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
+	//
+	// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+	// the microsecond) are both optional, with `closes_at` after
+	// `opens_at`. For a new sale (the first, or a reset):
+	//
+	// | `opens_at` | the sale |
+	// |---|---|
+	// | absent, or not after now | opens now, with no pre-queue and no draw |
+	// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+	//
+	// and `closes_at`, when given, must be after now (else 409
+	// `schedule-conflict`). Without `reset`, an absent time is kept as
+	// it is, and a given one moves that time, while it has not passed:
+	// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+	// after now then makes the draw now), `closes_at` while the sale is
+	// not `closed` and to a time after now. Moving a time that has
+	// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+	// when the sale is first scheduled, and never changes: moving the
+	// opening keeps its `draw_commitment`.
 	//
 	// With an `Idempotency-Key` (scope: the admin), a retry after a
 	// timeout gets the first answer instead of changing the sale again,
@@ -187,6 +240,12 @@ type ClientInterface interface {
 	// the same key for both is 422, so that a key never hands a token to a
 	// caller who did not make the first request's call.
 	//
+	// **Before the opening** of a scheduled sale the user joins the
+	// pre-queue (202, `status: queued`): no place yet, but the time of
+	// the draw and its commitment. Asking again changes nothing. At the
+	// opening, one draw orders the whole pre-queue (see the top of this
+	// document). **After the close** the answer is 409 `sale-closed`.
+	//
 	// **Who.** A user new to the sale needs no token (with shopper tokens,
 	// the default): the answer carries `shopper_token` for every later
 	// call. A user the sale knows needs theirs (401 `token-required`
@@ -220,6 +279,12 @@ type ClientInterface interface {
 	// the same key for both is 422, so that a key never hands a token to a
 	// caller who did not make the first request's call.
 	//
+	// **Before the opening** of a scheduled sale the user joins the
+	// pre-queue (202, `status: queued`): no place yet, but the time of
+	// the draw and its commitment. Asking again changes nothing. At the
+	// opening, one draw orders the whole pre-queue (see the top of this
+	// document). **After the close** the answer is 409 `sale-closed`.
+	//
 	// **Who.** A user new to the sale needs no token (with shopper tokens,
 	// the default): the answer carries `shopper_token` for every later
 	// call. A user the sale knows needs theirs (401 `token-required`
@@ -235,8 +300,10 @@ type ClientInterface interface {
 
 	// GetStatus Stock, holds, sales and line length
 	//
-	// A consistent snapshot: the five numbers are read at one instant, and
-	// holds past their `expires_at` are never counted as held.
+	// A consistent snapshot: the numbers are read at one instant, and
+	// holds past their `expires_at` are never counted as held. With it,
+	// the sale's window: its `phase`, its times, the pre-queue's size,
+	// and the draw's commitment and, from the opening on, its seed.
 	//
 	// Corresponds with GET /status (the `GetStatus` operationId).
 	GetStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -275,6 +342,9 @@ type ClientInterface interface {
 	// | `cancelled`, `expired` | the hold ended; `reservation` shows it |
 	// | `left` | the user left the line |
 	// | `reset` | an operator started a new sale; the user has nothing in it |
+	// | `queued` | the user joined a scheduled sale's pre-queue (or its opening moved) |
+	// | `drawn` | the draw was made: the user holds a unit or has a place in line |
+	// | `closed` | the sale closed: the line is gone; a hold can still be confirmed until it expires |
 	//
 	// Each event's `id` is the number of the newest change to the sale
 	// it includes. Because every event carries the whole state, a client
@@ -306,6 +376,31 @@ type ClientInterface interface {
 	LeaveWaitlist(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// GetDrawEntrants The draw's entrants, one user id a line
+//
+// Everyone in the draw, sorted by user id, one a line: while the sale
+// is `scheduled`, who is in the pre-queue now; from the opening on,
+// everyone the draw ordered (those who left the line after it
+// included). Empty for a sale with no draw. With `draw_seed` from
+// `GET /status`, this is all anyone needs to recompute the order:
+//
+//	flashsale draw --seed SEED --entrants entrants.txt
+//
+// The shop decides whom to show it to: user ids may be personal.
+//
+// Corresponds with GET /draw/entrants (the `GetDrawEntrants` operationId).
+func (c *Client) GetDrawEntrants(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDrawEntrantsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Liveness and the store
 //
 // Answers 200 while the process serves requests and its store answers
@@ -334,6 +429,25 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
 //
+// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+// the microsecond) are both optional, with `closes_at` after
+// `opens_at`. For a new sale (the first, or a reset):
+//
+// | `opens_at` | the sale |
+// |---|---|
+// | absent, or not after now | opens now, with no pre-queue and no draw |
+// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+//
+// and `closes_at`, when given, must be after now (else 409
+// `schedule-conflict`). Without `reset`, an absent time is kept as
+// it is, and a given one moves that time, while it has not passed:
+// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+// after now then makes the draw now), `closes_at` while the sale is
+// not `closed` and to a time after now. Moving a time that has
+// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+// when the sale is first scheduled, and never changes: moving the
+// opening keeps its `draw_commitment`.
+//
 // With an `Idempotency-Key` (scope: the admin), a retry after a
 // timeout gets the first answer instead of changing the sale again,
 // and the same key with another body is 422.
@@ -360,6 +474,25 @@ func (c *Client) InitializeWithBody(ctx context.Context, params *InitializeParam
 // at once, in line order; lowering it below `held + confirmed` is refused
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
+//
+// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+// the microsecond) are both optional, with `closes_at` after
+// `opens_at`. For a new sale (the first, or a reset):
+//
+// | `opens_at` | the sale |
+// |---|---|
+// | absent, or not after now | opens now, with no pre-queue and no draw |
+// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+//
+// and `closes_at`, when given, must be after now (else 409
+// `schedule-conflict`). Without `reset`, an absent time is kept as
+// it is, and a given one moves that time, while it has not passed:
+// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+// after now then makes the draw now), `closes_at` while the sale is
+// not `closed` and to a time after now. Moving a time that has
+// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+// when the sale is first scheduled, and never changes: moving the
+// opening keeps its `draw_commitment`.
 //
 // With an `Idempotency-Key` (scope: the admin), a retry after a
 // timeout gets the first answer instead of changing the sale again,
@@ -463,6 +596,12 @@ func (c *Client) ConfirmReservation(ctx context.Context, reservationId Reservati
 // the same key for both is 422, so that a key never hands a token to a
 // caller who did not make the first request's call.
 //
+// **Before the opening** of a scheduled sale the user joins the
+// pre-queue (202, `status: queued`): no place yet, but the time of
+// the draw and its commitment. Asking again changes nothing. At the
+// opening, one draw orders the whole pre-queue (see the top of this
+// document). **After the close** the answer is 409 `sale-closed`.
+//
 // **Who.** A user new to the sale needs no token (with shopper tokens,
 // the default): the answer carries `shopper_token` for every later
 // call. A user the sale knows needs theirs (401 `token-required`
@@ -506,6 +645,12 @@ func (c *Client) ReserveWithBody(ctx context.Context, params *ReserveParams, con
 // the same key for both is 422, so that a key never hands a token to a
 // caller who did not make the first request's call.
 //
+// **Before the opening** of a scheduled sale the user joins the
+// pre-queue (202, `status: queued`): no place yet, but the time of
+// the draw and its commitment. Asking again changes nothing. At the
+// opening, one draw orders the whole pre-queue (see the top of this
+// document). **After the close** the answer is 409 `sale-closed`.
+//
 // **Who.** A user new to the sale needs no token (with shopper tokens,
 // the default): the answer carries `shopper_token` for every later
 // call. A user the sale knows needs theirs (401 `token-required`
@@ -531,8 +676,10 @@ func (c *Client) Reserve(ctx context.Context, params *ReserveParams, body Reserv
 
 // GetStatus Stock, holds, sales and line length
 //
-// A consistent snapshot: the five numbers are read at one instant, and
-// holds past their `expires_at` are never counted as held.
+// A consistent snapshot: the numbers are read at one instant, and
+// holds past their `expires_at` are never counted as held. With it,
+// the sale's window: its `phase`, its times, the pre-queue's size,
+// and the draw's commitment and, from the opening on, its seed.
 //
 // Corresponds with GET /status (the `GetStatus` operationId).
 func (c *Client) GetStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -591,6 +738,9 @@ func (c *Client) GetUser(ctx context.Context, userId UserID, reqEditors ...Reque
 // | `cancelled`, `expired` | the hold ended; `reservation` shows it |
 // | `left` | the user left the line |
 // | `reset` | an operator started a new sale; the user has nothing in it |
+// | `queued` | the user joined a scheduled sale's pre-queue (or its opening moved) |
+// | `drawn` | the draw was made: the user holds a unit or has a place in line |
+// | `closed` | the sale closed: the line is gone; a hold can still be confirmed until it expires |
 //
 // Each event's `id` is the number of the newest change to the sale
 // it includes. Because every event carries the whole state, a client
@@ -639,6 +789,33 @@ func (c *Client) LeaveWaitlist(ctx context.Context, userId UserID, reqEditors ..
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetDrawEntrantsRequest constructs an http.Request for the GetDrawEntrants method
+func NewGetDrawEntrantsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/draw/entrants")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
@@ -1098,6 +1275,23 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetDrawEntrantsWithResponse The draw's entrants, one user id a line
+	//
+	// Everyone in the draw, sorted by user id, one a line: while the sale
+	// is `scheduled`, who is in the pre-queue now; from the opening on,
+	// everyone the draw ordered (those who left the line after it
+	// included). Empty for a sale with no draw. With `draw_seed` from
+	// `GET /status`, this is all anyone needs to recompute the order:
+	//
+	//     flashsale draw --seed SEED --entrants entrants.txt
+	//
+	// The shop decides whom to show it to: user ids may be personal.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /draw/entrants (the `GetDrawEntrants` operationId).
+	GetDrawEntrantsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDrawEntrantsResponse, error)
+
 	// GetHealthWithResponse Liveness and the store
 	//
 	// Answers 200 while the process serves requests and its store answers
@@ -1118,6 +1312,25 @@ type ClientWithResponsesInterface interface {
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
 	//
+	// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+	// the microsecond) are both optional, with `closes_at` after
+	// `opens_at`. For a new sale (the first, or a reset):
+	//
+	// | `opens_at` | the sale |
+	// |---|---|
+	// | absent, or not after now | opens now, with no pre-queue and no draw |
+	// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+	//
+	// and `closes_at`, when given, must be after now (else 409
+	// `schedule-conflict`). Without `reset`, an absent time is kept as
+	// it is, and a given one moves that time, while it has not passed:
+	// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+	// after now then makes the draw now), `closes_at` while the sale is
+	// not `closed` and to a time after now. Moving a time that has
+	// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+	// when the sale is first scheduled, and never changes: moving the
+	// opening keeps its `draw_commitment`.
+	//
 	// With an `Idempotency-Key` (scope: the admin), a retry after a
 	// timeout gets the first answer instead of changing the sale again,
 	// and the same key with another body is 422.
@@ -1134,6 +1347,25 @@ type ClientWithResponsesInterface interface {
 	// at once, in line order; lowering it below `held + confirmed` is refused
 	// with 409. With `"reset": true` a new sale starts: every hold, purchase
 	// and waitlist entry is dropped.
+	//
+	// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+	// the microsecond) are both optional, with `closes_at` after
+	// `opens_at`. For a new sale (the first, or a reset):
+	//
+	// | `opens_at` | the sale |
+	// |---|---|
+	// | absent, or not after now | opens now, with no pre-queue and no draw |
+	// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+	//
+	// and `closes_at`, when given, must be after now (else 409
+	// `schedule-conflict`). Without `reset`, an absent time is kept as
+	// it is, and a given one moves that time, while it has not passed:
+	// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+	// after now then makes the draw now), `closes_at` while the sale is
+	// not `closed` and to a time after now. Moving a time that has
+	// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+	// when the sale is first scheduled, and never changes: moving the
+	// opening keeps its `draw_commitment`.
 	//
 	// With an `Idempotency-Key` (scope: the admin), a retry after a
 	// timeout gets the first answer instead of changing the sale again,
@@ -1203,6 +1435,12 @@ type ClientWithResponsesInterface interface {
 	// the same key for both is 422, so that a key never hands a token to a
 	// caller who did not make the first request's call.
 	//
+	// **Before the opening** of a scheduled sale the user joins the
+	// pre-queue (202, `status: queued`): no place yet, but the time of
+	// the draw and its commitment. Asking again changes nothing. At the
+	// opening, one draw orders the whole pre-queue (see the top of this
+	// document). **After the close** the answer is 409 `sale-closed`.
+	//
 	// **Who.** A user new to the sale needs no token (with shopper tokens,
 	// the default): the answer carries `shopper_token` for every later
 	// call. A user the sale knows needs theirs (401 `token-required`
@@ -1236,6 +1474,12 @@ type ClientWithResponsesInterface interface {
 	// the same key for both is 422, so that a key never hands a token to a
 	// caller who did not make the first request's call.
 	//
+	// **Before the opening** of a scheduled sale the user joins the
+	// pre-queue (202, `status: queued`): no place yet, but the time of
+	// the draw and its commitment. Asking again changes nothing. At the
+	// opening, one draw orders the whole pre-queue (see the top of this
+	// document). **After the close** the answer is 409 `sale-closed`.
+	//
 	// **Who.** A user new to the sale needs no token (with shopper tokens,
 	// the default): the answer carries `shopper_token` for every later
 	// call. A user the sale knows needs theirs (401 `token-required`
@@ -1251,8 +1495,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetStatusWithResponse Stock, holds, sales and line length
 	//
-	// A consistent snapshot: the five numbers are read at one instant, and
-	// holds past their `expires_at` are never counted as held.
+	// A consistent snapshot: the numbers are read at one instant, and
+	// holds past their `expires_at` are never counted as held. With it,
+	// the sale's window: its `phase`, its times, the pre-queue's size,
+	// and the draw's commitment and, from the opening on, its seed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1295,6 +1541,9 @@ type ClientWithResponsesInterface interface {
 	// | `cancelled`, `expired` | the hold ended; `reservation` shows it |
 	// | `left` | the user left the line |
 	// | `reset` | an operator started a new sale; the user has nothing in it |
+	// | `queued` | the user joined a scheduled sale's pre-queue (or its opening moved) |
+	// | `drawn` | the draw was made: the user holds a unit or has a place in line |
+	// | `closed` | the sale closed: the line is gone; a hold can still be confirmed until it expires |
 	//
 	// Each event's `id` is the number of the newest change to the sale
 	// it includes. Because every event carries the whole state, a client
@@ -1328,6 +1577,75 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /waitlist/{user_id} (the `LeaveWaitlist` operationId).
 	LeaveWaitlistWithResponse(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*LeaveWaitlistResponse, error)
+}
+
+// GetDrawEntrantsResponse401Headers the declared response headers of an HTTP 401 response for GetDrawEntrants
+type GetDrawEntrantsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetDrawEntrantsResponse503Headers the declared response headers of an HTTP 503 response for GetDrawEntrants
+type GetDrawEntrantsResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetDrawEntrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDrawEntrantsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDrawEntrantsResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDrawEntrantsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDrawEntrantsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDrawEntrantsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDrawEntrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDrawEntrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDrawEntrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDrawEntrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetHealthResponse503Headers the declared response headers of an HTTP 503 response for GetHealth
@@ -1899,7 +2217,7 @@ type ReserveResponse struct {
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Hold
 	// JSON202 the response for an HTTP 202 `application/json` response
-	JSON202 *Waitlisted
+	JSON202 *Accepted
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -1940,7 +2258,7 @@ func (r ReserveResponse) GetJSON201() *Hold {
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
-func (r ReserveResponse) GetJSON202() *Waitlisted {
+func (r ReserveResponse) GetJSON202() *Accepted {
 	return r.JSON202
 }
 
@@ -2362,6 +2680,29 @@ func (r LeaveWaitlistResponse) ContentType() string {
 	return ""
 }
 
+// GetDrawEntrantsWithResponse The draw's entrants, one user id a line
+//
+// Everyone in the draw, sorted by user id, one a line: while the sale
+// is `scheduled`, who is in the pre-queue now; from the opening on,
+// everyone the draw ordered (those who left the line after it
+// included). Empty for a sale with no draw. With `draw_seed` from
+// `GET /status`, this is all anyone needs to recompute the order:
+//
+//	flashsale draw --seed SEED --entrants entrants.txt
+//
+// The shop decides whom to show it to: user ids may be personal.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /draw/entrants (the `GetDrawEntrants` operationId).
+func (c *ClientWithResponses) GetDrawEntrantsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDrawEntrantsResponse, error) {
+	rsp, err := c.GetDrawEntrants(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDrawEntrantsResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness and the store
 //
 // Answers 200 while the process serves requests and its store answers
@@ -2388,6 +2729,25 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
 //
+// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+// the microsecond) are both optional, with `closes_at` after
+// `opens_at`. For a new sale (the first, or a reset):
+//
+// | `opens_at` | the sale |
+// |---|---|
+// | absent, or not after now | opens now, with no pre-queue and no draw |
+// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+//
+// and `closes_at`, when given, must be after now (else 409
+// `schedule-conflict`). Without `reset`, an absent time is kept as
+// it is, and a given one moves that time, while it has not passed:
+// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+// after now then makes the draw now), `closes_at` while the sale is
+// not `closed` and to a time after now. Moving a time that has
+// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+// when the sale is first scheduled, and never changes: moving the
+// opening keeps its `draw_commitment`.
+//
 // With an `Idempotency-Key` (scope: the admin), a retry after a
 // timeout gets the first answer instead of changing the sale again,
 // and the same key with another body is 422.
@@ -2410,6 +2770,25 @@ func (c *ClientWithResponses) InitializeWithBodyWithResponse(ctx context.Context
 // at once, in line order; lowering it below `held + confirmed` is refused
 // with 409. With `"reset": true` a new sale starts: every hold, purchase
 // and waitlist entry is dropped.
+//
+// **The window.** `opens_at` and `closes_at` (RFC 3339, kept in UTC to
+// the microsecond) are both optional, with `closes_at` after
+// `opens_at`. For a new sale (the first, or a reset):
+//
+// | `opens_at` | the sale |
+// |---|---|
+// | absent, or not after now | opens now, with no pre-queue and no draw |
+// | after now (seconds ahead are enough) | is `scheduled`: reserves join the pre-queue until the draw at `opens_at` |
+//
+// and `closes_at`, when given, must be after now (else 409
+// `schedule-conflict`). Without `reset`, an absent time is kept as
+// it is, and a given one moves that time, while it has not passed:
+// `opens_at` only while the sale is `scheduled` (an `opens_at` not
+// after now then makes the draw now), `closes_at` while the sale is
+// not `closed` and to a time after now. Moving a time that has
+// passed is 409 `schedule-conflict`. The draw's seed is chosen once,
+// when the sale is first scheduled, and never changes: moving the
+// opening keeps its `draw_commitment`.
 //
 // With an `Idempotency-Key` (scope: the admin), a retry after a
 // timeout gets the first answer instead of changing the sale again,
@@ -2503,6 +2882,12 @@ func (c *ClientWithResponses) ConfirmReservationWithResponse(ctx context.Context
 // the same key for both is 422, so that a key never hands a token to a
 // caller who did not make the first request's call.
 //
+// **Before the opening** of a scheduled sale the user joins the
+// pre-queue (202, `status: queued`): no place yet, but the time of
+// the draw and its commitment. Asking again changes nothing. At the
+// opening, one draw orders the whole pre-queue (see the top of this
+// document). **After the close** the answer is 409 `sale-closed`.
+//
 // **Who.** A user new to the sale needs no token (with shopper tokens,
 // the default): the answer carries `shopper_token` for every later
 // call. A user the sale knows needs theirs (401 `token-required`
@@ -2542,6 +2927,12 @@ func (c *ClientWithResponses) ReserveWithBodyWithResponse(ctx context.Context, p
 // the same key for both is 422, so that a key never hands a token to a
 // caller who did not make the first request's call.
 //
+// **Before the opening** of a scheduled sale the user joins the
+// pre-queue (202, `status: queued`): no place yet, but the time of
+// the draw and its commitment. Asking again changes nothing. At the
+// opening, one draw orders the whole pre-queue (see the top of this
+// document). **After the close** the answer is 409 `sale-closed`.
+//
 // **Who.** A user new to the sale needs no token (with shopper tokens,
 // the default): the answer carries `shopper_token` for every later
 // call. A user the sale knows needs theirs (401 `token-required`
@@ -2563,8 +2954,10 @@ func (c *ClientWithResponses) ReserveWithResponse(ctx context.Context, params *R
 
 // GetStatusWithResponse Stock, holds, sales and line length
 //
-// A consistent snapshot: the five numbers are read at one instant, and
-// holds past their `expires_at` are never counted as held.
+// A consistent snapshot: the numbers are read at one instant, and
+// holds past their `expires_at` are never counted as held. With it,
+// the sale's window: its `phase`, its times, the pre-queue's size,
+// and the draw's commitment and, from the opening on, its seed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2619,6 +3012,9 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, userId Us
 // | `cancelled`, `expired` | the hold ended; `reservation` shows it |
 // | `left` | the user left the line |
 // | `reset` | an operator started a new sale; the user has nothing in it |
+// | `queued` | the user joined a scheduled sale's pre-queue (or its opening moved) |
+// | `drawn` | the draw was made: the user holds a unit or has a place in line |
+// | `closed` | the sale closed: the line is gone; a hold can still be confirmed until it expires |
 //
 // Each event's `id` is the number of the newest change to the sale
 // it includes. Because every event carries the whole state, a client
@@ -2663,6 +3059,69 @@ func (c *ClientWithResponses) LeaveWaitlistWithResponse(ctx context.Context, use
 		return nil, err
 	}
 	return ParseLeaveWaitlistResponse(rsp)
+}
+
+// ParseGetDrawEntrantsResponse parses an HTTP response from a GetDrawEntrantsWithResponse call
+func ParseGetDrawEntrantsResponse(rsp *http.Response) (*GetDrawEntrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDrawEntrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetDrawEntrantsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetDrawEntrantsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -3226,7 +3685,7 @@ func ParseReserveResponse(rsp *http.Response) (*ReserveResponse, error) {
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
-		var dest Waitlisted
+		var dest Accepted
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -73,6 +73,8 @@ const (
 	ProblemTypeNotWaiting             ProblemType = "/problems/not-waiting"
 	ProblemTypeRateLimited            ProblemType = "/problems/rate-limited"
 	ProblemTypeReservationNotFound    ProblemType = "/problems/reservation-not-found"
+	ProblemTypeSaleClosed             ProblemType = "/problems/sale-closed"
+	ProblemTypeScheduleConflict       ProblemType = "/problems/schedule-conflict"
 	ProblemTypeStreamsFull            ProblemType = "/problems/streams-full"
 	ProblemTypeTokenRequired          ProblemType = "/problems/token-required"
 	ProblemTypeTooManyStreams         ProblemType = "/problems/too-many-streams"
@@ -118,6 +120,10 @@ func (e ProblemType) Valid() bool {
 		return true
 	case ProblemTypeReservationNotFound:
 		return true
+	case ProblemTypeSaleClosed:
+		return true
+	case ProblemTypeScheduleConflict:
+		return true
 	case ProblemTypeStreamsFull:
 		return true
 	case ProblemTypeTokenRequired:
@@ -129,6 +135,21 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeUnavailable:
 		return true
 	case ProblemTypeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QueuedStatus.
+const (
+	QueuedStatusQueued QueuedStatus = "queued"
+)
+
+// Valid indicates whether the value is a known member of the QueuedStatus enum.
+func (e QueuedStatus) Valid() bool {
+	switch e {
+	case QueuedStatusQueued:
 		return true
 	default:
 		return false
@@ -153,6 +174,27 @@ func (e ReservationStatus) Valid() bool {
 	case ReservationStatusExpired:
 		return true
 	case ReservationStatusHeld:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatusPhase.
+const (
+	StatusPhaseClosed    StatusPhase = "closed"
+	StatusPhaseOpen      StatusPhase = "open"
+	StatusPhaseScheduled StatusPhase = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the StatusPhase enum.
+func (e StatusPhase) Valid() bool {
+	switch e {
+	case StatusPhaseClosed:
+		return true
+	case StatusPhaseOpen:
+		return true
+	case StatusPhaseScheduled:
 		return true
 	default:
 		return false
@@ -204,6 +246,21 @@ func (e UserNoneState) Valid() bool {
 	}
 }
 
+// Defines values for UserQueuedState.
+const (
+	UserQueuedStateQueued UserQueuedState = "queued"
+)
+
+// Valid indicates whether the value is a known member of the UserQueuedState enum.
+func (e UserQueuedState) Valid() bool {
+	switch e {
+	case UserQueuedStateQueued:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserWaitingState.
 const (
 	UserWaitingStateWaiting UserWaitingState = "waiting"
@@ -233,6 +290,21 @@ func (e WaitlistedStatus) Valid() bool {
 		return false
 	}
 }
+
+// Accepted The 202 of `POST /reserve`: a place in line (`Waitlisted`,
+// `status: waiting`) or in a scheduled sale's pre-queue (`Queued`,
+// `status: queued`).
+type Accepted struct {
+	union json.RawMessage
+}
+
+// DrawCommitment The hex SHA-256 of the draw's 32-byte seed, published from the
+// moment the sale is scheduled, before anyone enters: once
+// `draw_seed` is revealed, anyone can check that it is the seed
+// chosen then. Absent for a sale with no draw.
+//
+// Example: 9f7e5ab48a0b56e9ac4d2b8ad2dbd9f1db8f1f0c3bc3a24b8a5d8fe6b5d3fbb1
+type DrawCommitment = string
 
 // Health defines model for Health.
 type Health struct {
@@ -284,6 +356,14 @@ type IdempotencyKey = string
 
 // InitializeRequest defines model for InitializeRequest.
 type InitializeRequest struct {
+	// ClosesAt When the sale closes; after `opens_at`. Kept in UTC to the
+	// microsecond.
+	ClosesAt *time.Time `json:"closes_at,omitempty"`
+
+	// OpensAt When the sale opens (see `POST /initialize`); kept in UTC to the
+	// microsecond.
+	OpensAt *time.Time `json:"opens_at,omitempty"`
+
 	// Reset `true` drops every hold, purchase and waitlist entry and starts
 	// a new sale. Absent or `false`: the sale goes on with the new
 	// total.
@@ -316,6 +396,45 @@ type Problem struct {
 // server); branch on this. The table at the top says what each
 // means, and "Typed clients" there why the set is closed.
 type ProblemType string
+
+// Queued In the pre-queue of a scheduled sale: no place until the draw at
+// `opens_at`, where arriving earlier buys nothing.
+type Queued struct {
+	// DrawCommitment The hex SHA-256 of the draw's 32-byte seed, published from the
+	// moment the sale is scheduled, before anyone enters: once
+	// `draw_seed` is revealed, anyone can check that it is the seed
+	// chosen then. Absent for a sale with no draw.
+	//
+	//
+	// Example: 9f7e5ab48a0b56e9ac4d2b8ad2dbd9f1db8f1f0c3bc3a24b8a5d8fe6b5d3fbb1
+	DrawCommitment DrawCommitment `json:"draw_commitment"`
+
+	// Message Example: In the pre-queue; places are drawn at the opening
+	Message string `json:"message"`
+
+	// OpensAt When the draw is made and the sale opens.
+	OpensAt time.Time `json:"opens_at"`
+
+	// ShopperToken The shopper's bearer token, given once: by the reserve that made the
+	// user known to the sale (with shopper tokens, the default). Send it
+	// as `Authorization: Bearer …` with every later call for this user.
+	// Absent when the call already came with a token.
+	//
+	//
+	// Example: eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxNzk1NTcyODAwIiwidHlwIjoiSldUIn0.eyJpc3MiOiJmbGFzaHNhbGUiLCJzdWIiOiJhbGljZSIsImV4cCI6MTc5NTc4ODgwMCwiaWF0IjoxNzk1NzAyNDAwfQ.c2lnbmF0dXJl
+	ShopperToken *ShopperToken `json:"shopper_token,omitempty"`
+	Status       QueuedStatus  `json:"status"`
+
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
+	//
+	// Example: alice
+	UserId UserID `json:"user_id"`
+}
+
+// QueuedStatus defines model for Queued.Status.
+type QueuedStatus string
 
 // Reservation defines model for Reservation.
 type Reservation struct {
@@ -370,14 +489,49 @@ type ShopperToken = string
 // Status defines model for Status.
 type Status struct {
 	Available int64 `json:"available"`
-	Confirmed int64 `json:"confirmed"`
-	Held      int64 `json:"held"`
+
+	// ClosesAt When the sale closes (or closed); absent when it never does.
+	ClosesAt  *time.Time `json:"closes_at,omitempty"`
+	Confirmed int64      `json:"confirmed"`
+
+	// DrawCommitment The hex SHA-256 of the draw's 32-byte seed, published from the
+	// moment the sale is scheduled, before anyone enters: once
+	// `draw_seed` is revealed, anyone can check that it is the seed
+	// chosen then. Absent for a sale with no draw.
+	//
+	//
+	// Example: 9f7e5ab48a0b56e9ac4d2b8ad2dbd9f1db8f1f0c3bc3a24b8a5d8fe6b5d3fbb1
+	DrawCommitment *DrawCommitment `json:"draw_commitment,omitempty"`
+
+	// DrawSeed The draw's secret seed, revealed at the opening: 32 bytes in
+	// hex. Its SHA-256 is `draw_commitment`. With it and the entrants
+	// (`GET /draw/entrants`), anyone can recompute the order:
+	// `flashsale draw --seed SEED --entrants FILE`.
+	DrawSeed *string `json:"draw_seed,omitempty"`
+	Held     int64   `json:"held"`
 
 	// Initialized False until the first `POST /initialize`.
-	Initialized    bool  `json:"initialized"`
+	Initialized bool `json:"initialized"`
+
+	// OpensAt When the sale opens (or opened, by the draw); absent for a sale
+	// open from its initialize.
+	OpensAt *time.Time `json:"opens_at,omitempty"`
+
+	// Phase `scheduled` before `opens_at` (reserves join the pre-queue),
+	// `open`, then `closed` from `closes_at` on (nothing more is
+	// handed out). Absent until the sale is initialized.
+	Phase StatusPhase `json:"phase,omitempty"`
+
+	// PrequeueSize How many wait in the pre-queue for the draw; 0 once it is made, and for a sale with no draw.
+	PrequeueSize   int64 `json:"prequeue_size"`
 	TotalInventory int64 `json:"total_inventory"`
 	WaitlistSize   int64 `json:"waitlist_size"`
 }
+
+// StatusPhase `scheduled` before `opens_at` (reserves join the pre-queue),
+// `open`, then `closed` from `closes_at` on (nothing more is
+// handed out). Absent until the sale is initialized.
+type StatusPhase string
 
 // UserConfirmed The user bought a unit; `reservation` is the purchase.
 type UserConfirmed struct {
@@ -435,8 +589,34 @@ type UserNone struct {
 // UserNoneState defines model for UserNone.State.
 type UserNoneState string
 
-// UserState Where a user stands, one of four shapes told apart by `state`:
+// UserQueued The user is in the pre-queue of a scheduled sale; the draw at
+// `opens_at` gives them a hold or a place in line.
+type UserQueued struct {
+	// DrawCommitment The hex SHA-256 of the draw's 32-byte seed, published from the
+	// moment the sale is scheduled, before anyone enters: once
+	// `draw_seed` is revealed, anyone can check that it is the seed
+	// chosen then. Absent for a sale with no draw.
+	//
+	//
+	// Example: 9f7e5ab48a0b56e9ac4d2b8ad2dbd9f1db8f1f0c3bc3a24b8a5d8fe6b5d3fbb1
+	DrawCommitment DrawCommitment  `json:"draw_commitment"`
+	OpensAt        time.Time       `json:"opens_at"`
+	State          UserQueuedState `json:"state"`
+
+	// UserId 1-128 characters of letters, digits and `._:@-`, not all of them dots
+	// (`.` and `..` would vanish from the URL `/users/{user_id}`).
+	//
+	//
+	// Example: alice
+	UserId UserID `json:"user_id"`
+}
+
+// UserQueuedState defines model for UserQueued.State.
+type UserQueuedState string
+
+// UserState Where a user stands, one of five shapes told apart by `state`:
 // `none` (nothing in this sale, or only a hold that ended),
+// `queued` (in a scheduled sale's pre-queue, waiting for the draw),
 // `waiting` (a place in line), `held` (a hold) or `confirmed` (a
 // purchase). Each shape has exactly the members its state has, so a
 // typed client that checks `state` gets `waitlist_position` as a
@@ -615,6 +795,107 @@ type InitializeJSONRequestBody = InitializeRequest
 // ReserveJSONRequestBody defines body for Reserve for application/json ContentType.
 type ReserveJSONRequestBody = ReserveRequest
 
+// AsWaitlisted returns the union data inside the Accepted as a Waitlisted
+func (t Accepted) AsWaitlisted() (Waitlisted, error) {
+	var body Waitlisted
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWaitlisted overwrites any union data inside the Accepted as the provided Waitlisted
+func (t *Accepted) FromWaitlisted(v Waitlisted) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"status":"waiting"}`))
+	t.union = b
+	return err
+}
+
+// MergeWaitlisted performs a merge with any union data inside the Accepted, using the provided Waitlisted
+func (t *Accepted) MergeWaitlisted(v Waitlisted) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"status":"waiting"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsQueued returns the union data inside the Accepted as a Queued
+func (t Accepted) AsQueued() (Queued, error) {
+	var body Queued
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromQueued overwrites any union data inside the Accepted as the provided Queued
+func (t *Accepted) FromQueued(v Queued) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"status":"queued"}`))
+	t.union = b
+	return err
+}
+
+// MergeQueued performs a merge with any union data inside the Accepted, using the provided Queued
+func (t *Accepted) MergeQueued(v Queued) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"status":"queued"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Accepted) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"status"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Accepted) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "queued":
+		return t.AsQueued()
+	case "waiting":
+		return t.AsWaitlisted()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Accepted) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Accepted) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsUserNone returns the union data inside the UserState as a UserNone
 func (t UserState) AsUserNone() (UserNone, error) {
 	var body UserNone
@@ -640,6 +921,40 @@ func (t *UserState) MergeUserNone(v UserNone) error {
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"state":"none"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUserQueued returns the union data inside the UserState as a UserQueued
+func (t UserState) AsUserQueued() (UserQueued, error) {
+	var body UserQueued
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserQueued overwrites any union data inside the UserState as the provided UserQueued
+func (t *UserState) FromUserQueued(v UserQueued) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"queued"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserQueued performs a merge with any union data inside the UserState, using the provided UserQueued
+func (t *UserState) MergeUserQueued(v UserQueued) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"state":"queued"}`))
 	if err != nil {
 		return err
 	}
@@ -771,6 +1086,8 @@ func (t UserState) ValueByDiscriminator() (interface{}, error) {
 		return t.AsUserHeld()
 	case "none":
 		return t.AsUserNone()
+	case "queued":
+		return t.AsUserQueued()
 	case "waiting":
 		return t.AsUserWaiting()
 	default:
@@ -790,6 +1107,9 @@ func (t *UserState) UnmarshalJSON(b []byte) error {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetDrawEntrants The draw's entrants, one user id a line
+	// (GET /draw/entrants)
+	GetDrawEntrants(w http.ResponseWriter, r *http.Request)
 	// GetHealth Liveness and the store
 	// (GET /healthz)
 	GetHealth(w http.ResponseWriter, r *http.Request)
@@ -825,6 +1145,12 @@ type ServerInterface interface {
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
 
 type Unimplemented struct{}
+
+// GetDrawEntrants The draw's entrants, one user id a line
+// (GET /draw/entrants)
+func (_ Unimplemented) GetDrawEntrants(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
 
 // GetHealth Liveness and the store
 // (GET /healthz)
@@ -894,6 +1220,20 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// GetDrawEntrants operation middleware
+func (siw *ServerInterfaceWrapper) GetDrawEntrants(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDrawEntrants(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // GetHealth operation middleware
 func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Request) {
@@ -1374,6 +1714,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Delete(options.BaseURL+"/waitlist/{user_id}", wrapper.LeaveWaitlist)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/draw/entrants", wrapper.GetDrawEntrants)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/healthz", wrapper.GetHealth)
 	})
 
@@ -1429,6 +1772,74 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 }
 
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
+
+type GetDrawEntrantsRequestObject struct {
+}
+
+type GetDrawEntrantsResponseObject interface {
+	VisitGetDrawEntrantsResponse(w http.ResponseWriter) error
+}
+
+type GetDrawEntrants200TextResponse string
+
+func (response GetDrawEntrants200TextResponse) VisitGetDrawEntrantsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetDrawEntrants401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDrawEntrants401ApplicationProblemPlusJSONResponse) VisitGetDrawEntrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDrawEntrants500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetDrawEntrants500ApplicationProblemPlusJSONResponse) VisitGetDrawEntrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDrawEntrants503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDrawEntrants503ApplicationProblemPlusJSONResponse) VisitGetDrawEntrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetHealthRequestObject struct {
 }
@@ -2128,7 +2539,7 @@ type Reserve202ResponseHeaders struct {
 }
 
 type Reserve202JSONResponse struct {
-	Body    Waitlisted
+	Body    Accepted
 	Headers Reserve202ResponseHeaders
 }
 
@@ -2769,6 +3180,9 @@ func (response LeaveWaitlist503ApplicationProblemPlusJSONResponse) VisitLeaveWai
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetDrawEntrants The draw's entrants, one user id a line
+	// (GET /draw/entrants)
+	GetDrawEntrants(ctx context.Context, request GetDrawEntrantsRequestObject) (GetDrawEntrantsResponseObject, error)
 	// GetHealth Liveness and the store
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -2838,6 +3252,30 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// GetDrawEntrants operation middleware
+func (sh *strictHandler) GetDrawEntrants(w http.ResponseWriter, r *http.Request) {
+	var request GetDrawEntrantsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDrawEntrants(ctx, request.(GetDrawEntrantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDrawEntrants")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDrawEntrantsResponseObject); ok {
+		if err := validResponse.VisitGetDrawEntrantsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // GetHealth operation middleware
@@ -3118,213 +3556,252 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lchs31if+Kij+vyqTniZN3ZyYqqn6lIsTJY49nyV//tdMe9MgGxQRNQFOAxTNxKrap9kH2yfZOucA",
-	"aPSFutjyJNmdVM1YJLtxPTj388NvvZlerrQSypre5LeeeM+Xq0Lg3z+K7al6YwT8bdbLJS+3vUnvfCHY",
-	"XJbGslL8cy2MZRtpF8wupGGXYsukYcbKomDlWimpLnpJ74oXa2wlF5bLojfp8frLMhfLlbZCzbbYRtr7",
-	"UowPnn3xpRgejvOj4eGB+HI4nT07GD798tkhP/pi/uxg/zDttTo7ZqWw5ZZJxThb6qVQllnNLoRl0hrG",
-	"ldmIspf0jOV2bXqTw/GzpGelLURv0jttjEIqtjail/TsdgW/P1mVelqIpXkSjXd4KbZDqYbw5PX1ddJb",
-	"CJ6LEhcwavC1WBV8K3JaBTMr5cpKrXqTXmbLtcjYZiEULSINEqZmF4JdipX1X1nNuGKCl4UUpV/BVLn1",
-	"F8zwpWBZ1OvwR7HNEmZgGfgFl2rClLYLqS7Yhhs2W3B1IXI23aYKu3ZNjtjJFN/RdiHKjTRilCpYtdlC",
-	"LDmSiVove5N/wNDfhfWZal0IrnqwCp52XsN2nMytKNszP4MucPBZ94JmTKtiO2FGzLTKDcx/w6VlUzHX",
-	"pUiVESqHuYS5e6LCuSZss5AzXBkFFEDrWSPdRyZVtLbNCS6lkkuY416YnlRWXIgSp3fztLpGy2y5hbHi",
-	"0Ea9pAdDkCVQBKzinfu+TnorXvKlsG0i+1Fs28M5QVqGqc8KCSu+5JfCsPWKzXXJtBKMWyuWQGWWCJDI",
-	"gnGVA+XksEa0nmvlKCahbRNXoty6E6fnTFrW5+zNm9Nv2AbOZK4HE+g4VZ38QuDAyrUySa0l3KrqtNKK",
-	"OSqvEbc/UxOGR2jE9mDNnx7CBEo+gwWCYRXCwp9JqnJ5Qe3mLBv+PJr85clfs4QJCVTOprwUrN88PRPm",
-	"OVGWMG5SdWZLuRKPjFtNg0vEpB0wXTJuGGfGluuZXZciH86lKHL4AnZeKpbr9bQQqfrnWlthunqrOF/a",
-	"yxL2+vnX7Mtnh3sJrtfpt+fPWV7yORLuXJfLwYgBP3btwQyUtmzFSwszd2s8YVmtWViAVGVhYvheOEOX",
-	"YjtiJ2pLbEIURiTIdZYru2XIyWGmuK3E6pjdyJkAfnU4HrNMqiteyHzodjsbsTMhWEpHBpo0fC6Kbdpj",
-	"fKqvBM6DbRbcMhQgK5sgYS70hhVaXSS4XYLPFjCyR4aZmV45fuSEVW9yJ3HRS3oSDgSNupf0FF822D7s",
-	"QY0N/Ecp5r1J7/97UknJJ/SredI4eMQWjCivOJy802/aRxG2SuZA5utSId9l2d9enZ2zJyW+KLJjtrf/",
-	"JSu5yvWSTaU1CZtyI54erstiVJvxwT/3h19sTuA/8+y/3o/Vt4fb6Ymf44rbRTXDshrWzzK/kffcNOH6",
-	"7GC+b4wod03ULPRqJcpHhsn8mPgPLwpRsuXaAFNkFvbcPcX6RFOM50upBvWp8kLORPfM1kaUnzIlNwFk",
-	"q6UwK60M6T5f8fw1ETB8mmllhcI/+WpVyBkugtcH/vKLgVnXlSd3DODPtvrjOeFU51u2AK6hmChLXU5Y",
-	"roVRj4BL29mC0TgnbFXqlSgtaEZuyqT8LKUxpGNVGs040mhoEJ7zdqoy9eNKS3G3xfsbtUGvtAnATxJm",
-	"hGyJpoQiJtezNSpn/Ra/GIx610nvuS6nMs+F+sjln8fvtzcAB2H1pVC4irwodLl9ZI4ZRyoF1rS2DAkv",
-	"0OuS54JkF37/yNRW/aBa9WrsHetdDezhVhqHDJojjVqh2ga6K5wprvBggaCHf2nScHxMqvpZGE42GLGX",
-	"kW6Ya4Vc9jppaBg/SYMb+ZEbs4xeb+/LjKuZKFg3c9tlK1zupb1J6/u1ETlKEr8enh77Mw0KyXJHL4Nj",
-	"EumcKbHBlrAR/FSdo7Dx+/u7DYhdQ7iLSRHW6eHIpGUZ4EbDIEmfkwrVLhSwSTzuVIW18zMBNsyimQEn",
-	"G4DGrY2ILBg49nDWUqUVKE39bNc8u+iPZL+3WKAV0A8mtD+xweKOpd8xUooyoqqMGb41pGGg1gI7Az2Q",
-	"Uur3yNO6sqJUvPhorl+93sV1BEM5X7I5l4XIyaKDxSIJiTIABcJUCMUKfXEh8ojajurMnfryTeLL3Sze",
-	"DephSOmETdcXTCum1yUzMhfIxKmLbEATcUO6FGJl8INUF8jXIx3ipbbP9VrlH7nUKnq9vdRKs0jrYTu1",
-	"pYqBH1YrGw0SKXiO/XSsbNTFUGk7pAcfZplf1mfgjCZQk3PWzzp7drKzY41/FCv773V+wHVmsKLBkg0M",
-	"8pHp8r8U8lI4E9d7ctDaKgTLxUzmwpA90+06Gsa+o65JuteedLmbcMJnpGS/UXxtF7qUv4qPPXSoPbwO",
-	"qnYXRaDaQZoTGHRKbxSwOWTXMOVjz76DieB0ErsQsgz+GeQgbrlAQHHDTtzoaaO+ErwEw4FXehzQ0IW8",
-	"grbAJE2Y0aj3FNpYYFheWOXiCoY34wremAq24Dm5GQY1Ut2rSPWsNtRgbHTQKj4xDE/A+q8bC98tGaY0",
-	"odpsUDWeuO9ALjhtmc0KLpdmUj0t3q/ciDrHX9v7jlHXhvhgByueUsKcu8k6Wz/Mj/WzuPtsMGGbEkz/",
-	"VLlZ1bQRJo1ZixK1j3UuhYKd1iCKLpxRzZ3LC/tJ1VoRFWpQwCy0N2KvSmqzYX8njHu92R1QeNWkasaX",
-	"pPyDhk2USkvfz+obng1aZ/nt27dDoF2hLJwx0eEDdsRcCl4s/5r25gU3C+genUDk+ULx/tfUG5Y/Y7dp",
-	"z3mOeapoPKDZkL9X5Y1Vfv38a/b0i6OxG+Fui9lRB/mtYGuvk9651i94eSE+mnFUr3eTf80m9jYXt2wJ",
-	"h3dvfPjl0RdP2XRrRc3u2juIxUnUgtWaFdhjB7XDE0Or9ZCeeDgVG7uWhmnQfvbYT/Ir1s/qvTkh/QDM",
-	"+Ha2wt3Wo1elxWAiLvZH4Rk/kT8DjiqyADdyf9TqbGJ032N2UmzAFLjptI3ufTDeKH7FZcGnhfj4fYxb",
-	"2GE3ADOqJJYP3ZTyYmGZ0pvjWmQHrKcoFrZnakZEdGbOQDefCRaPoXurw88Pd1pgTo8MM1aX/CLMzvJL",
-	"dDEv4d98XUKnjPuoRJhwqpAe/LBAaoD1mktzCcQ9XxcFtILfccun3KBCkuuNCpZmqmLOw82ls9crAxR5",
-	"L0gt8X4mcOwoGrxtmSpYVWEmPn4nqs6MBZUhdzqMiwDAE0uZ54Vgep6qmV4upbU+iBVFXiIraqbXRU4K",
-	"slQ5Qx/P3Ipyw8vcpGqzECgWsQFsD8e/5LlI4laXfMsW/Aq0ndVKgKjsl4LnpL/iNLpCVS7CUAuvQUtm",
-	"PZsJmB2MJFUZuveHGBLLfMBuxE7Y0fgAxZAge9ArzVy1FeWJ3w6g2npQs4oU6TJhck7Cfba2Qz2fR7NO",
-	"FXrpcFCMF0VSBf6c5l0NQdqWpI4mcZuyHUUAHRsw69VKl1bkP4lc8nM8Qh/JD0JT9xWXUQ/QckIOGPHe",
-	"PlkVXKqa5DyKOX3okS1h9Aw5QCcjCE8O8ckhPvLwEhQG/sPZq5fI9bv6RDkaesWF+17wwqJnkee5hEZ5",
-	"8TfynEtY2jkvjEh6q+ir38KChKB2T1/2qqB24PWxXPiHf6t6Tk9/ETMLkv17XeS3jqE98f3xHtPzpkI6",
-	"YqfWsIy6y1g/W4gizwbMiqIwTFo2L/UStL9VwcHiUqyQSrB+9pZLW0hjRZ4lLNtwCUwmG4B6bP0y8wJ5",
-	"3FyXqfLhTDxYF8KSs3ij4UkpDNhfqLxvffCtvoqkqJufue2OBi10kUdmCg0bbUIJvEehfbZWhTCGOf8s",
-	"6PIu0C/tiH2L9rOVS0F8VBp28rdTaPPN+ddkYQJrnZWauA+Ncq7LJYypl3MrhvB2r7W1STNAdr84WNJz",
-	"diyp5Le97SzJc3z2OumgP9jiDgpMQrTrrkGtOsm2ooBV8MyNIYm3sYu0b8s12BvujL6z7uA7Rt1BTLeD",
-	"41yF8LcLoTvn4s3R7o8MDS/5+xdCXQD7ePo06S2l8h/3kt6KwyRghv+jn/b+cTL8Ox/+Oh4+G/0M0xi+",
-	"+20veXp4nfY+7Ppp8B9dZHeqpJW8kL+KKNZ4D9YFO2p3ZhTlpV4Z53aC45ew1bqcLbghBWPjGAQTyqJj",
-	"KmfG8tKaVJEjHbSzKhOoZBmOIZtUtvGFFsAVKlmtxAbsUMsL2oVmYlDSwx9/lupKKKvLDhJ6o4BKQAnD",
-	"/uMjLJV96rbK5ceM/X9JlTQz7kzYiQ9CcwxdlO6lVGt8QJLPDo++YE4kMpLKxqfEvLdCGVATl2I5FaUZ",
-	"tVilF+O/tQmCeOFMuAgmTXtdymEp5qIUavY5uFf8esWM7tjEGb1Q42Nhf46ePYs2hiLTja0JOkjHalin",
-	"Qt1BmzgnJaSxz06HwQ6Sm0R23Eprx09zsCjnIASRxaAOPg/73+fszetTFnYoYaUouJVXwrs9U0WK/OCY",
-	"TUuuZmBQ4A+kWlsycJzE1asoXiX4bJGqpeCg+cIJTXswxtwnH6U9eKkUbLPYOosBXWuzQhvhJKCXKrtD",
-	"/skumz7Z7dZMOkPa8beVnz651ZPffM+pK7Xvl8IudI4v8aLQG9F+TQZ+Wv+NF2DobIdOqar/CKxxWHlP",
-	"Gz9QQLrY0WDQVGq/Bs6CvxdyVl/iHcmjyW7/VHK7Ap7cJZRc2wjQhwq5lLa10Xq45Go7NLYUfGkaU3Oh",
-	"xGSHcyD+3jUwBFO8rc8kvfdDoM3hFS8xHQGI1CWsvA6U2fBBndfiD0kt1SLEE7ujjPjA20BYPyE5vdT2",
-	"JBDTS21PaxR0Qtv8uiIb0O2/DbQCn76OCMQ9/3VEFaeeFr6uSKGuRVGKddL7Sufb4GTdYU/uzMVIeq+5",
-	"FS/Cdp5r/RNX27OwhafVxr2pbZd75DnuUT14eE9tZFYKbkXeaQK89d4RtAMq98QO1f3OivtNZke9T/ck",
-	"Jpq50z749P4/1XD4eHH7L7UFknhzuwToLYmPraTGtVrxPAcL757ZjZEmXunaPw/f/ba/f92pY7cXr2lp",
-	"Jb2YjVeSoGL973a2e2fFvaGhu+XOQFhvFmgKixD0lKj/guUfe+nZdG0pDJYqHzh1aS8uvkbJN1GCF7S6",
-	"ZH27gF/lnGKjCZM2VVUSpnvjEWYClYMu4/7+tNYikJrVe0u+aD1qSAFdrWZi4p0XfqHQV4EOP/RhYuAu",
-	"Cjg7K6WPq1SLNRtyjOZizteFHYzYGSVxp4obltXizBMfaP7f//N/ZXHae8GtKCn1bo7Jq5JWcJQqZzMF",
-	"lzClFJJwYCGS6DeuabCK7Q+L6Xcz+Ur+cPrm19O9l/LUnC7t6u9fnz49XZr3L3+93Ht5Ptu++uZkcyo3",
-	"Mv++2Jz+ouVZkb85VeOR2P6wmh38BO8vp989/5V//3Ix/e6NfPH1D7/mb0/h+8X0u+KXv59Bu/99OPv6",
-	"9OlP57Ojl+ezw1ffXGx++noj+dvn49NfNPX168n25Tcnm/l/jWb7hZoun4/z//+HouuwVSfsHnKjFvxo",
-	"G3s32HXxyb3/u3j47/9arGS2CPk5TJCtlZVFVG3ifHrVmxhmupNxfM/BeaP+ZyN/vf96NoREXZ1uDi7p",
-	"xWpEByetj6VLagDD+DrewXu6TPHAT/X6YmEZZ2sl7TGLM3YyX0TlHR9tY7ysqzt3FMNedotYmFRzf3jf",
-	"XV08i15N89i5tt+L4qOXFZQm41bVEXS8tKNKO8g+66p+Jmfoxy1op24zBO3mDk7P0c+T/xxmFJIBgUAu",
-	"yyXLtcVU7FHmnhtlbIMhvyuupFl4X7lgb16/YNkTGLp58pubwbVPOGnXS0Quzb39L2/wada8lv85fPc4",
-	"Uq3gc+v3Tk0LFuilVuKjKY6bKtdXVQljExc89NZ7wgoxJ29JIZVIUkW1I7JkBTfWqfsqF/moixtwWz0G",
-	"y+4UvgxdnEHnyzCZmeR3iSqZy4f/jKSuYPE+P6nvIu4z25k08RYXwKVFGctVbhIMBek5m2MK8IKvQNeE",
-	"ZefojJ9uKWIlskmqMphWxvpdW+tywoot47RtuD24d4MkVSFsxfqc1QJcg4RRJAx+gTcHtH2eBcP3qfJs",
-	"fzBi3/LZgkaKdCbe85ktSJt0jlrKfccw+IIbzB3kqbKRu80FnRdidmn8BCm+nAVZt9JGErFxA++rNTSO",
-	"86zTIjdsBV8om4S8Ms5m3LiodC5hE5ZScatL8qquVkAPFFP2MnM3JcReCFJ1dj/7PUlvJMAbHsPTTYId",
-	"R7L7Se9nuQ7HZfuSKraIBq+Tnlbi1bw3+cftNI3dXie3P1j1evuzOOW7PFit4/U7d1J8Px/J6DDoiWTc",
-	"lpzCWLlESxtW+WeXSNGRyoSlPgu9YUuutqFC2muezhaBrlalXmrrag0oEIQcU62LosHilGa+f7YV1lmg",
-	"7hw2yDuXVzKndEs0yeAdbl3J9RqDOKXgs4XIKauDwtKkVdApd5FgXbIN9B9Yb+JiUXp2mSr0Egwonw6b",
-	"AdY9Fxu2lGptBZ1TSfmkMCFaAKOXYA+C6gKn3Q0kiAxmpJqJOMUGI180GG83pmqDrxq3ENyYNdnU3NJ0",
-	"XfhrwjibrkHPx4wemgaecuNqrSXWOZaWZobym/GF4DmY7KwQ/MpZsDg4zHuSFqtfG0HsLiUepk3WE2Wr",
-	"tY2ClqDxB/gBZE2k5nva6FKRptyI/JjtIWADSnGmxHs7unFye7daKG0trj2aZNeZ6pKDVdbER2Vw7N8l",
-	"g6PKxWglcaAM7Gff6wKzNlyuRytlo0sPWQpjOOXXVprgCfrYHBABzKtLb3vg7IU/DnHBqTWLUqpLTF9Z",
-	"Cb0qhDt4vBT+WV3SEfxUYgyOU78V3dTo16BNfrCcYrYupd2ewUo490i+lOoGvxkQAegI3l+WDYf4yhA/",
-	"Z+jwzp6/ODn7/uzkxbc/n3zz0+nLn89f/fjtS8qgxUVHRwT6uSoKWVi7iugjDIGee+5X6oe3572kpTPq",
-	"WoGHNJQ1kNVoLXMmULPqI1X9Kpffs+OEfX+2f/Q0cRnNc12y/UO20OvSDCgrELSoVGXDoetk+MvGDi/F",
-	"1mBW/w9vz8OQfKkAOUwzs54GT4Hz4N2+LtfoCprrLvwPONWcueAaSTKYKijNq1Ln65klYTwr9SYP2h8a",
-	"OSDojCgKibw/VSeq2uDKH0NjxYZHzB1J02Q8ExDGhSBhnKpSLDkloCLEBuPs8WPgN48fs/7+eG8QS2XT",
-	"SsU6Rg8sM2g0uRqILftFI9AOHPCZZc9Pn79ijx97oqeG90N2iCyZPwaDETtRoboDTmCQ/mQHoGh1Tlyi",
-	"DZihVl5xQmc36d48VfNSmAW+eMw4cwwoEF8heKkMKUWFvBKVPS2uQKunMGWqsu++PWdN6/oJPgMkpEsg",
-	"x1JwhJzpfDgbpQqO5IpfoDKUPUG6qoZUar1k07UsLKUACIM5drjTjx+fqiteSq6sefwYXic/s56i1TAt",
-	"hAM0ApsquN7YXxhICfaXKGvur6zhq8vAlmo9lq7H44NZx8MOH6TqA58UbJwxuVwVUsQGj5G/CvZXNs7c",
-	"JODow5zNJZDw48cuby+uqo/YAnnvp9saGATpp+7se+p/ZOJaAI/tM+OK5ZpWisxLzByiyOkoVSehr1Wp",
-	"rwQGW4h0QQA4L3wcb0hV/wb/P3CauTd+7UZjMojB4rRImcSMD1IoJ7AoQ/a4Vj5mHmNMJgo/nJC2rsSm",
-	"FrlwJ9k41sZAQafwDreU3ewzxTF5tEQNZMbLEreozmsTx/SgmYitutgFEKuPSU2wbJdJp646fJtW6AMa",
-	"iqIf3BLvZCchPEN18x3lVMHihTaiYqqEQGT2WLOmCqz8EPMClVmbWhVWAg21C/wM3ya+qoAgwEJO+wmm",
-	"mUuRN0UPY7fAaVUZ5fg79n/MQM5gGrabUkmZ9FNgvxdrUAjgIPW5D4O+eXP6zWCEtOGDX48Mo9CVI5Eu",
-	"Seaz8enxQl9IhftqoNsf3p6b44bcrQX4UNI5QJ3qVNI2VWeP1XCyXKRN64QpIXLyg1XEgrUAiLA1FeSX",
-	"gyMOhhBrY9vEIUjWFYHEATq5t8Wqi4KqNkoxx0L9GA+AyhrMhCimVhrkdYFmSVDmJrusyoymPPd7eDg+",
-	"YBEgBuVFx2gaMMImz8ewIKhYTzxLjOQBKl8cZK+L7PoqV8WXYnCM0zkcH7IdZcZ1DIYqQBo9TYHMuLSY",
-	"18qZ8WB6BBaQuNLgWTAj9lKHV3BVa+IwsBE//9C7nw21L/MReyk2Lt4MTNWrPUB/zm/G87wUBp3cw6ES",
-	"m0DXYEYDUzWaBqrR/J0twAyOq4GCtsPWKoe1QKcH9unEzrdlqUuUm6Vg2a5Ki4yKIJ8dHn3hTlKGpQTA",
-	"zinXzmf1SULywlNbS++jEbCsSnPKjisssIVeg4JUpflR++T0x4/SFoIIxpUQoYj4gIn17AMjI4J9YEvB",
-	"FZDoh1R9GA6H4X/wbLYzly9jHxCF6wOzd0XgabZYP0gf8HR9APK4azEv1e6yULob1+W6+lt421flXoot",
-	"Qq4I1nFcm4NrygU/PBv51tol5wExBI5evei82UF0/D8gQ/hQRfBvQdjxTKzZZHSeP+Bpx9U069mClXpt",
-	"BdUlG70uZ6L18g7GEDW0E7ygaxzBoe4biBcO9tCVqIXk8GYj7SxMauvIkxzOCNmMS7KgNyoa7BpWFGmm",
-	"5p65RQKVIcChRE+xrWi31EzzrJoKs/RJGOSH1I3ocavFODe03lqUU5aHsrkYkaazqSq81G4MATmDFbRr",
-	"blGEo7sF/zvK2KhedGfL7WzVetOklFqO9D8Vhd60LY5WmzvgPH27vAM7tq1o3QXctV8rPBy0wV5bY2tU",
-	"Y8OY9vwx7yjfbrPHzmI0bOao0QysfdasyctuXa0AiQSN7u+7RnejN3WjXDWRmhChqV0l3OY4UWIwjQAp",
-	"QWuKNETsxtQTn1AmhOeAbMjTXZV6OT3AcftaxWib0dezkKORhOAGAucZ6i7WXQwYjcpXrOGjS749pqx4",
-	"1jXnAF/EPrAjFJ+8CXK0G9eoS4KGqmRs0JPXDfXOTpllSm9YH2uY52sw8EI1ca43qrF9rgbcHwsqer15",
-	"WeOU7Hhs3nN6l0WVlp7FYlw8pIs1lTDDGG8aTaBJ11eoSC61Xg5gsKDK1SocRo8fs/OaviIN6kboQpsK",
-	"diGUAJLNmVRWh8II1dd8JYcznYsLoZBQv9MJzgG+hzNLPjtUfv3XcwH6Eer9MIoz9wTwdmGgDzQfyfZ0",
-	"kyDtVVThZQTQ1YY6TRXWcVA9bYgjz7iiMLJ3D5wQA+cIO1cLdD8O4Kxg4rvQwACf3B/vg5VVK/UcdAQg",
-	"IgRVXhgdlZdQ3EwqNNYaJaZx0Sipyt+fn//N66cYhnDxC0xiwcA/tCMVq5WSol5Ly0Ov9r/Tj8wgwXTW",
-	"VtEpmqXQDJaXG+OCHu4kK9Bx+rXNApMMzkg2QPMUBAOG85nV6DDhZak3TKsRe6WEg9NEaphqu/Dl/SsK",
-	"8vhMgMSl3wBpQiNo1sLz5O6BJfYbCZsIlO9zCKZA0Fh7OmSPOzInwKwPuRbZgMyMDEPhWTOhwjt9OMtq",
-	"yQAZGhKUfpCwkrvif67IMYXBhPrEoBU3wkk1Zp/BQPjY8krszmNglMaAXpbbEhlAb8M+KMXWH1vH7IwQ",
-	"I2gG3aSlA4nibmuB5rm6WPMLN33naF4S0SCZ/jcv1uKr7Te1FUloEnTMmNlIO1s474or7cJfcPmjWi84",
-	"SLhDVC/FhFovK2MUW9PueHC35Y9AxVqueCmNVojih35q+E5iuSTpSzCMmV5ifLhwYAYcCZJC17oEmx3r",
-	"BDEGEjG449BX5SmGvS3A7NQKKZLsTAaM2TMXOMxBxwYTCGgR1KDo2NKKvNTe84h5CE5hMI8ntLEWFa9w",
-	"JoB3YMTT4QxhajN6iQyXwHTZRpe5SVxM3bFjXbpDvdAKSDpzPWYU3a7SbqAhb87R8L4ngIVqFUqBLmet",
-	"YPde6JmjO62QJTpOiCOqSxutUGOAB47GB0mXeQmPjPeICpa8vCT3qB/PsfOSUc35DXXmqXoOkySFMypM",
-	"dlJ3woB63Ua4fAOBCPFA2lIxxGZAmIYkVc6YqFRkyl6oPMyIbGZ12DhHra5TNMJThZ31Dw/2CEzbrSnq",
-	"tU8P2Y/yq2P0E6ACt9Esl3P0b9hUZV8TYsWQcgUzNJOguSd7o71wKrPvtbHZMTsa7/mihOy85MrMRTn8",
-	"Vs10jmamrpjTbLFWl1h0AzuCJ844zBKlxAyTSkkB+GZd8qkspN2C9H9LTnoPBAPKkyDnKP5l/llIciLR",
-	"Zu2PxwkQRpKq/fG+I49DCg0jykDhdZMIGkXCKoNSb1B8EyiLyCcwrVnJDSrQKw3mxGxtHQZN1YqzNGhK",
-	"TkNzc2mgnlcBERTSGSp/CP8cDlxLzw846/2AAb+wdsVX0mPBYwCCgOlB2ICKNpgEFDQP/J+qm5D/4WMT",
-	"+J914/6nqgH8TwRIbZGu0AH4zyMQFxe2SBXFBFCbjky2+IKAxLsk0NvukF5cvIVGNWInqdoFGhOgdGL8",
-	"GufB57ZxxUA/PEn8MqleRT1kurUU1YA/oh8rrjS4wz0F7gAEhR/JJfGYNWBgWdSl0OeO2mkV2PDsY8HL",
-	"2sUX3kwYOYXyR7Gyjyc3Yk7mNIHD8aFxfuhnIA9mxToXOaZPsmqHeb3mBqyPrO1ukV3fovQkOgJ7IoD3",
-	"oMYL1gYJDvTwBC/FwIsqi4A9j2OpTIMCQpqEewN8fCB4YtxUjRDGRzSCZXwILOJwvJeA5Q//d5SApCCt",
-	"2uMEO8AtD70EjdC6sf4RvH80PnCDPJtpUC38gXMxFwK7p5gOjX6j3ZdoIGgTbyA0Dy9TpjNsLxxDt3OT",
-	"yn/VD4GXAcEXRlo+HigW/Jue8mP/4NwBYnkEbCREgtzuu9fjx0nLn9eg+ZPqbzeCuKwFFuQ8Pn8O7Knu",
-	"m4iBpluOCgxQ6nyLyvHh/j7bDRndxId2sGeORDCWhxkQrXtfWq4lF453h9+HceFMoF6xy59FZz3SOiZs",
-	"L2P94Bh3ohuPQP0Eg6JtwtLS4EiPRP6m8uY1KERsP4ot6RcIY+UTYFAcxmO0tsgGTime6/JCWyswTzEs",
-	"jBdeMMi1Mk7LryDOkY3L0in+6PrTa0XZZHrCpmKrVe5PFv5E0foiRyS1UlT90uwoqaaQM6HoRil3g8NP",
-	"p+e9pLcuC5dZYyZPnoCFR/7wkS4vnriXzBN4tkKMqHD7eknPadO9SW9vtD8aY4Ix2Ym9Se9gNB4dUPHo",
-	"AnOqniwQKepX+PuiC0LlxKly++NxREOrUqNR6qLyQQFDqE1rnG7i1MBUUeFh0FRW2tiLUpgsqeHEYS4M",
-	"9XY0PqiKBuklaVKV642a1GDnvA2/dSF6XuBwzHrpkinE0ojiCrXmmSA7P1VTPrukbaCkCqnVad6b9L4T",
-	"1iFnNS7B2B+Pb4Aw64Iu05c1xDKfHQjf3wMizI2mAyHsjFxuVeJDbckRWPOIBt3Vfpjck1AOjy8c3P7C",
-	"mxoAYpWo15v8410S3Y72Ql4JBTRSG2Av6Vl+gQgHemV676CFiG9C90AdXblk1rCsmaEzQqUY1XCy2BIK",
-	"aFQIP6ZSsUIox7ONCSu5DNKHXPsLDuoe+mwxdduljMJD6MRNFaqIYHl4iDFd5qI8ZoX24IbWRQdamUZZ",
-	"JKGdfnQ4fkaTYFlKMEZpz6lHrEIfcoBEk04Qo1R1oBiBDCgRdhE1obe7oAZZH4XPpCbYeM11yVMFhh+s",
-	"cuPyMH+9gTJWcMSCQWWukueFcBoPjdHuFIg+UHC4v991MCs0il791q8dRRPVI63Lid4l/tKZr3S+veep",
-	"dipp/R7AM4u4W1deXz8aE+3E9/05gCqXmN6sbj0aX1MGcXfTnFZSz9neuKPtVnN74/E9eEwbe+u6ntAL",
-	"g77+ZIbo8sBqXDEqeN4bj2tFzGNfqzNuFBrvWEJ8v1H0e59V8HgSu/FZvccf3Zcty3n0GVHrD+/CyKN7",
-	"mvCVvTux8gi2GF569pFAnQHepxuls75Z7OCGAOpf2ZHDxW+wQ+DExh0HzxZ33l8ZuqJeiJX7kLfll903",
-	"EnXAFcHyX0a3f3YtqF+IJwHD5sEwQDtCzmgB1eaDa6hLl5KM90g149iDhNUU7FbQOVW3R5077qxx6v/g",
-	"893akNwHirbjrk06QHt3UGwC5BC+cHSX49MBTAQv7+/fQe/qhi/6PdS2emXFP95d1/S4M4eASllnfV22",
-	"TuEgUuqwJafWxQHyJ7/VgXaudxoc5w1L3SEUGzZblyVFYeHEH+NNcS7tBD0ocBgMC1XMoy7tPi48/mSJ",
-	"5mEzAsOLcZ96++P9p8O9veH+0fne0WQ8nozHo8P9vYODL/5ehxRqPXpUf7SJrNS79WoZj0ERioxcIfw9",
-	"xGGtQnvXrXYVBkLvM0qprjtb8N3D29/tgj/7fY5YvXboH++uk5uP3StVW+HoiKHge3d9Xz24Abn17tYT",
-	"+oT8YWiSfVJPyQ6T7rUoBPexDzjCkyDcOspeKDevnpSXqn5V/cKq4pcB5TPPLklpwOIgB0+HcO6Ve7We",
-	"w8sjZwddT3x32ylqJ7KgvMHkb/6lHhLWsoaMu6DbOyQjV31oN1W7LSSaXp2/PYCh9EkMssIN+0NyyRjR",
-	"8l/GKhNMbIrgNf6MhsMDs2S8k+2T7Y+AndR1y+xtF7NRtNMbIS4a0MwYvReZdYEJ11ChOi2X17Wgg8NJ",
-	"i15q2SxtANbf2WSp6W5xHi7rZ+3cXeTUTmUD26WWZ/z/utXyp7Mj7qvkfCcJ74FMWBT8ILXbys4dlBUi",
-	"qc+nrZyvS2U8Og9mWPIKTY05bBSnXQSSrwnvlnZB0Do+l9tgZsSInbSuiOA2VVkEM+ZBeya+J+dwrRSY",
-	"w/EzVj9Lv4MmQ+HUeysyNKU/mCbTKV/+OJpMJCH+5ZpM4OX/1mQeQpPp1Jnvo8nUymceQGWJmupUWb4H",
-	"bhU/1dJRGvjx19cVuPDHTrJijeyhTlPn7LsuE23OvXqme+b+999ZMasVajU1LebueosMY/dIDQjw3+rY",
-	"/83q2FfrbV0bu0kRuyFW/7ZCW6G08oCfEdK3nMuGYJ7aoCstjaeJwjJirzwKC3O58dTwL1oq8ig9P33+",
-	"Kgr69/fH+xXAhLetfAx/s9CMm0uX6EnD85AtCNsmy+CA9hUBiUtS4w50jupVQhfQpK+uTFW9vBLbRyWt",
-	"nTtYla5mdeYFOhyiN/pCrupyaHc5bDYcVkVrGaZrGyw/dwPsIzobQgPhc/gxGxy7LCZXp1Ll8aKW9qyd",
-	"3JWlqs/j6wk7dcqZXitLCVUqJNharQc366Kt9APWnX3gFWpWJatSXkT4WKsfSqIUwwYiyCDOYOjYEURK",
-	"IJRzt8XnoAdfiu0jn7vnch0j6JBGZWcz0SGAGRCcgqsYQfAMPcd4B17PCauESYKwKnUkCgSMIfqs0FAw",
-	"STb6LRyMR8Y/UooqyT1kbrkbJ4MS7wuDXE5GnHVaZWdSroy/dtwiTCgldiLx5zJ3tfaXHZmHjwwmgVZg",
-	"OaPHj3fBvxDeRphlJ449TcAjyUxiMt4BBIOTrOG44ID8IOpILW4MyAkM63dhs1BGDxCqtAOX1GMrjBIa",
-	"J/MZ47SJAUnEYw0FOJFQmWI1kgMhgrATtwZxpasvWz8cH4xS9TLUm94MQsE6MSiSVMGRz2rFr4MuQ83d",
-	"+/D7JuSQjRNrkW37J+nNS70MqG2VvOveoeQm4BiznkapN/e2re6XYrP3qQHJz2N11lES/0S3NDxgfBSv",
-	"Nu1QtE9IvktDSpRPa8YT6rDjG3jxn0ff9XUYt8bXk5A5v8Oz9hEXge+P9+9JuZsKRzgQb8Dx7ATvDHtZ",
-	"3ZBWbedUTzsxJydf3GOLIwTUrvxbp3ke14BDmqAhoMR1VJL29+gm6Pd28HuQAJXj4nq6Km+HjezooQXm",
-	"d28K+Je7a+5gKlU3pH2Sg4Y3rkLr9GA4G0PORANo5XbXxqf7LBx363RYvKlhv3B/r8VNkaVwV+BH+i+S",
-	"nqpfJ9e5Yjdh3BxTWaAD/0S4tOY9MqRb7pr1GSqRCOpTu8ilOeXm1YkPd5n3XTB3+m3TI2C5NixBuh+j",
-	"vfvZIAloQdKkKgYK6mdNgKF/ZwX+ebICD/c/lmH5qy13pOa20Wy8rU5VWRUri1CH9kx81Pajo3ZeNUiW",
-	"Zdc5q125+UCH7NaJ7IbnISM8xuepW0otOr4H8TWJ7o/pBkx+q3sCX3vHEnImXDBEOI6Vm27nYAWD3l1O",
-	"xmZaGdCqlGVG8ZVZaDtxPAjs4TXBh4DpWiI8ORVku7vxnZVMDHTFA/ZpzVeIAADooEAPlMgZJ3V8R8nX",
-	"mYcr/9QKB13kr9Z2V4VDvb7h6YEvcDj44uMrHPb2x4cPW+RAFf1Kb/4AJWRnVs8uQ0UX1faB4EOPbUEX",
-	"OHUSYUOB3UmNdCNPBPDjXEtY1uG8vQ5Vv0uPH3g06ax1505opgYRg/7nuJyMrXRRmFQh07GaELqDG3ZL",
-	"94G07y2JfcyGrgJxVybEd4nUYPSkYX62Td0hY2ahN4QDkKpwJdSO0wIa5GfInW7cHvWHT6UOl4nsdib4",
-	"a4QaZaACtV28P6h6Z8ZLXeA7XabwrrtwDsfVMO5lBx9EPb3U37rm79SnWhfFzb3m/Ep8uvldXcR1g0r9",
-	"yF1U9fskoN/X6PwThAA7kLoiFhtE//3Tz/1NJu86+LO7WuAGpSGz4r2lxxwOYsb6ZwggMDwDLv0tthDw",
-	"56el3hjCaM7wpzMsos9ckYi0Lt4YcNs8OxWEmbGluWMckop9Kb0Kg4OI4UZQSNajlyTkkDd4V1FAZXFo",
-	"M+hFUmbEXq3AsLUenAPeIHDAxkU5qXKRPpxxQHaLr+Z4hAj+VBlcg2D54ezVS8bNjlscspAiFsOvBTOz",
-	"+9BnrvLfHfaBu8gHB5ch+DSW4TuIP4eQ49CcCTnxA1XzxxDOiMfogNc+kAGasFBbrZUHZg+YSA7CEfRQ",
-	"wuOsxXzjS63owcrd9qF+4w2Bs7vLtsjQPg4hVMRax56PxmO29CDGJOWjPi+09fFrNBuoPMr17AR27YX4",
-	"6q2FizWGESPMRdUiNVNDuA3YtlOB9yZXyYf+6ZCnkVRFUDWMXpXDRLskfwD8haWpjbp2waR7yGGjfah5",
-	"Zfy9YVVZWOQZbVxoSd01SdxdAo5Iu4S14VZIiY0wnq7iuGCKrnYC6jEj9pWY8bXx20eE50N/aLjE54WH",
-	"0+nwSRyhwcGocQyEkjPagciJYp5geapUF6nKXnBjh/j48PQbQjFcr2CIObdRANbTOY3Jx/89c5mEtSE4",
-	"IL5aCbqUBw6dJJAhvuEYN/aA/Uh0km72mOklIgvSzXLZBOirtFPBbTZw4Hu0JntH4X48PWdGFgIOW6p8",
-	"cHdV6vewWrlGbxnBxHLFZI4LB3x3xN4GXA4PwbS2DpsDBuvx3NzzxxEnjFYZcdvqSDCpQkCk2iWjqTpz",
-	"mKtg1DnglQSDmeSXULnLb4AWJlUeg3vYUFS4ns6QtSF1dYmQI1kNFRb7Pw8zcQhltnZDOwVjpWrclZ4l",
-	"rJCXwqN4+rhyEEusTmMBEhLhU1ywvXZ7TqpIclUL67IyEPuT/IERDd+BWEFI1UeBWJ+TKtwJR2VrwjUW",
-	"b16/cIBlRrsvWaEv3J2+r/FagDK7wWogGd2OF7dVO+QFnj+CPUIHp05JQuIVuHj9TVPME2gbyhwZk527",
-	"NIQWkDA1qhSfmEEwIZE04dT1jRCMT/WVGBA1SzSn+GwmVnitlXZMhFc9UXyHLuudB2hq6cB/pEK7gedo",
-	"Sjn8n9r29GI1Obq+eH9cv694PHzWeQnxHXKeWypV00bzYiwyC3roAZyw/fF4DKdD5hN2uIcweMpOaOlS",
-	"BcrKhP2Wepsg7U1SsEXSXpKS5YDfOHUCv20ZC2lvspekO6wQ+HH/OgzgMAzAD/nOYwC5jl/F2em9yW9p",
-	"w1bEh7utRXx9Vy9rU++mMlbx+xvMVXy8MoO7Hh/XHr/GBYmYf6oayaP1g0bHEVEt3LUNmKKHhJ6Qkgvn",
-	"MAmKnksuSpXTRgn8Zs4iRRK1T+dhiMWQF1HOldoKGXa6o5y8OXUyJeBBechhQpmUNtxVGskjROD+c1iF",
-	"H+/Zt1r/xNX2hhDkVE9r0b7DDiTzGA6+FUXrdO3X2ujy7zcF7IMF0roA72+Cuk9Vvy3tB5NoxgF0z/Lp",
-	"IAZo+33d/R9BDaCz7AjyNFDt947G43EHJSRhTWNw+yjscxSHfY7GB7fRBoEJhs67SCXWuB6STDpA/G+D",
-	"709VDb+f9evqYBUtbdxeUF0q5RNSs/jig8GIvd55EYATaA9Hcp/BAZTQZZEd/pbBZ/ANtS8PI1ouRNed",
-	"/OeVocqvnHYOcskhVsMJn4qFVDlb4q2H6xVdPoppvC1F9QU08raKbzU0qMMb+48M5T+J4KEJfQSrUdq+",
-	"7XBTt2VP911KtTSNw4qJvOx8tDNLw/udHzhDY8fdT5Q6Ud0C8Sdx5r7w96l3xWwf5LziCIErdFlydc5P",
-	"wKZPMN/XjaENCGI8qmVU2FpB8yJ4B5aVjCqzCcN+sBLtLfUKqvH3AmOVR1mC4RgBuJHrzpeSRE2HJWo3",
-	"/8r7vYTKV1qq2pAIBKn9EqF5Rg/qlYFV/D8BAAD//w==",
+	"7H0Lcxu3luZfQXGnyqRuk6IoyYmpulWjOHasxI87ljzeummPG2SDYkdNgGmAoplYVftr9oftL9k65wBo",
+	"9IN6Wb5JdudWzcSSutF4nHNwnt/5vTNVi6WSQhrdGf/eEZ/4YpkL/PdPYnMi32kB/9arxYIXm864czYX",
+	"bJYV2rBC/LoS2rB1ZubMzDPNLsSGZZppk+U5K1ZSZvK8E3Uueb7CUVJheJZ3xh1efTlLxWKpjJDTDY4R",
+	"d74Vw/0n33wr+gfD9LB/sC++7U+mT/b7j799csAPv5k92R8dxJ3Gx45YIUyxYZlknC3UQkjDjGLnwrDM",
+	"aMalXouiE3W04WalO+OD4ZOoYzKTi864c1KbRSbZSotO1DGbJfx9d1moSS4WejeYb/9CbPqZ7MOTV1dX",
+	"UWcueCoK3MBgwLdimfONSGkX9LTIliZTsjPuJKZYiYSt50LSJtIkYWlmLtiFWBr3K6MYl0zwIs9E4XYw",
+	"lnb/BdN8IVgSfLX/k9gkEdOwDfycZ3LMpDLzTJ6zNddsOufyXKRssoklftoOOWDHE3xHmbko1pkWg1jC",
+	"rk3nYsGRTORq0Rn/DFP/4PdnolQuuOzALjjaeQvHcTwzomiu/BQ+gZNP2jc0YUrmmzHTYqpkqmH9a54Z",
+	"NhEzVYhYaiFTWItfuyMqXGvE1vNsijsjgQJoPyuk+0jHkva2vsBFJrMFrHHPLy+TRpyLApd3/bLaZstM",
+	"sYG54tQGnagDU8gKoAjYxVt/+yrqLHnBF8I0iewnsWlO5xhpGZY+zTPY8QW/EJqtlmymCqakYNwYsQAq",
+	"M0SARBaMyxQoJ4U9ov1cSUsxER2buBTFxnKcmrHMsC5n796dfM/WwJOp6o3hw7FslRcCJ1aspI4qI+FR",
+	"ldxKO2apvELcjqfGDFlowPZgzx8fwAIKPoUNgmnlwsA/o1im2TmNm7Kk/3Ew/tvu35OIiQyonE14IVi3",
+	"zj1j5iRREjGuY3lqimwpHmm7mxq3iGWmx1TBuGacaVOspmZViLQ/y0Sewi/g5DPJUrWa5CKWv66UEbrt",
+	"a6XkiztJxN4+f8q+fXKwF+F+nTw7e87Sgs+QcGeqWPQGDOSxHQ9WIJVhS14YWLnd4zFLKsPCBsQy8QvD",
+	"9zwPXYjNgB3LDYkJkWsRodRZLM2GoSSHleKxkqhjZp1NBcirg+GQJZm85HmW9u1pJwN2KgSLiWVgSM1n",
+	"It/EHcYn6lLgOth6zg3DC2RpIiTMuVqzXMnzCI9L8OkcZvZIMz1VSyuP7GXVGd/quuhEnQwYgmbdiTqS",
+	"L2piH86gIgb+rRCzzrjzP3bLW3KX/qp3a4xHYkGL4pID551832RFOKosBTJfFRLlLkv+8eb0jO0W+KJI",
+	"jtje6FtWcJmqBZtkRkdswrV4fLAq8kFlxfu/jvrfrI/hf/rJf3waymcHm8mxW+OSm3m5wqKc1scsvVb2",
+	"XLfg6upgve+0KLYtVM/VcimKR5pl6RHJH57nomCLlQahyAycuX2KdYmmGE8XmexVl8rzbCraV7bSoviS",
+	"JdkFoFgthF4qqUn3+Y6nb4mA4aepkkZI/CdfLvNsipvg9IG//aJh1VXlybIB/LOp/jhJOFHphs1Bakgm",
+	"ikIVY5YqoeUjkNJmOmc0zzFbFmopCgOakV0yKT+LTGvSsUqNZhhoNDQJJ3lbVZkqu9JW3G7z/kFj0CtN",
+	"AnCLhBWhWKIl4RWTqukKlbNuQ170Bp2rqPNcFZMsTYW85/bPwvebB4CTMOpCSNxFnueq2DzSR4wjlYJo",
+	"WhmGhOfpdcFTQXcX/v6Rruz6frnr5dxb9ruc2MPtNE4ZNEeatUS1DXRX4CkukbHgoof/0qKBfXQsu4mf",
+	"TtIbsNeBbpgqiVL2KqppGK8yjQd5z4NZBK83z2XK5VTkrF24bbMVLvbizrjx+5UWKd4kbj8cPXanChSS",
+	"xZav9I7oSudMijWOhIPgTyUf+YMfjbYbENumcBuTwu/Tw5FJwzLAg4ZJkj6XSVS78IKNwnnH0u+dWwmI",
+	"YRasDCRZDzRupUVgwQDbA6/FUklQmrrJtnW20R/d/c5igVFAPxjT+YQGi2VLd2KkFCVEVQnTfKNJw0Ct",
+	"BU4GvkBKqTsjR+vSiELy/N5Sv3y9TeoIhvd8wWY8y0VKFh1sFt2QeAfghTARQrJcnZ+LNKC2w6pwp2+5",
+	"IfHldhFvJ/UwpHTMJqtzpiRTq4LpLBUoxOkTSY8WYqd0IcRS4w+ZPEe5HugQr5V5rlYyvedWy+D15lZL",
+	"xQKth23VlkoBflDubDBJpOAZfqdlZ4NP9KUyfXrwYbb5dXUF1mgCNTll3aT1y/bubNnjn8TS/Pc+P+A+",
+	"M9hRb8l6AflIt/lf8uxCWBPXeXLQ2soFS8U0S4Ume6bdddQPfUdti7Sv7ba5m3DBp6Rkv5N8ZeaqyH4T",
+	"92U61B7eelW7jSJQ7SDNCQw6qdYSxByKa1jykRPf3kSwOomZi6zw/hmUIHa74ILimh3b2dNBfSd4AYYD",
+	"L/U4oKHz7BLGApM0Ylqh3pMrbUBgucsqFZcwvSmX8MZEsDlPyc3Qq5DqXkmqp5WpemOjhVbxib5/AvZ/",
+	"Vdv49pthQguqrAZV47H9HdwLVltm05xnCz0unxaflnZGrfOvnH3LrCtTfDDGCpcUMetuMtbW9+tj3ST8",
+	"fNIbs3UBpn8s7aoq2gjLtF6JArWPVZoJCSet4Co6t0Y1ty4v/E4sV5KoUIECZmC8AXtT0Jg1+zti3OnN",
+	"lkHhVR3LKV+Q8g8aNlEqbX03qR540mvw8vv37/tAu0Ia4DHR4gO2xFwIni/+HndmOddz+Dw6gcjzhdf7",
+	"32NnWH7Ez8Yd6znmsaT5gGZD/l6Z1nb57fOn7PE3h0M7w+0Ws6UO8lvB0V5FnTOlXvLiXNxbcJSvt5N/",
+	"xSZ2Nhc3bAHMuzc8+Pbwm8dssjGiYnft7YfXSTCCUYrl+MUWaocn+kapPj3xcCo2fjrTTIH2s8deZd+x",
+	"blL9mr2kH0AY3yxWuD169Ko0BEwgxf4sMuMV+TOAVVEE2Jk7VquKicFd2ew4X4MpcB23De7MGO8kv+RZ",
+	"zie5uP85hiNssRtAGJU3lgvdFNn53DCp1keVyA5YT0EsbE9XjIiAZ05BN58KFs6h/aj9nx+OW2BNjzTT",
+	"RhX83K/O8At0MS/gv+mqgI8y7qISfsGxRHpw04JbA6zXNNMXQNyzVZ7DKPg7bviEa1RIUrWW3tKMZSh5",
+	"uL6w9nppgKLshVtLfJoKnDteDc62jCXsqtBjF78T5ce0AZUhtTqMjQDAE4ssTXPB1CyWU7VYZMa4IFYQ",
+	"eQmsqKla5SkpyJlMGfp4ZkYUa16kOpbrucBrEQfA8XD+C56KKBx1wTdszi9B21kuBVyV3ULwlPRXXEZb",
+	"qMpGGCrhNRhJr6ZTAauDmcQyQfd+H0NiiQvYDdgxOxzu4zUkyB50SjOXTUV57I4DqLYa1CwjRaqIWDaj",
+	"y326Mn01mwWrjiV66XBSjOd5VAb+rOZdTiEzjZs6WMRNynYQAbRiQK+WS1UYkb4SacbPkIXuKQ/8UHe9",
+	"LoMvwMgROWDEJ7O7zHkmKzfnYSjp/RfZAmbPUAK0CgL/ZB+f7OMjD3+DwsR/PH3zGqV+2zfxHvVfxY07",
+	"ngKPtgXZYeTRcMTUrK7xjRlny5yDtSJZnknBusl7npk800akSRTLhLZsjNHcTJ4nGOrDDAP4drrKRepE",
+	"2bIQ/V9XYgWj/Af8tzrCr/Qrq4ClGUxxkUluFNLbgi+XcLGMf+/Qk9v2kIbuRB07pW3PlQsBlcMFEV5T",
+	"7MRSwlXUUVK8mXXGP19/cJXBrn/Uzu/qw1XU+b7g66fIoAvLB82jmYtP7PTFcX90+NjFLdOCrx9ptj/q",
+	"g87HtAArYLma5Jmeg5Qu1IIkl8vycHckmJnuWCIn0bjcoBCXRhR6zJScilgm8I2PMHJC6tCl4PiSfXrK",
+	"JZvOxfTCmhLG5WTAK7GczpUmmS99wgS5inEeKGOkwoXUw5VPZt+IQz45+JYPJ4ePxRM+PUhHk295Okon",
+	"6ZPZXjr5drY3G073J9N9PjqYfMsP029n4vHkMN2fTSZ7naiz5MaIAjbwv34e9p/w/uzD748Prv6tZFqn",
+	"pUSdF4LnBj3uPE0z2Hee/4OIIQORM+O5Fp4+MpJCTlD4ZI+Ouuh8aIx+FepLP7u3yufU5BcxNTgLlac3",
+	"zqGNbfda2HbAToxmlrES1k3mIk+THjMizzUcFRIIj+V1vM2SkqUnlCOB4ofnePfPVBFLF+ZHEjgXRGhm",
+	"reDJTGjGNRm1GxeUru4iGbD6I99G+SpPA/Pd0XUGlr42XKLfYiVzoTWzcQuwcW0CTGYG7Bn6lUy2EKRf",
+	"ZJod/+MExnx39pQ8L6ByTAtFtzLNcqaKBcypk3Ij+vB2G+HUAsd3iw9HHevfIVP1preth+UMn72KWugP",
+	"jriFAiMfBb5tsLdKso3oeBlUtnOIwmNsI+2bcnD2+luzUlh7Ugpmo9A1U08a4dKnhdjUEut0vz4L5J4p",
+	"Ewv+6aWQ5yA+Hj+OOotMuh/3KkKoG3d+Pu7/k/d/G/afDD7CMvofft+LHh9cxZ3P2/7Ua5VXJzIzGc+z",
+	"30QQg7+D6JrmSm/hufdOTSd7Ch88svpiopZCwmuJde9mMuChWN6TidyoN00Gn2NdLYQTdpnfh6R3RJrr",
+	"w0wJSN5sTUVMC7XU1l8N8gnu3WI655osk7WVoHCbokc7ZdrwwuhYUgQOVlOmEBYswUNKxuVSz5UAsVkq",
+	"+VKsY2mU4Tkto55RGHXwjx8zeSmkUUULj72TwEZwAeP3w73IpHlsadkm1g3d/6Iy227YmukXSor6HNpE",
+	"gVNvG/MDnn1ycPgNs7o0I3Veu1y6T0ZIDfblQiwmotCDxl3i9P/fmwdKl8VU2NQHWvaqyPqFmIlCyOnX",
+	"EO/h66W0vuUQp177LF/153P45ElwMJTSUjsab7y07IaxttctzJAzsl5q52yNH/xAdJ1OE47SOPGTVEiT",
+	"zUBLQBmMxvvMn3+Xs3dvT5g/oYgVIucmuxQuXhJL8gD0jtik4HI6Z4pueLLJDXlGrEqilkGgW/DpPJYL",
+	"wcFkBg6NOzDH1GUtxh14qRBsPd9YlRa1WxSIVpS4a3d7rlC0zRkYbY+HRK25MOFvywBfdGMIsP6es4fC",
+	"3y+EmasUX+J5rtai+VopaKt/43kheLrpW62z+kcQjf0y7FL7A2Wy5FsG9Kpc5a9esuDf82xa3WKQa306",
+	"oervrbnT/taWXPVouzs8utnej26TuVI5PriO8myRmQZ5qP6Cy01fm0Lwha5tiM1ciLb4IivbQAP0Z6s8",
+	"b6qJUedTHyi6f8kLzH4C0rb5cW89Pddc3meVcGdUyezy6QvtSQ34wHtPjq+QCF8rc+xJ8LUyJxW6Oybi",
+	"eFsSG5hMzzyFwU9PA7Kyzz8NaOnEUdDTkhROeS6eOqo5tbQS/L2qvFLFR9T5TqUbH/PZ4t7amhoWdd5y",
+	"I1764z5T6hWXm1N/xCflwb6rHKd95Dme4VXUsZ6Eu5mNJ6RVlc4YNWs4a8Zgm5NxuJImy73TgXETy1IV",
+	"jNgaBSUviuwSM6Jt+cVktdHO595m+aFzYVpxfFx3H9XcJFdRZyG05hQxK7X2+tKOaA2k9cMnpbsQYAVE",
+	"e/fRSHEnMvIil/5or6YObq1qPrANaP1iD28FelPPbXtoB/oNixrH2qYVBPLgrpZLIbgR6fVngz6D0sW/",
+	"xcy/9Qld56KoftM+icna9uLrffn3v9TJcH/N81/qN4jCw72Batpy6huFASu55Gkq0jtXCISuQ2+Xf+x/",
+	"+H00avcfNjev7pWJOqFGUypFpRb0Yeu4tzbya8aq3W703a7n5A72iUMZmoIDdmLCSDebrKyPNpYu+cim",
+	"jtocFUpgDZKkYdQF65o5/DWbUX5RxDITy7KQwb7xCLNpi17bdXB3WmsQSEU63lBzUc28oaQoJadi7Byd",
+	"bqPQr4lSHh0KmPwSJG1Zod/FXarka2kKLqZixle56Q3YKRVCxZJrllRytcYuWev//K//nYSlYzk3oqD0",
+	"9RkWgGS0g4NYWveBD6tSWj5pPMxn47iDqzu3xObH+eSHafYm+/Hk3W8ne6+zE32yMMt/Pj15fLLQn17/",
+	"drH3+my6efP98fokW2fpi3x98ovKTvP03YkcDsTmx+V0/xW8v5j88Pw3/uL1fPLDu+zl0x9/S9+fwO/n",
+	"kx/yX/55CuP+58H06cnjV2fTw9dn04M335+vXz1dZ/z98+HJL4q+9dvx5vX3x+vZfwymo1xOFs+H6f/8",
+	"MW9jtpLD7nBvVBIImn6Pa1wc0V29ZSj9yQrpHTEeHFNmbJg3VeIOGkIpOe4+9y9WsnwIqJ2hbBRKi2kh",
+	"jA1CuThRTdEas/0R5SexTMZyLj5RjMLFtTLNktp0kwF7T5For2IJaQoOBrrsJj88O2O78Mqu+23SqwSn",
+	"CgFrXBkSQapIRTGOZeLzWUiL6/dh3uz02bPvWb/vhmLPT14+S6ykukMsCcX93Q8qtLAbO/0cSDpQwykH",
+	"tOkEHbR6Bu/oX1UF/guDgxuv65akXIbwYgkPUkgmM3CsbiZ38bUu51y3pfx5cyRxQcrS6GBdK541+0Vl",
+	"NZW/F1n7JImotjkhbkxoponn54QpybouLWgBn8h0LOdcgtagViC0rZgt997FUIMDq7qD/LytXtyxEiRt",
+	"t7nPFXoM+voiW/bVkuRZf6nQtKcMKwxNC1zbR5391rJZL9SaLbjcUEF1fUPs3UEHecSGeNHZcC2pyMBd",
+	"20KzrY7ia2m5xRV9xxGcC90v907v1/TQqvOqPrmoE5rXLcpadS71o2hTVEFHeRoK7TtGdFHHmKjV+dww",
+	"zlYyM0csTLRPXJzdhR2arvCiamHdUvN35oII9ddyLx7eqKxaBKJTMXa27u0Lkd97W8FO03ZXLVeHWzso",
+	"DZLkq+7qV4rV3m9DW82pPhhUt4jJDj6O/72fUCYV6KAUUV2wVNEtPUjsc4OErTFT75LLTM99igp79/Yl",
+	"S3Zh6nr3d7uCK5cE1CxzDiKue6Nvrwm5VoKq/97/sBNYc/Bz4++tFzps0Gslxb0pjuuyRE+WdR5jqww6",
+	"33nEcjEjjSnPpIhiSVI7K1jOtbEeBriaBm3SgJvyMdh2a2MmGGD0ZmaCNYh06+N1x2wZ61ckdQmb9/VJ",
+	"fRtx38tD6k8Pb/qbvaVH29yjaFpaI5nTGeI9W0m7+Sru0VDtu6Ursn5yX82Z2BRTd/QgwrinpjWJ/T25",
+	"o+n4tOEy1RGmIKkZm2WXguk5X8KRwFlwTAKZbChTSiRgHgC9JqVeGPKsrdHJN+4ske+QKVHrtPmLrHtD",
+	"9mPkciUrqhkO4TKuWLdGJL2IURIX/AU+3iPWdtcz/D6WTiXoDdgzPp3TYlEGiU98anLS6G0IncqZMbN5",
+	"zjWWg/FYmiAQavOI52J6od0eUcpw4vWipdIZCSKu4X25gsFxq6pyiuMOgD4d+VIhzqZcm5vzPQMjeDul",
+	"hZEessO2P/uCND0UTtc8hpI/uiHdNBAzN6acwrMu7NWecypun3LqZ3hTwmkww9s8Wk7w5mdxI2/zYHk6",
+	"mPcafueLhDNK0GZioTbZAt3JcCAfbcZ9S80LYkLMnQHloLScwWcdbvCpZaEWytiidEr8wTtarvK8dqlK",
+	"xdz32UYY62a13F1jmjS7zFKqy0O/I7zDjcXmWmHSTiE4iBJK/6c8TdJjSfzY1EhVsDV831/2kc09UtOL",
+	"WKIrvEeFVzgMKAszsWaLTK6MIO4nmxAXRBug1ULEEpVlkCF2Il5JYToDUzKoxcBMJ5qMs5ZjucZXtd0I",
+	"rvWKHMfc0HJtutOYcTZZFdpQ6QctA2WHtqBcGQLiFIZWhhoj43PBU7aeK5YLfmndtDg5LJDJDMIk1TwS",
+	"bWYkLJtchFTW1DRLGxek4/UHuCEDQ9PRRptSPuFapEdsD9O4UW9kUnwy11vpezfayM0LuTmbaBtPtV3Q",
+	"QTL8fVKaR7dJaS6TkxtZzXg5d5MXKsc0Zpv83MhhblO8WsPKxxhIsoh1sK5/QSj3z0NcwLV6XmTyAvO5",
+	"l0Itc2EZjxfCPasKYsEvJcaWUHMbNbo9aJIfbKeYrorMbE5hJ2wMIF1k8prgEBABaB4uKJT0+/hKH39O",
+	"0DOaPH95fPri9Pjls4/H3786ef3x7M1Pz15TqSVuOvpeMZhTUsjcmGVAH34K9Nxzt1M/vj/rRA1lVlWQ",
+	"ADJNWaJJhdYSa3TX4QFi2S2Lvp04jtiL09Hh48iWvoICOjpgc7UqdI/Kx0A3i2XS79uP9H9Zm/6F2Ggs",
+	"//7x/Zmfkqspp6hgolcT75uyYaqb9+UKvd8z1QYUCVzNmU2LopsMlgra/LJQ6Wpq6DKeFmqdep0SzWq4",
+	"6LTIc8o+ieWxLA+49AjaehUYeMAsS+pmCdR6nuWCLuNYFmLBySZELEbG2c4OyJudHdYdDfd64a2sG7UJ",
+	"R+R91Wim22L5DXmxERoxmxr2/OT5G7az44ieBh75bOCsYI4NegN2LD0MAHCgv/3JQMGr1UYqiTZghUo6",
+	"xQkjuqTR81jOCqHn+OIR495GccSXC15ITUpRDpaU9+CIS7AVKMEslhSYqflzdvEZICFVADkWgiM2aevD",
+	"ySCWwJJLfo7KULKLdFVOqVBqwSarLDeU8ik0Fp3gSe/sHLMZz6wuMtjZYcfk1l7wDYY2UHlAnzyMrYXB",
+	"6hB0VgVpTbU4QUvK+YB9Z+tByygX7KILHcOhEoHt7HjTzx5mxBpFb/VMqlgKXuSbSiLVuBZUQ1ZAt8Ny",
+	"ZWxOOvwKoaqwBg+1N5DG+calR2AgLAojSWWVMFK0dZLakFuBILowRKn3If1zQ0Md2Tg1Tpznmp0rNhHz",
+	"jN5fUDKuTZiKJRqTmJk72dhgnWOw1ho1SyHu2tdzxJtohAppPUGRHHdRyWqJHIY6fHFcuY1Wt1y7KCSW",
+	"vdHUcZFOrvn4oKZy0Mkmli9eHT/tn744Hh0+7tJXLCH3IqYXPM8F6Nq41d1a9DEpg5Q6lk6DcUV05Dlt",
+	"i3MO2LGpkGh5NDqWhnwTdjfR+seYFkKFLpYmAzlUC3yxMu4VEQKqJQObU0A5ElMuLaL0RAQFVz4+trGC",
+	"z3LiibzkRQZT3tkB0qW0BjVBrwDQAFUnjmNZ0iD7GwN9jf0tGP/vrBa3wbLRxmPxajjcn7Y8bCFdy2/g",
+	"k4INE5YtlnkmQoeGzn4T7O9smNhFwCUM0kdfwGWys2NLykIgxOCCpmSRyaaC30mWor2F3T30SIfwDQ6O",
+	"GXY4VbRTdEBYs0HZpYNYHvtvLQt1KTC3h3YeVDGb9BGmt4Bc255uAnf+zPnHzFphGr5GPKHArMNcezLt",
+	"xrApfbZTQfzRO5gCFGS7HJPdLMW6kijj47akZDAwlSmbiBsqSHdiB+saC7QFpiBZ4IiqWk9k1Q8YJlBw",
+	"rE8Nrg2XAjVGpDWWWcPRQhI3Mm1goCDZhhvSYtixzwaiIGkLAo73aMEYAf5NRLi/e6wOg8O6JdGg8ap0",
+	"BTgngoGamEyabyIHBEGo7R6G4BiRATKR1pVAxm5AQC9BAPDv+P0jBhofVs7bJRV02U1AETpfgWoOjNTl",
+	"7lp59+7k+94AacPlWj3SjDKlLIm06ZQOQIEez9V5JvFcNXz2x/dn+qimAVfyyVDntBjIJVfaWLbnPVaB",
+	"NreJXUpFTAqRUgykJBbUEzBxYCIoJgMsrmYwTAOOOMx4Y20JbzhBq4FSjXVOQBuFmCG2YgjhSEgUekwU",
+	"U0FzcVp5HcUlsYtdlMgwE566MzwY7rMAw5RKdkMAVJhhXfvCLDQwdnadSAw0MzSDAiUnc8Bkki9E7wiX",
+	"czA8YFuQ4aqwmWU+XvA03eQhGhyvINAhYzrQXNB9M428oAfstfKv4K5WFFMvRtz6/dfdamj8LB2w12Jt",
+	"0xtBqDoDBOjP+sV5mhZCo87Y70ux9nRdwJn00JtGGhI6oqbzTFYBXLzdwVYyhb1A9yN+0147z4pCFXhv",
+	"FoIl28AxEsKtenJw+I3lpATRH0CcU5WTq6fKCHwdubZSWEUzYElZKpIclfDtc7UCU6UssKLxKeCLP2YG",
+	"FEcgGIv6glfEZ6z5Zp8ZaW7sM1sIjsrW51h+7vf7/v/g2WRrFVXCPiNw+mdmbguaXB+xykifkbs+A3nc",
+	"Fn+N4NaYR1sLodQsZBq87YDULsQGUXIFa2HX+uTq94Kbngm83E2UQA/yCqxXxQmsfyBg/88oED6XCaM3",
+	"gCI7IVYfMuDnz8jtuJt6NZ2zQq2MICg5rVbFVDRe3iIYgoG24k22zcMHzNwA4cbBGdr4rS/LrQ/SrH+j",
+	"sQ4dyeGKUMzYnF56o6TBtmkFWUc03BO7SU4jRwTb4Cm2Ec2R6gV25VB+lU4/J21d1TKHGiOGVXnV0YIS",
+	"htQjHYUgwq1DlakFzcGwh4r3R2xbWxDBbB/B/R3v2ADia+vIzTrB6tCklBqO9D8RuVo3LY76mEFxYXWw",
+	"MvUXM14zo0O77Ihh6ETC0axM1eZqfKJep1h+KEgowKBvafdRSs1CXQrGCeUCmQUobMk1YleD+SDoJnK5",
+	"DLzlOLf1mHFz4C0NjZqq5G06DnUraFi9ZgeixtxqEIEwpz0nyFowBZsXQCtCEg5zWBsGqCupA0UlN+6W",
+	"x+mGQUcjO+h2SPF26PU6fDjChjeh65oyNSgfpRkgeSpFUc1AoOpqJQFSh38OGIOiaiXOitV07H1WgTFr",
+	"XmXVWtVgJj6Qit0cNH0u1M60dc0RXAw+uuCbI+una1uzx9Rmn9khKgi8jry9HWy7TUconWCfEZat5O8t",
+	"IHxWXWdSrVkXgfVmKzBhPcRdqtaydnwWmNCxhUXWuHZbw8LdcG4uSnObTc0MPYsIccik8xXh6sEcr5uN",
+	"p0n7LQ+TVyi16MFkQVmtVM8PdnbYWUUjyzRqf+iunwh2LqQAkk1ZJo3yRfeyq/gy609VKs6FREL9QUW4",
+	"Bvg98CzFB1C9d7+eCdAA0bKBWZzaJ+D2Ehq+gQayNgEtkH4uygQZ7OqEcFU4DmIEEMibz4TxaFfOAXJM",
+	"VxTHXgiVVJ0d3zFoNNxzYcgePjkajsCOrOAs9VqCnUFbH55rFUAXUIw+k2iO1vCdQsQmMgZenJ39w2ng",
+	"GPK0sVJKSFvyAq37TLIKjhNq7rQ99Gr3B/VI9yKsD2sgPqHhDcMg5qHWNsBqOVmCFtetHBYYncAjSQ8N",
+	"cLgYMCGJGYUuIV4Uas2UHLA3UtgeL0gNE2XmDnPSpsq7XKbI3oRAmjAIGu7wPDm0YIvdQcIh4iVss6Am",
+	"G7yhyXXRkj62w7qJTzhLemRIJZihg2bWDMUNZZU5txZnSSWdiWIIlEAVsYJbREouyfWGgcvqwmAUO8Nx",
+	"OWeXg0VN2zC3cFsmFqNELPQj3ZSKBZqpg3ITJdtaYaeFGMAwGJIpLHI5t0cLNM/l+Yqf2+XboNaCiAbJ",
+	"9D95vhLfbb6v7IitziA2Y3qdmenc+o8sbAj+Bbc/wBEBRsITsjqXkKtFaW7jaMqyB7dH/giUyMWSF5lW",
+	"EltLYEwMfpchFA9phDCNqVpgLkpuETY5EiSlyaiCXYoCMWgw3hoIuCP/rTIqBWebg2GtJFIkWdIMBLMT",
+	"LsDM3ooAIw9oEdSggG1pR14r51vFnCerMOidMR2sQcXL8wQGObBoiMCvsYgF/WCaZyB02VoVqY5s/o4V",
+	"x6qwTD1XEkg6sV9MKJOmTByEgZzBStN7Qaif5S4UAp3qSsLpvVRTS3dKoki0khBnVL1tlESNAR44HO5H",
+	"bQY0PDLcIypY8OKCHMBuPkfWD0iAb9eAvMXyOSySFM4AFczeumMG1GsPwuY2CWxbCKSdSYaAoYgdGsXS",
+	"wSh6TY4ypUofOsLtG+UPzlKr/Si6GWKJH+se7O9Rhze7p6jXPj5gP2XfHaEnBBW4tWJpNkMPjoll8pRg",
+	"VPuUCZ+gIQjD7e4N9jxXJi+UBpPkcLjnqnyTs4JLPRNF/5mcqhQNaVUKp+l8JS+wit3HTLUF0pVSTLFk",
+	"ghSA71cFn2R5ZjZw+7+nMIRDJwblSZD7F/+lf80zcpPRYY2GwwgII4rlaDiy5HFAaSgI8Zc73STA681g",
+	"l0Gp13h9E1KwSMewrGnBNSrQSwXmxHRlLDByOYq1NGhJJU4FrKXWiq8M+eAlnaDyhz3JPMM19Hzf/K/r",
+	"GxPOjVnyZeYaFGKIhbolwmUDKlpv7KH5XTfKWF7XjhILHWvdKFl7M8pY1rpREgHSWKQrtHSh5AGysA3M",
+	"xJKiHqhNByZb2LUycoYmxhMs/LCNKNGsBuw4ltuQjEs8jQBU2cYouKn1vez6J0leRuWrqIdg7BeVh40R",
+	"wR9LqdS7RfNMywBe4UdyiRyQMsbIUZfCqAJqp2XoxomPOS8q3VidmTCwCuVPYml2xtc2QklpAQfDA209",
+	"7U/gPpjmq1SkmADOyhPm1SJ2sD6SpkMpa/st3p5ER2BPeERp1HjB2qCLA31Y3g/Tc1eVQSy+nfBWpkkB",
+	"IY19M0sXAZmUWRS4VC2EdjEbbxkfgIg4GO5FYPnD/zuM4KYgrdo1r7LOGIcHDoPQvrHuIbx/ONy3kzyd",
+	"KlAtHMPZqBJ1YKSoFc1+rewv0UBQOjxAGB5epjoeOF5gQ3ty49JD1/WhpR711Ai0fGQo5j24Qc6F94DO",
+	"LEq7a8uGhEh94Lr29fBx0vJnlX6RUflvO4Owahg25CzkP4tAXvVNhN3PGo4KDMGqdIPK8cFoxLb3Mas3",
+	"LbNY/JZEMFrpk0GqEqnuWrKpP5b5XaAaeAL1im3+LOL1QOsYs72Edb3r317dyAJVDgZFW/utpcmRHrmw",
+	"Jeq13rxEbD+JDekXiFDpku3wOgznaEye9KxSPFPFuTJGYE603xh3ecEkV1JbLb/su4diPCus4o/OTbWS",
+	"lLmqxmwiNkqmjrPwT5SPkKcI71+I8ru0Okrgy7OpkFSjbduKvjo560SdVZHbLD493t1FDyV6/AeqON+1",
+	"L+ldeLZEIyybSXSijtWmO+PO3mB/MHRVS3yZdcad/cFwsE/F93PM36ymwMBvzttAOp8FOVCusiYqs3Vs",
+	"aCClmiCO9no9/yiWIBTLAnRKkmsrBcPGEj5lp8wmiux167pKYvYT5hGBmDaYLkkp60HJnz3fzMTSifTe",
+	"gD3DxsLbqrNJ0wqRumE2LgfPugcii5issUDTAiRQ6BtV0jaUBCATxm4HleD+MTCfDLzp4vmue5eFn1GY",
+	"YAV6m1Fjdw4aHUoTYfMSHcAp5chkSp6knXHnB2G+L/j6mTv7WjPa0XBYayUQQPpX8rixhjSWEzWJ5ZQX",
+	"Kq+1NW80MGlLT3fLbaUq9JrMFAWSKEIoxZpqVK6izsFwb1vStl/SbgVl7yrqHNL6rn/JQ8bhC/u3+krQ",
+	"s6RMmcaqozBZ+ucPVx+ijl4tFrzYVIE/yq3wXtsstVzViTqGnyOOII7W+QBf2Z0j2PpvW/n32Bpko+Ew",
+	"YMtlodC1ZLOHvBmFXZyMthaGNeZiSXg83t5YKm3OC6FtlqBTvDB7lr52ONwvsXTopUzHMlVrOa50NHGe",
+	"uI1NJeI5TkevFjbpSyy0yC/R9nUoC7Gc8OnFFsK24PM3knQ9JFHviqEuKs0wXD0B/P4O3SfsbFoo/5Qc",
+	"52WCVmXLB38InVbI8mV2KSTQSGWCARWqpbY0WGo/8Hmgjrbsc6NZUs8kJIGLxjT5XSIKvJYY0Lo0lHzI",
+	"2V3+Y1bwzOuQFIKk4CBGXrDYyxaZwEMYioklGnpTEXmUfpd1q1zfHGOjmI2MyCTQs62VczB84m6NmICu",
+	"4441cliJT20hq8etMNexbMG5Bk2uwI4+1ooGMbHOgIXAgA4imJjUGoQwMYFlf3//SVTD8KaCt8BtQ04f",
+	"9Oo609u1fwvGcy13Arjy575FMcF1ef0tonJs3IeezVsJphqEeMOsFXjKOtXgfYQ+wLtbqjX7bJF0pFqX",
+	"ztVSZbCZSXif0kD+za6rPixLa4RUq/N5j31mVZVkzK5BwGkidlbWBKusnYFFBbCpbL5dTjkzzFpDzTpp",
+	"hql7LVzBndvRe+LwbDllOWfWn8A99JrAGLaLP2QLrEwA6W9LDwmxX2tMQA3D4eiqbaSPh/BBXS7D9aNh",
+	"WC4N9W1ysvgNk2rdq1YANL4Qo2fcQwshzysXgvejD9grheHGWmw+lrQWa6+wlk0t0+YRYIuetUEqFAfY",
+	"2UpWVk0mSdDeBYkNzVOfWrigCVXS30tnThOCC6jl/baWVKyL9uC4YmvySjSRxxKWDsTh00xpnq4NttQG",
+	"yF3NaJKliZ0L64QgejVbbVQXuz8Yjdpu2RJGGO2Jgi+EwY5WW8qry0d2a50rQBGyusd3Kt3c8Yq2XiK8",
+	"nv21dWqwD8Wlc6EdDukiAPvIXea2H4GtS63DKx0O3f1OuFOV4Y9LqadmbG9oRyejRSqFaWVU5O4/FyDe",
+	"dUbD0eP+3qg//OZsb388HI6Hw3+GeA3VJ0blE9fPeW9Ik962H7w55XCG7ePdWstpNtC4qhYhWtitL1TJ",
+	"Kkfi5x5gEe4Nh9FtdjtAPxi2gPo9RL8kwksY1pDo6PRuPmwL4lYBP6thlg3bqaAB9lXSxU37VtmU6+bv",
+	"Zmfh2O4/sVsTmMPQ3d7X0SVlYIS5EdwYfMVu1we30dK/4x71/b5W68HwyT0b/Hmc/vbuftXDYvvXZPH9",
+	"nR3afto1XRe9EVbSOAFZ6fP6pHRZedB4+xUSoC7v0vALIdtaAbZ0K4Dtv3AY8ls21G3ErgebD4R7+444",
+	"/mRV7txH7hxXER5F6ma+bblh51H7WZcIYGNNNpywaVt1s9nCw/U+bMnbRCd75TyQBlRhK2y7SUsyKOoo",
+	"qI/Z9k9kpgRJk+jSpoSSiW3+EWROdtt04IiFfmHf8f5OyZI433a3de/rtcCP7tLX01Flvb/nwd4tTHnf",
+	"MAFfOLyNTGlpqwAvj0a38DS0N1/48znUTm3bPKoH6aqiIZp6W5xpYWLn7u9VxPWrrS62s1qEybZ71Wy6",
+	"KgrKHgS5cAQqv0sIx8gfcJhmHltu0ObPCuHgvliDcmi6pWoaNACwyshef3R4tndIysjgYLS3v//NP6vY",
+	"8o1HD6uP1iH2t2PDe7eaRQr1QBwWnvAOwq6Cm9cu8EJkys5XvLptLWfzBj+4+d225i5/DItV8TV+/nAV",
+	"Xc92b2RlhwMWQ23gw9VdjcVa74UPN3LoLsVx0Qn5RV+Ktjgx34pccJezAyw89jdmCzQE+e+r5TKx7JYI",
+	"EawEiOhRpeH0gjQpBNCwzXfI3+HTAqrVdTxw76NxfwcHQzBO4GZwXoVYhm6FiDVcBuSNUj6QHqSY+HEx",
+	"9LfFjUDLq8q3B/AmfJGALBtI/CmlZNjl618mKiP06wWgp39Fa+qBRfJPYmm+3CjziNZNGyTk8Xa6oCw9",
+	"Z5nZLJZ6LdedyKytwWIFu7vVvnlbSZaxDTOClxomTbMp3T3tuIeygyq6W1ghx7pJs6oOJbVV2cDAqFQA",
+	"1syWZolXLG82W9hf12r5y9kRd1VyfsgIE5HsYrz44dZuKju3UFaIpL6etnK2KqR20LpYGcRLjHtm8UOt",
+	"duFJvnJ5N7QLArV1NYgaM3oH7LjRVxxRmwPwdweXO3ZfslGJUoHBsE2Fl/4ATYbSAO+syNCS/mSaTOv9",
+	"8ufRZIIb4l+uyXhZ/t+azENoMq068100mUph+wOoLMFQrSrLC5BW4VMNHaXWU/fqquwyd99FlqKRPRQ3",
+	"ta6+7Ia3fe3lM+0rd3//gxWzCoRCXdNCgOaQcLwyVmnP8N/q2P/L6th3q01VG7tOEbsmO+19iUhK5ZAe",
+	"2c6XHViXDUEhN4FJGxpPHal0wN44pFJmazpp4BLX8vnJ8zdBmlt3NByV0G/OtnJZa+u5Ylxf2AIlmp6D",
+	"NcVMr6zwDmhXyRrZ7BVugdmpztp/AoZ0uCexrAKf4PiopDVrXkpQmaQqvECHw74JDoDAl9BwwxZKG5b0",
+	"+yXYQkLIoQgMZSfYRQRzhM/F5/DHpHdks+9tflNZf4Za2pNmUUISy67TC9dbdcqpWklDhQDSF4YZpXrX",
+	"66KNHB3WnqLjFGpWFllRJqD/sVL3HgWlMTWsvl6Y5tNyIpiFRzCi9ojPQA++EJtHrubE1ugEoH41RJJ6",
+	"NpCHGSOgM5uMh7B2aobxDrWWlLqGxS2wK1WMOIRyJPoscQqxuCv4m2eMR9o9UoiyONPnKo8pndEr8a6g",
+	"3SYuhdVSZVURZYfaLp6YYRZLKkhC4k+z1KJgXbRUzDzSWLxk8zGbYLU7O229bFoYPZZlbuEW9NqgX/hG",
+	"GEIKwCRXCrPS2ikb0aZslxksA3aM2JpWMtSq7BDqNExXi0rUW8yEJbpYz1Ue5kB2tXBIfEtXrx1LV7Dd",
+	"G7CdneMy6yJXWuzs1BkTM/MC4J8SEJRghVshLqmwwtNLa2tYux0WLXMcfncL2CWSSwWrEo/WTaKKRumK",
+	"O0CmatZtw5+kbGBg+czY/E2Ps+gI2QIKe3bwaIkOT9VDJvradKMojRBRD9mx3YMQ68ZBcx0M9wexfO0R",
+	"Z64H2mOtOHtRLEF4JhX4m16byWtbKf+x+X9kLYb6eNOSjDqzQi08RnypObSfUHQdOKZeTYKkuTtbqXdL",
+	"jtv70tDu17Hfqz0Z/kKNjx8w0gwmVJvJckyaUqZJHXWFjcihtjdirR/i17EcXCX2jZkKka+d3eKjxElW",
+	"KfXa8q6rCCjtjpT7q+8oV9rVXyMl03ci6ZzUEvyP6KYloQnfljVc+Ftl6HoK+9X1rippDIvjUBytyx5N",
+	"frnlzNoao/hx3avhwBM1ae3nMf7mDgR9PJ2KpRGtRH1q7ZVxBQiyDgIJqn8Lbk53D/2mUnwyvUDJcaBK",
+	"A/amaEepL7+GA9QrMpoKU9Qs0qiUrHxFQ307uxH4EZ6mxdSyXa8s7zXaNNyZ2/7lTsZbGPjPHUDql7kV",
+	"rVFj784tfjdrGWdTUQPuvNkh9+WeNnuTtLrZ3lWwRLnrkXtdPNRZbygmbI/r9ozdJkxmW6L7NViZN+Wq",
+	"4oztFNqSUksd/v45uFKZk2qX9uZKrwN4PSLEGNuDBmus6j1FyHzbtthTtC4Q0bbS0bq+2hr87AMm4N4G",
+	"cLbbtO59S6Gas4UqAZukmvQiD5ULRluIkttN6ui6vaja6oLOOZbdiun2/7tn9a+Unnswuq8MtjbgtsKB",
+	"Jhyqc5oRrEcpnQPY2j0dMuQolD7lgOTiaePG0DZ9KFa8cSHb8V3JGxYCvFYN7QYd34H46kT35/THR79X",
+	"XfJvnYcX5RdumC+pDdv9Nb30Zc++diQDNlVSZ9pgSrXkSz1XVi0lhBbS3wus9XX4zNpwWW3AgyUH5B6v",
+	"+OsRPI5qO9VKItApGXLWm5OZyHkcsZiDihzG5J/Bkqgkwh/Qhx1VFdZHmunsNxFUXtpK1NLIgTlGreAn",
+	"hMggsBK8LUX81DX4+9L6OpWnb1ZmW5VYtUbs8b4rEtv/5itWie2NhgcPWyhGwHVSrf8EGAunRk0vPOQB",
+	"gV8AgWCAJ6cu/K2sUrMctvIMdd8OcGyt/xSdtDY4ZBtVthlwPdcWKmk0x/bDVJBQMVwV4i2wpcpzDYyT",
+	"oTcTm975qM2GWuw2WwGHISlN3XVtF9KwPW8FDz/TzK22rgfZNmf42Vj6vv5b2AlU969QahGmxv8VKi98",
+	"f97tHjPX77uGkyJQc8ca6Nt6QLa1lz4YltO4k/tjP/jSa/XMDn+rb8pVnl//1ZRfii/3upRN968xDx7Z",
+	"jvJ/TL3KXa39v0DGQAsgdSBivYJy92oV1xz4Q4t8tt06r1FtEoTYwscs3H/CuqeIk9c/BSn9DEfwjeQm",
+	"hVpraraU4J9OESsusTVlmbHpCR6e3IlTQTHLDa0d3WSEhkPZmBgxRNAtwhlxRao6oqiTxvbfHnzUgqoi",
+	"8rrUA/ZmKSTh52BwFN4gDPxa7+lY2sQAXLEHMA+73T7SNgaJ9B/EyH88ffMagU/ae536jNIQZdybzO1M",
+	"7wBJLLP3bG9snFyCXaQQp8oi2VsgWAtvQw0CPhPiSx3VxuGLf3bwOB58SEnXYc1D/9pOBaAtU9uJSuQ4",
+	"7BNPD5Z+1s/VJtLUZc32ryenwZHPuMCmafjlw+GQLVw3Irrlg2+eK+PSXVAppWpK+2V7YVdeCLvZz21q",
+	"QonFJ9NwRBqm0qrGN6mZiClseJmr7J72aV1RWTNZabYjU1ho283vO/fA1lRmXYUMpIcsBPjniofJteIv",
+	"q0iPylEspA5hcMryc9Y73XKW9TSBRzoMtluMUmcELNSlSHt2TAxQuCHR173m1CYz8NHbZqPkQ1K2pUU1",
+	"vcRtq2/CU/MrjsMmqOzcworObe7k9ralWZkU9bnJ51nqudzialoykWItdFkTr0L4SONAefWAfSemfKUd",
+	"DRP3uSB/mbhghQb3IspikVpuA+lQEZsIG6+VBYwX+SxCnAMsIk9ecm36+Hj/5HvqWLBawhRTboKkFcfs",
+	"NCeXM+Uk7NgTiEUtWhJ8gIdlglPka465Nq79IHJeRn1KwVSEgfFEuskYmKwwE8FN0rNA+7Qne4fMIV+p",
+	"GdNZLgjfyCXELAv1CXYrVej+tK2bJctS3Di4fAbsvQdDcnDLK2MR/PCELXa7ff4ouA6CXUaM9irqaywR",
+	"/FhQk1wlCa751PZXITwyBFmNMG2BXEgytTlhMMK4zP2yD2syzKspYEmzfY4qEJgwqXSAGXiITWpraDx2",
+	"VdlOkdIuMsmqnV+TiOXZhXAdO1wGib+bWZXGfPsHzNixCUqVrtyxpOu73FibyYZ9PsjBG9DwLYgVburq",
+	"LBCGYVwmNgCrbLRvyvnu7UsLJqaV/SXL1TnZpclbbHJYJNeYTqSoNDNDmvotygJ3SYBRRoxTpSSRXSLm",
+	"+jybzuu6DgG048WbhWRnW6DSBhLyXpkWGQoIJjIkTeA6THDiE3UpekTNGdqU3MZGmVZWiPDyS9jgCn1G",
+	"Dnyb0KVpezKJxhNP0Z60WL+V46mApS74J2o30BmPhgjUC3pyZ9z5r5+H/Scfdv6tdIf6GOCH20G3hnpl",
+	"3VB1d3lgG3XQWTtmo+FwCNyRpWN2sIcYvNKMaetiCRrbmP0eO8Mo7oxjMMjiThST+YS/sToV/rZhMcWd",
+	"8V4UbzHF4I+jKz+BAz8BN+VbzwGUG/xVWNHTGf8e1wxmfLjdZMbXt31lpaufKS12/P01Njs+XvoC2h4f",
+	"Vh6/wg0JhH8sawn3Dfxmm9JqfbDUsRQJ3cLrAh9GXtu1CZmxtCo5QWTOWKBNowpu3SzhNeSuKOv1vhX6",
+	"r7tvTuyd4kH4XHsh6ihBWkz9PsJuW38N0/j+QRij1CsuN9cEwCdqUok1H7R0LQtbvzXCoq1RmMoYbaGY",
+	"+gX7YJHRtuZ217W1i2W3edv3xsGKPcC+4ZNeCMb+x0Zm7kENoLNsSwuodrDbOxwOhy2UEPk9DRvZBRG6",
+	"wzBCdzjcv4k2qHGA/3hrxkCgcT0kmbQ07LupVV8sK736WLeqDpaB7VqnwrJFtkviT8Imh70Be7u16Z+9",
+	"0B6O5L6CFwx02UvR5nTqfQUHWbMVOtFyLoxoz1u01jq/tNo53Eu2OxVw+ETMM5la1NvVErmeSh8aiupL",
+	"GOR9GYqsaVAH134/8Bb8RS4eWtA9RI1U5n2Lr75597R3hq7k3RyUQuR166OtaTfO+f7AKTdbOllTLkzZ",
+	"8fEv4tFGct4WXn8QfsUZglRos+Sqkp+amOxiZr+dQxNESTvs+wAMoGzDg4BHWIo3KM0mjH3CTjSP1Cmo",
+	"dt80VcYVBRiOARIo+S9d+V0wtN+i5vBvnPNPyHSpMlmZEgHHNV8izP/gQbXUsIv/NwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

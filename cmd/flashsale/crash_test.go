@@ -312,9 +312,10 @@ func (l *loader) reserve(s *step) {
 		s.state = &userFact{state: sale.Holding, hold: h.ReservationId}
 		s.holds = []holdFact{{id: h.ReservationId, user: h.UserId, status: generated.ReservationStatusHeld, expires: h.ExpiresAt}}
 		s.answered(h.UserId == s.user, r.Body)
-	case r.JSON202 != nil:
-		s.state = &userFact{state: sale.Waiting, position: r.JSON202.WaitlistPosition}
-		s.answered(r.JSON202.UserId == s.user, r.Body)
+	case testkit.Waitlisted(r) != nil:
+		w := testkit.Waitlisted(r)
+		s.state = &userFact{state: sale.Waiting, position: w.WaitlistPosition}
+		s.answered(w.UserId == s.user, r.Body)
 	case isProblem(r.ApplicationproblemJSON409, generated.ProblemTypeAlreadyReserved):
 		p := r.ApplicationproblemJSON409
 		if p.ReservationId == nil || p.ReservationStatus == nil {

@@ -65,7 +65,7 @@ func TestExpiryAcrossRestart(t *testing.T) {
 			}
 		}
 		wantPlace(t, c, "waiter-3", 1)
-		wantStatus(t, c, generated.Status{Initialized: true, TotalInventory: 2, Available: 0, Held: 2, Confirmed: 0, WaitlistSize: 1})
+		wantStatus(t, c, generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 2, Available: 0, Held: 2, Confirmed: 0, WaitlistSize: 1})
 	})
 
 	// The server is back before the holds are due: they are still held,
@@ -100,7 +100,7 @@ func TestExpiryAcrossRestart(t *testing.T) {
 				t.Errorf("waiter-%d is %s after the restart, want waiting at %d", i+1, describeUser(got), i+1)
 			}
 		}
-		if want := (generated.Status{Initialized: true, TotalInventory: 2, Held: 2, WaitlistSize: 3}); status != want {
+		if want := (generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 2, Held: 2, WaitlistSize: 3}); status != want {
 			t.Errorf("status %+v after the restart, want %+v", status, want)
 		}
 
@@ -135,7 +135,7 @@ func holdTwoQueueThree(t *testing.T, c *generated.ClientWithResponses) []generat
 	}
 	for i, u := range []string{"waiter-1", "waiter-2", "waiter-3"} {
 		r := mustReserve(t, c, u)
-		if r.JSON202 == nil || r.JSON202.WaitlistPosition != int64(i+1) {
+		if w := testkit.Waitlisted(r); w == nil || w.WaitlistPosition != int64(i+1) {
 			t.Fatalf("reserve %s: %d %s, want 202 at %d", u, r.StatusCode(), r.Body, i+1)
 		}
 	}

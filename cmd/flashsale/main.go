@@ -3,6 +3,7 @@
 //	flashsale --addr 127.0.0.1:8080 --inventory 100                 # in memory
 //	flashsale --store sqlite --db sale.db --inventory 100           # survives kill -9
 //	flashsale --store postgres --dsn postgres://USER@HOST/DB        # several servers, one sale
+//	flashsale draw --seed HEX --entrants FILE                       # recompute a sale's draw
 //
 // See `flashsale -h` for flags; each is also FLASHSALE_<NAME> in the
 // environment, read only when the command line does not give the flag. A
@@ -49,6 +50,9 @@ const gcPercent = 400
 // the configuration is returned as a cli.UsageError, -h as flag.ErrHelp once
 // the usage is printed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "draw" {
+		return runDraw(args[1:], os.Stdin, stdout)
+	}
 	cfg, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout)
@@ -182,6 +186,7 @@ func withPprof(api http.Handler, on bool) http.Handler {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: flashsale [flags]   (each flag is also FLASHSALE_<NAME> in the environment; a flag given on the command line wins)")
+	fmt.Fprintln(w, "       flashsale draw --seed HEX --entrants FILE   (recompute a sale's draw; flashsale draw -h)")
 	fs := flags(&config{})
 	fs.SetOutput(w)
 	fs.PrintDefaults()

@@ -121,7 +121,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 	if s0 != s1 {
 		t.Errorf("the servers disagree: %+v and %+v", s0, s1)
 	}
-	want := generated.Status{Initialized: true, TotalInventory: inventory, Available: 0, Held: inventory, Confirmed: 0, WaitlistSize: users - inventory}
+	want := generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: inventory, Available: 0, Held: inventory, Confirmed: 0, WaitlistSize: users - inventory}
 	if s0 != want {
 		t.Errorf("status %+v, want %+v", s0, want)
 	}

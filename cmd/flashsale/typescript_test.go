@@ -32,7 +32,10 @@ const requireNode = "FLASHSALE_REQUIRE_NODE"
 // shopper tokens, once with the shop's, minted by jose. A document that
 // stops compiling the obvious code, or stops describing what the server
 // sends, fails here; so does a server that cannot verify the JWTs another
-// implementation (jose) signs, or takes the bad ones it makes.
+// implementation (jose) signs, or takes the bad ones it makes. A third
+// server schedules a sale a few seconds ahead, and the test checks its
+// draw as any shopper could, recomputed with node:crypto: the revealed
+// seed against the commitment, every place against HMAC-SHA256(seed, id).
 func TestTypeScriptClientPlaysASale(t *testing.T) {
 	needNode(t)
 	installPackages(t, typescriptClient)
@@ -43,6 +46,10 @@ func TestTypeScriptClientPlaysASale(t *testing.T) {
 	t.Run("the sale's shopper tokens", func(t *testing.T) {
 		s := testkit.StartRun(t, run, []string{"--admin-token", token}, nil)
 		npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.URL, "FLASHSALE_ADMIN_TOKEN=" + token}, "test")
+	})
+	t.Run("a scheduled sale's draw, recomputed", func(t *testing.T) {
+		s := testkit.StartRun(t, run, []string{"--admin-token", token}, nil)
+		npm(t, typescriptClient, []string{"FLASHSALE_URL=" + s.URL, "FLASHSALE_ADMIN_TOKEN=" + token}, "run", "test:draw")
 	})
 	t.Run("the shop's tokens, minted by jose", func(t *testing.T) {
 		const issuer, audience = "https://shop.example", "flashsale-typescript-test"

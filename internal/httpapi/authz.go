@@ -146,6 +146,14 @@ func (a acting) change(ctx context.Context, c sale.Call, key string) (sale.Answe
 	return a.h.store.Do(ctx, c, key)
 }
 
+// entrants is the draw's entrants: the admin's to export.
+func (a acting) entrants(ctx context.Context) ([]string, error) {
+	if !a.who.admin {
+		return nil, &unauthenticated{why: "the admin token is required"}
+	}
+	return a.h.store.Entrants(ctx)
+}
+
 func (a acting) reservation(ctx context.Context, id string) (sale.Reservation, error) {
 	r, err := a.h.store.Reservation(ctx, id)
 	if err != nil {

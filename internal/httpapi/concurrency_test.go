@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"testing"
+
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // The crowd through the whole stack: 50 users race for 10 units over real
@@ -30,8 +32,8 @@ func TestCrowdThroughHTTP(t *testing.T) {
 			switch {
 			case resp.JSON201 != nil:
 				holds[user] = resp.JSON201.ReservationId
-			case resp.JSON202 != nil:
-				positions = append(positions, int(resp.JSON202.WaitlistPosition))
+			case testkit.Waitlisted(resp) != nil:
+				positions = append(positions, int(testkit.Waitlisted(resp).WaitlistPosition))
 			default:
 				t.Errorf("%s: %d %s", user, resp.StatusCode(), resp.Body)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/sale"
+	"github.com/flashsale/flashsale/internal/testkit"
 )
 
 // One test per row of the API table in the issue: every operation, every
@@ -42,7 +43,7 @@ func TestInitialize(t *testing.T) {
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body)
 		}
-		want := generated.Status{Initialized: true, TotalInventory: 5, Available: 5}
+		want := generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 5, Available: 5}
 		if *resp.JSON200 != want {
 			t.Fatalf("got %+v, want %+v", *resp.JSON200, want)
 		}
@@ -67,7 +68,7 @@ func TestInitialize(t *testing.T) {
 		if err != nil || resp.JSON200 == nil {
 			t.Fatalf("%v %s", err, resp.Body)
 		}
-		if want := (generated.Status{Initialized: true, TotalInventory: 1, Available: 1}); *resp.JSON200 != want {
+		if want := (generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 1, Available: 1}); *resp.JSON200 != want {
 			t.Fatalf("after reset %+v, want %+v", *resp.JSON200, want)
 		}
 	})
@@ -117,10 +118,11 @@ func TestReserve(t *testing.T) {
 		tokens := map[string]bool{*held.ShopperToken: true}
 		for i, u := range []string{"bob", "carol"} {
 			resp := h.reserve(u)
-			if resp.JSON202 == nil {
+			w := testkit.Waitlisted(resp)
+			if w == nil {
 				t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 			}
-			got := *resp.JSON202
+			got := *w
 			if got.ShopperToken == nil || tokens[*got.ShopperToken] {
 				t.Fatalf("a new user in line has no token of their own: %s", resp.Body)
 			}
@@ -137,10 +139,11 @@ func TestReserve(t *testing.T) {
 	})
 	t.Run("a waiting user asking again keeps their place", func(t *testing.T) {
 		resp := h.reserve("carol") // with her token
-		if resp.JSON202 == nil || resp.JSON202.WaitlistPosition != 2 || resp.JSON202.Message != "Already in waitlist" {
+		w := testkit.Waitlisted(resp)
+		if w == nil || w.WaitlistPosition != 2 || w.Message != "Already in waitlist" {
 			t.Fatalf("%d %s", resp.StatusCode(), resp.Body)
 		}
-		if resp.JSON202.ShopperToken != nil {
+		if w.ShopperToken != nil {
 			t.Fatalf("a token is given once, yet a known user's answer has one: %s", resp.Body)
 		}
 		if st := h.status(); st.WaitlistSize != 2 {
@@ -214,13 +217,13 @@ func TestStatus(t *testing.T) {
 	if _, err := h.client.ConfirmReservationWithResponse(h.ctx(), a.ReservationId, nil); err != nil {
 		t.Fatal(err)
 	}
-	want := generated.Status{Initialized: true, TotalInventory: 3, Available: 0, Held: 2, Confirmed: 1, WaitlistSize: 1}
+	want := generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 3, Available: 0, Held: 2, Confirmed: 1, WaitlistSize: 1}
 	if got := h.status(); got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	// Expired holds are never counted as held: b and c expire, d is promoted.
 	h.clock.Advance(holdTTL)
-	want = generated.Status{Initialized: true, TotalInventory: 3, Available: 1, Held: 1, Confirmed: 1, WaitlistSize: 0}
+	want = generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 3, Available: 1, Held: 1, Confirmed: 1, WaitlistSize: 0}
 	if got := h.status(); got != want {
 		t.Fatalf("after expiry %+v, want %+v", got, want)
 	}
@@ -295,7 +298,7 @@ func TestCancel(t *testing.T) {
 	h.initialize(2)
 	ctx := h.ctx()
 	a, b := h.hold("a"), h.hold("b")
-	if w := h.reserve("w"); w.JSON202 == nil {
+	if w := h.reserve("w"); testkit.Waitlisted(w) == nil {
 		t.Fatalf("%s", w.Body)
 	}
 

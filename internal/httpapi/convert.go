@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/live"
@@ -32,14 +35,68 @@ func holdJSON(r sale.Reservation) generated.Hold {
 }
 
 func statusJSON(s sale.Status) generated.Status {
-	return generated.Status{
+	out := generated.Status{
 		Initialized:    s.Initialized,
 		TotalInventory: s.Total,
 		Available:      s.Available,
 		Held:           s.Held,
 		Confirmed:      s.Confirmed,
 		WaitlistSize:   s.Waiting,
+		Phase:          generated.StatusPhase(s.Phase),
+		PrequeueSize:   s.Prequeued,
+		OpensAt:        timeOrNil(s.OpensAt),
+		ClosesAt:       timeOrNil(s.ClosesAt),
+		DrawCommitment: stringOrNil(s.DrawCommitment),
+		DrawSeed:       stringOrNil(s.DrawSeed),
 	}
+	return out
+}
+
+// acceptedJSON is the 202 of a reserve: a place in line, or in the
+// pre-queue of a scheduled sale.
+func acceptedJSON(user string, r sale.ReserveResult, token *string) (generated.Accepted, error) {
+	var out generated.Accepted
+	if r.Queued {
+		msg := "In the pre-queue; places are drawn at the opening"
+		if r.AlreadyWaiting {
+			msg = "Already in the pre-queue; places are drawn at the opening"
+		}
+		return out, out.FromQueued(generated.Queued{
+			Status: generated.QueuedStatusQueued, Message: msg, UserId: user,
+			OpensAt: r.OpensAt.UTC(), DrawCommitment: r.DrawCommitment, ShopperToken: token,
+		})
+	}
+	msg := "Added to waitlist"
+	if r.AlreadyWaiting {
+		msg = "Already in waitlist"
+	}
+	return out, out.FromWaitlisted(generated.Waitlisted{
+		Status: generated.WaitlistedStatusWaiting, Message: msg, WaitlistPosition: r.Position, UserId: user, ShopperToken: token,
+	})
+}
+
+// timeOrNil is an optional time: nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// instantOf is an optional time of a request as the sale keeps it.
+func instantOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return sale.Instant(*t)
+}
+
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // userShape is where a user stands, as the one of UserState's shapes that
@@ -56,6 +113,11 @@ func userShape(u sale.UserState, wait live.Estimate) (any, error) {
 			out.Reservation = &r
 		}
 		return out, nil
+	case sale.Queued:
+		return generated.UserQueued{
+			UserId: u.UserID, State: generated.UserQueuedStateQueued,
+			OpensAt: u.OpensAt.UTC(), DrawCommitment: u.DrawCommitment,
+		}, nil
 	case sale.Waiting:
 		out := generated.UserWaiting{
 			UserId: u.UserID, State: generated.UserWaitingStateWaiting,
@@ -93,4 +155,19 @@ func userJSON(u sale.UserState, wait live.Estimate) (generated.UserState, error)
 		return out, fmt.Errorf("encode user %s: %w", u.UserID, err)
 	}
 	return out, out.UnmarshalJSON(b)
+}
+
+// entrantList is the draw's entrants, one user id a line, written as they
+// are rather than built into one string first: a draw may have a million.
+type entrantList []string
+
+func (l entrantList) VisitGetDrawEntrantsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	for _, id := range l {
+		bw.WriteString(id)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }

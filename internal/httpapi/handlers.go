@@ -44,7 +44,12 @@ var _ generated.StrictServerInterface = (*handlers)(nil)
 
 func (h *handlers) Initialize(ctx context.Context, req generated.InitializeRequestObject) (generated.InitializeResponseObject, error) {
 	reset := req.Body.Reset != nil && *req.Body.Reset
-	ans, err := h.as(ctx).change(ctx, sale.Call{Op: sale.OpInitialize, Total: req.Body.TotalInventory, Reset: reset}, key(req.Params.IdempotencyKey))
+	w := sale.Window{OpensAt: instantOf(req.Body.OpensAt), ClosesAt: instantOf(req.Body.ClosesAt)}
+	if err := sale.CheckWindow(w); err != nil {
+		return nil, fmt.Errorf("%w: %w", errInvalidArgument, err)
+	}
+	c := sale.Call{Op: sale.OpInitialize, Total: req.Body.TotalInventory, Reset: reset, Window: w}
+	ans, err := h.as(ctx).change(ctx, c, key(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, answered(err, ans)
 	}
@@ -67,16 +72,24 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 			Headers: generated.Reserve201ResponseHeaders{Location: "/reservations/" + r.ID, IdempotencyReplayed: replayedHeader(ans)},
 		}, nil
 	}
-	msg := "Added to waitlist"
-	if ans.Reserve.AlreadyWaiting {
-		msg = "Already in waitlist"
+	body, err := acceptedJSON(user, ans.Reserve, token)
+	if err != nil {
+		return nil, err
 	}
 	return generated.Reserve202JSONResponse{
-		Body: generated.Waitlisted{Status: generated.WaitlistedStatusWaiting, Message: msg, WaitlistPosition: ans.Reserve.Position, UserId: user, ShopperToken: token},
+		Body: body,
 		Headers: generated.Reserve202ResponseHeaders{
 			Location: "/users/" + url.PathEscape(user), IdempotencyReplayed: replayedHeader(ans),
 		},
 	}, nil
+}
+
+func (h *handlers) GetDrawEntrants(ctx context.Context, _ generated.GetDrawEntrantsRequestObject) (generated.GetDrawEntrantsResponseObject, error) {
+	ids, err := h.as(ctx).entrants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return entrantList(ids), nil
 }
 
 func (h *handlers) GetStatus(ctx context.Context, _ generated.GetStatusRequestObject) (generated.GetStatusResponseObject, error) {

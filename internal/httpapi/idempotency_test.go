@@ -166,8 +166,8 @@ func TestIdempotentReserveReplays(t *testing.T) {
 		first := h.keyedReserve("bob", `"k-bob"`) // quoted first, bare after
 		wantFirst(t, first, 202)
 		wantToken(t, first)
-		if w := h.reserve("carol"); w.JSON202 == nil || w.JSON202.WaitlistPosition != 2 {
-			t.Fatalf("carol: %d %s", w.StatusCode(), w.Body)
+		if r := h.reserve("carol"); testkit.Waitlisted(r) == nil || testkit.Waitlisted(r).WaitlistPosition != 2 {
+			t.Fatalf("carol: %d %s", r.StatusCode(), r.Body)
 		}
 		wantReplay(t, first, h.retriedClaim("bob", "k-bob"))
 		if st := h.status(); st.WaitlistSize != 2 {

@@ -69,7 +69,7 @@ func TestMalloryTranscript(t *testing.T) {
 		if err := json.Unmarshal(st.body, &status); err != nil {
 			t.Fatal(err)
 		}
-		if want := (generated.Status{Initialized: true, TotalInventory: 1, Held: 1, WaitlistSize: 2}); status != want {
+		if want := (generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 1, Held: 1, WaitlistSize: 2}); status != want {
 			t.Errorf("status after the transcript %+v, want %+v", status, want)
 		}
 	})

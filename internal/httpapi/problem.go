@@ -39,6 +39,8 @@ var (
 	probHoldCancelled    = problemKind{generated.ProblemTypeHoldCancelled, "Hold cancelled", http.StatusConflict}
 	probAlreadyConfirmed = problemKind{generated.ProblemTypeAlreadyConfirmed, "Reservation already confirmed", http.StatusConflict}
 	probInventory        = problemKind{generated.ProblemTypeInventoryConflict, "Inventory below units already taken", http.StatusConflict}
+	probSaleClosed       = problemKind{generated.ProblemTypeSaleClosed, "The sale has closed", http.StatusConflict}
+	probSchedule         = problemKind{generated.ProblemTypeScheduleConflict, "The sale's schedule cannot change that way", http.StatusConflict}
 	probKeyInUse         = problemKind{generated.ProblemTypeIdempotencyKeyInUse, "Idempotency key in use", http.StatusConflict}
 	probKeyMismatch      = problemKind{generated.ProblemTypeIdempotencyKeyMismatch, "Idempotency key used for another request", http.StatusUnprocessableEntity}
 	probTooLarge         = problemKind{generated.ProblemTypeBodyTooLarge, "Request body too large", http.StatusRequestEntityTooLarge}
@@ -49,6 +51,10 @@ var (
 	probUnavailable      = problemKind{generated.ProblemTypeUnavailable, "Service unavailable", http.StatusServiceUnavailable}
 	probStreamsFull      = problemKind{generated.ProblemTypeStreamsFull, "Too many event streams on this server", http.StatusServiceUnavailable}
 )
+
+// errInvalidArgument is a request the document admits whose values do not
+// go together (a close before the opening): what the schema cannot say.
+var errInvalidArgument = errors.New("invalid request")
 
 // refusal is how one error is answered: its problem kind, the problem's
 // detail in words from the error and the request, and the Retry-After
@@ -84,6 +90,9 @@ var refusals = []refusal{
 	{err: errNoUser, kind: probInvalid, detail: func(err error, _ *http.Request) string {
 		return err.Error()
 	}},
+	{err: errInvalidArgument, kind: probInvalid, detail: func(err error, _ *http.Request) string {
+		return err.Error()
+	}},
 	{err: sale.ErrNotInitialized, kind: probNotInitialized, detail: func(error, *http.Request) string {
 		return "no sale has been initialized; an operator must POST /initialize first"
 	}},
@@ -113,6 +122,12 @@ var refusals = []refusal{
 			return err.Error()
 		}
 		return inv.Error() + `; send "reset": true to start a new sale`
+	}},
+	{err: sale.ErrSaleClosed, kind: probSaleClosed, detail: func(error, *http.Request) string {
+		return "the sale has closed (GET /status shows when); it hands out nothing more"
+	}},
+	{err: sale.ErrScheduleConflict, kind: probSchedule, detail: func(error, *http.Request) string {
+		return "opens_at or closes_at would move a time of the sale that has passed, set one that is not ahead, or put the close before the opening; GET /status shows the sale's window"
 	}},
 	{err: sale.ErrKeyInFlight, kind: probKeyInUse, detail: func(_ error, r *http.Request) string {
 		k := generated.IdempotencyKey(r.Header.Get("Idempotency-Key"))

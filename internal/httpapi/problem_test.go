@@ -42,7 +42,7 @@ func TestProblemTypesAreTheDocumentsTable(t *testing.T) {
 	kinds := []problemKind{
 		probInvalid, probUnauthorized, probTokenRequired, probForbidden, probNotFound, probResNotFound, probNotWaiting, probMethod,
 		probNotInitialized, probAlreadyReserved, probHoldExpired, probHoldCancelled, probAlreadyConfirmed,
-		probInventory, probKeyInUse, probKeyMismatch, probTooLarge, probMediaType, probRateLimited,
+		probInventory, probSaleClosed, probSchedule, probKeyInUse, probKeyMismatch, probTooLarge, probMediaType, probRateLimited,
 		probTooManyStreams, probInternal, probUnavailable, probStreamsFull,
 	}
 	if len(kinds) != len(enum) {

@@ -36,7 +36,7 @@ func TestASaleOnEveryStack(t *testing.T) {
 			t.Fatalf("alice: %v %s", err, alice.Body)
 		}
 		bob, err := next().ReserveWithResponse(ctx, nil, generated.ReserveRequest{UserId: userID("bob")})
-		if err != nil || bob.JSON202 == nil || bob.JSON202.WaitlistPosition != 1 || bob.JSON202.ShopperToken == nil {
+		if err != nil || testkit.Waitlisted(bob) == nil || testkit.Waitlisted(bob).WaitlistPosition != 1 || testkit.Waitlisted(bob).ShopperToken == nil {
 			t.Fatalf("bob: %v %s", err, bob.Body)
 		}
 
@@ -65,7 +65,7 @@ func TestASaleOnEveryStack(t *testing.T) {
 			t.Fatalf("bob after alice cancelled is %T, want held: %s", v, u.Body)
 		}
 		st, err := next().GetStatusWithResponse(ctx)
-		if err != nil || st.JSON200 == nil || *st.JSON200 != (generated.Status{Initialized: true, TotalInventory: 1, Held: 1}) {
+		if err != nil || st.JSON200 == nil || *st.JSON200 != (generated.Status{Phase: generated.StatusPhaseOpen, Initialized: true, TotalInventory: 1, Held: 1}) {
 			t.Fatalf("status: %v %s", err, st.Body)
 		}
 	})

@@ -266,6 +266,12 @@ func (h *Hub) apply(e sale.Event) (moved bool) {
 		h.total, h.initialized = e.Total, true
 	case sale.EventExpired, sale.EventCancelled:
 		h.wait.add(e.At, 1)
+	case sale.EventScheduled, sale.EventDrawn, sale.EventClosed:
+		// Everyone's standing changes at once: a draw places the whole
+		// pre-queue, a close ends every place, a new opening moves every
+		// countdown. Each stream reads its own state, as after a reset.
+		h.wakeAll()
+		return true
 	}
 	if e.UserID != "" {
 		h.wake(e.UserID)

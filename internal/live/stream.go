@@ -30,9 +30,9 @@ type Stream struct {
 // Message is one thing to send: an event about the user, or, with Event
 // empty, a heartbeat.
 type Message struct {
-	// Event names what changed: "state" first, then "joined", "position",
-	// "held", "promoted", "confirmed", "cancelled", "expired", "left",
-	// "reset".
+	// Event names what changed: "state" first, then "queued", "drawn",
+	// "joined", "position", "held", "promoted", "confirmed", "cancelled",
+	// "expired", "left", "closed", "reset".
 	Event string
 	// ID is the newest event of the sale that State includes.
 	ID    uint64
@@ -168,7 +168,17 @@ func change(prev, next sale.UserState) string {
 	if prev.Sale != next.Sale {
 		return "reset"
 	}
+	if next.Phase == sale.PhaseClosed && prev.Phase != sale.PhaseClosed {
+		return "closed"
+	}
+	if prev.State == sale.Queued && (next.State == sale.Waiting || next.State == sale.Holding) {
+		return "drawn"
+	}
 	switch next.State {
+	case sale.Queued:
+		if prev.State != sale.Queued || !prev.OpensAt.Equal(next.OpensAt) {
+			return "queued"
+		}
 	case sale.Waiting:
 		switch {
 		case prev.State != sale.Waiting:
@@ -191,7 +201,7 @@ func change(prev, next sale.UserState) string {
 		switch r := next.Reservation; {
 		case r != nil && !sameHold(prev.Reservation, r):
 			return string(r.Status) // expired or cancelled
-		case prev.State == sale.Waiting:
+		case prev.State == sale.Waiting || prev.State == sale.Queued:
 			return "left"
 		}
 	}

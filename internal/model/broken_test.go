@@ -1,10 +1,9 @@
 package model_test
 
 import (
-	"context"
 	"crypto/rand"
-	"fmt"
-	"runtime"
+	"encoding/hex"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -33,6 +32,17 @@ const (
 	// keysIgnored runs a retried keyed call again instead of answering it
 	// with its first answer: the double charge idempotency keys prevent.
 	keysIgnored
+	// drawInArrivalOrder serves the pre-queue first come, first served:
+	// the race to the opening second that the draw is there to end.
+	drawInArrivalOrder
+	// drawDatedLate dates the draw's holds from the call that finds the
+	// opening passed, not from the opening: whoever was drawn first holds
+	// longer the later someone happens to call.
+	drawDatedLate
+	// offersAfterClose keeps the line at the close and goes on handing
+	// released units to it: waiting-list offers after the sale has ended
+	// (pretix #681, #1031).
+	offersAfterClose
 )
 
 // naive is a deliberately simple sale.Store, one mutex around everything,
@@ -41,6 +51,7 @@ const (
 type naive struct {
 	bug   bug
 	clock sale.Clock
+	seeds io.Reader
 
 	// keyMu makes a keyed call's look-up, run and keeping one step (it
 	// serializes keyed calls; plain ones take only mu).
@@ -55,14 +66,36 @@ type naive struct {
 	order       []*sale.Reservation // holds in the order they were made
 	users       map[string]*sale.Reservation
 	line        []string
-	known       map[string]bool   // every user who has held or waited (since the last reset)
+	known       map[string]bool   // every user who has held, waited or queued (since the last reset)
 	secrets     map[string][]byte // signing keys, by id
+
+	// The window: phase is open for a sale with none.
+	phase             sale.Phase
+	opensAt, closesAt time.Time
+	seed              []byte
+	drawn             bool
+	pre               []string // the pre-queue, in arrival order
+	entrants          []string // the draw's, in drawn order
 }
 
 func newNaive(b bug) conformance.Factory {
 	return func(t *testing.T, cfg sale.Config) sale.Store {
-		return &naive{bug: b, clock: cfg.Clock, holds: map[string]*sale.Reservation{}, users: map[string]*sale.Reservation{}, known: map[string]bool{}, keys: map[string]keptAnswer{}}
+		seeds := cfg.Seeds
+		if seeds == nil {
+			seeds = rand.Reader
+		}
+		n := &naive{bug: b, clock: cfg.Clock, seeds: seeds, keys: map[string]keptAnswer{}}
+		n.clear()
+		return n
 	}
+}
+
+// clear forgets the sale, for a reset.
+func (n *naive) clear() {
+	n.initialized, n.total, n.available = false, 0, 0
+	n.holds, n.order, n.users, n.line = map[string]*sale.Reservation{}, nil, map[string]*sale.Reservation{}, nil
+	n.known = map[string]bool{}
+	n.phase, n.opensAt, n.closesAt, n.seed, n.drawn, n.pre, n.entrants = sale.PhaseOpen, time.Time{}, time.Time{}, nil, false, nil, nil
 }
 
 func (n *naive) expire(now time.Time) int {
@@ -102,6 +135,9 @@ func (n *naive) state(user string) sale.UserStateKind {
 	if slices.Contains(n.line, user) {
 		return sale.Waiting
 	}
+	if slices.Contains(n.pre, user) {
+		return sale.Queued
+	}
 	if h := n.users[user]; h != nil {
 		switch h.Status {
 		case sale.Held:
@@ -123,258 +159,21 @@ func (n *naive) counts() sale.Status {
 			st.Confirmed++
 		}
 	}
+	if n.initialized {
+		st.Phase, st.OpensAt, st.ClosesAt, st.Prequeued = n.phase, n.opensAt, n.closesAt, int64(len(n.pre))
+		if n.seed != nil {
+			st.DrawCommitment = sale.Commitment(n.seed)
+			if n.drawn {
+				st.DrawSeed = hex.EncodeToString(n.seed)
+			}
+		}
+	}
 	return st
 }
 
 type keptAnswer struct {
 	call sale.Call
 	ans  sale.Answer
-}
-
-// Do runs a call, with an idempotency key once per scope and key: a retry
-// of the same call gets the kept answer (replayed), another call
-// ErrKeyMismatch. Keys never expire here: a history is far shorter than a
-// key's TTL.
-func (n *naive) Do(_ context.Context, c sale.Call, key string) (sale.Answer, error) {
-	run := func() sale.Answer {
-		var a sale.Answer
-		switch c.Op {
-		case sale.OpInitialize:
-			a.Status, a.Err = n.initialize(c.Total, c.Reset)
-		case sale.OpReserve:
-			a.Reserve, a.Err = n.reserve(c.UserID, c.Claim)
-		case sale.OpConfirm:
-			a.Reservation, a.Err = n.confirm(c.ReservationID, c.UserID)
-		case sale.OpCancel:
-			a.Reservation, a.Err = n.cancel(c.ReservationID, c.UserID)
-		}
-		return a
-	}
-	if key == "" {
-		a := run()
-		return a, a.Err
-	}
-	n.keyMu.Lock()
-	defer n.keyMu.Unlock()
-	scope := "admin"
-	switch c.Op {
-	case sale.OpReserve:
-		scope = "user " + c.UserID
-	case sale.OpConfirm, sale.OpCancel:
-		scope = "reservation " + c.ReservationID
-		if c.UserID != "" {
-			scope = "user " + c.UserID + " " + scope
-		}
-	}
-	id := scope + "\x00" + key
-	if k, ok := n.keys[id]; ok && n.bug != keysIgnored {
-		n.mu.Lock()
-		n.expire(n.clock.Now())
-		n.mu.Unlock()
-		if k.call != c {
-			return sale.Answer{Err: sale.ErrKeyMismatch}, sale.ErrKeyMismatch
-		}
-		a := k.ans
-		a.Replayed = true
-		return a, a.Err
-	}
-	a := run()
-	n.keys[id] = keptAnswer{c, a}
-	return a, a.Err
-}
-
-func (n *naive) initialize(total int64, reset bool) (sale.Status, error) {
-	if total < 0 || total > sale.MaxInventory {
-		return sale.Status{}, sale.ErrInvalid
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	now := n.clock.Now()
-	n.expire(now)
-	if reset && n.initialized {
-		n.holds, n.order, n.users, n.line = map[string]*sale.Reservation{}, nil, map[string]*sale.Reservation{}, nil
-		n.known = map[string]bool{}
-	}
-	st := n.counts()
-	if taken := st.Held + st.Confirmed; total < taken {
-		return sale.Status{}, &sale.InventoryError{Total: total, Taken: taken}
-	}
-	n.initialized, n.total, n.available = true, total, total-st.Held-st.Confirmed
-	for n.available > 0 && len(n.line) > 0 {
-		n.available--
-		n.release(now)
-	}
-	return n.counts(), nil
-}
-
-// reserve reserves for user; a claim (a caller who proves nobody) only for
-// a user new to the sale.
-func (n *naive) reserve(user string, claim bool) (sale.ReserveResult, error) {
-	n.mu.Lock()
-	now := n.clock.Now()
-	n.expire(now)
-	if !n.initialized {
-		n.mu.Unlock()
-		return sale.ReserveResult{}, sale.ErrNotInitialized
-	}
-	if claim && n.known[user] {
-		n.mu.Unlock()
-		return sale.ReserveResult{}, sale.ErrTokenRequired
-	}
-	n.known[user] = true
-	switch n.state(user) {
-	case sale.Holding, sale.Bought:
-		defer n.mu.Unlock()
-		return sale.ReserveResult{}, &sale.ConflictError{Err: sale.ErrAlreadyReserved, Reservation: *n.users[user]}
-	case sale.Waiting:
-		defer n.mu.Unlock()
-		return sale.ReserveResult{Position: int64(slices.Index(n.line, user) + 1), AlreadyWaiting: true}, nil
-	}
-	inStock := n.available > 0
-	if n.bug == checkThenAct {
-		n.mu.Unlock()
-		runtime.Gosched()
-		n.mu.Lock()
-		// Everything but the stock check is redone, so that the stale
-		// check is the only bug.
-		now = n.clock.Now()
-		n.expire(now)
-	}
-	defer n.mu.Unlock()
-	if inStock {
-		n.available--
-		return sale.ReserveResult{Reservation: new(*n.grant(user, now))}, nil
-	}
-	n.line = append(n.line, user)
-	return sale.ReserveResult{Position: int64(len(n.line))}, nil
-}
-
-// resolve changes the reservation id names, if it is user's or user is ""
-// (the operator's call): another user's is not found.
-func (n *naive) resolve(id, user string, change func(h *sale.Reservation, now time.Time) error) (sale.Reservation, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	now := n.clock.Now()
-	n.expire(now)
-	h := n.holds[id]
-	if h == nil || user != "" && h.UserID != user {
-		return sale.Reservation{}, sale.ErrReservationNotFound
-	}
-	if err := change(h, now); err != nil {
-		return sale.Reservation{}, err
-	}
-	return *h, nil
-}
-
-func (n *naive) confirm(id, user string) (sale.Reservation, error) {
-	if n.bug == confirmIgnoresExpiry {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		h := n.holds[id]
-		if h == nil || user != "" && h.UserID != user {
-			return sale.Reservation{}, sale.ErrReservationNotFound
-		}
-		if h.Status == sale.Held {
-			h.Status = sale.Confirmed
-		}
-		n.expire(n.clock.Now())
-		return *h, nil
-	}
-	return n.resolve(id, user, func(h *sale.Reservation, _ time.Time) error {
-		switch h.Status {
-		case sale.Held:
-			h.Status = sale.Confirmed
-		case sale.Expired:
-			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: *h}
-		case sale.Cancelled:
-			return &sale.ConflictError{Err: sale.ErrHoldCancelled, Reservation: *h}
-		}
-		return nil
-	})
-}
-
-func (n *naive) cancel(id, user string) (sale.Reservation, error) {
-	return n.resolve(id, user, func(h *sale.Reservation, now time.Time) error {
-		switch h.Status {
-		case sale.Held:
-			h.Status = sale.Cancelled
-			n.release(now)
-		case sale.Expired:
-			return &sale.ConflictError{Err: sale.ErrHoldExpired, Reservation: *h}
-		case sale.Confirmed:
-			return &sale.ConflictError{Err: sale.ErrAlreadyConfirmed, Reservation: *h}
-		}
-		return nil
-	})
-}
-
-func (n *naive) Reservation(_ context.Context, id string) (sale.Reservation, error) {
-	return n.resolve(id, "", func(*sale.Reservation, time.Time) error { return nil })
-}
-
-func (n *naive) User(_ context.Context, user string) (sale.UserState, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.expire(n.clock.Now())
-	st := sale.UserState{UserID: user, State: n.state(user)}
-	if st.State == sale.Waiting {
-		st.Position = int64(slices.Index(n.line, user) + 1)
-	}
-	if h := n.users[user]; h != nil && st.State != sale.Waiting {
-		st.Reservation = new(*h)
-	}
-	return st, nil
-}
-
-func (n *naive) Leave(_ context.Context, user string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.expire(n.clock.Now())
-	i := slices.Index(n.line, user)
-	if i < 0 {
-		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
-	}
-	n.line = slices.Delete(n.line, i, i+1)
-	return nil
-}
-
-func (n *naive) Status(context.Context) (sale.Status, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.expire(n.clock.Now())
-	return n.counts(), nil
-}
-
-func (n *naive) Expire(context.Context) (int, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.expire(n.clock.Now()), nil
-}
-
-func (n *naive) Close() error { return nil }
-
-// Events: the naive store keeps no feed; the checker reads none.
-func (n *naive) Events(context.Context, uint64, int) ([]sale.Event, <-chan struct{}, error) {
-	return nil, nil, sale.ErrEventsGone
-}
-
-func (n *naive) Newest(context.Context) (uint64, error) { return 0, nil }
-
-// SigningKey keeps the first secret given for an id, as sale.Keyring asks;
-// the checker never reads it (shopper tokens are the HTTP layer's).
-func (n *naive) SigningKey(_ context.Context, id string, fresh []byte) ([]byte, error) {
-	if id == "" || len(fresh) == 0 {
-		return nil, fmt.Errorf("%w: a signing key needs an id and a secret", sale.ErrInvalid)
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.secrets == nil {
-		n.secrets = map[string][]byte{}
-	}
-	if _, ok := n.secrets[id]; !ok {
-		n.secrets[id] = slices.Clone(fresh)
-	}
-	return slices.Clone(n.secrets[id]), nil
 }
 
 // TestNaiveStoreLinearizable shows that the naive store without a bug passes,
@@ -397,6 +196,9 @@ func TestCheckerCatchesBrokenStore(t *testing.T) {
 		{"check-then-act", checkThenAct},
 		{"confirm-ignores-expiry", confirmIgnoresExpiry},
 		{"keys-ignored", keysIgnored},
+		{"draw-in-arrival-order", drawInArrivalOrder},
+		{"draw-dated-late", drawDatedLate},
+		{"offers-after-close", offersAfterClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := uint64(1); seed <= maxSeeds; seed++ {

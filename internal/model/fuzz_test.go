@@ -13,16 +13,18 @@ import (
 
 // decode turns fuzz bytes into calls, two bytes each: what to do, and an
 // argument. Four users and inventories up to three keep the sale crowded;
-// clock moves in half seconds land exactly on the three-second expiries.
-// ids says which reservation ids the calls so far have seen. A clock move
+// clock moves in half seconds land exactly on the three-second expiries,
+// and on the openings and closes, also set in half seconds from now. ids
+// says which reservation ids the calls so far have seen. A clock move
 // comes back as OpClock with the distance to move.
-func decode(op, arg byte, ids []string) (model.Input, time.Duration) {
+func decode(op, arg byte, ids []string, now time.Time) (model.Input, time.Duration) {
 	user := fmt.Sprintf("u%d", arg%4)
 	id := "AAAAAAAAAAAAAAAAAAAAAA" // well formed, never issued
 	if len(ids) > 0 && arg != 0xff {
 		id = ids[int(arg)%len(ids)]
 	}
-	switch op % 10 {
+	halves := func(n byte) time.Time { return now.Add(time.Duration(n) * 500 * time.Millisecond) }
+	switch op % 13 {
 	case 0:
 		return model.Input{Kind: model.OpInitialize, Total: int64(arg % 4), Reset: arg&0x80 != 0}, 0
 	case 1:
@@ -41,6 +43,20 @@ func decode(op, arg byte, ids []string) (model.Input, time.Duration) {
 		return model.Input{Kind: model.OpStatus}, 0
 	case 8:
 		return model.Input{Kind: model.OpExpire}, 0
+	case 10:
+		// An opening 0 to 3.5 s from now (0: now, which opens a new sale
+		// at once and draws a scheduled one now), with or without reset.
+		return model.Input{Kind: model.OpInitialize, Total: int64(arg % 4), Reset: arg&0x80 != 0, OpensAt: halves(arg >> 2 & 7)}, 0
+	case 11:
+		// A close 0 to 3.5 s from now (0: refused), for the sale as it
+		// is, and an opening 0 to 1.5 s from now or none.
+		in := model.Input{Kind: model.OpInitialize, Total: int64(arg % 4), ClosesAt: halves(arg >> 2 & 7)}
+		if o := arg >> 5 & 3; o != 0 {
+			in.OpensAt = halves(o - 1)
+		}
+		return in, 0
+	case 12:
+		return model.Input{Kind: model.OpEntrants}, 0
 	default:
 		return model.Input{Kind: model.OpClock}, time.Duration(arg%8) * 500 * time.Millisecond
 	}
@@ -58,6 +74,12 @@ func FuzzStoreAgainstModel(f *testing.F) {
 		{0, 1, 1, 0, 1, 1, 1, 2, 0, 3, 0, 0, 0, 0x81, 7, 0},
 		// a guessed id, then expiry exactly at expires_at and an Expire call.
 		{0, 1, 1, 0, 1, 1, 9, 6, 2, 0xff, 9, 2, 8, 0, 5, 1},
+		// init 1 opening in 1.5 s; three queue, one leaves; the draw: one
+		// holds from the opening, one waits; the holder's time runs out.
+		{10, 3<<2 | 1, 1, 0, 1, 1, 1, 2, 5, 0, 6, 2, 12, 0, 7, 0, 9, 4, 5, 0, 5, 1, 12, 0, 7, 0, 9, 6, 5, 1, 7, 0},
+		// a close in 2 s: a hold and a line; the close empties the line and
+		// refuses reserves; the hold is confirmed after it.
+		{0, 1, 1, 0, 1, 1, 11, 4<<2 | 1, 9, 4, 1, 2, 7, 0, 2, 0, 5, 1, 7, 0},
 	} {
 		f.Add(seq)
 	}
@@ -72,7 +94,7 @@ func FuzzStoreAgainstModel(f *testing.F) {
 		var ids []string
 		var trace strings.Builder
 		for i := 0; i+1 < len(seq); i += 2 {
-			in, d := decode(seq[i], seq[i+1], ids)
+			in, d := decode(seq[i], seq[i+1], ids, clock.Now())
 			var out model.Output
 			if in.Kind == model.OpClock {
 				in.Now = clock.Advance(d)

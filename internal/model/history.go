@@ -31,6 +31,11 @@ type Workload struct {
 	// key reused for another call), and has clients retry their last keyed
 	// call now and then, as a shopper whose answer was lost does.
 	Keys int
+	// Windows gives initializes a window now and then (see window): the
+	// first may schedule the sale a few seconds ahead, with or without a
+	// close, and the later ones move its times, start a scheduled sale
+	// anew (with reset), or try what the schedule refuses.
+	Windows bool
 }
 
 // Record initializes s, then runs w.Clients goroutines of random calls on it
@@ -41,7 +46,11 @@ type Workload struct {
 // is up to the scheduler.
 func Record(ctx context.Context, s sale.Store, clock *clocktest.Clock, w Workload) []porcupine.Operation {
 	r := &recorder{store: s}
-	r.call(ctx, w.Clients, Input{Kind: OpInitialize, Total: w.Inventory})
+	first := Input{Kind: OpInitialize, Total: w.Inventory}
+	if w.Windows {
+		first.OpensAt, first.ClosesAt = firstWindow(rand.New(rand.NewPCG(w.Seed, uint64(w.Clients)+1)), clock.Now())
+	}
+	r.call(ctx, w.Clients, first)
 
 	var done atomic.Int64
 	total := int64(w.Clients * w.OpsPerClient)
@@ -85,6 +94,12 @@ func Record(ctx context.Context, s sale.Store, clock *clocktest.Clock, w Workloa
 			r.add(porcupine.Operation{ClientId: w.Clients, Input: Input{Kind: OpClock, Now: now}, Output: Output{}, Call: call, Return: r.seq.Add(1)})
 			if rng.IntN(4) == 0 {
 				in := Input{Kind: OpInitialize, Total: rng.Int64N(w.Inventory + 2), Reset: rng.IntN(8) == 0}
+				if w.Windows && rng.IntN(2) == 0 {
+					// One in three starts a new sale, often a
+					// scheduled one, in the middle of the history.
+					in.OpensAt, in.ClosesAt = window(rng, now)
+					in.Reset = rng.IntN(3) == 0
+				}
 				if w.Keys > 0 && rng.IntN(2) == 0 {
 					in.Key = "admin" + strconv.Itoa(rng.IntN(2)) // meets itself with another total: a mismatch
 				}
@@ -95,6 +110,61 @@ func Record(ctx context.Context, s sale.Store, clock *clocktest.Clock, w Workloa
 	close(begin)
 	wg.Wait()
 	return r.ops
+}
+
+// Windows are set in half seconds: the clock moves in whole ones, so a
+// draw or a close falls between two moves as often as on one, and a store
+// must date what it makes then as of the opening or the close, not as of
+// the call that finds it due. A close 3.5 s after a half-second opening
+// comes half a second after the draw's holds expire (they last 3 s in the
+// checks), with no clock move in between: the first call after it must
+// expire them as of their time, promoting the line then, and only then
+// close.
+const half = 500 * time.Millisecond
+
+// firstWindow is the window of a history's first initialize, at now: none
+// (two in five), an opening 1 to 3 s ahead (three in ten), the same with
+// a close 2.5 to 5 s after it (one in five), or only a close (one in ten).
+func firstWindow(rng *rand.Rand, now time.Time) (opens, closes time.Time) {
+	n := rng.IntN(10)
+	if n >= 4 && n < 9 {
+		opens = now.Add(time.Duration(2+rng.IntN(5)) * half)
+	}
+	switch {
+	case n >= 7 && n < 9:
+		closes = opens.Add([]time.Duration{5 * half, 7 * half, 7 * half, 10 * half}[rng.IntN(4)])
+	case n == 9:
+		closes = now.Add(time.Duration(4+rng.IntN(12)) * half)
+	}
+	return opens, closes
+}
+
+// window is the window of a later initialize, at now: an opening passed,
+// now or ahead, and a close now (refused), ahead, or 3.5 s after the
+// opening, or none of either. A close is never set at or before the
+// opening in the same call: that is a malformed request, which the HTTP
+// layer may refuse before the sale decides anything.
+func window(rng *rand.Rand, now time.Time) (opens, closes time.Time) {
+	if n := rng.IntN(6); n > 0 {
+		opens = now.Add([]time.Duration{-2 * half, 0, 2 * half, 3 * half, 5 * half}[n-1])
+	}
+	switch rng.IntN(5) {
+	case 1:
+		closes = now
+	case 2:
+		closes = now.Add(3 * half)
+	case 3:
+		closes = now.Add(6 * half)
+	case 4:
+		closes = now.Add(7 * half)
+		if opens.After(now) {
+			closes = opens.Add(7 * half)
+		}
+	}
+	if !opens.IsZero() && !closes.IsZero() && !closes.After(opens) {
+		closes = opens.Add(7 * half)
+	}
+	return opens, closes
 }
 
 type recorder struct {
@@ -155,8 +225,10 @@ func (r *recorder) pick(rng *rand.Rand, w Workload) Input {
 		return Input{Kind: OpUser, User: user}
 	case n < 82:
 		return Input{Kind: OpLeave, User: user}
-	case n < 92:
+	case n < 90 || n < 92 && !w.Windows:
 		return Input{Kind: OpStatus}
+	case n < 92:
+		return Input{Kind: OpEntrants}
 	case n < 95:
 		return Input{Kind: OpExpire}
 	default:

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flashsale/flashsale/generated"
+	"github.com/flashsale/flashsale/internal/model"
 	"github.com/flashsale/flashsale/internal/pgtest"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/sale/conformance"
@@ -120,7 +122,8 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 	}
 	switch c.Op {
 	case sale.OpInitialize:
-		resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: k}, generated.InitializeRequest{TotalInventory: c.Total, Reset: &c.Reset}, who)
+		req := generated.InitializeRequest{TotalInventory: c.Total, Reset: &c.Reset, OpensAt: timeOrNil(c.Window.OpensAt), ClosesAt: timeOrNil(c.Window.ClosesAt)}
+		resp, err := h.c.InitializeWithResponse(ctx, &generated.InitializeParams{IdempotencyKey: k}, req, who)
 		if err != nil {
 			return sale.Answer{}, err
 		}
@@ -144,14 +147,26 @@ func (h *httpStore) Do(ctx context.Context, c sale.Call, key string) (sale.Answe
 			a.Reserve.Reservation = &sale.Reservation{ID: b.ReservationId, UserID: b.UserId, Status: sale.HoldStatus(b.Status), ExpiresAt: b.ExpiresAt}
 			done = true
 		case resp.JSON202 != nil:
-			b := resp.JSON202
-			if b.UserId != c.UserID {
-				return sale.Answer{}, fmt.Errorf("202 for %q names user %q", c.UserID, b.UserId)
+			var user string
+			var token *string
+			v, err := resp.JSON202.ValueByDiscriminator()
+			switch b := v.(type) {
+			case generated.Waitlisted:
+				user, token = b.UserId, b.ShopperToken
+				a.Reserve = sale.ReserveResult{Position: b.WaitlistPosition, AlreadyWaiting: b.Message != "Added to waitlist"}
+			case generated.Queued:
+				user, token = b.UserId, b.ShopperToken
+				a.Reserve = sale.ReserveResult{Queued: true, OpensAt: b.OpensAt, DrawCommitment: b.DrawCommitment,
+					AlreadyWaiting: b.Message != "In the pre-queue; places are drawn at the opening"}
+			default:
+				return sale.Answer{}, fmt.Errorf("202 for %q: %v: %s", c.UserID, err, resp.Body)
 			}
-			if err := tokenGiven(c, b.ShopperToken, resp.Body); err != nil {
+			if user != c.UserID {
+				return sale.Answer{}, fmt.Errorf("202 for %q names user %q", c.UserID, user)
+			}
+			if err := tokenGiven(c, token, resp.Body); err != nil {
 				return sale.Answer{}, err
 			}
-			a.Reserve = sale.ReserveResult{Position: b.WaitlistPosition, AlreadyWaiting: b.Message != "Added to waitlist"}
 			done = true
 		}
 	case sale.OpConfirm:
@@ -222,22 +237,25 @@ func (h *httpStore) User(ctx context.Context, user string) (sale.UserState, erro
 	if err != nil {
 		return sale.UserState{}, fmt.Errorf("user %s: %w: %s", user, err, resp.Body)
 	}
+	// No user body says the sale's phase.
 	switch b := v.(type) {
 	case generated.UserNone:
-		u := sale.UserState{UserID: b.UserId, State: sale.None}
+		u := sale.UserState{UserID: b.UserId, State: sale.None, Phase: model.PhaseUnsaid}
 		if b.Reservation != nil {
 			r := reservationOf(*b.Reservation)
 			u.Reservation = &r
 		}
 		return u, nil
+	case generated.UserQueued:
+		return sale.UserState{UserID: b.UserId, State: sale.Queued, Phase: model.PhaseUnsaid, OpensAt: b.OpensAt, DrawCommitment: b.DrawCommitment}, nil
 	case generated.UserWaiting:
-		return sale.UserState{UserID: b.UserId, State: sale.Waiting, Position: b.WaitlistPosition}, nil
+		return sale.UserState{UserID: b.UserId, State: sale.Waiting, Phase: model.PhaseUnsaid, Position: b.WaitlistPosition}, nil
 	case generated.UserHeld:
 		r := reservationOf(b.Reservation)
-		return sale.UserState{UserID: b.UserId, State: sale.Holding, Reservation: &r}, nil
+		return sale.UserState{UserID: b.UserId, State: sale.Holding, Phase: model.PhaseUnsaid, Reservation: &r}, nil
 	case generated.UserConfirmed:
 		r := reservationOf(b.Reservation)
-		return sale.UserState{UserID: b.UserId, State: sale.Bought, Reservation: &r}, nil
+		return sale.UserState{UserID: b.UserId, State: sale.Bought, Phase: model.PhaseUnsaid, Reservation: &r}, nil
 	}
 	return sale.UserState{}, fmt.Errorf("user %s: unknown state %T: %s", user, v, resp.Body)
 }
@@ -270,6 +288,29 @@ func (h *httpStore) Status(ctx context.Context) (sale.Status, error) {
 
 func (h *httpStore) Expire(ctx context.Context) (int, error) { return h.swept.Expire(ctx) }
 
+// Entrants is the admin's export, one user id a line.
+func (h *httpStore) Entrants(ctx context.Context) ([]string, error) {
+	who, err := h.caller(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.c.GetDrawEntrantsWithResponse(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode() != http.StatusOK {
+		return nil, problemError(resp.StatusCode(), resp.Body, "", 0)
+	}
+	if len(resp.Body) == 0 {
+		return nil, nil
+	}
+	body, ok := strings.CutSuffix(string(resp.Body), "\n")
+	if !ok {
+		return nil, fmt.Errorf("entrants: the last line is not ended: %q", resp.Body)
+	}
+	return strings.Split(body, "\n"), nil
+}
+
 // Close stops the server and closes the store, so that a test checking many
 // histories holds one history's resources (a database's connections) at a
 // time.
@@ -287,7 +328,30 @@ func (h *httpStore) SigningKey(ctx context.Context, id string, fresh []byte) ([]
 }
 
 func statusOf(s generated.Status) sale.Status {
-	return sale.Status{Initialized: s.Initialized, Total: s.TotalInventory, Available: s.Available, Held: s.Held, Confirmed: s.Confirmed, Waiting: s.WaitlistSize}
+	st := sale.Status{
+		Initialized: s.Initialized, Total: s.TotalInventory, Available: s.Available, Held: s.Held, Confirmed: s.Confirmed, Waiting: s.WaitlistSize,
+		Phase: sale.Phase(s.Phase), Prequeued: s.PrequeueSize,
+	}
+	if s.OpensAt != nil {
+		st.OpensAt = *s.OpensAt
+	}
+	if s.ClosesAt != nil {
+		st.ClosesAt = *s.ClosesAt
+	}
+	if s.DrawCommitment != nil {
+		st.DrawCommitment = *s.DrawCommitment
+	}
+	if s.DrawSeed != nil {
+		st.DrawSeed = *s.DrawSeed
+	}
+	return st
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func reservationOf(r generated.Reservation) sale.Reservation {

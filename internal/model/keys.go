@@ -42,8 +42,9 @@ func keyScope(in Input) string {
 
 // keyed steps a call with an idempotency key: a key kept and not expired
 // answers its first answer again (replayed) if the call is the same, and
-// sale.ErrKeyMismatch otherwise, changing nothing but the expiries due; a key
-// not kept runs the call and keeps its answer, whatever it is.
+// sale.ErrKeyMismatch otherwise, changing nothing but what is due
+// (Advance); a key not kept runs the call and keeps its answer, whatever
+// it is.
 //
 // A store may also answer sale.ErrKeyInFlight, having done nothing, to a retry
 // that overlaps the key's first attempt. A sequential model cannot see the
@@ -59,7 +60,7 @@ func (st *State) keyed(in Input, out Output) bool {
 	call.Now, call.Key = time.Time{}, ""
 	id := keyScope(in) + "\x00" + in.Key
 	if k, ok := s.Keys[id]; ok && now.Before(k.at.Add(s.KeyTTL)) {
-		s.Expire(now)
+		s.Advance(now)
 		if k.in != call {
 			return st.matches(expected{Output: Output{Err: sale.ErrKeyMismatch.Kind()}, hold: -1}, out)
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/model"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/store/memory"
 )
@@ -20,7 +21,7 @@ var (
 // conformance.Linearizable; this package checks the checker and the HTTP
 // stack.)
 func newMemStore(t testing.TB, clock sale.Clock) sale.Store {
-	s, err := memory.New(sale.Config{HoldTTL: ttl, Clock: clock})
+	s, err := memory.New(sale.Config{HoldTTL: ttl, Clock: clock, Seeds: model.Seeds()})
 	if err != nil {
 		t.Fatalf("new store: %v", err)
 	}

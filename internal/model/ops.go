@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
@@ -26,9 +27,11 @@ const (
 	// as an operation is what makes time part of the history: a store call
 	// that overlaps it may have read either time, and the checker tries both.
 	OpClock
+	// OpEntrants reads the draw's entrants (sale.Store.Entrants).
+	OpEntrants
 )
 
-var kindNames = [...]string{"initialize", "reserve", "confirm", "cancel", "reservation", "user", "leave", "status", "expire", "clock"}
+var kindNames = [...]string{"initialize", "reserve", "confirm", "cancel", "reservation", "user", "leave", "status", "expire", "clock", "entrants"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -45,6 +48,9 @@ type Input struct {
 	Total int64     // initialize
 	Reset bool      // initialize
 	Now   time.Time // clock
+	// OpensAt and ClosesAt are an initialize's window (sale.Call.Window):
+	// zero for none.
+	OpensAt, ClosesAt time.Time
 	// Claim: a reserve by a caller who proves nobody, made only for a user
 	// new to the sale (sale.Call.Claim).
 	Claim bool
@@ -56,6 +62,10 @@ type Input struct {
 	// again, not a new one.
 	Key string
 }
+
+// PhaseUnsaid is the Phase of a user's state whose answer does not say the
+// sale's phase (the HTTP user bodies do not): not a phase the model checks.
+const PhaseUnsaid sale.Phase = "(unsaid)"
 
 // errOther is the kind of an error that is none of the sale's: never what
 // the model expects.
@@ -76,10 +86,18 @@ type Output struct {
 	Reservation    *sale.Reservation
 	Position       int64
 	AlreadyWaiting bool
+	// Queued: a reserve's place in the pre-queue, with the draw it waits
+	// for (OpensAt, DrawCommitment), which a queued user's state also
+	// shows.
+	Queued         bool
+	OpensAt        time.Time
+	DrawCommitment string
 	State          sale.UserStateKind
+	Phase          sale.Phase // a user's state: the sale's phase, or PhaseUnsaid
 	Status         sale.Status
 	Taken          int64
 	Expired        int
+	Entrants       string // the entrants, sorted, one a line
 	// Replayed: the answer is a keyed call's kept answer.
 	Replayed bool
 }
@@ -99,7 +117,9 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 		case in.Kind == OpInitialize:
 			out.Status = ans.Status
 		case in.Kind == OpReserve:
-			out.Reservation, out.Position, out.AlreadyWaiting = ans.Reserve.Reservation, ans.Reserve.Position, ans.Reserve.AlreadyWaiting
+			r := ans.Reserve
+			out.Reservation, out.Position, out.AlreadyWaiting = r.Reservation, r.Position, r.AlreadyWaiting
+			out.Queued, out.OpensAt, out.DrawCommitment = r.Queued, r.OpensAt, r.DrawCommitment
 		default:
 			r := ans.Reservation
 			out.Reservation = &r
@@ -110,6 +130,7 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 		var u sale.UserState
 		u, err = s.User(ctx, in.User)
 		out.State, out.Position, out.Reservation = u.State, u.Position, u.Reservation
+		out.Phase, out.OpensAt, out.DrawCommitment = u.Phase, u.OpensAt, u.DrawCommitment
 		if err == nil && u.UserID != in.User {
 			err = fmt.Errorf("user %q answered for user %q", in.User, u.UserID)
 		}
@@ -119,6 +140,10 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 		out.Status, err = s.Status(ctx)
 	case OpExpire:
 		out.Expired, err = s.Expire(ctx)
+	case OpEntrants:
+		var list []string
+		list, err = s.Entrants(ctx)
+		out.Entrants = strings.Join(list, "\n")
 	default:
 		err = fmt.Errorf("%v is not a store call", in.Kind)
 	}
@@ -144,7 +169,7 @@ func Apply(ctx context.Context, s sale.Store, in Input) Output {
 func call(in Input) sale.Call {
 	switch in.Kind {
 	case OpInitialize:
-		return sale.Call{Op: sale.OpInitialize, Total: in.Total, Reset: in.Reset}
+		return sale.Call{Op: sale.OpInitialize, Total: in.Total, Reset: in.Reset, Window: sale.Window{OpensAt: in.OpensAt, ClosesAt: in.ClosesAt}}
 	case OpReserve:
 		return sale.Call{Op: sale.OpReserve, UserID: in.User, Claim: in.Claim}
 	case OpConfirm:

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,8 +69,8 @@ func (st *State) apply(in Input) expected {
 			want.Err = sale.ErrInvalid.Kind()
 			break
 		}
-		if taken, ok := s.Initialize(now, in.Total, in.Reset); !ok {
-			want.Err, want.Taken = sale.ErrInventoryConflict.Kind(), taken
+		w := sale.Window{OpensAt: in.OpensAt, ClosesAt: in.ClosesAt}
+		if want.Taken, want.Err = s.Initialize(now, in.Total, in.Reset, w); want.Err != "" {
 			break
 		}
 		want.Status = s.Status(now)
@@ -78,17 +79,13 @@ func (st *State) apply(in Input) expected {
 			want.Err = sale.ErrTokenRequired.Kind()
 			break
 		}
-		hold, pos, waiting, held, ok := s.Reserve(now, in.User)
-		switch {
-		case !ok:
-			want.Err = sale.ErrNotInitialized.Kind()
-		case held:
-			want.Err, want.hold = sale.ErrAlreadyReserved.Kind(), hold
-		default:
-			want.hold, want.Position, want.AlreadyWaiting = hold, pos, waiting
+		r := s.Reserve(now, in.User)
+		want.Err, want.hold, want.Position, want.AlreadyWaiting, want.Queued = r.Err, r.Hold, r.Position, r.Again, r.Queued
+		if r.Queued {
+			want.OpensAt, want.DrawCommitment = s.OpensAt, commitment
 		}
 	case OpConfirm, OpCancel, OpReservation:
-		s.Expire(now)
+		s.Advance(now)
 		i := s.find(in.ID)
 		if i >= 0 && in.For != "" && s.Holds[i].User != in.For {
 			i = -1 // another user's: as if there were none
@@ -117,6 +114,12 @@ func (st *State) apply(in Input) expected {
 	case OpUser:
 		u, pos := s.User(now, in.User)
 		want.State, want.Position, want.hold = u.State, pos, u.Hold
+		if s.Initialized {
+			want.Phase = s.Phase
+		}
+		if u.State == sale.Queued {
+			want.OpensAt, want.DrawCommitment = s.OpensAt, commitment
+		}
 	case OpLeave:
 		if !s.Leave(now, in.User) {
 			want.Err = sale.ErrNotWaiting.Kind()
@@ -124,7 +127,9 @@ func (st *State) apply(in Input) expected {
 	case OpStatus:
 		want.Status = s.Status(now)
 	case OpExpire:
-		want.Expired = s.Expire(now)
+		want.Expired = s.Advance(now)
+	case OpEntrants:
+		want.Entrants = strings.Join(s.EntrantList(now), "\n")
 	default:
 		want.Err = errOther
 	}
@@ -135,7 +140,9 @@ func (st *State) apply(in Input) expected {
 // reservation id the first time an answer names it.
 func (st *State) matches(want expected, out Output) bool {
 	if want.Err != out.Err || want.Position != out.Position || want.AlreadyWaiting != out.AlreadyWaiting ||
-		want.State != out.State || want.Status != out.Status || want.Taken != out.Taken || want.Expired != out.Expired ||
+		want.Queued != out.Queued || !want.OpensAt.Equal(out.OpensAt) || want.DrawCommitment != out.DrawCommitment ||
+		want.State != out.State || want.Phase != out.Phase && out.Phase != PhaseUnsaid || !sameStatus(want.Status, out.Status) ||
+		want.Taken != out.Taken || want.Expired != out.Expired || want.Entrants != out.Entrants ||
 		want.Replayed != out.Replayed {
 		return false
 	}
@@ -165,6 +172,14 @@ func (st *State) matches(want expected, out Output) bool {
 	return true
 }
 
+// sameStatus compares statuses with time.Equal, since a store may give back
+// times in another location.
+func sameStatus(a, b sale.Status) bool {
+	ta, tb := a, b
+	ta.OpensAt, ta.ClosesAt, tb.OpensAt, tb.ClosesAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return ta == tb && a.OpensAt.Equal(b.OpensAt) && a.ClosesAt.Equal(b.ClosesAt)
+}
+
 // find returns the index of the hold with that id, or -1. Holds whose id no
 // answer has named yet cannot match: no client could know their id.
 func (s *Sale) find(id string) int {
@@ -182,7 +197,10 @@ func (s *Sale) find(id string) int {
 func (st *State) equal(o *State) bool {
 	a, b := st.Sale, o.Sale
 	if !st.Now.Equal(o.Now) || a.Initialized != b.Initialized || a.Total != b.Total || a.Available != b.Available ||
-		len(a.Holds) != len(b.Holds) || len(a.Users) != len(b.Users) || len(a.Line) != len(b.Line) {
+		len(a.Holds) != len(b.Holds) || len(a.Users) != len(b.Users) || len(a.Line) != len(b.Line) ||
+		a.Phase != b.Phase || !a.OpensAt.Equal(b.OpensAt) || !a.ClosesAt.Equal(b.ClosesAt) ||
+		(a.Seed == nil) != (b.Seed == nil) || a.Drawn != b.Drawn ||
+		!slices.Equal(a.Pre, b.Pre) || !slices.Equal(a.Entrants, b.Entrants) {
 		return false
 	}
 	for i := range a.Holds {
@@ -219,7 +237,11 @@ func (st *State) equal(o *State) bool {
 func (st *State) describe(start time.Time) string {
 	s := st.Sale
 	var b strings.Builder
-	fmt.Fprintf(&b, "t=%v total=%d available=%d line=%v holds:", st.Now.Sub(start), s.Total, s.Available, s.Line)
+	fmt.Fprintf(&b, "t=%v total=%d available=%d line=%v", st.Now.Sub(start), s.Total, s.Available, s.Line)
+	if s.Initialized {
+		fmt.Fprintf(&b, " %s%s pre-queue=%v", s.Phase, describeWindow(start, s.OpensAt, s.ClosesAt), s.Pre)
+	}
+	b.WriteString(" holds:")
 	for _, h := range s.Holds {
 		fmt.Fprintf(&b, " %s/%s/%s/exp %v", shortID(h.ID), h.User, h.Status, h.Expires.Sub(start))
 	}
@@ -232,7 +254,7 @@ func describeOp(start time.Time, in Input, out Output) string {
 	case OpClock:
 		return fmt.Sprintf("clock → %v", in.Now.Sub(start))
 	case OpInitialize:
-		arg = fmt.Sprintf("%d, reset=%v", in.Total, in.Reset)
+		arg = fmt.Sprintf("%d, reset=%v", in.Total, in.Reset) + describeWindow(start, in.OpensAt, in.ClosesAt)
 	case OpReserve, OpUser, OpLeave:
 		arg = in.User
 	case OpConfirm, OpCancel, OpReservation:
@@ -255,8 +277,15 @@ func describeOp(start time.Time, in Input, out Output) string {
 	case in.Kind == OpStatus || in.Kind == OpInitialize && out.Err == "":
 		s := out.Status
 		res = fmt.Sprintf("total=%d available=%d held=%d confirmed=%d waiting=%d", s.Total, s.Available, s.Held, s.Confirmed, s.Waiting)
+		if s.Phase != "" {
+			res += fmt.Sprintf(" %s%s prequeued=%d drawn=%v", s.Phase, describeWindow(start, s.OpensAt, s.ClosesAt), s.Prequeued, s.DrawSeed != "")
+		}
 	case in.Kind == OpUser:
-		res = fmt.Sprintf("%s pos=%d", out.State, out.Position)
+		res = fmt.Sprintf("%s pos=%d (%s)", out.State, out.Position, out.Phase)
+	case in.Kind == OpEntrants:
+		res = "[" + strings.ReplaceAll(out.Entrants, "\n", " ") + "]"
+	case out.Queued:
+		res = fmt.Sprintf("queued again=%v", out.AlreadyWaiting)
 	case in.Kind == OpExpire:
 		res = fmt.Sprintf("%d expired", out.Expired)
 	case out.Position > 0:
@@ -271,6 +300,17 @@ func describeOp(start time.Time, in Input, out Output) string {
 		res += " (replayed)"
 	}
 	return fmt.Sprintf("%s(%s) → %s", in.Kind, arg, res)
+}
+
+func describeWindow(start, opens, closes time.Time) string {
+	var w string
+	if !opens.IsZero() {
+		w += fmt.Sprintf(", opens %v", opens.Sub(start))
+	}
+	if !closes.IsZero() {
+		w += fmt.Sprintf(", closes %v", closes.Sub(start))
+	}
+	return w
 }
 
 func shortID(id string) string {

@@ -46,6 +46,9 @@ func (s *Sale) apply(e sale.Event) error {
 		s.available = e.Total - s.held - s.confirmed
 
 	case sale.EventGranted, sale.EventPromoted:
+		if s.window.phase != sale.PhaseOpen {
+			return fmt.Errorf("hold %s for %s in a sale that is %s", e.ReservationID, e.UserID, s.window.phase)
+		}
 		if s.available < 1 {
 			return fmt.Errorf("hold %s for %s with no unit in stock", e.ReservationID, e.UserID)
 		}
@@ -85,8 +88,8 @@ func (s *Sale) apply(e sale.Event) error {
 		if r != 0 && s.accounts.get(r).state != sale.None {
 			return fmt.Errorf("%s joins the line, but is %s", e.UserID, s.accounts.get(r).state)
 		}
-		if s.available > 0 {
-			return fmt.Errorf("%s joins the line with %d units in stock", e.UserID, s.available)
+		if s.available > 0 || s.window.phase != sale.PhaseOpen {
+			return fmt.Errorf("%s joins the line with %d units in stock in a sale that is %s", e.UserID, s.available, s.window.phase)
 		}
 		if pos := int64(s.line.len()) + 1; pos != e.Position {
 			return fmt.Errorf("%s joins at %d, recorded as %d", e.UserID, pos, e.Position)
@@ -99,12 +102,32 @@ func (s *Sale) apply(e sale.Event) error {
 
 	case sale.EventLeft:
 		r := s.accounts.find(e.UserID)
-		if r == 0 || s.accounts.get(r).state != sale.Waiting {
+		switch {
+		case r != 0 && s.accounts.get(r).state == sale.Waiting && e.Position > 0:
+			s.line.remove(s.accounts.get(r).ticket)
+		case r != 0 && s.accounts.get(r).state == sale.Queued && e.Position == 0:
+			s.window.pre.remove(s.accounts, s.accounts.get(r).ticket)
+		default:
 			return fmt.Errorf("%s leaves a line they are not in", e.UserID)
 		}
-		a := s.accounts.get(r)
-		s.line.remove(a.ticket)
-		a.state = sale.None
+		s.accounts.get(r).state = sale.None
+
+	case sale.EventScheduled:
+		if err := s.applyScheduled(e); err != nil {
+			return err
+		}
+	case sale.EventQueued:
+		if err := s.applyQueued(e); err != nil {
+			return err
+		}
+	case sale.EventDrawn:
+		if err := s.applyDrawn(); err != nil {
+			return err
+		}
+	case sale.EventClosed:
+		if err := s.applyClosed(); err != nil {
+			return err
+		}
 
 	case sale.EventConfirmed, sale.EventCancelled, sale.EventExpired:
 		h := s.holds[e.ReservationID]

@@ -46,7 +46,7 @@ func (s *Sale) Keyed(now time.Time, id sale.KeyID, c sale.Call) sale.Answer {
 	now = sale.Instant(now)
 	s.keys.forgetExpired(now)
 	if r := s.keys.live(id, now); r != nil {
-		s.expire(now) // what Do does first, for a call that runs
+		s.advance(now) // what Do does first, for a call that runs
 		if r.Call != c {
 			return sale.Answer{Err: fmt.Errorf("%s with idempotency key %q: %w (%s)", c, id.Key, sale.ErrKeyMismatch, r.Call)}
 		}
@@ -68,7 +68,7 @@ func (s *Sale) Do(now time.Time, c sale.Call) sale.Answer {
 	var a sale.Answer
 	switch c.Op {
 	case sale.OpInitialize:
-		a.Status, a.Err = s.Initialize(now, c.Total, c.Reset)
+		a.Status, a.Err = s.InitializeWindow(now, c.Total, c.Reset, c.Window)
 	case sale.OpReserve:
 		if c.Claim {
 			a.Reserve, a.Err = s.Claim(now, c.UserID)

@@ -14,7 +14,10 @@
 package rules
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
@@ -35,6 +38,8 @@ type Sale struct {
 	holds       map[string]*hold // by reservation id
 	line        *waitlist
 	expiries    expiries
+	window      window
+	seeds       io.Reader // where draw seeds come from
 
 	pending []sale.Event // decided since the last Take
 
@@ -61,7 +66,10 @@ func New(cfg sale.Config) (*Sale, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sale{ttl: cfg.HoldTTL, keys: newKeyTable(cfg.KeyTTL, cfg.MaxKeys)}
+	s := &Sale{ttl: cfg.HoldTTL, keys: newKeyTable(cfg.KeyTTL, cfg.MaxKeys), seeds: cfg.Seeds}
+	if s.seeds == nil {
+		s.seeds = rand.Reader
+	}
 	s.clear()
 	return s, nil
 }
@@ -77,6 +85,7 @@ func (s *Sale) clear() {
 	s.holds = make(map[string]*hold)
 	s.line = newWaitlist(s.accounts)
 	s.expiries = nil
+	s.window = window{phase: sale.PhaseOpen}
 }
 
 // Seq is the sequence number of the last event applied.
@@ -91,37 +100,13 @@ func (s *Sale) Take() []sale.Event {
 	return e
 }
 
-// Initialize sets the total inventory; with reset it first starts a new
-// sale. Without reset, a total below held + confirmed fails with
-// *sale.InventoryError. Units that become available go to the line first.
-func (s *Sale) Initialize(now time.Time, total int64, reset bool) (sale.Status, error) {
-	if total < 0 || total > sale.MaxInventory {
-		return sale.Status{}, fmt.Errorf("initialize %d: %w: total must be within 0..%d", total, sale.ErrInvalid, sale.MaxInventory)
-	}
-	now = sale.Instant(now)
-	s.expire(now)
-	if reset && s.initialized {
-		s.emit(sale.Event{Kind: sale.EventReset, At: now})
-	}
-	if taken := s.held + s.confirmed; total < taken {
-		return sale.Status{}, fmt.Errorf("initialize %d: %w", total, &sale.InventoryError{Total: total, Taken: taken})
-	}
-	if !s.initialized || total != s.total {
-		s.emit(sale.Event{Kind: sale.EventInitialized, At: now, Total: total})
-	}
-	for s.available > 0 && s.line.len() > 0 {
-		s.promote(now)
-	}
-	return s.Status(), nil
-}
-
 // Reserve gives user a hold while units are in stock, or a place at the end
 // of the line once sold out. A user already waiting gets their place; one
 // holding or owning a unit gets *sale.ConflictError wrapping
 // sale.ErrAlreadyReserved.
 func (s *Sale) Reserve(now time.Time, user string) (sale.ReserveResult, error) {
 	now = sale.Instant(now)
-	s.expire(now)
+	s.advance(now)
 	if !s.initialized {
 		return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user, sale.ErrNotInitialized)
 	}
@@ -133,7 +118,15 @@ func (s *Sale) Reserve(now time.Time, user string) (sale.ReserveResult, error) {
 				&sale.ConflictError{Err: sale.ErrAlreadyReserved, Reservation: a.hold.snapshot()})
 		case sale.Waiting:
 			return sale.ReserveResult{Position: s.line.position(a.ticket), AlreadyWaiting: true}, nil
+		case sale.Queued:
+			return s.queue(now, user, true), nil
 		}
+	}
+	switch s.window.phase {
+	case sale.PhaseScheduled:
+		return s.queue(now, user, false), nil
+	case sale.PhaseClosed:
+		return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w at %s", user, sale.ErrSaleClosed, sale.Stamp(s.window.closesAt))
 	}
 	if s.available > 0 {
 		r := s.grant(sale.EventGranted, user, now).snapshot()
@@ -151,7 +144,7 @@ func (s *Sale) Reserve(now time.Time, user string) (sale.ReserveResult, error) {
 // name: the first is the user, the second is refused.
 func (s *Sale) Claim(now time.Time, user string) (sale.ReserveResult, error) {
 	now = sale.Instant(now)
-	s.expire(now)
+	s.advance(now)
 	if s.initialized && s.accounts.find(user) != 0 {
 		return sale.ReserveResult{}, fmt.Errorf("reserve %s: %w", user, sale.ErrTokenRequired)
 	}
@@ -169,7 +162,7 @@ func (s *Sale) Confirm(now time.Time, id string) (sale.Reservation, error) {
 // an operator, for whom every reservation is found.
 func (s *Sale) ConfirmFor(now time.Time, id, user string) (sale.Reservation, error) {
 	now = sale.Instant(now)
-	s.expire(now)
+	s.advance(now)
 	h := s.find(id, user)
 	if h == nil {
 		return sale.Reservation{}, fmt.Errorf("confirm %s: %w", id, sale.ErrReservationNotFound)
@@ -195,7 +188,7 @@ func (s *Sale) Cancel(now time.Time, id string) (sale.Reservation, error) {
 // CancelFor is Cancel made for user, as ConfirmFor is Confirm.
 func (s *Sale) CancelFor(now time.Time, id, user string) (sale.Reservation, error) {
 	now = sale.Instant(now)
-	s.expire(now)
+	s.advance(now)
 	h := s.find(id, user)
 	if h == nil {
 		return sale.Reservation{}, fmt.Errorf("cancel %s: %w", id, sale.ErrReservationNotFound)
@@ -224,23 +217,27 @@ func (s *Sale) find(id, user string) *hold {
 // Leave takes a waiting user out of the line; sale.ErrNotWaiting otherwise.
 func (s *Sale) Leave(now time.Time, user string) error {
 	now = sale.Instant(now)
-	s.expire(now)
+	s.advance(now)
 	r := s.accounts.find(user)
 	if r == 0 {
 		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
 	}
-	a := s.accounts.get(r)
-	if a.state != sale.Waiting {
+	switch a := s.accounts.get(r); a.state {
+	case sale.Waiting:
+		s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(a.ticket)})
+	case sale.Queued:
+		s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user})
+	default:
 		return fmt.Errorf("leave %s: %w", user, sale.ErrNotWaiting)
 	}
-	s.emit(sale.Event{Kind: sale.EventLeft, At: now, UserID: user, Position: s.line.position(a.ticket)})
 	return nil
 }
 
-// Expire expires every hold due at now, each unit going to the head of the
-// line or back to stock, and reports how many expired. A hold is expired
-// at its ExpiresAt exactly. Every decision does this first.
-func (s *Sale) Expire(now time.Time) int { return s.expire(sale.Instant(now)) }
+// Expire makes everything due at now (see advance): the draw, the close,
+// and every expiry, each unit going to the head of the line or back to
+// stock; it reports how many holds expired. A hold is expired at its
+// ExpiresAt exactly. Every decision does this first.
+func (s *Sale) Expire(now time.Time) int { return s.advance(sale.Instant(now)) }
 
 func (s *Sale) expire(now time.Time) int {
 	n := 0
@@ -253,15 +250,25 @@ func (s *Sale) expire(now time.Time) int {
 	return n
 }
 
-// Due reports whether a hold is due to expire at now: whether a read at now
-// must first apply an expiry (and so is a change, not a pure read).
+// Due reports whether a hold is due to expire at now, or the draw or the
+// close: whether a read at now must first make it (and so is a change,
+// not a pure read).
 func (s *Sale) Due(now time.Time) bool {
-	// Confirmed and cancelled holds stay in the heap until they reach the
-	// top (lazy deletion keeps confirm and cancel O(1)); drop them here.
+	now = sale.Instant(now)
+	if s.window.due(now) {
+		return true
+	}
+	s.dropResolved()
+	return len(s.expiries) > 0 && !now.Before(s.expiries.peek().expiresAt)
+}
+
+// dropResolved drops the confirmed and cancelled holds at the top of the
+// expiry heap: they stay in it until they reach the top (lazy deletion
+// keeps confirm and cancel O(1)).
+func (s *Sale) dropResolved() {
 	for len(s.expiries) > 0 && s.expiries.peek().status != sale.Held {
 		s.expiries.pop()
 	}
-	return len(s.expiries) > 0 && !sale.Instant(now).Before(s.expiries.peek().expiresAt)
 }
 
 // refill gives a unit just released to the head of the line, if anyone
@@ -300,7 +307,7 @@ func (s *Sale) emit(e sale.Event) {
 // Status is the sale's numbers. It applies no expiry: call Expire first, or
 // check Due.
 func (s *Sale) Status() sale.Status {
-	return sale.Status{
+	st := sale.Status{
 		Initialized: s.initialized,
 		Total:       s.total,
 		Available:   s.available,
@@ -308,20 +315,38 @@ func (s *Sale) Status() sale.Status {
 		Confirmed:   s.confirmed,
 		Waiting:     int64(s.line.len()),
 	}
+	if !s.initialized {
+		return st
+	}
+	w := &s.window
+	st.Phase, st.OpensAt, st.ClosesAt, st.Prequeued = w.phase, w.opensAt, w.closesAt, int64(w.pre.size)
+	if w.seed != nil {
+		st.DrawCommitment = w.commit
+		if w.drawn {
+			st.DrawSeed = hex.EncodeToString(w.seed)
+		}
+	}
+	return st
 }
 
 // User is where a user stands; unknown users are None. It applies no expiry.
 func (s *Sale) User(user string) sale.UserState {
 	st := sale.UserState{UserID: user, State: sale.None, Seq: s.seq, Sale: s.began}
+	if s.initialized {
+		st.Phase = s.window.phase
+	}
 	r := s.accounts.find(user)
 	if r == 0 {
 		return st
 	}
 	a := s.accounts.get(r)
 	st.State = a.state
-	if a.state == sale.Waiting {
+	switch {
+	case a.state == sale.Waiting:
 		st.Position = s.line.position(a.ticket)
-	} else if a.hold != nil {
+	case a.state == sale.Queued:
+		st.OpensAt, st.DrawCommitment = s.window.opensAt, s.window.commit
+	case a.hold != nil:
 		r := a.hold.snapshot()
 		st.Reservation = &r
 	}

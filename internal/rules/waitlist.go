@@ -140,3 +140,14 @@ func (w *waitlist) prefix(i int) int {
 }
 
 func lowbit(i int) int { return i & -i }
+
+// pushAll appends the accounts to the line in order, in O(n) however many:
+// the draw moves its whole pre-queue into the line in one step.
+func (w *waitlist) pushAll(refs []ref) {
+	for _, r := range refs {
+		w.accts.get(r).ticket = w.base + uint64(len(w.slots))
+		w.slots = append(w.slots, r)
+	}
+	w.size += len(refs)
+	w.rebuild()
+}

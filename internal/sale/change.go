@@ -29,6 +29,10 @@ type Call struct {
 	ReservationID string // confirm, cancel
 	Total         int64  // initialize
 	Reset         bool   // initialize
+	// Window is an initialize's opening and close (UTC, kept to
+	// Precision): zero times are none for a new sale, and leave the
+	// sale's as they are without Reset.
+	Window Window
 	// Claim marks a reserve made with no proof of who is asking: it is
 	// made only for a user new to the sale, so that whoever comes first
 	// with a name owns it, and is refused with ErrTokenRequired for a user
@@ -39,7 +43,14 @@ type Call struct {
 func (c Call) String() string {
 	switch c.Op {
 	case OpInitialize:
-		return fmt.Sprintf("initialize %d (reset %t)", c.Total, c.Reset)
+		w := ""
+		if !c.Window.OpensAt.IsZero() {
+			w += ", opens " + Stamp(c.Window.OpensAt)
+		}
+		if !c.Window.ClosesAt.IsZero() {
+			w += ", closes " + Stamp(c.Window.ClosesAt)
+		}
+		return fmt.Sprintf("initialize %d (reset %t%s)", c.Total, c.Reset, w)
 	case OpReserve:
 		if c.Claim {
 			return "reserve " + c.UserID + " (a new user)"

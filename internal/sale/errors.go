@@ -52,6 +52,11 @@ var (
 	// ErrTokenRequired: a reserve that proves no identity (Call.Claim)
 	// named a user the sale knows already, whose token it must show.
 	ErrTokenRequired = &Error{"token-required", "the user is known to this sale: their token is required"}
+	// ErrSaleClosed: the sale's window closed; it gives no more holds.
+	ErrSaleClosed = &Error{"sale-closed", "the sale has closed"}
+	// ErrScheduleConflict: an initialize moved a time of the sale's window
+	// that has already passed, or set one in the past.
+	ErrScheduleConflict = &Error{"schedule-conflict", "the sale's schedule cannot change that way"}
 	// ErrInvalid: an argument is out of range (the HTTP layer validates first,
 	// so this reaches a client only through a bug or a direct caller).
 	ErrInvalid = &Error{"invalid", "invalid argument"}
@@ -86,7 +91,7 @@ var (
 // errorList is every Error, the list that ErrorOf looks kinds up in.
 var errorList = []*Error{
 	ErrNotInitialized, ErrReservationNotFound, ErrNotWaiting, ErrAlreadyReserved,
-	ErrHoldExpired, ErrHoldCancelled, ErrAlreadyConfirmed, ErrInventoryConflict, ErrTokenRequired, ErrInvalid,
+	ErrHoldExpired, ErrHoldCancelled, ErrAlreadyConfirmed, ErrInventoryConflict, ErrTokenRequired, ErrSaleClosed, ErrScheduleConflict, ErrInvalid,
 	ErrKeyInFlight, ErrKeyMismatch, ErrUnavailable, ErrOutcomeUnknown, ErrEventsGone,
 }
 

@@ -35,6 +35,18 @@ const (
 	// EventExpired: hold ReservationID of UserID expired; its unit is
 	// released.
 	EventExpired EventKind = "expired"
+	// EventScheduled: the sale's window became OpensAt..ClosesAt (zero:
+	// none), its draw made with Seed (secret until the draw). It comes
+	// before the initialized event of a new sale.
+	EventScheduled EventKind = "scheduled"
+	// EventQueued: UserID joined the pre-queue of a scheduled sale.
+	EventQueued EventKind = "queued"
+	// EventDrawn: the sale opened. Everyone in the pre-queue is in the line
+	// in drawn order (sale.DrawOrder); the promoted events that follow in
+	// the same commit give the first of them holds.
+	EventDrawn EventKind = "drawn"
+	// EventClosed: the sale closed; nobody waits any more.
+	EventClosed EventKind = "closed"
 )
 
 // Event is one committed change. Seq numbers a sale's events one after
@@ -46,9 +58,12 @@ type Event struct {
 	At            time.Time // when it took effect
 	UserID        string
 	ReservationID string
-	Position      int64     // joined: the place taken; left: the place left
+	Position      int64     // joined: the place taken; left: the place left (0: the pre-queue)
 	ExpiresAt     time.Time // granted, promoted: when the new hold expires
 	Total         int64     // initialized
+	OpensAt       time.Time // scheduled
+	ClosesAt      time.Time // scheduled
+	Seed          []byte    // scheduled
 }
 
 // Feed is a sale's committed events in commit order. An event is in the feed

@@ -11,6 +11,9 @@
 //   - A released unit goes to the first user in the waitlist, who gets a fresh
 //     hold, or back to stock when nobody waits.
 //   - The waitlist is strict FIFO; positions are 1-based and current.
+//   - A sale with a window (window.go) takes no hold before it opens: users
+//     wait in a pre-queue with no place, and one draw orders them at the
+//     opening. After it closes, no hold is given and nobody waits.
 //   - A user has at most one of: an active hold, a purchase, a waitlist entry.
 //   - At every observable moment: Available+Held+Confirmed == Total, and
 //     Available > 0 implies Waiting == 0.
@@ -46,6 +49,18 @@ type Status struct {
 	Held        int64
 	Confirmed   int64
 	Waiting     int64
+
+	// The window, once initialized: Phase, the times (zero when none),
+	// and the pre-queue's size while scheduled.
+	Phase     Phase
+	OpensAt   time.Time
+	ClosesAt  time.Time
+	Prequeued int64
+	// DrawCommitment is the hex SHA-256 of the draw's seed, from the
+	// moment the sale is scheduled; DrawSeed is the seed in hex, revealed
+	// once the draw is made. Both are empty for a sale with no draw.
+	DrawCommitment string
+	DrawSeed       string
 }
 
 // Balanced reports whether the snapshot satisfies the sale's invariants.
@@ -63,6 +78,9 @@ const (
 	Waiting UserStateKind = "waiting"
 	Holding UserStateKind = "held"
 	Bought  UserStateKind = "confirmed"
+	// Queued: in a scheduled sale's pre-queue, with no place until the
+	// draw at the opening.
+	Queued UserStateKind = "queued"
 )
 
 // UserState is where one user stands. Position is set (1-based) when State is
@@ -80,13 +98,24 @@ type UserState struct {
 	// before any reset): two states with different Sales are of different
 	// sales, whatever else they share.
 	Sale uint64
+	// Phase is the sale's phase as of the state.
+	Phase Phase
+	// OpensAt and DrawCommitment are the draw a Queued user waits for.
+	OpensAt        time.Time
+	DrawCommitment string
 }
 
-// ReserveResult is the answer to Reserve: either a new hold (Reservation set)
-// or a place in the waitlist (Position set, 1-based). AlreadyWaiting says the
-// user was in line before this call, so the place is not a new one.
+// ReserveResult is the answer to Reserve: either a new hold (Reservation set),
+// a place in the waitlist (Position set, 1-based), or, before a scheduled
+// sale opens, a place in the pre-queue (Queued, with the draw's OpensAt and
+// DrawCommitment). AlreadyWaiting says the user was in line (or the
+// pre-queue) before this call, so the place is not a new one.
 type ReserveResult struct {
 	Reservation    *Reservation
 	Position       int64
 	AlreadyWaiting bool
+
+	Queued         bool
+	OpensAt        time.Time
+	DrawCommitment string
 }

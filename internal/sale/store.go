@@ -3,6 +3,7 @@ package sale
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -29,8 +30,11 @@ type Store interface {
 	//     users, and a total below held+confirmed fails with
 	//     *InventoryError. With reset, a new sale starts and all of that is
 	//     dropped.
+	//     c.Window sets the sale's opening and close (see window.go): a
+	//     time already passed cannot be moved (ErrScheduleConflict).
 	//   - Reserve gives the user a hold while units are available, or a
-	//     place in the line once sold out. A user already waiting gets their
+	//     place in the line once sold out; before a scheduled sale opens,
+	//     a place in the pre-queue; after it closes, ErrSaleClosed. A user already waiting gets their
 	//     current position; a user holding or owning a unit gets
 	//     *ConflictError wrapping ErrAlreadyReserved. ErrNotInitialized
 	//     before the first Initialize.
@@ -54,6 +58,11 @@ type Store interface {
 
 	// Status reads the sale's numbers at one instant.
 	Status(ctx context.Context) (Status, error)
+
+	// Entrants reads the draw's entrants, sorted by id: everyone in the
+	// pre-queue while the sale is scheduled, everyone the draw ordered
+	// once it is made, none for a sale with no draw.
+	Entrants(ctx context.Context) ([]string, error)
 
 	// Expire applies every expiry due now and reports how many holds
 	// expired. Every method already does this; a background sweeper calls it
@@ -100,6 +109,9 @@ type Config struct {
 	KeyTTL time.Duration
 	// MaxKeys bounds the keys kept at once; zero means DefaultMaxKeys.
 	MaxKeys int
+	// Seeds is where the secret seeds of draws come from; nil means
+	// crypto/rand. Tests give a known one, to predict a draw.
+	Seeds io.Reader
 }
 
 // WithDefaults returns cfg with every zero replaced by its default and the

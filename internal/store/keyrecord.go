@@ -19,6 +19,7 @@ func EncodeKeyRecord(r sale.KeyRecord) ([]byte, error) {
 	d := keyDoc{
 		Op: string(r.Call.Op), UserID: r.Call.UserID, ReservationID: r.Call.ReservationID,
 		Total: r.Call.Total, Reset: r.Call.Reset, Claim: r.Call.Claim,
+		OpensUS: toMicros(r.Call.Window.OpensAt), ClosesUS: toMicros(r.Call.Window.ClosesAt),
 	}
 	a := r.Answer
 	if a.Err != nil {
@@ -39,6 +40,9 @@ func EncodeKeyRecord(r sale.KeyRecord) ([]byte, error) {
 			d.Hold = &hd
 		}
 		d.Position, d.AlreadyWaiting = a.Reserve.Position, a.Reserve.AlreadyWaiting
+		if a.Reserve.Queued {
+			d.Queued = &queuedDoc{OpensUS: toMicros(a.Reserve.OpensAt), Commitment: a.Reserve.DrawCommitment}
+		}
 	case sale.OpConfirm, sale.OpCancel:
 		rd := toReservationDoc(a.Reservation)
 		d.Reservation = &rd
@@ -54,6 +58,7 @@ func DecodeKeyRecord(id sale.KeyID, at time.Time, doc []byte) (sale.KeyRecord, e
 	}
 	r := sale.KeyRecord{ID: id, At: at.UTC(), Call: sale.Call{
 		Op: sale.Op(d.Op), UserID: d.UserID, ReservationID: d.ReservationID, Total: d.Total, Reset: d.Reset, Claim: d.Claim,
+		Window: sale.Window{OpensAt: fromMicros(d.OpensUS), ClosesAt: fromMicros(d.ClosesUS)},
 	}}
 	// The answer was decided when the record was made (rules.Keyed).
 	r.Answer.At = r.At
@@ -73,6 +78,9 @@ func DecodeKeyRecord(id sale.KeyID, at time.Time, doc []byte) (sale.KeyRecord, e
 		r.Answer.Reserve.Reservation = &h
 	}
 	r.Answer.Reserve.Position, r.Answer.Reserve.AlreadyWaiting = d.Position, d.AlreadyWaiting
+	if q := d.Queued; q != nil {
+		r.Answer.Reserve.Queued, r.Answer.Reserve.OpensAt, r.Answer.Reserve.DrawCommitment = true, fromMicros(q.OpensUS), q.Commitment
+	}
 	if d.Reservation != nil {
 		r.Answer.Reservation = d.Reservation.reservation()
 	}
@@ -86,30 +94,67 @@ type keyDoc struct {
 	Total         int64  `json:"total,omitempty"`
 	Reset         bool   `json:"reset,omitempty"`
 	Claim         bool   `json:"claim,omitempty"`
+	OpensUS       int64  `json:"opens_us,omitempty"`
+	ClosesUS      int64  `json:"closes_us,omitempty"`
 
 	Err            *errDoc         `json:"err,omitempty"`
 	Status         *statusDoc      `json:"status,omitempty"`
 	Hold           *reservationDoc `json:"hold,omitempty"`
 	Position       int64           `json:"position,omitempty"`
 	AlreadyWaiting bool            `json:"already_waiting,omitempty"`
+	Queued         *queuedDoc      `json:"queued,omitempty"`
 	Reservation    *reservationDoc `json:"reservation,omitempty"`
 }
 
+// queuedDoc is a place in the pre-queue: the draw it waits for.
+type queuedDoc struct {
+	OpensUS    int64  `json:"opens_us"`
+	Commitment string `json:"commitment"`
+}
+
 type statusDoc struct {
-	Initialized bool  `json:"initialized"`
-	Total       int64 `json:"total"`
-	Available   int64 `json:"available"`
-	Held        int64 `json:"held"`
-	Confirmed   int64 `json:"confirmed"`
-	Waiting     int64 `json:"waiting"`
+	Initialized bool   `json:"initialized"`
+	Total       int64  `json:"total"`
+	Available   int64  `json:"available"`
+	Held        int64  `json:"held"`
+	Confirmed   int64  `json:"confirmed"`
+	Waiting     int64  `json:"waiting"`
+	Phase       string `json:"phase,omitempty"`
+	OpensUS     int64  `json:"opens_us,omitempty"`
+	ClosesUS    int64  `json:"closes_us,omitempty"`
+	Prequeued   int64  `json:"prequeued,omitempty"`
+	Commitment  string `json:"commitment,omitempty"`
+	Seed        string `json:"seed,omitempty"`
 }
 
 func toStatusDoc(s sale.Status) statusDoc {
-	return statusDoc{s.Initialized, s.Total, s.Available, s.Held, s.Confirmed, s.Waiting}
+	return statusDoc{
+		s.Initialized, s.Total, s.Available, s.Held, s.Confirmed, s.Waiting,
+		string(s.Phase), toMicros(s.OpensAt), toMicros(s.ClosesAt), s.Prequeued, s.DrawCommitment, s.DrawSeed,
+	}
 }
 
 func (d statusDoc) status() sale.Status {
-	return sale.Status{Initialized: d.Initialized, Total: d.Total, Available: d.Available, Held: d.Held, Confirmed: d.Confirmed, Waiting: d.Waiting}
+	return sale.Status{
+		Initialized: d.Initialized, Total: d.Total, Available: d.Available, Held: d.Held, Confirmed: d.Confirmed, Waiting: d.Waiting,
+		Phase: sale.Phase(d.Phase), OpensAt: fromMicros(d.OpensUS), ClosesAt: fromMicros(d.ClosesUS), Prequeued: d.Prequeued,
+		DrawCommitment: d.Commitment, DrawSeed: d.Seed,
+	}
+}
+
+// toMicros and fromMicros keep an optional time: the zero time is 0.
+func toMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
 }
 
 type reservationDoc struct {

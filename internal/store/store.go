@@ -315,6 +315,12 @@ func (s *Store) Status(ctx context.Context) (sale.Status, error) {
 	return read(ctx, s, get, expireThen(get))
 }
 
+// Entrants implements sale.Store.
+func (s *Store) Entrants(ctx context.Context) ([]string, error) {
+	get := func(r *rules.Sale) ([]string, error) { return r.Entrants(), nil }
+	return read(ctx, s, get, expireThen(get))
+}
+
 func expireThen[T any](get func(*rules.Sale) (T, error)) func(*rules.Sale, time.Time) (T, error) {
 	return func(r *rules.Sale, now time.Time) (T, error) {
 		r.Expire(now)

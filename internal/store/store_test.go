@@ -95,7 +95,7 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	if res, err := sale.Reserve(ctx, s, "bob"); err != nil || res.Reservation == nil {
 		t.Fatalf("reserve after the journal recovered: %+v, %v", res, err)
 	}
-	if st, err := s.Status(ctx); err != nil || st != (sale.Status{Initialized: true, Total: 2, Held: 2}) {
+	if st, err := s.Status(ctx); err != nil || st != (sale.Status{Initialized: true, Total: 2, Held: 2, Phase: sale.PhaseOpen}) {
 		t.Fatalf("status after recovery: %+v, %v", st, err)
 	}
 	if got := s.Stats().Failures; got == 0 {
@@ -279,7 +279,7 @@ func TestTwoStoresOneJournal(t *testing.T) {
 	}
 	sa, errA := a.Status(ctx)
 	sb, errB := b.Status(ctx)
-	want := sale.Status{Initialized: true, Total: 10, Held: 10, Waiting: 30}
+	want := sale.Status{Initialized: true, Total: 10, Held: 10, Waiting: 30, Phase: sale.PhaseOpen}
 	if errA != nil || errB != nil || sa != want || sb != want {
 		t.Fatalf("statuses %+v (%v) and %+v (%v), want %+v", sa, errA, sb, errB, want)
 	}

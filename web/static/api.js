@@ -16,6 +16,7 @@ export const problems = {
   unauthorized: "/problems/unauthorized",
   tokenRequired: "/problems/token-required",
   forbidden: "/problems/forbidden",
+  saleClosed: "/problems/sale-closed",
 };
 
 export const unreachable = "Cannot reach the shop; retrying…";
@@ -45,6 +46,8 @@ export function words(problem, retryAfter, tokenSent = false) {
       return "This browser is signed in under another name, and can act only for that one.";
     case problems.notInitialized:
       return "The sale has not started yet.";
+    case problems.saleClosed:
+      return "The sale has ended: nothing more is handed out.";
     case problems.rateLimited:
       return `Too many tries; wait ${retryAfter} ${plural(retryAfter, "second")}.`;
     case problems.unavailable:

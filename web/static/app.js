@@ -5,6 +5,12 @@
 // is shown only while the stream has said nothing newer, so that a slow
 // answer never hides a promotion that the stream already brought.
 //
+// A scheduled sale. Before its opening, Buy joins the pre-queue (a 202 with
+// status queued): the page counts down to the draw, and the stream's drawn
+// event brings the hold or the place the draw gave. From the close on (the
+// stream's closed event, or the panel's reading of GET /status, on arrival
+// too) the sale has ended for everyone but a holder, who may still confirm.
+//
 // Who the shopper is. By default the sale signs its own shopper tokens: the
 // first Buy under a name new to the sale is answered with that name's token
 // (shopper_token), which tokens.js keeps in this browser, and every later
@@ -30,12 +36,13 @@
 // shopper to sign in at the shop again.
 
 import { call, newKey, problems } from "./api.js";
+import { streamEvents } from "./events.js";
 import { nameProblem } from "./name.js";
-import { startPanel } from "./panel.js";
+import { panelNews, startPanel } from "./panel.js";
 import { takeShopToken } from "./shop.js";
 import { watch } from "./stream.js";
 import { forget, keep, recall, remember, tokenOf } from "./tokens.js";
-import { render, say } from "./view.js";
+import { render, salePhase, say } from "./view.js";
 
 // First of all: the token leaves the address bar.
 const fromShop = takeShopToken();
@@ -88,6 +95,9 @@ function listen() {
     onState(state, event) {
       heard = state;
       show(state, event);
+      if (streamEvents[event]?.phase !== undefined) {
+        panelNews();
+      }
     },
     onLink(trouble) {
       setLink(trouble || `Live updates for ${name}`, trouble ? "down" : "up");
@@ -169,8 +179,11 @@ async function buy(event) {
     if (!streamIsAhead()) show({ user_id: name, state: "held", reservation: res.data }, "held");
   } else if (res.status === 202) {
     if (!streamIsAhead()) {
-      show({ user_id: name, state: "waiting", waitlist_position: res.data.waitlist_position, estimated_wait_seconds: null }, "joined");
+      show(...accepted(name, res.data));
     }
+  } else if (res.problem.type === problems.saleClosed) {
+    salePhase("closed", performance.now());
+    say(res.words);
   } else if (res.problem.type === problems.alreadyReserved) {
     // Not an error to the shopper: they have one. The stream shows which,
     // or, while it is not open (too many tabs), one read of the user does.
@@ -184,6 +197,15 @@ async function buy(event) {
   } else {
     say(res.words, "bad");
   }
+}
+
+// accepted is the state a reserve's 202 tells of, and the event it stands
+// for: a place in the pre-queue of a scheduled sale, or in line.
+function accepted(name, data) {
+  if (data.status === "queued") {
+    return [{ user_id: name, state: "queued", opens_at: data.opens_at, draw_commitment: data.draw_commitment }, "queued"];
+  }
+  return [{ user_id: name, state: "waiting", waitlist_position: data.waitlist_position, estimated_wait_seconds: null }, "joined"];
 }
 
 async function settle(verb) {
@@ -204,9 +226,10 @@ async function settle(verb) {
   }
 }
 
+// leave takes the shopper out of the line or the pre-queue.
 async function leave() {
   const name = user;
-  const res = await act("DELETE", "/waitlist/" + encodeURIComponent(name), undefined, [$("leave")], tokenOf(name));
+  const res = await act("DELETE", "/waitlist/" + encodeURIComponent(name), undefined, [$("leave"), $("leave-prequeue")], tokenOf(name));
   if (!res) {
     return;
   }
@@ -221,7 +244,8 @@ $("buy-form").addEventListener("submit", buy);
 $("confirm").addEventListener("click", () => settle("confirm"));
 $("cancel").addEventListener("click", () => settle("cancel"));
 $("leave").addEventListener("click", leave);
-startPanel();
+$("leave-prequeue").addEventListener("click", leave);
+startPanel((status, askedAt) => salePhase(status.phase, askedAt));
 
 // The shop's sign-in names the shopper; otherwise a reload keeps following
 // the tab's name, and a new tab the name this browser used last, so that a

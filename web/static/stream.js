@@ -11,9 +11,8 @@
 // piece changes together: the newest event is the truth.
 
 import { busy, problems, readProblem, retryAfterSeconds, sleep, unreachable, words } from "./api.js";
+import { eventNames } from "./events.js";
 import { EventParser } from "./sse.js";
-
-const eventNames = new Set(["state", "joined", "position", "held", "promoted", "confirmed", "cancelled", "expired", "left", "reset"]);
 
 // Until the server's retry: says otherwise (it asks for 2 s).
 const defaultRetryMs = 2000;

@@ -10,10 +10,23 @@ type Schemas = components["schemas"];
 
 /** A unit held for a user until `expires_at` (201 of POST /reserve). */
 export type Hold = Schemas["Hold"];
-/** A place in the line (202 of POST /reserve). */
+/**
+ * The 202 of POST /reserve: a place in the line (`Waitlisted`) or in a
+ * scheduled sale's pre-queue (`Queued`), told apart by `status`.
+ */
+export type Accepted = Schemas["Accepted"];
+/** A place in the line (`status: waiting`). */
 export type Waitlisted = Schemas["Waitlisted"];
-/** Where a user stands: one of four shapes, told apart by `state`. */
+/**
+ * A place in a scheduled sale's pre-queue (`status: queued`): no place in
+ * the line until the draw at `opens_at`, whose `draw_commitment` is
+ * published from the start.
+ */
+export type Queued = Schemas["Queued"];
+/** Where a user stands: one of five shapes, told apart by `state`. */
 export type UserState = Schemas["UserState"];
+/** A user in a scheduled sale's pre-queue (`state: queued`). */
+export type UserQueued = Schemas["UserQueued"];
 export type Reservation = Schemas["Reservation"];
 export type Status = Schemas["Status"];
 /** An RFC 9457 problem; branch on its `type`. */

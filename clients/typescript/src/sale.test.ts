@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { bearer, connect, retryAfterSeconds, shopperClient, type Shopper, type UserState } from "./client.js";
-import { shown, where } from "./testing.js";
+import { shown, stateIn, streamEvents, where } from "./testing.js";
 
 const baseUrl = process.env["FLASHSALE_URL"];
 const adminToken = process.env["FLASHSALE_ADMIN_TOKEN"];
@@ -55,7 +55,7 @@ await test("a whole sale, through the typed client, each shopper with their toke
     const r = await api.POST("/initialize", { body: { total_inventory: 2, reset: true }, headers: admin });
     if (r.data === undefined) assert.fail(shown(r));
     assert.deepEqual(r.data, {
-      initialized: true, total_inventory: 2, available: 2, held: 0, confirmed: 0, waitlist_size: 0,
+      initialized: true, total_inventory: 2, available: 2, held: 0, confirmed: 0, waitlist_size: 0, phase: "open", prequeue_size: 0,
     });
   });
 
@@ -171,7 +171,10 @@ await test("a whole sale, through the typed client, each shopper with their toke
     try {
       assert.equal(own.response.status, 200);
       assert.match(own.response.headers.get("Content-Type") ?? "", /^text\/event-stream/);
-      assert.match(await firstEvent(own.response), /^event: state$/m);
+      const first = await streamEvents(own.response).next();
+      if (first.done === true) assert.fail("the stream ended before its first event");
+      assert.equal(first.value.event, "state");
+      assert.equal(stateIn(first.value.data), "held");
     } finally {
       stop.abort();
     }
@@ -215,7 +218,7 @@ await test("a whole sale, through the typed client, each shopper with their toke
 
     const status = await api.GET("/status");
     assert.deepEqual(status.data, {
-      initialized: true, total_inventory: 2, available: 0, held: 1, confirmed: 1, waitlist_size: 0,
+      initialized: true, total_inventory: 2, available: 0, held: 1, confirmed: 1, waitlist_size: 0, phase: "open", prequeue_size: 0,
     });
   });
 
@@ -261,21 +264,3 @@ await test("a whole sale, through the typed client, each shopper with their toke
     assert.equal(r.data?.status, "ok", shown(r));
   });
 });
-
-/** firstEvent reads a stream's answer up to the end of its first event. */
-async function firstEvent(response: Response): Promise<string> {
-  if (response.body === null) assert.fail("an event stream with no body");
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) assert.fail(`the stream ended before its first event: ${JSON.stringify(text)}`);
-    text += value;
-    // The first block may be only the stream's `retry:`.
-    const event = text.split("\n\n").find((block) => block.includes("event: "));
-    if (event !== undefined) {
-      reader.releaseLock();
-      return event;
-    }
-  }
-}

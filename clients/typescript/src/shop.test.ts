@@ -166,7 +166,7 @@ await test("a sale played with the shop's tokens, minted by jose", async (t) => 
     assert.equal(left.response.status, 204, shown(left));
     const status = await api.GET("/status");
     assert.deepEqual(status.data, {
-      initialized: true, total_inventory: 1, available: 0, held: 0, confirmed: 1, waitlist_size: 0,
+      initialized: true, total_inventory: 1, available: 0, held: 0, confirmed: 1, waitlist_size: 0, phase: "open", prequeue_size: 0,
     });
   });
 });

@@ -26,7 +26,7 @@ type Storage func(t *testing.T) Factory
 func RunDurable(t *testing.T, storage Storage) {
 	stop := watchdog(Timeout)
 	defer stop()
-	for _, tc := range durableTests {
+	for _, tc := range slices.Concat(durableTests, windowDurableTests) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, storage(t)) })
 	}
 }

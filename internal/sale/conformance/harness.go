@@ -139,7 +139,7 @@ func (h *harness) status() sale.Status {
 // wantStatus checks the numbers of an initialized sale.
 func (h *harness) wantStatus(total, available, held, confirmed, waiting int64) {
 	h.t.Helper()
-	want := sale.Status{Initialized: true, Total: total, Available: available, Held: held, Confirmed: confirmed, Waiting: waiting}
+	want := sale.Status{Initialized: true, Total: total, Available: available, Held: held, Confirmed: confirmed, Waiting: waiting, Phase: sale.PhaseOpen}
 	if got := h.status(); got != want {
 		h.t.Fatalf("status:\n got %+v\nwant %+v", got, want)
 	}

@@ -50,9 +50,9 @@ func seeds(t testing.TB, def int) []uint64 {
 }
 
 // workload is the shape of every history: small enough that porcupine
-// checks it in milliseconds.
+// checks it in milliseconds. Six users for two units crowd a draw.
 func workload(seed uint64) model.Workload {
-	return model.Workload{Seed: seed, Clients: 4, OpsPerClient: 40, Users: 6, Inventory: 2, Ticks: 12, Tick: time.Second, Keys: 3}
+	return model.Workload{Seed: seed, Clients: 4, OpsPerClient: 40, Users: 6, Inventory: 2, Ticks: 12, Tick: time.Second, Keys: 3, Windows: true}
 }
 
 // CheckTimeout bounds one check. A timeout is a failure, as in etcd's
@@ -66,7 +66,8 @@ func CheckHistory(t *testing.T, newStore Factory, seed uint64) (porcupine.CheckR
 	t.Helper()
 	w := workload(seed)
 	clock := clocktest.New(linStart)
-	s := newStore(t, sale.Config{HoldTTL: linTTL, Clock: clock})
+	// The draws' seed is the model's, so that it knows their order.
+	s := newStore(t, sale.Config{HoldTTL: linTTL, Clock: clock, Seeds: model.Seeds()})
 	defer func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -99,7 +100,8 @@ func CheckHistory(t *testing.T, newStore Factory, seed uint64) (porcupine.CheckR
 }
 
 // Linearizable records random concurrent histories against fresh stores
-// from newStore, with holds expiring in the middle of them, and has
+// from newStore, with holds expiring in the middle of them and sales
+// scheduled, drawn at their opening and closed there too, and has
 // porcupine check that each has a sequential order, consistent with real
 // time, that internal/model (the sale's specification) accepts answer for
 // answer. It fails t for every history that has none. histories is how many

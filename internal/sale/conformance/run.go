@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T, cfg sale.Config) sale.Store) 
 		{"Keys", keyTests},
 		{"SigningKeys", signingKeyTests},
 		{"Claims", claimTests},
+		{"Window", windowTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {

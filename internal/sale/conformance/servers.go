@@ -70,6 +70,10 @@ func (r *roundRobin) Leave(ctx context.Context, userID string) error {
 	return r.pick().Leave(ctx, userID)
 }
 
+func (r *roundRobin) Entrants(ctx context.Context) ([]string, error) {
+	return r.pick().Entrants(ctx)
+}
+
 func (r *roundRobin) Status(ctx context.Context) (sale.Status, error) { return r.pick().Status(ctx) }
 
 func (r *roundRobin) Expire(ctx context.Context) (int, error) { return r.pick().Expire(ctx) }

@@ -135,7 +135,7 @@ func (j *journal) Close() error {
 	return nil
 }
 
-const columns = "seq, kind, at, user_id, reservation_id, position, expires_at, total"
+const columns = "seq, kind, at, user_id, reservation_id, position, expires_at, total, opens_at, closes_at, seed"
 
 // Read implements store.Journal.
 func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
@@ -188,14 +188,14 @@ func scan(rows pgx.Rows) ([]sale.Event, error) {
 			seq     int64
 			kind    string
 			expires pgtype.Timestamptz
+			opens   pgtype.Timestamptz
+			closes  pgtype.Timestamptz
 		)
-		if err := rows.Scan(&seq, &kind, &e.At, &e.UserID, &e.ReservationID, &e.Position, &expires, &e.Total); err != nil {
+		if err := rows.Scan(&seq, &kind, &e.At, &e.UserID, &e.ReservationID, &e.Position, &expires, &e.Total, &opens, &closes, &e.Seed); err != nil {
 			return nil, classify(err)
 		}
 		e.Seq, e.Kind, e.At = uint64(seq), sale.EventKind(kind), e.At.UTC()
-		if expires.Valid {
-			e.ExpiresAt = expires.Time.UTC()
-		}
+		e.ExpiresAt, e.OpensAt, e.ClosesAt = timeOf(expires), timeOf(opens), timeOf(closes)
 		events = append(events, e)
 	}
 	return events, classify(rows.Err())
@@ -323,20 +323,24 @@ func (b *batch) queueEvents(q *pgx.Batch, events []sale.Event) {
 		posits   = make([]int64, n)
 		expires  = make([]pgtype.Timestamptz, n)
 		totals   = make([]int64, n)
+		opens    = make([]pgtype.Timestamptz, n)
+		closes   = make([]pgtype.Timestamptz, n)
+		seeds    = make([][]byte, n)
 		newest   = events[n-1].Seq
 		resetSeq uint64
 	)
 	for i, e := range events {
 		seqs[i], kinds[i], ats[i] = int64(e.Seq), string(e.Kind), e.At
 		users[i], ids[i], posits[i], totals[i] = e.UserID, e.ReservationID, e.Position, e.Total
-		expires[i] = pgtype.Timestamptz{Time: e.ExpiresAt, Valid: !e.ExpiresAt.IsZero()}
+		expires[i], opens[i], closes[i] = timestamptz(e.ExpiresAt), timestamptz(e.OpensAt), timestamptz(e.ClosesAt)
+		seeds[i] = e.Seed
 		if e.Kind == sale.EventReset {
 			resetSeq = e.Seq
 		}
 	}
 	queue(q, fmt.Sprintf("insert %d events", n), nil,
-		"INSERT INTO sale_events ("+columns+") SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::bigint[])",
-		seqs, kinds, ats, users, ids, posits, expires, totals)
+		"INSERT INTO sale_events ("+columns+") SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::bigint[], $9::timestamptz[], $10::timestamptz[], $11::bytea[])",
+		seqs, kinds, ats, users, ids, posits, expires, totals, opens, closes, seeds)
 	// The guard on last_seq makes a batch that did not follow the newest
 	// commit fail rather than fork the sale (the row lock already rules it
 	// out; this keeps it so should the lock ever be skipped).

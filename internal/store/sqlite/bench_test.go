@@ -96,7 +96,7 @@ func BenchmarkRestart1MWaiting(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if want := (sale.Status{Initialized: true, Total: units, Held: units, Waiting: waiting}); got != want {
+				if want := (sale.Status{Initialized: true, Total: units, Held: units, Waiting: waiting, Phase: sale.PhaseOpen}); got != want {
 					b.Fatalf("rebuilt %+v, want %+v", got, want)
 				}
 				if u, err := s.User(ctx, "user-"+strconv.Itoa(units+waiting)); err != nil || u.Position != waiting {
@@ -202,7 +202,7 @@ func TestBigBatchSurvivesReopen(t *testing.T) {
 	}
 	defer s.Close()
 	st, err := s.Status(t.Context())
-	if err != nil || st != (sale.Status{Initialized: true, Total: n, Held: n}) {
+	if err != nil || st != (sale.Status{Initialized: true, Total: n, Held: n, Phase: sale.PhaseOpen}) {
 		t.Fatalf("reopened: %+v, %v", st, err)
 	}
 	for id, want := range holds {

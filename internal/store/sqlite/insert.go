@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/flashsale/flashsale/internal/sale"
 )
@@ -12,7 +13,7 @@ import (
 // tens to hundreds of events; sending them as a few multi-row statements
 // instead of one statement per event saves the driver's per-call work
 // (binding, stepping, resetting, database/sql's bookkeeping) on all but one
-// call per chunk. 8 columns × 128 rows stays far below SQLite's 32,766
+// call per chunk. 11 columns × 128 rows stays far below SQLite's 32,766
 // parameters.
 const rowsPerInsert = 128
 
@@ -27,13 +28,10 @@ func (b *batch) write(ctx context.Context, events []sale.Event) error {
 			reset = e.Seq
 		}
 	}
-	if _, err := b.insert(ctx, "sale_events ("+columns+")", 8, len(events), func(args []any, i int) ([]any, error) {
+	if _, err := b.insert(ctx, "sale_events ("+columns+")", 11, len(events), func(args []any, i int) ([]any, error) {
 		e := events[i]
-		var expUS int64
-		if !e.ExpiresAt.IsZero() {
-			expUS = e.ExpiresAt.UnixMicro()
-		}
-		return append(args, int64(e.Seq), string(e.Kind), e.At.UnixMicro(), e.UserID, e.ReservationID, e.Position, expUS, e.Total), nil
+		return append(args, int64(e.Seq), string(e.Kind), e.At.UnixMicro(), e.UserID, e.ReservationID, e.Position,
+			micros(e.ExpiresAt), e.Total, micros(e.OpensAt), micros(e.ClosesAt), e.Seed), nil
 	}); err != nil {
 		return err
 	}
@@ -43,6 +41,14 @@ func (b *batch) write(ctx context.Context, events []sale.Event) error {
 		}
 	}
 	return nil
+}
+
+// micros is t in Unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }
 
 // insert adds n rows of width values to into ("table (columns)") in chunks

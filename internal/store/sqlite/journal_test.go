@@ -62,7 +62,7 @@ func TestResetInsideABatch(t *testing.T) {
 			t.Fatalf("replay: %v", err)
 		}
 	}
-	if st := replayed.Status(); st != (sale.Status{Initialized: true, Total: 3, Available: 2, Held: 1}) {
+	if st := replayed.Status(); st != (sale.Status{Initialized: true, Total: 3, Available: 2, Held: 1, Phase: sale.PhaseOpen}) {
 		t.Fatalf("replayed status %+v", st)
 	}
 }

@@ -143,7 +143,7 @@ func (j *journal) Close() error {
 	return err
 }
 
-const columns = "seq, kind, at_us, user_id, reservation_id, position, expires_us, total"
+const columns = "seq, kind, at_us, user_id, reservation_id, position, expires_us, total, opens_us, closes_us, seed"
 
 // Read implements store.Journal.
 func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
@@ -159,9 +159,17 @@ func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Eve
 			seq         int64
 			kind        string
 			atUS, expUS int64
+			opensUS     int64
+			closesUS    int64
 		)
-		if err := rows.Scan(&seq, &kind, &atUS, &e.UserID, &e.ReservationID, &e.Position, &expUS, &e.Total); err != nil {
+		if err := rows.Scan(&seq, &kind, &atUS, &e.UserID, &e.ReservationID, &e.Position, &expUS, &e.Total, &opensUS, &closesUS, &e.Seed); err != nil {
 			return nil, explain(err)
+		}
+		if opensUS != 0 {
+			e.OpensAt = time.UnixMicro(opensUS).UTC()
+		}
+		if closesUS != 0 {
+			e.ClosesAt = time.UnixMicro(closesUS).UTC()
 		}
 		e.Seq, e.Kind, e.At = uint64(seq), sale.EventKind(kind), time.UnixMicro(atUS).UTC()
 		if expUS != 0 {
