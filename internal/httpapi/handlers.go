@@ -72,16 +72,9 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 			Headers: generated.Reserve201ResponseHeaders{Location: "/reservations/" + r.ID, IdempotencyReplayed: replayedHeader(ans)},
 		}, nil
 	}
-	body, err := acceptedJSON(user, ans.Reserve, token)
-	if err != nil {
-		return nil, err
-	}
-	return generated.Reserve202JSONResponse{
-		Body: body,
-		Headers: generated.Reserve202ResponseHeaders{
-			Location: "/users/" + url.PathEscape(user), IdempotencyReplayed: replayedHeader(ans),
-		},
-	}, nil
+	return acceptedResponse(user, ans.Reserve, token, generated.Reserve202ResponseHeaders{
+		Location: "/users/" + url.PathEscape(user), IdempotencyReplayed: replayedHeader(ans),
+	}), nil
 }
 
 func (h *handlers) GetDrawEntrants(ctx context.Context, _ generated.GetDrawEntrantsRequestObject) (generated.GetDrawEntrantsResponseObject, error) {
