@@ -8,7 +8,8 @@
 #   make generate  regenerate generated/ from api/openapi.yaml
 #   make bench     store micro-benchmarks and the HTTP load comparison, memory, SQLite and
 #                  PostgreSQL (one server, then two on one database; $FLASHSALE_TEST_POSTGRES_DSN
-#                  or the local postgres://postgres@127.0.0.1:5432/test)
+#                  or the local postgres://postgres@127.0.0.1:5432/test); webhook delivery, and
+#                  /reserve with a dead webhook endpoint against none (bench-webhooks)
 #   make bench-sql the reliable-drivers query on 10M rows, with and without its index
 
 GO          ?= go
@@ -27,7 +28,7 @@ FUZZ_TARGETS = \
 	./internal/httpapi:FuzzPathIDs \
 	./internal/drivers:FuzzParseMonth
 
-.PHONY: run test test-go fuzz lint lint-openapi need-node generate check-generated bench bench-store need-wrk bench-http bench-sqlite bench-postgres bench-streams bench-sql build clean screenshots
+.PHONY: run test test-go fuzz lint lint-openapi need-node generate check-generated bench bench-store need-wrk bench-http bench-sqlite bench-postgres bench-streams bench-webhooks bench-sql build clean screenshots
 
 run:
 	$(GO) run ./cmd/flashsale --inventory 1 --admin-token $(ADMIN_TOKEN)
@@ -121,7 +122,7 @@ check-generated: generate
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-store bench-http bench-sqlite bench-postgres bench-streams
+bench: bench-store bench-http bench-sqlite bench-postgres bench-streams bench-webhooks
 
 # Store micro-benchmarks: parallel reserve (with and without an idempotency
 # key, into the line and into a scheduled sale's pre-queue) and confirm, the
@@ -184,6 +185,18 @@ bench-postgres: need-wrk build
 # arrives.
 bench-streams: build
 	bin/flashsale-load streams --server-bin bin/flashsale --streams 10000 --rounds 5
+
+# Webhooks (issue 27). First the deliverer alone: a sale and 20,000
+# reserves committed on the memory store, then on SQLite, and only then
+# delivery started, to a receiver in the same process that answers 204 at
+# once; events/s from the start to the last event's acceptance (the
+# issue's bound: at least 2,000), three times each. Then POST /reserve
+# under wrk with a dead webhook endpoint (a loopback port held and never
+# listened on) against the same server with none, in the same 3
+# alternating rounds as bench-http's, each run's GET /webhooks checked.
+bench-webhooks: need-wrk build
+	$(GO) test ./internal/webhook -run '^$$' -bench Delivery -benchmem -benchtime 20000x -count 3
+	bin/flashsale-load wrk --server-bin bin/flashsale --dead-webhook --rounds 3 --duration 10s --connections 64 --threads 2 --inventory 1000
 
 bench-sql:
 	$(GO) test ./internal/drivers -run '^$$' -bench ReliableDrivers -benchtime 5x -timeout 60m

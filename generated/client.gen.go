@@ -374,6 +374,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /waitlist/{user_id} (the `LeaveWaitlist` operationId).
 	LeaveWaitlist(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhooks Where each webhook endpoint stands
+	//
+	// Every endpoint the sale keeps a cursor for: the last event it
+	// acknowledged, how far behind the newest it is, which server
+	// delivers to it, its dead letters and its last error. Empty when the
+	// server was started without `--webhook-url`.
+	//
+	// Corresponds with GET /webhooks (the `GetWebhooks` operationId).
+	GetWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDrawEntrants The draw's entrants, one user id a line
@@ -781,6 +791,26 @@ func (c *Client) GetUserEvents(ctx context.Context, userId UserID, params *GetUs
 // Corresponds with DELETE /waitlist/{user_id} (the `LeaveWaitlist` operationId).
 func (c *Client) LeaveWaitlist(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLeaveWaitlistRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhooks Where each webhook endpoint stands
+//
+// Every endpoint the sale keeps a cursor for: the last event it
+// acknowledged, how far behind the newest it is, which server
+// delivers to it, its dead letters and its last error. Empty when the
+// server was started without `--webhook-url`.
+//
+// Corresponds with GET /webhooks (the `GetWebhooks` operationId).
+func (c *Client) GetWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhooksRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1231,6 +1261,33 @@ func NewLeaveWaitlistRequest(server string, userId UserID) (*http.Request, error
 	return req, nil
 }
 
+// NewGetWebhooksRequest constructs an http.Request for the GetWebhooks method
+func NewGetWebhooksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1577,6 +1634,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /waitlist/{user_id} (the `LeaveWaitlist` operationId).
 	LeaveWaitlistWithResponse(ctx context.Context, userId UserID, reqEditors ...RequestEditorFn) (*LeaveWaitlistResponse, error)
+
+	// GetWebhooksWithResponse Where each webhook endpoint stands
+	//
+	// Every endpoint the sale keeps a cursor for: the last event it
+	// acknowledged, how far behind the newest it is, which server
+	// delivers to it, its dead letters and its last error. Empty when the
+	// server was started without `--webhook-url`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /webhooks (the `GetWebhooks` operationId).
+	GetWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebhooksResponse, error)
 }
 
 // GetDrawEntrantsResponse401Headers the declared response headers of an HTTP 401 response for GetDrawEntrants
@@ -2680,6 +2749,82 @@ func (r LeaveWaitlistResponse) ContentType() string {
 	return ""
 }
 
+// GetWebhooksResponse401Headers the declared response headers of an HTTP 401 response for GetWebhooks
+type GetWebhooksResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetWebhooksResponse503Headers the declared response headers of an HTTP 503 response for GetWebhooks
+type GetWebhooksResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoints
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWebhooksResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhooksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhooksResponse) GetJSON200() *WebhookEndpoints {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWebhooksResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWebhooksResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetWebhooksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDrawEntrantsWithResponse The draw's entrants, one user id a line
 //
 // Everyone in the draw, sorted by user id, one a line: while the sale
@@ -3059,6 +3204,24 @@ func (c *ClientWithResponses) LeaveWaitlistWithResponse(ctx context.Context, use
 		return nil, err
 	}
 	return ParseLeaveWaitlistResponse(rsp)
+}
+
+// GetWebhooksWithResponse Where each webhook endpoint stands
+//
+// Every endpoint the sale keeps a cursor for: the last event it
+// acknowledged, how far behind the newest it is, which server
+// delivers to it, its dead letters and its last error. Empty when the
+// server was started without `--webhook-url`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /webhooks (the `GetWebhooks` operationId).
+func (c *ClientWithResponses) GetWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebhooksResponse, error) {
+	rsp, err := c.GetWebhooks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhooksResponse(rsp)
 }
 
 // ParseGetDrawEntrantsResponse parses an HTTP response from a GetDrawEntrantsWithResponse call
@@ -4155,6 +4318,76 @@ func ParseLeaveWaitlistResponse(rsp *http.Response) (*LeaveWaitlistResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers LeaveWaitlistResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhooksResponse parses an HTTP response from a GetWebhooksWithResponse call
+func ParseGetWebhooksResponse(rsp *http.Response) (*GetWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoints
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetWebhooksResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetWebhooksResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

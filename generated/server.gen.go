@@ -291,6 +291,66 @@ func (e WaitlistedStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookSaleEventType.
+const (
+	WebhookSaleEventTypeSaleClosed      WebhookSaleEventType = "sale.closed"
+	WebhookSaleEventTypeSaleDrawn       WebhookSaleEventType = "sale.drawn"
+	WebhookSaleEventTypeSaleInitialized WebhookSaleEventType = "sale.initialized"
+	WebhookSaleEventTypeSaleReset       WebhookSaleEventType = "sale.reset"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSaleEventType enum.
+func (e WebhookSaleEventType) Valid() bool {
+	switch e {
+	case WebhookSaleEventTypeSaleClosed:
+		return true
+	case WebhookSaleEventTypeSaleDrawn:
+		return true
+	case WebhookSaleEventTypeSaleInitialized:
+		return true
+	case WebhookSaleEventTypeSaleReset:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserEventType.
+const (
+	WebhookUserEventTypeUserCancelled WebhookUserEventType = "user.cancelled"
+	WebhookUserEventTypeUserConfirmed WebhookUserEventType = "user.confirmed"
+	WebhookUserEventTypeUserExpired   WebhookUserEventType = "user.expired"
+	WebhookUserEventTypeUserGranted   WebhookUserEventType = "user.granted"
+	WebhookUserEventTypeUserJoined    WebhookUserEventType = "user.joined"
+	WebhookUserEventTypeUserLeft      WebhookUserEventType = "user.left"
+	WebhookUserEventTypeUserPromoted  WebhookUserEventType = "user.promoted"
+	WebhookUserEventTypeUserQueued    WebhookUserEventType = "user.queued"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserEventType enum.
+func (e WebhookUserEventType) Valid() bool {
+	switch e {
+	case WebhookUserEventTypeUserCancelled:
+		return true
+	case WebhookUserEventTypeUserConfirmed:
+		return true
+	case WebhookUserEventTypeUserExpired:
+		return true
+	case WebhookUserEventTypeUserGranted:
+		return true
+	case WebhookUserEventTypeUserJoined:
+		return true
+	case WebhookUserEventTypeUserLeft:
+		return true
+	case WebhookUserEventTypeUserPromoted:
+		return true
+	case WebhookUserEventTypeUserQueued:
+		return true
+	default:
+		return false
+	}
+}
+
 // Accepted The 202 of `POST /reserve`: a place in line (`Waitlisted`,
 // `status: waiting`) or in a scheduled sale's pre-queue (`Queued`,
 // `status: queued`).
@@ -682,6 +742,93 @@ type Waitlisted struct {
 
 // WaitlistedStatus defines model for Waitlisted.Status.
 type WaitlistedStatus string
+
+// WebhookEndpoint defines model for WebhookEndpoint.
+type WebhookEndpoint struct {
+	// Cursor The last event the endpoint acknowledged (or that was dead-lettered); delivery resumes after it.
+	Cursor int64 `json:"cursor"`
+
+	// DeadLetters Events given up on after `--webhook-max-age`; each was logged with its `webhook-id`.
+	DeadLetters int64 `json:"dead_letters"`
+
+	// Holder The server that delivers to the endpoint, while its lease lasts.
+	Holder *string `json:"holder,omitempty"`
+
+	// Lag Events committed after the cursor (not all of them are sent).
+	Lag int64 `json:"lag"`
+
+	// LastError Why the last failed delivery failed; absent once one succeeds after it.
+	LastError   *string    `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	LeaseUntil  *time.Time `json:"lease_until,omitempty"`
+	Url         string     `json:"url"`
+}
+
+// WebhookEndpoints defines model for WebhookEndpoints.
+type WebhookEndpoints struct {
+	Endpoints []WebhookEndpoint `json:"endpoints"`
+
+	// NewestEvent The sequence number of the newest committed event, as this server knows it.
+	NewestEvent int64 `json:"newest_event"`
+}
+
+// WebhookEvent The body of every webhook call: what happened (`type`), when
+// (`timestamp`, the event's own time, not the call's), and where it
+// left the user or the sale (`data`). Told apart by `type`: the
+// `user.*` events carry the user's state, the `sale.*` events the
+// sale's status.
+type WebhookEvent struct {
+	union json.RawMessage
+}
+
+// WebhookSaleEvent defines model for WebhookSaleEvent.
+type WebhookSaleEvent struct {
+	Data      Status    `json:"data"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type `sale.reset`: a new sale began, everything before it is void.
+	// `sale.initialized`: the stock (or the schedule) was set.
+	// `sale.drawn`: the sale opened and the draw ordered the
+	// pre-queue (`draw_seed` is in the status from now on).
+	// `sale.closed`: the sale closed; nobody waits any more.
+	Type WebhookSaleEventType `json:"type"`
+}
+
+// WebhookSaleEventType `sale.reset`: a new sale began, everything before it is void.
+// `sale.initialized`: the stock (or the schedule) was set.
+// `sale.drawn`: the sale opened and the draw ordered the
+// pre-queue (`draw_seed` is in the status from now on).
+// `sale.closed`: the sale closed; nobody waits any more.
+type WebhookSaleEventType string
+
+// WebhookUserEvent Example: {"data":{"reservation":{"created_at":"2026-12-07T14:41:06.440087Z","expires_at":"2026-12-07T14:46:06.440087Z","reservation_id":"BAFSMSunZDxAWYiM6qZq_g","status":"held","user_id":"bob"},"state":"held","user_id":"bob"},"timestamp":"2026-12-07T14:41:06.440087Z","type":"user.promoted"}
+type WebhookUserEvent struct {
+	// Data Where a user stands, one of five shapes told apart by `state`:
+	// `none` (nothing in this sale, or only a hold that ended),
+	// `queued` (in a scheduled sale's pre-queue, waiting for the draw),
+	// `waiting` (a place in line), `held` (a hold) or `confirmed` (a
+	// purchase). Each shape has exactly the members its state has, so a
+	// typed client that checks `state` gets `waitlist_position` as a
+	// number, or `reservation` as present, without a cast.
+	Data      UserState `json:"data"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type `user.queued`: joined a scheduled sale's pre-queue.
+	// `user.joined`: joined the line. `user.granted`: got a hold on a
+	// unit in stock. `user.promoted`: got a hold from the head of the
+	// line (the shopper has until `expires_at` to confirm: tell them).
+	// `user.confirmed`: bought. `user.cancelled`, `user.expired`: the
+	// hold ended. `user.left`: left the line or the pre-queue.
+	Type WebhookUserEventType `json:"type"`
+}
+
+// WebhookUserEventType `user.queued`: joined a scheduled sale's pre-queue.
+// `user.joined`: joined the line. `user.granted`: got a hold on a
+// unit in stock. `user.promoted`: got a hold from the head of the
+// line (the shopper has until `expires_at` to confirm: tell them).
+// `user.confirmed`: bought. `user.cancelled`, `user.expired`: the
+// hold ended. `user.left`: left the line or the pre-queue.
+type WebhookUserEventType string
 
 // BadRequest RFC 9457 problem details, with extension members.
 type BadRequest = Problem
@@ -1105,6 +1252,68 @@ func (t *UserState) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsWebhookUserEvent returns the union data inside the WebhookEvent as a WebhookUserEvent
+func (t WebhookEvent) AsWebhookUserEvent() (WebhookUserEvent, error) {
+	var body WebhookUserEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookUserEvent overwrites any union data inside the WebhookEvent as the provided WebhookUserEvent
+func (t *WebhookEvent) FromWebhookUserEvent(v WebhookUserEvent) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebhookUserEvent performs a merge with any union data inside the WebhookEvent, using the provided WebhookUserEvent
+func (t *WebhookEvent) MergeWebhookUserEvent(v WebhookUserEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebhookSaleEvent returns the union data inside the WebhookEvent as a WebhookSaleEvent
+func (t WebhookEvent) AsWebhookSaleEvent() (WebhookSaleEvent, error) {
+	var body WebhookSaleEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookSaleEvent overwrites any union data inside the WebhookEvent as the provided WebhookSaleEvent
+func (t *WebhookEvent) FromWebhookSaleEvent(v WebhookSaleEvent) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebhookSaleEvent performs a merge with any union data inside the WebhookEvent, using the provided WebhookSaleEvent
+func (t *WebhookEvent) MergeWebhookSaleEvent(v WebhookSaleEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WebhookEvent) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebhookEvent) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetDrawEntrants The draw's entrants, one user id a line
@@ -1140,6 +1349,9 @@ type ServerInterface interface {
 	// LeaveWaitlist Leave the waitlist
 	// (DELETE /waitlist/{user_id})
 	LeaveWaitlist(w http.ResponseWriter, r *http.Request, userId UserID)
+	// GetWebhooks Where each webhook endpoint stands
+	// (GET /webhooks)
+	GetWebhooks(w http.ResponseWriter, r *http.Request)
 }
 
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
@@ -1209,6 +1421,12 @@ func (_ Unimplemented) GetUserEvents(w http.ResponseWriter, r *http.Request, use
 // LeaveWaitlist Leave the waitlist
 // (DELETE /waitlist/{user_id})
 func (_ Unimplemented) LeaveWaitlist(w http.ResponseWriter, r *http.Request, userId UserID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetWebhooks Where each webhook endpoint stands
+// (GET /webhooks)
+func (_ Unimplemented) GetWebhooks(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1573,6 +1791,20 @@ func (siw *ServerInterfaceWrapper) LeaveWaitlist(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// GetWebhooks operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhooks(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhooks(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -1715,6 +1947,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/draw/entrants", wrapper.GetDrawEntrants)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/webhooks", wrapper.GetWebhooks)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/healthz", wrapper.GetHealth)
@@ -3178,6 +3413,77 @@ func (response LeaveWaitlist503ApplicationProblemPlusJSONResponse) VisitLeaveWai
 	return err
 }
 
+type GetWebhooksRequestObject struct {
+}
+
+type GetWebhooksResponseObject interface {
+	VisitGetWebhooksResponse(w http.ResponseWriter) error
+}
+
+type GetWebhooks200JSONResponse WebhookEndpoints
+
+func (response GetWebhooks200JSONResponse) VisitGetWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhooks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhooks401ApplicationProblemPlusJSONResponse) VisitGetWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhooks500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhooks500ApplicationProblemPlusJSONResponse) VisitGetWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhooks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhooks503ApplicationProblemPlusJSONResponse) VisitGetWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetDrawEntrants The draw's entrants, one user id a line
@@ -3213,6 +3519,9 @@ type StrictServerInterface interface {
 	// LeaveWaitlist Leave the waitlist
 	// (DELETE /waitlist/{user_id})
 	LeaveWaitlist(ctx context.Context, request LeaveWaitlistRequestObject) (LeaveWaitlistResponseObject, error)
+	// GetWebhooks Where each webhook endpoint stands
+	// (GET /webhooks)
+	GetWebhooks(ctx context.Context, request GetWebhooksRequestObject) (GetWebhooksResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -3551,257 +3860,309 @@ func (sh *strictHandler) LeaveWaitlist(w http.ResponseWriter, r *http.Request, u
 	}
 }
 
+// GetWebhooks operation middleware
+func (sh *strictHandler) GetWebhooks(w http.ResponseWriter, r *http.Request) {
+	var request GetWebhooksRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhooks(ctx, request.(GetWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhooks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhooksResponseObject); ok {
+		if err := validResponse.VisitGetWebhooksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H0Lcxu3luZfQXGnyqRuk6IoyYmpulWjOHasxI87ljzeummPG2SDYkdNgGmAoplYVftr9oftL9k65wBo",
-	"9IN6Wb5JdudWzcSSutF4nHNwnt/5vTNVi6WSQhrdGf/eEZ/4YpkL/PdPYnMi32kB/9arxYIXm864czYX",
-	"bJYV2rBC/LoS2rB1ZubMzDPNLsSGZZppk+U5K1ZSZvK8E3Uueb7CUVJheJZ3xh1efTlLxWKpjJDTDY4R",
-	"d74Vw/0n33wr+gfD9LB/sC++7U+mT/b7j799csAPv5k92R8dxJ3Gx45YIUyxYZlknC3UQkjDjGLnwrDM",
-	"aMalXouiE3W04WalO+OD4ZOoYzKTi864c1KbRSbZSotO1DGbJfx9d1moSS4WejeYb/9CbPqZ7MOTV1dX",
-	"UWcueCoK3MBgwLdimfONSGkX9LTIliZTsjPuJKZYiYSt50LSJtIkYWlmLtiFWBr3K6MYl0zwIs9E4XYw",
-	"lnb/BdN8IVgSfLX/k9gkEdOwDfycZ3LMpDLzTJ6zNddsOufyXKRssoklftoOOWDHE3xHmbko1pkWg1jC",
-	"rk3nYsGRTORq0Rn/DFP/4PdnolQuuOzALjjaeQvHcTwzomiu/BQ+gZNP2jc0YUrmmzHTYqpkqmH9a54Z",
-	"NhEzVYhYaiFTWItfuyMqXGvE1vNsijsjgQJoPyuk+0jHkva2vsBFJrMFrHHPLy+TRpyLApd3/bLaZstM",
-	"sYG54tQGnagDU8gKoAjYxVt/+yrqLHnBF8I0iewnsWlO5xhpGZY+zTPY8QW/EJqtlmymCqakYNwYsQAq",
-	"M0SARBaMyxQoJ4U9ov1cSUsxER2buBTFxnKcmrHMsC5n796dfM/WwJOp6o3hw7FslRcCJ1aspI4qI+FR",
-	"ldxKO2apvELcjqfGDFlowPZgzx8fwAIKPoUNgmnlwsA/o1im2TmNm7Kk/3Ew/tvu35OIiQyonE14IVi3",
-	"zj1j5iRREjGuY3lqimwpHmm7mxq3iGWmx1TBuGacaVOspmZViLQ/y0Sewi/g5DPJUrWa5CKWv66UEbrt",
-	"a6XkiztJxN4+f8q+fXKwF+F+nTw7e87Sgs+QcGeqWPQGDOSxHQ9WIJVhS14YWLnd4zFLKsPCBsQy8QvD",
-	"9zwPXYjNgB3LDYkJkWsRodRZLM2GoSSHleKxkqhjZp1NBcirg+GQJZm85HmW9u1pJwN2KgSLiWVgSM1n",
-	"It/EHcYn6lLgOth6zg3DC2RpIiTMuVqzXMnzCI9L8OkcZvZIMz1VSyuP7GXVGd/quuhEnQwYgmbdiTqS",
-	"L2piH86gIgb+rRCzzrjzP3bLW3KX/qp3a4xHYkGL4pID551832RFOKosBTJfFRLlLkv+8eb0jO0W+KJI",
-	"jtje6FtWcJmqBZtkRkdswrV4fLAq8kFlxfu/jvrfrI/hf/rJf3waymcHm8mxW+OSm3m5wqKc1scsvVb2",
-	"XLfg6upgve+0KLYtVM/VcimKR5pl6RHJH57nomCLlQahyAycuX2KdYmmGE8XmexVl8rzbCraV7bSoviS",
-	"JdkFoFgthF4qqUn3+Y6nb4mA4aepkkZI/CdfLvNsipvg9IG//aJh1VXlybIB/LOp/jhJOFHphs1Bakgm",
-	"ikIVY5YqoeUjkNJmOmc0zzFbFmopCgOakV0yKT+LTGvSsUqNZhhoNDQJJ3lbVZkqu9JW3G7z/kFj0CtN",
-	"AnCLhBWhWKIl4RWTqukKlbNuQ170Bp2rqPNcFZMsTYW85/bPwvebB4CTMOpCSNxFnueq2DzSR4wjlYJo",
-	"WhmGhOfpdcFTQXcX/v6Rruz6frnr5dxb9ruc2MPtNE4ZNEeatUS1DXRX4CkukbHgoof/0qKBfXQsu4mf",
-	"TtIbsNeBbpgqiVL2KqppGK8yjQd5z4NZBK83z2XK5VTkrF24bbMVLvbizrjx+5UWKd4kbj8cPXanChSS",
-	"xZav9I7oSudMijWOhIPgTyUf+YMfjbYbENumcBuTwu/Tw5FJwzLAg4ZJkj6XSVS78IKNwnnH0u+dWwmI",
-	"YRasDCRZDzRupUVgwQDbA6/FUklQmrrJtnW20R/d/c5igVFAPxjT+YQGi2VLd2KkFCVEVQnTfKNJw0Ct",
-	"BU4GvkBKqTsjR+vSiELy/N5Sv3y9TeoIhvd8wWY8y0VKFh1sFt2QeAfghTARQrJcnZ+LNKC2w6pwp2+5",
-	"IfHldhFvJ/UwpHTMJqtzpiRTq4LpLBUoxOkTSY8WYqd0IcRS4w+ZPEe5HugQr5V5rlYyvedWy+D15lZL",
-	"xQKth23VlkoBflDubDBJpOAZfqdlZ4NP9KUyfXrwYbb5dXUF1mgCNTll3aT1y/bubNnjn8TS/Pc+P+A+",
-	"M9hRb8l6AflIt/lf8uxCWBPXeXLQ2soFS8U0S4Ume6bdddQPfUdti7Sv7ba5m3DBp6Rkv5N8ZeaqyH4T",
-	"92U61B7eelW7jSJQ7SDNCQw6qdYSxByKa1jykRPf3kSwOomZi6zw/hmUIHa74ILimh3b2dNBfSd4AYYD",
-	"L/U4oKHz7BLGApM0Ylqh3pMrbUBgucsqFZcwvSmX8MZEsDlPyc3Qq5DqXkmqp5WpemOjhVbxib5/AvZ/",
-	"Vdv49pthQguqrAZV47H9HdwLVltm05xnCz0unxaflnZGrfOvnH3LrCtTfDDGCpcUMetuMtbW9+tj3ST8",
-	"fNIbs3UBpn8s7aoq2gjLtF6JArWPVZoJCSet4Co6t0Y1ty4v/E4sV5KoUIECZmC8AXtT0Jg1+zti3OnN",
-	"lkHhVR3LKV+Q8g8aNlEqbX03qR540mvw8vv37/tAu0Ia4DHR4gO2xFwIni/+HndmOddz+Dw6gcjzhdf7",
-	"32NnWH7Ez8Yd6znmsaT5gGZD/l6Z1nb57fOn7PE3h0M7w+0Ws6UO8lvB0V5FnTOlXvLiXNxbcJSvt5N/",
-	"xSZ2Nhc3bAHMuzc8+Pbwm8dssjGiYnft7YfXSTCCUYrl+MUWaocn+kapPj3xcCo2fjrTTIH2s8deZd+x",
-	"blL9mr2kH0AY3yxWuD169Ko0BEwgxf4sMuMV+TOAVVEE2Jk7VquKicFd2ew4X4MpcB23De7MGO8kv+RZ",
-	"zie5uP85hiNssRtAGJU3lgvdFNn53DCp1keVyA5YT0EsbE9XjIiAZ05BN58KFs6h/aj9nx+OW2BNjzTT",
-	"RhX83K/O8At0MS/gv+mqgI8y7qISfsGxRHpw04JbA6zXNNMXQNyzVZ7DKPg7bviEa1RIUrWW3tKMZSh5",
-	"uL6w9nppgKLshVtLfJoKnDteDc62jCXsqtBjF78T5ce0AZUhtTqMjQDAE4ssTXPB1CyWU7VYZMa4IFYQ",
-	"eQmsqKla5SkpyJlMGfp4ZkYUa16kOpbrucBrEQfA8XD+C56KKBx1wTdszi9B21kuBVyV3ULwlPRXXEZb",
-	"qMpGGCrhNRhJr6ZTAauDmcQyQfd+H0NiiQvYDdgxOxzu4zUkyB50SjOXTUV57I4DqLYa1CwjRaqIWDaj",
-	"y326Mn01mwWrjiV66XBSjOd5VAb+rOZdTiEzjZs6WMRNynYQAbRiQK+WS1UYkb4SacbPkIXuKQ/8UHe9",
-	"LoMvwMgROWDEJ7O7zHkmKzfnYSjp/RfZAmbPUAK0CgL/ZB+f7OMjD3+DwsR/PH3zGqV+2zfxHvVfxY07",
-	"ngKPtgXZYeTRcMTUrK7xjRlny5yDtSJZnknBusl7npk800akSRTLhLZsjNHcTJ4nGOrDDAP4drrKRepE",
-	"2bIQ/V9XYgWj/Af8tzrCr/Qrq4ClGUxxkUluFNLbgi+XcLGMf+/Qk9v2kIbuRB07pW3PlQsBlcMFEV5T",
-	"7MRSwlXUUVK8mXXGP19/cJXBrn/Uzu/qw1XU+b7g66fIoAvLB82jmYtP7PTFcX90+NjFLdOCrx9ptj/q",
-	"g87HtAArYLma5Jmeg5Qu1IIkl8vycHckmJnuWCIn0bjcoBCXRhR6zJScilgm8I2PMHJC6tCl4PiSfXrK",
-	"JZvOxfTCmhLG5WTAK7GczpUmmS99wgS5inEeKGOkwoXUw5VPZt+IQz45+JYPJ4ePxRM+PUhHk295Okon",
-	"6ZPZXjr5drY3G073J9N9PjqYfMsP029n4vHkMN2fTSZ7naiz5MaIAjbwv34e9p/w/uzD748Prv6tZFqn",
-	"pUSdF4LnBj3uPE0z2Hee/4OIIQORM+O5Fp4+MpJCTlD4ZI+Ouuh8aIx+FepLP7u3yufU5BcxNTgLlac3",
-	"zqGNbfda2HbAToxmlrES1k3mIk+THjMizzUcFRIIj+V1vM2SkqUnlCOB4ofnePfPVBFLF+ZHEjgXRGhm",
-	"reDJTGjGNRm1GxeUru4iGbD6I99G+SpPA/Pd0XUGlr42XKLfYiVzoTWzcQuwcW0CTGYG7Bn6lUy2EKRf",
-	"ZJod/+MExnx39pQ8L6ByTAtFtzLNcqaKBcypk3Ij+vB2G+HUAsd3iw9HHevfIVP1preth+UMn72KWugP",
-	"jriFAiMfBb5tsLdKso3oeBlUtnOIwmNsI+2bcnD2+luzUlh7Ugpmo9A1U08a4dKnhdjUEut0vz4L5J4p",
-	"Ewv+6aWQ5yA+Hj+OOotMuh/3KkKoG3d+Pu7/k/d/G/afDD7CMvofft+LHh9cxZ3P2/7Ua5VXJzIzGc+z",
-	"30QQg7+D6JrmSm/hufdOTSd7Ch88svpiopZCwmuJde9mMuChWN6TidyoN00Gn2NdLYQTdpnfh6R3RJrr",
-	"w0wJSN5sTUVMC7XU1l8N8gnu3WI655osk7WVoHCbokc7ZdrwwuhYUgQOVlOmEBYswUNKxuVSz5UAsVkq",
-	"+VKsY2mU4Tkto55RGHXwjx8zeSmkUUULj72TwEZwAeP3w73IpHlsadkm1g3d/6Iy227YmukXSor6HNpE",
-	"gVNvG/MDnn1ycPgNs7o0I3Veu1y6T0ZIDfblQiwmotCDxl3i9P/fmwdKl8VU2NQHWvaqyPqFmIlCyOnX",
-	"EO/h66W0vuUQp177LF/153P45ElwMJTSUjsab7y07IaxttctzJAzsl5q52yNH/xAdJ1OE47SOPGTVEiT",
-	"zUBLQBmMxvvMn3+Xs3dvT5g/oYgVIucmuxQuXhJL8gD0jtik4HI6Z4pueLLJDXlGrEqilkGgW/DpPJYL",
-	"wcFkBg6NOzDH1GUtxh14qRBsPd9YlRa1WxSIVpS4a3d7rlC0zRkYbY+HRK25MOFvywBfdGMIsP6es4fC",
-	"3y+EmasUX+J5rtai+VopaKt/43kheLrpW62z+kcQjf0y7FL7A2Wy5FsG9Kpc5a9esuDf82xa3WKQa306",
-	"oervrbnT/taWXPVouzs8utnej26TuVI5PriO8myRmQZ5qP6Cy01fm0Lwha5tiM1ciLb4IivbQAP0Z6s8",
-	"b6qJUedTHyi6f8kLzH4C0rb5cW89Pddc3meVcGdUyezy6QvtSQ34wHtPjq+QCF8rc+xJ8LUyJxW6Oybi",
-	"eFsSG5hMzzyFwU9PA7Kyzz8NaOnEUdDTkhROeS6eOqo5tbQS/L2qvFLFR9T5TqUbH/PZ4t7amhoWdd5y",
-	"I1764z5T6hWXm1N/xCflwb6rHKd95Dme4VXUsZ6Eu5mNJ6RVlc4YNWs4a8Zgm5NxuJImy73TgXETy1IV",
-	"jNgaBSUviuwSM6Jt+cVktdHO595m+aFzYVpxfFx3H9XcJFdRZyG05hQxK7X2+tKOaA2k9cMnpbsQYAVE",
-	"e/fRSHEnMvIil/5or6YObq1qPrANaP1iD28FelPPbXtoB/oNixrH2qYVBPLgrpZLIbgR6fVngz6D0sW/",
-	"xcy/9Qld56KoftM+icna9uLrffn3v9TJcH/N81/qN4jCw72Batpy6huFASu55Gkq0jtXCISuQ2+Xf+x/",
-	"+H00avcfNjev7pWJOqFGUypFpRb0Yeu4tzbya8aq3W703a7n5A72iUMZmoIDdmLCSDebrKyPNpYu+cim",
-	"jtocFUpgDZKkYdQF65o5/DWbUX5RxDITy7KQwb7xCLNpi17bdXB3WmsQSEU63lBzUc28oaQoJadi7Byd",
-	"bqPQr4lSHh0KmPwSJG1Zod/FXarka2kKLqZixle56Q3YKRVCxZJrllRytcYuWev//K//nYSlYzk3oqD0",
-	"9RkWgGS0g4NYWveBD6tSWj5pPMxn47iDqzu3xObH+eSHafYm+/Hk3W8ne6+zE32yMMt/Pj15fLLQn17/",
-	"drH3+my6efP98fokW2fpi3x98ovKTvP03YkcDsTmx+V0/xW8v5j88Pw3/uL1fPLDu+zl0x9/S9+fwO/n",
-	"kx/yX/55CuP+58H06cnjV2fTw9dn04M335+vXz1dZ/z98+HJL4q+9dvx5vX3x+vZfwymo1xOFs+H6f/8",
-	"MW9jtpLD7nBvVBIImn6Pa1wc0V29ZSj9yQrpHTEeHFNmbJg3VeIOGkIpOe4+9y9WsnwIqJ2hbBRKi2kh",
-	"jA1CuThRTdEas/0R5SexTMZyLj5RjMLFtTLNktp0kwF7T5For2IJaQoOBrrsJj88O2O78Mqu+23SqwSn",
-	"CgFrXBkSQapIRTGOZeLzWUiL6/dh3uz02bPvWb/vhmLPT14+S6ykukMsCcX93Q8qtLAbO/0cSDpQwykH",
-	"tOkEHbR6Bu/oX1UF/guDgxuv65akXIbwYgkPUkgmM3CsbiZ38bUu51y3pfx5cyRxQcrS6GBdK541+0Vl",
-	"NZW/F1n7JImotjkhbkxoponn54QpybouLWgBn8h0LOdcgtagViC0rZgt997FUIMDq7qD/LytXtyxEiRt",
-	"t7nPFXoM+voiW/bVkuRZf6nQtKcMKwxNC1zbR5391rJZL9SaLbjcUEF1fUPs3UEHecSGeNHZcC2pyMBd",
-	"20KzrY7ia2m5xRV9xxGcC90v907v1/TQqvOqPrmoE5rXLcpadS71o2hTVEFHeRoK7TtGdFHHmKjV+dww",
-	"zlYyM0csTLRPXJzdhR2arvCiamHdUvN35oII9ddyLx7eqKxaBKJTMXa27u0Lkd97W8FO03ZXLVeHWzso",
-	"DZLkq+7qV4rV3m9DW82pPhhUt4jJDj6O/72fUCYV6KAUUV2wVNEtPUjsc4OErTFT75LLTM99igp79/Yl",
-	"S3Zh6nr3d7uCK5cE1CxzDiKue6Nvrwm5VoKq/97/sBNYc/Bz4++tFzps0Gslxb0pjuuyRE+WdR5jqww6",
-	"33nEcjEjjSnPpIhiSVI7K1jOtbEeBriaBm3SgJvyMdh2a2MmGGD0ZmaCNYh06+N1x2wZ61ckdQmb9/VJ",
-	"fRtx38tD6k8Pb/qbvaVH29yjaFpaI5nTGeI9W0m7+Sru0VDtu6Ursn5yX82Z2BRTd/QgwrinpjWJ/T25",
-	"o+n4tOEy1RGmIKkZm2WXguk5X8KRwFlwTAKZbChTSiRgHgC9JqVeGPKsrdHJN+4ske+QKVHrtPmLrHtD",
-	"9mPkciUrqhkO4TKuWLdGJL2IURIX/AU+3iPWdtcz/D6WTiXoDdgzPp3TYlEGiU98anLS6G0IncqZMbN5",
-	"zjWWg/FYmiAQavOI52J6od0eUcpw4vWipdIZCSKu4X25gsFxq6pyiuMOgD4d+VIhzqZcm5vzPQMjeDul",
-	"hZEessO2P/uCND0UTtc8hpI/uiHdNBAzN6acwrMu7NWecypun3LqZ3hTwmkww9s8Wk7w5mdxI2/zYHk6",
-	"mPcafueLhDNK0GZioTbZAt3JcCAfbcZ9S80LYkLMnQHloLScwWcdbvCpZaEWytiidEr8wTtarvK8dqlK",
-	"xdz32UYY62a13F1jmjS7zFKqy0O/I7zDjcXmWmHSTiE4iBJK/6c8TdJjSfzY1EhVsDV831/2kc09UtOL",
-	"WKIrvEeFVzgMKAszsWaLTK6MIO4nmxAXRBug1ULEEpVlkCF2Il5JYToDUzKoxcBMJ5qMs5ZjucZXtd0I",
-	"rvWKHMfc0HJtutOYcTZZFdpQ6QctA2WHtqBcGQLiFIZWhhoj43PBU7aeK5YLfmndtDg5LJDJDMIk1TwS",
-	"bWYkLJtchFTW1DRLGxek4/UHuCEDQ9PRRptSPuFapEdsD9O4UW9kUnwy11vpezfayM0LuTmbaBtPtV3Q",
-	"QTL8fVKaR7dJaS6TkxtZzXg5d5MXKsc0Zpv83MhhblO8WsPKxxhIsoh1sK5/QSj3z0NcwLV6XmTyAvO5",
-	"l0Itc2EZjxfCPasKYsEvJcaWUHMbNbo9aJIfbKeYrorMbE5hJ2wMIF1k8prgEBABaB4uKJT0+/hKH39O",
-	"0DOaPH95fPri9Pjls4/H3786ef3x7M1Pz15TqSVuOvpeMZhTUsjcmGVAH34K9Nxzt1M/vj/rRA1lVlWQ",
-	"ADJNWaJJhdYSa3TX4QFi2S2Lvp04jtiL09Hh48iWvoICOjpgc7UqdI/Kx0A3i2XS79uP9H9Zm/6F2Ggs",
-	"//7x/Zmfkqspp6hgolcT75uyYaqb9+UKvd8z1QYUCVzNmU2LopsMlgra/LJQ6Wpq6DKeFmqdep0SzWq4",
-	"6LTIc8o+ieWxLA+49AjaehUYeMAsS+pmCdR6nuWCLuNYFmLBySZELEbG2c4OyJudHdYdDfd64a2sG7UJ",
-	"R+R91Wim22L5DXmxERoxmxr2/OT5G7az44ieBh75bOCsYI4NegN2LD0MAHCgv/3JQMGr1UYqiTZghUo6",
-	"xQkjuqTR81jOCqHn+OIR495GccSXC15ITUpRDpaU9+CIS7AVKMEslhSYqflzdvEZICFVADkWgiM2aevD",
-	"ySCWwJJLfo7KULKLdFVOqVBqwSarLDeU8ik0Fp3gSe/sHLMZz6wuMtjZYcfk1l7wDYY2UHlAnzyMrYXB",
-	"6hB0VgVpTbU4QUvK+YB9Z+tByygX7KILHcOhEoHt7HjTzx5mxBpFb/VMqlgKXuSbSiLVuBZUQ1ZAt8Ny",
-	"ZWxOOvwKoaqwBg+1N5DG+calR2AgLAojSWWVMFK0dZLakFuBILowRKn3If1zQ0Md2Tg1Tpznmp0rNhHz",
-	"jN5fUDKuTZiKJRqTmJk72dhgnWOw1ho1SyHu2tdzxJtohAppPUGRHHdRyWqJHIY6fHFcuY1Wt1y7KCSW",
-	"vdHUcZFOrvn4oKZy0Mkmli9eHT/tn744Hh0+7tJXLCH3IqYXPM8F6Nq41d1a9DEpg5Q6lk6DcUV05Dlt",
-	"i3MO2LGpkGh5NDqWhnwTdjfR+seYFkKFLpYmAzlUC3yxMu4VEQKqJQObU0A5ElMuLaL0RAQFVz4+trGC",
-	"z3LiibzkRQZT3tkB0qW0BjVBrwDQAFUnjmNZ0iD7GwN9jf0tGP/vrBa3wbLRxmPxajjcn7Y8bCFdy2/g",
-	"k4INE5YtlnkmQoeGzn4T7O9smNhFwCUM0kdfwGWys2NLykIgxOCCpmSRyaaC30mWor2F3T30SIfwDQ6O",
-	"GXY4VbRTdEBYs0HZpYNYHvtvLQt1KTC3h3YeVDGb9BGmt4Bc255uAnf+zPnHzFphGr5GPKHArMNcezLt",
-	"xrApfbZTQfzRO5gCFGS7HJPdLMW6kijj47akZDAwlSmbiBsqSHdiB+saC7QFpiBZ4IiqWk9k1Q8YJlBw",
-	"rE8Nrg2XAjVGpDWWWcPRQhI3Mm1goCDZhhvSYtixzwaiIGkLAo73aMEYAf5NRLi/e6wOg8O6JdGg8ap0",
-	"BTgngoGamEyabyIHBEGo7R6G4BiRATKR1pVAxm5AQC9BAPDv+P0jBhofVs7bJRV02U1AETpfgWoOjNTl",
-	"7lp59+7k+94AacPlWj3SjDKlLIm06ZQOQIEez9V5JvFcNXz2x/dn+qimAVfyyVDntBjIJVfaWLbnPVaB",
-	"NreJXUpFTAqRUgykJBbUEzBxYCIoJgMsrmYwTAOOOMx4Y20JbzhBq4FSjXVOQBuFmCG2YgjhSEgUekwU",
-	"U0FzcVp5HcUlsYtdlMgwE566MzwY7rMAw5RKdkMAVJhhXfvCLDQwdnadSAw0MzSDAiUnc8Bkki9E7wiX",
-	"czA8YFuQ4aqwmWU+XvA03eQhGhyvINAhYzrQXNB9M428oAfstfKv4K5WFFMvRtz6/dfdamj8LB2w12Jt",
-	"0xtBqDoDBOjP+sV5mhZCo87Y70ux9nRdwJn00JtGGhI6oqbzTFYBXLzdwVYyhb1A9yN+0147z4pCFXhv",
-	"FoIl28AxEsKtenJw+I3lpATRH0CcU5WTq6fKCHwdubZSWEUzYElZKpIclfDtc7UCU6UssKLxKeCLP2YG",
-	"FEcgGIv6glfEZ6z5Zp8ZaW7sM1sIjsrW51h+7vf7/v/g2WRrFVXCPiNw+mdmbguaXB+xykifkbs+A3nc",
-	"Fn+N4NaYR1sLodQsZBq87YDULsQGUXIFa2HX+uTq94Kbngm83E2UQA/yCqxXxQmsfyBg/88oED6XCaM3",
-	"gCI7IVYfMuDnz8jtuJt6NZ2zQq2MICg5rVbFVDRe3iIYgoG24k22zcMHzNwA4cbBGdr4rS/LrQ/SrH+j",
-	"sQ4dyeGKUMzYnF56o6TBtmkFWUc03BO7SU4jRwTb4Cm2Ec2R6gV25VB+lU4/J21d1TKHGiOGVXnV0YIS",
-	"htQjHYUgwq1DlakFzcGwh4r3R2xbWxDBbB/B/R3v2ADia+vIzTrB6tCklBqO9D8RuVo3LY76mEFxYXWw",
-	"MvUXM14zo0O77Ihh6ETC0axM1eZqfKJep1h+KEgowKBvafdRSs1CXQrGCeUCmQUobMk1YleD+SDoJnK5",
-	"DLzlOLf1mHFz4C0NjZqq5G06DnUraFi9ZgeixtxqEIEwpz0nyFowBZsXQCtCEg5zWBsGqCupA0UlN+6W",
-	"x+mGQUcjO+h2SPF26PU6fDjChjeh65oyNSgfpRkgeSpFUc1AoOpqJQFSh38OGIOiaiXOitV07H1WgTFr",
-	"XmXVWtVgJj6Qit0cNH0u1M60dc0RXAw+uuCbI+una1uzx9Rmn9khKgi8jry9HWy7TUconWCfEZat5O8t",
-	"IHxWXWdSrVkXgfVmKzBhPcRdqtaydnwWmNCxhUXWuHZbw8LdcG4uSnObTc0MPYsIccik8xXh6sEcr5uN",
-	"p0n7LQ+TVyi16MFkQVmtVM8PdnbYWUUjyzRqf+iunwh2LqQAkk1ZJo3yRfeyq/gy609VKs6FREL9QUW4",
-	"Bvg98CzFB1C9d7+eCdAA0bKBWZzaJ+D2Ehq+gQayNgEtkH4uygQZ7OqEcFU4DmIEEMibz4TxaFfOAXJM",
-	"VxTHXgiVVJ0d3zFoNNxzYcgePjkajsCOrOAs9VqCnUFbH55rFUAXUIw+k2iO1vCdQsQmMgZenJ39w2ng",
-	"GPK0sVJKSFvyAq37TLIKjhNq7rQ99Gr3B/VI9yKsD2sgPqHhDcMg5qHWNsBqOVmCFtetHBYYncAjSQ8N",
-	"cLgYMCGJGYUuIV4Uas2UHLA3UtgeL0gNE2XmDnPSpsq7XKbI3oRAmjAIGu7wPDm0YIvdQcIh4iVss6Am",
-	"G7yhyXXRkj62w7qJTzhLemRIJZihg2bWDMUNZZU5txZnSSWdiWIIlEAVsYJbREouyfWGgcvqwmAUO8Nx",
-	"OWeXg0VN2zC3cFsmFqNELPQj3ZSKBZqpg3ITJdtaYaeFGMAwGJIpLHI5t0cLNM/l+Yqf2+XboNaCiAbJ",
-	"9D95vhLfbb6v7IitziA2Y3qdmenc+o8sbAj+Bbc/wBEBRsITsjqXkKtFaW7jaMqyB7dH/giUyMWSF5lW",
-	"EltLYEwMfpchFA9phDCNqVpgLkpuETY5EiSlyaiCXYoCMWgw3hoIuCP/rTIqBWebg2GtJFIkWdIMBLMT",
-	"LsDM3ooAIw9oEdSggG1pR14r51vFnCerMOidMR2sQcXL8wQGObBoiMCvsYgF/WCaZyB02VoVqY5s/o4V",
-	"x6qwTD1XEkg6sV9MKJOmTByEgZzBStN7Qaif5S4UAp3qSsLpvVRTS3dKoki0khBnVL1tlESNAR44HO5H",
-	"bQY0PDLcIypY8OKCHMBuPkfWD0iAb9eAvMXyOSySFM4AFczeumMG1GsPwuY2CWxbCKSdSYaAoYgdGsXS",
-	"wSh6TY4ypUofOsLtG+UPzlKr/Si6GWKJH+se7O9Rhze7p6jXPj5gP2XfHaEnBBW4tWJpNkMPjoll8pRg",
-	"VPuUCZ+gIQjD7e4N9jxXJi+UBpPkcLjnqnyTs4JLPRNF/5mcqhQNaVUKp+l8JS+wit3HTLUF0pVSTLFk",
-	"ghSA71cFn2R5ZjZw+7+nMIRDJwblSZD7F/+lf80zcpPRYY2GwwgII4rlaDiy5HFAaSgI8Zc73STA681g",
-	"l0Gp13h9E1KwSMewrGnBNSrQSwXmxHRlLDByOYq1NGhJJU4FrKXWiq8M+eAlnaDyhz3JPMM19Hzf/K/r",
-	"GxPOjVnyZeYaFGKIhbolwmUDKlpv7KH5XTfKWF7XjhILHWvdKFl7M8pY1rpREgHSWKQrtHSh5AGysA3M",
-	"xJKiHqhNByZb2LUycoYmxhMs/LCNKNGsBuw4ltuQjEs8jQBU2cYouKn1vez6J0leRuWrqIdg7BeVh40R",
-	"wR9LqdS7RfNMywBe4UdyiRyQMsbIUZfCqAJqp2XoxomPOS8q3VidmTCwCuVPYml2xtc2QklpAQfDA209",
-	"7U/gPpjmq1SkmADOyhPm1SJ2sD6SpkMpa/st3p5ER2BPeERp1HjB2qCLA31Y3g/Tc1eVQSy+nfBWpkkB",
-	"IY19M0sXAZmUWRS4VC2EdjEbbxkfgIg4GO5FYPnD/zuM4KYgrdo1r7LOGIcHDoPQvrHuIbx/ONy3kzyd",
-	"KlAtHMPZqBJ1YKSoFc1+rewv0UBQOjxAGB5epjoeOF5gQ3ty49JD1/WhpR711Ai0fGQo5j24Qc6F94DO",
-	"LEq7a8uGhEh94Lr29fBx0vJnlX6RUflvO4Owahg25CzkP4tAXvVNhN3PGo4KDMGqdIPK8cFoxLb3Mas3",
-	"LbNY/JZEMFrpk0GqEqnuWrKpP5b5XaAaeAL1im3+LOL1QOsYs72Edb3r317dyAJVDgZFW/utpcmRHrmw",
-	"Jeq13rxEbD+JDekXiFDpku3wOgznaEye9KxSPFPFuTJGYE603xh3ecEkV1JbLb/su4diPCus4o/OTbWS",
-	"lLmqxmwiNkqmjrPwT5SPkKcI71+I8ru0Okrgy7OpkFSjbduKvjo560SdVZHbLD493t1FDyV6/AeqON+1",
-	"L+ldeLZEIyybSXSijtWmO+PO3mB/MHRVS3yZdcad/cFwsE/F93PM36ymwMBvzttAOp8FOVCusiYqs3Vs",
-	"aCClmiCO9no9/yiWIBTLAnRKkmsrBcPGEj5lp8wmiux167pKYvYT5hGBmDaYLkkp60HJnz3fzMTSifTe",
-	"gD3DxsLbqrNJ0wqRumE2LgfPugcii5issUDTAiRQ6BtV0jaUBCATxm4HleD+MTCfDLzp4vmue5eFn1GY",
-	"YAV6m1Fjdw4aHUoTYfMSHcAp5chkSp6knXHnB2G+L/j6mTv7WjPa0XBYayUQQPpX8rixhjSWEzWJ5ZQX",
-	"Kq+1NW80MGlLT3fLbaUq9JrMFAWSKEIoxZpqVK6izsFwb1vStl/SbgVl7yrqHNL6rn/JQ8bhC/u3+krQ",
-	"s6RMmcaqozBZ+ucPVx+ijl4tFrzYVIE/yq3wXtsstVzViTqGnyOOII7W+QBf2Z0j2PpvW/n32Bpko+Ew",
-	"YMtlodC1ZLOHvBmFXZyMthaGNeZiSXg83t5YKm3OC6FtlqBTvDB7lr52ONwvsXTopUzHMlVrOa50NHGe",
-	"uI1NJeI5TkevFjbpSyy0yC/R9nUoC7Gc8OnFFsK24PM3knQ9JFHviqEuKs0wXD0B/P4O3SfsbFoo/5Qc",
-	"52WCVmXLB38InVbI8mV2KSTQSGWCARWqpbY0WGo/8Hmgjrbsc6NZUs8kJIGLxjT5XSIKvJYY0Lo0lHzI",
-	"2V3+Y1bwzOuQFIKk4CBGXrDYyxaZwEMYioklGnpTEXmUfpd1q1zfHGOjmI2MyCTQs62VczB84m6NmICu",
-	"4441cliJT20hq8etMNexbMG5Bk2uwI4+1ooGMbHOgIXAgA4imJjUGoQwMYFlf3//SVTD8KaCt8BtQ04f",
-	"9Oo609u1fwvGcy13Arjy575FMcF1ef0tonJs3IeezVsJphqEeMOsFXjKOtXgfYQ+wLtbqjX7bJF0pFqX",
-	"ztVSZbCZSXif0kD+za6rPixLa4RUq/N5j31mVZVkzK5BwGkidlbWBKusnYFFBbCpbL5dTjkzzFpDzTpp",
-	"hql7LVzBndvRe+LwbDllOWfWn8A99JrAGLaLP2QLrEwA6W9LDwmxX2tMQA3D4eiqbaSPh/BBXS7D9aNh",
-	"WC4N9W1ysvgNk2rdq1YANL4Qo2fcQwshzysXgvejD9grheHGWmw+lrQWa6+wlk0t0+YRYIuetUEqFAfY",
-	"2UpWVk0mSdDeBYkNzVOfWrigCVXS30tnThOCC6jl/baWVKyL9uC4YmvySjSRxxKWDsTh00xpnq4NttQG",
-	"yF3NaJKliZ0L64QgejVbbVQXuz8Yjdpu2RJGGO2Jgi+EwY5WW8qry0d2a50rQBGyusd3Kt3c8Yq2XiK8",
-	"nv21dWqwD8Wlc6EdDukiAPvIXea2H4GtS63DKx0O3f1OuFOV4Y9LqadmbG9oRyejRSqFaWVU5O4/FyDe",
-	"dUbD0eP+3qg//OZsb388HI6Hw3+GeA3VJ0blE9fPeW9Ik962H7w55XCG7ePdWstpNtC4qhYhWtitL1TJ",
-	"Kkfi5x5gEe4Nh9FtdjtAPxi2gPo9RL8kwksY1pDo6PRuPmwL4lYBP6thlg3bqaAB9lXSxU37VtmU6+bv",
-	"Zmfh2O4/sVsTmMPQ3d7X0SVlYIS5EdwYfMVu1we30dK/4x71/b5W68HwyT0b/Hmc/vbuftXDYvvXZPH9",
-	"nR3afto1XRe9EVbSOAFZ6fP6pHRZedB4+xUSoC7v0vALIdtaAbZ0K4Dtv3AY8ls21G3ErgebD4R7+444",
-	"/mRV7txH7hxXER5F6ma+bblh51H7WZcIYGNNNpywaVt1s9nCw/U+bMnbRCd75TyQBlRhK2y7SUsyKOoo",
-	"qI/Z9k9kpgRJk+jSpoSSiW3+EWROdtt04IiFfmHf8f5OyZI433a3de/rtcCP7tLX01Flvb/nwd4tTHnf",
-	"MAFfOLyNTGlpqwAvj0a38DS0N1/48znUTm3bPKoH6aqiIZp6W5xpYWLn7u9VxPWrrS62s1qEybZ71Wy6",
-	"KgrKHgS5cAQqv0sIx8gfcJhmHltu0ObPCuHgvliDcmi6pWoaNACwyshef3R4tndIysjgYLS3v//NP6vY",
-	"8o1HD6uP1iH2t2PDe7eaRQr1QBwWnvAOwq6Cm9cu8EJkys5XvLptLWfzBj+4+d225i5/DItV8TV+/nAV",
-	"Xc92b2RlhwMWQ23gw9VdjcVa74UPN3LoLsVx0Qn5RV+Ktjgx34pccJezAyw89jdmCzQE+e+r5TKx7JYI",
-	"EawEiOhRpeH0gjQpBNCwzXfI3+HTAqrVdTxw76NxfwcHQzBO4GZwXoVYhm6FiDVcBuSNUj6QHqSY+HEx",
-	"9LfFjUDLq8q3B/AmfJGALBtI/CmlZNjl618mKiP06wWgp39Fa+qBRfJPYmm+3CjziNZNGyTk8Xa6oCw9",
-	"Z5nZLJZ6LdedyKytwWIFu7vVvnlbSZaxDTOClxomTbMp3T3tuIeygyq6W1ghx7pJs6oOJbVV2cDAqFQA",
-	"1syWZolXLG82W9hf12r5y9kRd1VyfsgIE5HsYrz44dZuKju3UFaIpL6etnK2KqR20LpYGcRLjHtm8UOt",
-	"duFJvnJ5N7QLArV1NYgaM3oH7LjRVxxRmwPwdweXO3ZfslGJUoHBsE2Fl/4ATYbSAO+syNCS/mSaTOv9",
-	"8ufRZIIb4l+uyXhZ/t+azENoMq068100mUph+wOoLMFQrSrLC5BW4VMNHaXWU/fqquwyd99FlqKRPRQ3",
-	"ta6+7Ia3fe3lM+0rd3//gxWzCoRCXdNCgOaQcLwyVmnP8N/q2P/L6th3q01VG7tOEbsmO+19iUhK5ZAe",
-	"2c6XHViXDUEhN4FJGxpPHal0wN44pFJmazpp4BLX8vnJ8zdBmlt3NByV0G/OtnJZa+u5Ylxf2AIlmp6D",
-	"NcVMr6zwDmhXyRrZ7BVugdmpztp/AoZ0uCexrAKf4PiopDVrXkpQmaQqvECHw74JDoDAl9BwwxZKG5b0",
-	"+yXYQkLIoQgMZSfYRQRzhM/F5/DHpHdks+9tflNZf4Za2pNmUUISy67TC9dbdcqpWklDhQDSF4YZpXrX",
-	"66KNHB3WnqLjFGpWFllRJqD/sVL3HgWlMTWsvl6Y5tNyIpiFRzCi9ojPQA++EJtHrubE1ugEoH41RJJ6",
-	"NpCHGSOgM5uMh7B2aobxDrWWlLqGxS2wK1WMOIRyJPoscQqxuCv4m2eMR9o9UoiyONPnKo8pndEr8a6g",
-	"3SYuhdVSZVURZYfaLp6YYRZLKkhC4k+z1KJgXbRUzDzSWLxk8zGbYLU7O229bFoYPZZlbuEW9NqgX/hG",
-	"GEIKwCRXCrPS2ikb0aZslxksA3aM2JpWMtSq7BDqNExXi0rUW8yEJbpYz1Ue5kB2tXBIfEtXrx1LV7Dd",
-	"G7CdneMy6yJXWuzs1BkTM/MC4J8SEJRghVshLqmwwtNLa2tYux0WLXMcfncL2CWSSwWrEo/WTaKKRumK",
-	"O0CmatZtw5+kbGBg+czY/E2Ps+gI2QIKe3bwaIkOT9VDJvradKMojRBRD9mx3YMQ68ZBcx0M9wexfO0R",
-	"Z64H2mOtOHtRLEF4JhX4m16byWtbKf+x+X9kLYb6eNOSjDqzQi08RnypObSfUHQdOKZeTYKkuTtbqXdL",
-	"jtv70tDu17Hfqz0Z/kKNjx8w0gwmVJvJckyaUqZJHXWFjcihtjdirR/i17EcXCX2jZkKka+d3eKjxElW",
-	"KfXa8q6rCCjtjpT7q+8oV9rVXyMl03ci6ZzUEvyP6KYloQnfljVc+Ftl6HoK+9X1rippDIvjUBytyx5N",
-	"frnlzNoao/hx3avhwBM1ae3nMf7mDgR9PJ2KpRGtRH1q7ZVxBQiyDgIJqn8Lbk53D/2mUnwyvUDJcaBK",
-	"A/amaEepL7+GA9QrMpoKU9Qs0qiUrHxFQ307uxH4EZ6mxdSyXa8s7zXaNNyZ2/7lTsZbGPjPHUDql7kV",
-	"rVFj784tfjdrGWdTUQPuvNkh9+WeNnuTtLrZ3lWwRLnrkXtdPNRZbygmbI/r9ozdJkxmW6L7NViZN+Wq",
-	"4oztFNqSUksd/v45uFKZk2qX9uZKrwN4PSLEGNuDBmus6j1FyHzbtthTtC4Q0bbS0bq+2hr87AMm4N4G",
-	"cLbbtO59S6Gas4UqAZukmvQiD5ULRluIkttN6ui6vaja6oLOOZbdiun2/7tn9a+Unnswuq8MtjbgtsKB",
-	"Jhyqc5oRrEcpnQPY2j0dMuQolD7lgOTiaePG0DZ9KFa8cSHb8V3JGxYCvFYN7QYd34H46kT35/THR79X",
-	"XfJvnYcX5RdumC+pDdv9Nb30Zc++diQDNlVSZ9pgSrXkSz1XVi0lhBbS3wus9XX4zNpwWW3AgyUH5B6v",
-	"+OsRPI5qO9VKItApGXLWm5OZyHkcsZiDihzG5J/Bkqgkwh/Qhx1VFdZHmunsNxFUXtpK1NLIgTlGreAn",
-	"hMggsBK8LUX81DX4+9L6OpWnb1ZmW5VYtUbs8b4rEtv/5itWie2NhgcPWyhGwHVSrf8EGAunRk0vPOQB",
-	"gV8AgWCAJ6cu/K2sUrMctvIMdd8OcGyt/xSdtDY4ZBtVthlwPdcWKmk0x/bDVJBQMVwV4i2wpcpzDYyT",
-	"oTcTm975qM2GWuw2WwGHISlN3XVtF9KwPW8FDz/TzK22rgfZNmf42Vj6vv5b2AlU969QahGmxv8VKi98",
-	"f97tHjPX77uGkyJQc8ca6Nt6QLa1lz4YltO4k/tjP/jSa/XMDn+rb8pVnl//1ZRfii/3upRN968xDx7Z",
-	"jvJ/TL3KXa39v0DGQAsgdSBivYJy92oV1xz4Q4t8tt06r1FtEoTYwscs3H/CuqeIk9c/BSn9DEfwjeQm",
-	"hVpraraU4J9OESsusTVlmbHpCR6e3IlTQTHLDa0d3WSEhkPZmBgxRNAtwhlxRao6oqiTxvbfHnzUgqoi",
-	"8rrUA/ZmKSTh52BwFN4gDPxa7+lY2sQAXLEHMA+73T7SNgaJ9B/EyH88ffMagU/ae536jNIQZdybzO1M",
-	"7wBJLLP3bG9snFyCXaQQp8oi2VsgWAtvQw0CPhPiSx3VxuGLf3bwOB58SEnXYc1D/9pOBaAtU9uJSuQ4",
-	"7BNPD5Z+1s/VJtLUZc32ryenwZHPuMCmafjlw+GQLVw3Irrlg2+eK+PSXVAppWpK+2V7YVdeCLvZz21q",
-	"QonFJ9NwRBqm0qrGN6mZiClseJmr7J72aV1RWTNZabYjU1ho283vO/fA1lRmXYUMpIcsBPjniofJteIv",
-	"q0iPylEspA5hcMryc9Y73XKW9TSBRzoMtluMUmcELNSlSHt2TAxQuCHR173m1CYz8NHbZqPkQ1K2pUU1",
-	"vcRtq2/CU/MrjsMmqOzcworObe7k9ralWZkU9bnJ51nqudzialoykWItdFkTr0L4SONAefWAfSemfKUd",
-	"DRP3uSB/mbhghQb3IspikVpuA+lQEZsIG6+VBYwX+SxCnAMsIk9ecm36+Hj/5HvqWLBawhRTboKkFcfs",
-	"NCeXM+Uk7NgTiEUtWhJ8gIdlglPka465Nq79IHJeRn1KwVSEgfFEuskYmKwwE8FN0rNA+7Qne4fMIV+p",
-	"GdNZLgjfyCXELAv1CXYrVej+tK2bJctS3Di4fAbsvQdDcnDLK2MR/PCELXa7ff4ouA6CXUaM9irqaywR",
-	"/FhQk1wlCa751PZXITwyBFmNMG2BXEgytTlhMMK4zP2yD2syzKspYEmzfY4qEJgwqXSAGXiITWpraDx2",
-	"VdlOkdIuMsmqnV+TiOXZhXAdO1wGib+bWZXGfPsHzNixCUqVrtyxpOu73FibyYZ9PsjBG9DwLYgVburq",
-	"LBCGYVwmNgCrbLRvyvnu7UsLJqaV/SXL1TnZpclbbHJYJNeYTqSoNDNDmvotygJ3SYBRRoxTpSSRXSLm",
-	"+jybzuu6DgG048WbhWRnW6DSBhLyXpkWGQoIJjIkTeA6THDiE3UpekTNGdqU3MZGmVZWiPDyS9jgCn1G",
-	"Dnyb0KVpezKJxhNP0Z60WL+V46mApS74J2o30BmPhgjUC3pyZ9z5r5+H/Scfdv6tdIf6GOCH20G3hnpl",
-	"3VB1d3lgG3XQWTtmo+FwCNyRpWN2sIcYvNKMaetiCRrbmP0eO8Mo7oxjMMjiThST+YS/sToV/rZhMcWd",
-	"8V4UbzHF4I+jKz+BAz8BN+VbzwGUG/xVWNHTGf8e1wxmfLjdZMbXt31lpaufKS12/P01Njs+XvoC2h4f",
-	"Vh6/wg0JhH8sawn3Dfxmm9JqfbDUsRQJ3cLrAh9GXtu1CZmxtCo5QWTOWKBNowpu3SzhNeSuKOv1vhX6",
-	"r7tvTuyd4kH4XHsh6ihBWkz9PsJuW38N0/j+QRij1CsuN9cEwCdqUok1H7R0LQtbvzXCoq1RmMoYbaGY",
-	"+gX7YJHRtuZ217W1i2W3edv3xsGKPcC+4ZNeCMb+x0Zm7kENoLNsSwuodrDbOxwOhy2UEPk9DRvZBRG6",
-	"wzBCdzjcv4k2qHGA/3hrxkCgcT0kmbQ07LupVV8sK736WLeqDpaB7VqnwrJFtkviT8Imh70Be7u16Z+9",
-	"0B6O5L6CFwx02UvR5nTqfQUHWbMVOtFyLoxoz1u01jq/tNo53Eu2OxVw+ETMM5la1NvVErmeSh8aiupL",
-	"GOR9GYqsaVAH134/8Bb8RS4eWtA9RI1U5n2Lr75597R3hq7k3RyUQuR166OtaTfO+f7AKTdbOllTLkzZ",
-	"8fEv4tFGct4WXn8QfsUZglRos+Sqkp+amOxiZr+dQxNESTvs+wAMoGzDg4BHWIo3KM0mjH3CTjSP1Cmo",
-	"dt80VcYVBRiOARIo+S9d+V0wtN+i5vBvnPNPyHSpMlmZEgHHNV8izP/gQbXUsIv/NwAA//8=",
+	"7L0Lc9tGti76V7p4d5VJbZCmXk5M1VQdxbFjJbE9Y9nb5ybwMZpEU0QEdjNoUDQdu+r+mvvD7i+5tR7d",
+	"aDyoh2PPZM7ZU7V3LAlo9GOt1ev5rT96M7NcGa10aXuTP3rqvVyucoX//kltz/Rrq+Dfdr1cymLbm/Re",
+	"LZSYZ4UtRaF+Xytbik1WLkS5yKy4VFuRWWHLLM9FsdY60xe9qHcl8zWOkqpSZnlv0pP1l7NULVemVHq2",
+	"xTHi3rdqfPjwm2/V8GicHg+PDtW3w+ns4eHwwbcPj+TxN/OHhwdHca/1sRNRqLLYikwLKZZmqXQpSiMu",
+	"VCmy0gqp7UYVvahnS1mubW9yNH4Y9cqszFVv0jtrzCLTYm1VL+qV2xX8/f6qMNNcLe39YL7DS7UdZnoI",
+	"T3769CnqLZRMVYEbGAz4Uq1yuVUp7YKdFdmqzIzuTXpJWaxVIjYLpWkTaZKwtHKhxKVale5XpRFSCyWL",
+	"PFOF28FY8/4rYeVSiST46vAntU0iYWEb5IXM9ERoUy4yfSE20orZQuoLlYrpNtb4aR5yJE6n+I4pF6rY",
+	"ZFaNYg27NluopUQy0etlb/IrTP2t35+pMbmSuge74GjnJRzH6bxURXvl5/AJnHzSvaGJMDrfToRVM6NT",
+	"C+vfyKwUUzU3hYq1VTqFtfi1O6LCtUZis8hmuDMaKID2s0a692ysaW+bC1xmOlvCGvf98jJdqgtV4PKu",
+	"X1bXbEVZbGGuOLVRL+rBFLICKAJ28dbf/hT1VrKQS1W2iewntW1P5xRpGZY+yzPY8aW8VFasV2JuCmG0",
+	"ErIs1RKorCQCJLIQUqdAOSnsEe3nWjPFRHRs6koVW+Y4MxdZKfpSvH599r3YAE+mZjCBD8e6U14onFix",
+	"1jaqjYRHVXEr7RhTeY24HU9NBLLQSOzDnj84ggUUcgYbBNPKVQn/jGKdZhc0biqS4bvR5D/v/y2JhMqA",
+	"ysVUFkr0m9wzEU4SJZGQNtbnZZGt1D3Lu2lxi0RWDoQphLRCClsW61m5LlQ6nGcqT+EXcPKZFqlZT3MV",
+	"69/XplS262uV5It7SSRePnkkvn14tB/hfp09fvVEpIWcI+HOTbEcjATIYx4PVqBNKVayKGHlvMcTkdSG",
+	"hQ2IdeIXhu95HrpU25E41VsSEyq3KkKps1yVW4GSHFaKx0qiTpSbbKZAXh2NxyLJ9JXMs3TIp52MxLlS",
+	"IiaWgSGtnKt8G/eEnJorhesQm4UsBV4gqzJCwlyYjciNvojwuJScLWBm96ywM7NiecSXVW9yq+uiF/Uy",
+	"YAiadS/qablsiH04g5oY+I9CzXuT3v91v7ol79Nf7f0G45FYsKq4ksB5Z9+3WRGOKkuBzNeFRrkrkr+/",
+	"OH8l7hf4okpOxP7Bt6KQOjVLMc1KG4mptOrB0brIR7UVH/5+MPxmcwr/sw//8X6sHx9tp6dujStZLqoV",
+	"FtW03mXptbLnugXXVwfrfW1VsWuhdmFWK1XcsyJLT0j+yDxXhViuLQhFUcKZ81OiTzQlZLrM9KC+VJln",
+	"M9W9srVVxZ9ZEi8AxWqh7MpoS7rPdzJ9SQQMP82MLpXGf8rVKs9muAlOH/jP3yysuq48MRvAP9vqj5OE",
+	"U5NuxQKkhhaqKEwxEalRVt8DKV3OFoLmORGrwqxUUYJmxEsm5WeZWUs6VqXRjAONhibhJG+nKlNnV9qK",
+	"223e32kMeqVNAG6RsCIUS7QkvGJSM1ujctZvyYvBqPcp6j0xxTRLU6U/c/vn4fvtA8BJlOZSadxFmeem",
+	"2N6zJ0IilYJoWpcCCc/T61Kmiu4u/P09W9v1w2rXq7l37Hc1sS+30zhl0Bxp1hrVNtBdgaekRsaCix7+",
+	"S4sG9rGx7id+OslgJJ4HumFqNErZT1FDw3iWWTzIzzyYZfB6+1xmUs9ULrqF2y5b4XI/7k1av19bleJN",
+	"4vbD0WN/ZkAhWe74yuCErnQptNrgSDgI/lTxkT/4g4PdBsSuKdzGpPD79OXIpGUZ4EHDJEmfyzSqXXjB",
+	"RuG8Y+33zq0ExLAIVgaSbAAat7EqsGCA7YHXYm00KE39ZNc6u+iP7n5nscAooB9M6HxCg4XZ0p0YKUUJ",
+	"UVUirNxa0jBQa4GTgS+QUurOyNG6LlWhZf7ZUr96vUvqKIH3fCHmMstVShYdbBbdkHgH4IUwVUqL3Fxc",
+	"qDSgtuO6cKdvuSHx5W4Rz5P6MqR0KqbrC2G0MOtC2CxVKMTpE8mAFsJTulRqZfGHTF+gXA90iOemfGLW",
+	"Ov3MrdbB6+2t1kYEWo/YqS1VAvyo2tlgkkjBc/xOx84GnxhqUw7pwS+zzc/rK2CjCdTkVPSTzi/z3dmx",
+	"xz+pVfnf+/wF91nAjnpL1gvIe7bL/5Jnl4pNXOfJQWsrVyJVsyxVluyZbtfRMPQddS2SX7vf5W7CBZ+T",
+	"kv1ay3W5MEX2QX0u06H28NKr2l0UgWoHaU5g0Gmz0SDmUFzDkk+c+PYmAusk5UJlhffPoATh7YILSlpx",
+	"yrOng/pOyQIMB1npcUBDF9kVjAUmaSSsQb0nN7YEgeUuq1RdwfRmUsMbUyUWMiU3w6BGqvsVqZ7XpuqN",
+	"jQ5axSeG/gnY/3Vj47tvhiktqLYaVI0n/Du4F1hbFrNcZks7qZ5W71c8o875186+Y9a1KX4xxgqXFAl2",
+	"N5Vs6/v1iX4Sfj4ZTMSmANM/1ryqmjYiMmvXqkDtY51mSsNJG7iKLtioluzywu/Eeq2JCg0oYCWMNxIv",
+	"ChqzYX9HQjq9mRkUXrWxnsklKf+gYROl0tb3k/qBJ4MWL79582YItKt0CTymOnzATMyFkvnyb3Fvnku7",
+	"gM+jE4g8X3i9/y12huU7/GzcY8+xjDXNBzQb8vfqtLHLL588Eg++OR7zDHdbzEwd5LeCo/0U9V4Z87Ms",
+	"LtRnC47q9W7yr9nEzuaSpVgC8+6Pj749/uaBmG5LVbO79g/D6yQYoTRG5PjFDmqHJ4alMUN64sup2Pjp",
+	"zAoD2s++eJZ9J/pJ/Wt8SX8BYXyzWJF89OhVaQmYQIr9VWTGM/JnAKuiCOCZO1ari4nRXdnsNN+AKXAd",
+	"t43uzBivtbySWS6nufr8cwxH2GE3gDCqbiwXuimyi0UptNmc1CI7YD0FsbB9WzMiAp45B918pkQ4h+6j",
+	"9n/+ctwCa7pnhS1NIS/86kp5iS7mJfw3XRfwUSFdVMIvONZID25acGuA9Zpm9hKIe77OcxgFfydLOZUW",
+	"FZLUbLS3NGMdSh5pL9lerwxQlL1wa6n3M4Vzx6vB2Zaxhl1VduLid6r6mC1BZUhZh+EIADyxzNI0V8LM",
+	"Yz0zy2VWli6IFUReAitqZtZ5SgpyplOBPp55qYqNLFIb681C4bWIA+B4OP+lTFUUjrqUW7GQV6DtrFYK",
+	"rsp+oWRK+isuoytUxRGGWngNRrLr2UzB6mAmsU7QvT/EkFjiAnYjcSqOx4d4DSmyB53SLHVbUZ644wCq",
+	"rQc1q0iRKSKRzelyn63LoZnPg1XHGr10OCkh8zyqAn+seVdTyMrWTR0s4iZlO4gAshiw69XKFKVKn6k0",
+	"k6+QhT5THvih7npdBl+AkSNywKj35f1VLjNduzmPQ0nvvyiWMHuBEqBTEPgnh/jkEB/58jcoTPzH8xfP",
+	"Uep3fRPvUf9V3LjTGfBoV5AdRj4YHwgzb2p8EyHFKpdgrWiRZ1qJfvJGZmWe2VKlSRTrhLZsgtHcTF8k",
+	"GOrDDAP4drrOVepE2apQw9/Xag2j/AP+Wx/hd/oVK2BpBlNcZlqWBultKVcruFgmf/ToyV17SEP3oh5P",
+	"addz1UJA5XBBhOcUO2FK+BT1jFYv5r3Jr9cfXG2w6x/l+X16+ynqfV/IzSNk0CXzQftoFuq9OH96Ojw4",
+	"fuDilmkhN/esODwYgs4nrAIrYLWe5pldgJQuzJIkl8vycHckmJnuWCIn0aTeohDXpSrsRBg9U7FO4Bvv",
+	"YOSE1KErJfElfnomtZgt1OySTYnS5WTAK7GeLYwlma99wgS5inEeKGO0wYU0w5UP59+oYzk9+laOp8cP",
+	"1EM5O0oPpt/K9CCdpg/n++n02/n+fDw7nM4O5cHR9Ft5nH47Vw+mx+nhfDrd70W9lSxLVcAG/q9fx8OH",
+	"cjh/+8eDo0//UTGt01Ki3lMl8xI97jJNM9h3mf+diCEDkTOXuVWePjKSQk5Q+GSPnrnsvW2N/inUl351",
+	"b1XPmelvalbiLEye3jiHLrbd72DbkTgrrWDGSkQ/Wag8TQaiVHlu4aiQQGSsr+NtkVQsPaUcCRQ/Mse7",
+	"f26KWLswP5LAhSJCKzcGnsyUFdKSUbt1Qen6LpIBa9/JXZRv8jQw3x1dZ2Dp21Jq9Fusda6sFRy3ABuX",
+	"E2CyciQeo1+pzJaK9IvMitO/n8GYr189Is8LqByzwtCtTLOcm2IJc+qlslRDeLuLcBqB47vFh6Me+3fI",
+	"VL3pbfawvMJnP0Ud9AdH3EGBkY8C3zbYWyfZVnS8CirzHKLwGLtI+6YcnP3hzqwU0Z2UgtkodM00k0ak",
+	"9mkhnFrCTvfrs0A+M2ViKd//rPQFiI8HD6LeMtPux/2aEOrHvV9Ph7/I4Yfx8OHoHSxj+PaP/ejB0ae4",
+	"93HXnwad8upMZ2Um8+yDCmLwdxBds9zYHTz3xqnpZE/hgyesLyZmpTS8lrB7N9MBD8X6M5nIjXrTZPA5",
+	"0bdKOWGX+X1IBiekuX6ZKQHJlztTEdPCrCz7q0E+wb1bzBbSkmWyYQkKtyl6tFNhS1mUNtYUgYPVVCmE",
+	"hUjwkJJJtdQLo0BsVkq+VptYl6aUOS2jmVEY9fCP7zJ9pXRpig4ee62BjeACxu+He5Hp8gHTMifWjd3/",
+	"oirbbtyZ6RdKiuYcukSBU29b8wOefXh0/I1gXVqQOm9dLt37UmkL9uVSLaeqsKPWXeL0/z/aB0qXxUxx",
+	"6gMte11kw0LNVaH07GuI9/D1Slrfcohzr31Wr/rzOX74MDgYSmlpHI03Xjp2o2Tb6xZmyCuyXhrnzMYP",
+	"fiC6TqcJR2md+FmqdJnNQUtAGYzG+9yff1+K1y/PhD+hSBQql2V2pVy8JNbkARiciGkh9WwhDN3wZJOX",
+	"5BlhlcSsgkC3krNFrJdKgskMHBr3YI6py1qMe/BSocRmsWWVFrVbFIgsSty1uztXKNrlDIx2x0OizlyY",
+	"8LdVgC+6MQTYfM/ZQ+Hvl6pcmBRfknluNqr9WiVo63+TeaFkuh2y1ln/I4jGYRV2afyBMlnyHQN6Va72",
+	"Vy9Z8O95NqtvMci1IZ1Q/fds7nS/tSNXPdrtDo9utvej22Su1I4PrqM8W2ZlizzMcCn1dmjLQsmlbWwI",
+	"Zy5EO3yRtW2gAYbzdZ631cSo934IFD28kgVmPwFpc37cS0/PDZf3q1q4M6pldvn0he6kBnzgjSfHZ0iE",
+	"z0156knwuSnPanR3SsTxsiI2MJkeewqDnx4FZMXPPwpo6cxR0KOKFM5lrh45qjlnWgn+XldeqeIj6n1n",
+	"0q2P+exwb+1MDYt6L2WpfvbH/cqYZ1Jvz/0Rn1UH+7p2nPzIEzzDT1GPPQl3MxvPSKuqnDFm3nLWTMA2",
+	"J+Nwrcss904HIctYV6pgJDYoKGVRZFeYEc3lF9P11jqfe5flh86FWc3xcd191HCTfIp6S2WtpIhZpbU3",
+	"l3ZCayCtHz6p3YUAKyDa+xyNFHciIy9y5Y/2auro1qrmF7YB2S/25a1Ab+q5bQ/tQL9hUetYu7SCQB7c",
+	"1XIplCxVev3ZoM+gcvHvMPNvfULXuSjq3+QnMVmbL77Bn//+n3UyfL7m+U/1G0Th4d5ANV059a3CgLVe",
+	"yTRV6Z0rBELXobfL3w3f/nFw0O0/bG9e0ysT9UKNplKKKi3o7c5xb23kN4xV3m703W4W5A72iUMZmoIj",
+	"cVaGkW4xXbOPNtYu+YhTRzlHhRJYgyRpGHUp+uUC/prNKb8oElkZ66qQgd+4h9m0xaDrOrg7rbUIpCYd",
+	"b6i5qGfeUFKU0TM1cY5Ot1Ho10Qpjw4FTH4JkrZY6Pdxl2r5WpaCi6may3VeDkbinAqhYi2tSGq5WhOX",
+	"rPX//T//bxKWjuWyVAWlr8+xACSjHRzFmt0HPqxKafmk8QifjeMOruncUtsfF9MfZtmL7Mez1x/O9p9n",
+	"Z/ZsWa5+eXT24Gxp3z//cLn//NVs++L7081ZtsnSp/nm7DeTnefp6zM9Hqntj6vZ4TN4fzn94ckH+fT5",
+	"YvrD6+znRz9+SN+cwe8X0x/y3345h3H/62j26OzBs1ez4+evZkcvvr/YPHu0yeSbJ+Oz3wx968Pp9vn3",
+	"p5v5P0azg1xPl0/G6f/8Me9itorD7nBv1BII2n6Pa1wc0V29ZSj9yQoZnAgZHFNWcpg3NeoOGkIlOe4+",
+	"9z+tZPkQUDdDcRTKqlmhSg5CuThRQ9GaiMMDyk8SmY71Qr2nGIWLa2VWJI3pJiPxhiLRXsVSuiwkGOi6",
+	"n/zw+JW4D6/cd79NBrXgVKFgjeuSRJApUlVMYp34fBbS4oZDmLc4f/z4ezEcuqHEk7OfHycsqe4QS0Jx",
+	"f/eDCi3s1k4/AZIO1HDKAW07QUednsE7+ldNgf/C4ODW67oVKVchvFjDgxSSyUo4VjeTu/haVwtpu1L+",
+	"vDmSuCBlZXSIPotnK34zWUPlH0RsnyQR1TYnxI0JzTTx/JwIo0XfpQUt4ROZjfVCatAazBqENovZau9d",
+	"DDU4sLo7yM+b9eIeS5C02+a+MOgxGNrLbDU0K5Jnw5VB054yrDA0rXBt72z2oWOznpqNWEq9pYLq5obw",
+	"3UEHeSLGeNFxuJZUZOCuXaHZTkfxtbTc4Yq+4wjOhe6Xe6f3G3po3XnVnFzUC83rDmWtPpfmUXQpqqCj",
+	"PAqF9h0juqhjTM36YlEKKdY6K09EmGifuDi7Czu0XeFF3cK6pebvzAUV6q/VXnx5o7JuEahezdjZubdP",
+	"Vf7Z2wp2muVdZa4Ot3ZUGSTJV93VrxSr/bwN7TSnhmBQ3SImO3o3+R/DhDKpQAeliOpSpIZu6VHCz40S",
+	"scFMvSupM7vwKSri9cufRXIfpm7v/8Er+OSSgNplzkHEdf/g22tCrrWg6v8Yvt0LrDn4ufX3zgsdNui5",
+	"0eqzKU7aqkRPV3UeE1YGne88Ermak8aUZ1pFsSapnRUil7ZkDwNcTaMuaSDL6jHYdrYxEwwwejMzwRpE",
+	"uvXxuhNcxvoVSV3D5n19Ut9F3J/lIfWnhzf9zd7Sk13uUTQt2UiWdIZ4z9bSbr6KezRU+27pimye3Fdz",
+	"JrbF1B09iDDuedmZxP6G3NF0fLaUOrURpiCZuZhnV0rYhVzBkcBZSEwCmW4pU0olYB4AvSaVXhjyLNfo",
+	"5Ft3lsh3yJSodXL+oujfkP0YuVzJmmqGQ7iMK9FvEMkgEpTEBX+Bjw+Itd31DL+PtVMJBiPxWM4WtFiU",
+	"Qeq9nJU5afQcQqdyZsxsXkiL5WAy1mUQCOU84oWaXVq3R5QynHi9aGVsRoJIWnhfr2Fw3Kq6nJK4A6BP",
+	"R75USIqZtOXN+Z6BEbyb0sJID9lhu599SpoeCqdrHkPJH92QbhqImRtTTuFZF/bqzjlVt0859TO8KeE0",
+	"mOFtHq0mePOzuJG3ebA6Hcx7Db/zp4QzStB2YqEtsyW6k+FA3nHGfUfNC2JCLJwB5aC0nMHHDjf41Kow",
+	"S1NyUTol/uAdrdd53rhUtRHu+2KrSnazMnc3mCbNrrKU6vLQ7wjvyJKxudaYtFMoCaKE0v8pT5P0WBI/",
+	"nBppCrGB7/vLPuLcIzO7jDW6wgdUeIXDgLIwVxuxzPS6VMT9ZBPigmgDrFmqWKOyDDKEJ+KVFGEzMCWD",
+	"WgzMdKLJOGs51ht81fJGSGvX5DiWJS2X050mQorpurAllX7QMlB2WAblyhAQpyhpZagxCrlQMhWbhRG5",
+	"klfspsXJYYFMViJMUsMj0WVGwrLJRUhlTW2ztHVBOl7/AjdkYGg62uhSyqfSqvRE7GMaN+qNQqv35fVW",
+	"+v6NNnL7Qm7PJtrFU10XdJAM/zkpzQe3SWmukpNbWc14OfeTpybHNGZOfm7lMHcpXp1h5VMMJDFiHazr",
+	"nxDK/esQF3CtXRSZvsR87pUyq1wx48lCuWdNQSz4Z4mxI9TcRY1uDzrJT00Xxlw+1il60u4aZV4X1hTd",
+	"Hm+Um+rKlVQo/oKQs0ttNrlKL1TKaF2SCs1SJdMhmc4YEkhVnjGcHwlCyq7Nys9wtcHY79gsb8/38RWm",
+	"5lN0a73CEn/K5B0ON7RDw6V8P5QXKjkhDDmYMMGquCIwUPX42SxNPmOOwItqx27yrYF7xftiXWDNbS3i",
+	"VOYKp5IraekM7KiLBXN5sXMbuJbQ1eRR1AxPGpX9mvOCqFqXg89YL8zuHYHNdBgn2+D2JYwbTw/0s3e0",
+	"o5cWDBcuJawTSsfS3WfvZPThjr7D2/72L62LrjTb5p1S5L3I8RIdTYNgb8G5dw30qfC9rFTLGzMfmqKi",
+	"iizLopBb+FmrjYLNvdpZoGXV72sF50XGjysroBcDysMhEKyDbEqGAdJmYz9HADR2vDbPKNiL6zZ696Lw",
+	"njRzjkWzEMBA84SyaKtC2YQqDsm5FOt+ApRjS7lcURCGFn7PCgycZ0vFlZccuL5nB6TSUS5ZVsbaO8NQ",
+	"/Q7USdFPUlnKZDASr+omPM6BEVUx+2G0l9CHrZjJotj68e6x2UtzSzAhvnqWCn5d7TXcRaQn3LIMkPYJ",
+	"rl7a25tsI37hXOaKX3hbHU/127vxAWzRjSqIT/Txp3V7EVB2pnTTVqKuj5WjrtxBTNWF1IxjS34VDuqR",
+	"yXFlsnQUa3o9CNi4ogiwYTwGpvOrDBjMo/RvYoJfWEhBkUwfPUYHHcaBFdd1hwWp9XJHdvsRAZBiqc1G",
+	"GD3wn+O44qSRApCeCG2QeUBtsQLsyqUpVCNO6HcKtO7Gut2vcEHuh11hxJ3p+e5QIyKHa6RARa03kZnX",
+	"iSsaa/iKwxy93sH44MFw/2A4/ubV/tHkaH8yfjA6OhqPv/3ml3r6V+vRB/VHm1lwve9On5w/O1/rX75/",
+	"f/rm/86ePfj9l9/fhUifLpjndeXe1EwDM27n3wNuuGH+vJ0oa5x7IPDq3IEXK4fmF2VHnBl7JScYKwdu",
+	"uMYzOXKik56tXnIm/0jQ3y8KqUt84AJ0J3ZtI9AOugsyTVzrnnfbU3/Bx4DQlqBbk633foiAtZDOJZME",
+	"ETrQFNkxOEEbEJW3gV9D5RudcDzVzaYKiET8Gxcv4fujFm3BB+BCSib1II27l8LtC1g82H2mM95W9xNv",
+	"ovvRkxD/HIah69N2v6gyCf0cv6R8AGZRs3WRldtzIFROpkqXmb4myw5oX5bGZ9clwyG+MsSfE5TjyZOf",
+	"T8+fnp/+/Pjd6ffPzp6/e/Xip8fPCbMGeQKTWDArriL3RVmuAkPbT4Gee+IY5cc3r3pRS/E2NUi1zE74",
+	"7g+N9oRJsImzFut+hZ7lhH0knp4fHD+IGENobgpxcCQWZl2ANmMKcnLHOhkO+SPD3zbl8FJtLeJo/fjm",
+	"lZ+SA+ei9MrErqc+yM/5fjfvyydMI5qbLsT9PLdCCq4v4evUzNG6WBUmXc9K8mrOCrNJvXMe45MGbDKV",
+	"55TGH+tTXR1wdWPZ6p4eCfZt2DaWBFly6NWMdaGWkm5ZBLUXUuztAd/t7Yn+wXh/ELo3bavI+4QMJIvx",
+	"TkYd21I6EGLMZ7NSPDl78kLs7TnvAQ184Msqs0I4f8JgJE61x1MDvva8RpIKfZRsmRJtwAqNdh5oTI2l",
+	"0IiM9bxQdoEvngjpgz2O+HIlC80mANh+lRgkxwJV6sSaMtwagfH7pKUmGGCZbkWhJDZ56Hw4GcUaWHIl",
+	"L9CrnNxHuqqmVBizFNN1lpdUO6csVu/jSe/tnYJNyk7d0d6eOCUtZym3qFmhXoVaCYxtVYmqPUb9g/qQ",
+	"RsJVR+3uSHzHwDpVuiDsosvBhUMlAtvb86KWDzMSLfSQZklKrJUs8m2tImXSyE5EVkD1cLUuubgXfoWY",
+	"vwhmgvcaXMb51uWZoyYZhSl5FdwSUjRnm7D2WWA3EhiiukCQ/mVJQ51wwi9OXOZWXBgxVYuM3l9SVSNX",
+	"nsQao3JY4jjdctajY7BOsA+mEOc/tQsE7mvlXNJ6ArQR6dI761gjmDPmUUaqbWQn/calc6JCTVPHRTq5",
+	"5hMtLeHqTLexfvrs9NHw/OnpwfGDPn2FCXkQCbuUeQ7WNG11v5HGmVTZnjbWzhXs0EgoBaUrYXQkTssa",
+	"iVZHY2NdUpCXdxPDqJgciD0XlqsyI2W/lkEoqgTCiFpJMBlwcja542ZSc2ueqQqQK3yi4ZYFH3Pimb6S",
+	"RQZT3tsD0iWb3ExRKQYaIJiXSawrGhT/KUDFFf8ZjP830UiAQ/yd1mPxejw+nHU8zL0xqm/gk0qME5Et",
+	"V3mmwsiwzT4o8TcxTngRcAmD9LGXcJns7TE2R4goH1zQlHU/3dYaIVDIjW9hdw/dsyEOnutrAzucmtDk",
+	"xOJ3KtMbxfrUf2tVmCuFRRK087Lw2fNhnQDItd15+3Dnz12iQbkxWM9s2dfjPZ1YtEwxsglsylDs1aBT",
+	"7R4pvlXZwCl5QMCSDisOfAIsKRlCaMNlGbIkZC8ndhAgpsCgygwkCxxRXeuJWP2AYQIFh5MT4NpwtSQT",
+	"hKwWGUfguLdLq2QBBgqqFmRJWow49WUVlG3aASXqUwNgjABINKIGKvuiiScq+hXRYBTQ2BoCaQQDtcFt",
+	"rdxGDlGP2l95PLdThFjLVNpUAoW4oZVUhaaGf8fvnwjQ+BCCjJdU0GU3BUXoYq2sRUbqS3etvH599j0Y",
+	"MUOx54pWnOfMkUiXTumQ6Ojx3FyACZZdaAuf/fHNK3vS0IBrhTmoc3IzmYorOSnY856o9YjiChljIqHR",
+	"QW28fYiFR6AnYAb2VJHdBCxu5jBMq69LWDokuiqHcIKsgRJYVU6IhYWaI0h9iIVPkH52QhRTg8V0WnkT",
+	"DjPhxS4riM2pTN0ZHo0PRdAMgrCPwk4SMMOm9oXlPGDs3HciMdDM0AwKlJzMITxruVSDE1zO0fhI7IDY",
+	"rvcfqAqbgqfpJg9htWUNypuiLtx9BHTfzCIv2JF4bvwruKs1xdSLEbd+/3W3Gho/S0fiudpwnRgIVWeA",
+	"AP1xgpFM00JZ1BmHQ602nq4LOJMBpiWQhoQR/dki03UkzMo/uNYp7AXmceA3+dp5XBSmwHuzUCLZhTKY",
+	"EADww6Pjb5iTyKGMHnCEi3DAFBl1sUKurSFU0AxEUtXcJydVH6yFWYOpUiFV0PjkCccfsxIURyAYhs/E",
+	"K+IjgmeJj84V+VEslURl62OsPw6HQ/9/8GyyE44iER+xA9VHUd62+0xzxDojfUTu+gjkcVsga8KtFh62",
+	"OsSkZuxpeNshUl+qLbYbUaKDXZuTa94LbnplkC7Uhlv33TKA9eqA680PBOz/EQXCx6ry7obuMk6INYcM",
+	"+Pkjcjvupl3PFqIw61IRJrc162KmWi/vEAzBQDuB+7vm4TMP3QDhxsEZskfc4xs1B2kDidBYx47kcEUo",
+	"Zrg4kt6oaLBrWmE0AId7yJvkNHJsBRI8JbaqPVITqaQayq/S6eekrZtGCUZrxBDepD5aUAueesjYsBtL",
+	"51CVS7I9GDaj9P6IXWsLUkG7R3B/xzs2wEreOXIbcKU+NCmlpUT6n6rcbNoWR3PMAKWlPlgQQBGS+pEG",
+	"dtmJwBw0DUezLus2V+sTTcCX6kNBZjZmz1Z2H9UmLM2VEpLgAkuKcVqxkhabAIH5oOgmcknhsuM4dzXr",
+	"dHOQHZ1h26rkbVq39muwwoN2K9fW3BpY6zCnfSfIOsDZ2xdAJ9QsDnPcGAaoK2ki7iY37pZveASDHhzw",
+	"oLt7M3X3sGr2YcL+S20M8LZMDXB4aAZInsZQemggUG29JBupwz8HjEHpiRVgJWs6fJ/V8KDbV1kd9CeY",
+	"ic9IxbZ4lj4XameWXXOEu4mPLuX2hP10XWv2zYnER3GMCoJstjDa3bWoS0eonGAfEd+64u8daOasrmOA",
+	"tY8I5fM1mLAeKzw1G904PkZ4d2zBiU3XbmuIgBTOrcrEuHlTs5KeRahtZNLFmgDKYY7XzcbTJH/L440X",
+	"xiwHMFlQVmswZKO9PfGqppFlFrU/dNdPlbhQWgHJpiLTpfHoZbpv5CobzkyqLpRGQv3BRLgG+D3wLMUH",
+	"UL13v54r0ADRsoFZnPMTcHspi3lTYCDbMqAF0s9VVWmA7XER9xfHwTQRQsv2JQUeNtg5QE7pipLYVK5W",
+	"87DnW68ejPddPucAnzwYH4AdWQOsHXRkjQb9UWVuTYABR5kHmUZztAGUG0LfkjHw9NWrvzsNHHNHOemU",
+	"0sVWskDrPtOiBoiLmjttD73a/8Fgsst0XYoWdC4a3jAMZnxZy5mqzMkatLh+7bDA6KRkGDTA4WLAyg5R",
+	"GnQJyaLAlIWReKEVN8tEapiacuHA+7nm2BWFRHwTAmnCIGi4w/Pk0IItdgcJh4iXMJeTTLd4Q5ProqMO",
+	"Z0/0Ex/oTgZkSCWYVoNm1hzFDZXnOLeWFEmtLoRiCFSJEolCMrS/1OR6w8BlfWEwCs9wUs3ZFbNQ92ss",
+	"0tpV0sJJXehHuqmmBTRTh4mtKrZlYWeVGsEwGJIpuAWU5KMFmpf6Yi0vePkc1FoS0SCZ/pfM1+q77fe1",
+	"HeEyd2IzYTdZOVuw/4jxF/EvuP0BICMwEp4Q61xKr5eVuY2jGWYPyUd+D7MoV7LIrNGYr2gpBr9cZYhp",
+	"ShohTGNmlpjUn3OrAokESfUGphBXqkAwT4y3BgLuxH+rikrB2eZgWBuNFEmWtADB7IQLMLO3IsDIA1oE",
+	"NShgW9qR58b5VjHFhxUGuzehgy1R8fI8gUEORF+gLkKYmYl+MCszELpiY4rURlwIweLYFMzUC6OBpBP+",
+	"YkIlCVUFFgzkDFaa3lNqn1DtQqHQqW40nN7PZsZ0ZzSKRJaEOKP6bWM0agzwwPH4MOoyoOGR8T5RwVIW",
+	"l+QAdvM5YT8gIWdfg5Yd6yewSFI4A3hlvnUnAqiXD4KLRBT2fwfSzrTAzgvYhCGKtcOj95oclZxUPnTs",
+	"W1Yaf3BMrfxRdDPEGj/WPzrcp1bZvKeo1z44Ej9l352gJwQVuI0RaTZHD04Z6+QR9aMYUklxgoYgDHd/",
+	"f7TvuTJ5aiyYJMfjfQeXlLwqpLZzVQwf65lJ0ZA2lXCaLdb6EuHAfMzUckcSrdUMa89JAfh+Xchplmfl",
+	"Fm7/NxSGcG1eQHlS5P7Ff9nf84zcZHRYB+NxBIQRxfpgfMDkcUT5/JhSnG/D7GdqfJLBLoNSb/H6dsmq",
+	"E1jWrJAWFeiVAXNiti65w0w1ClsatKQK8A/W0uhpXoV88JJOUPnD5s6e4Vp6vu+i3vcd3hdluZKrzHV6",
+	"xxALtZ2HywZUtMHE9zhzbf1jfV1ff0SMabT1F91d/WPdaOtPBEhjka7Q0c5fBi1aODBDOaasTQcmW9j+",
+	"P/JpiHLpu9dwRIlmNRKnsd7VEqYCJgy603CMAibNLl5YZ6z7/kmSl1H1KuohGPtF5WHrMmcpCuKl0iDW",
+	"1IutqzvjRCB6NjOAV/iRXCLXkQZj5KhLYVQBtdMqdOPEx0IWriMQzsCZCSNWKH9Sq3Jvcm1HyZQWcDQ+",
+	"suxpfwj3wSxfpyrFSlpRnbCso4GB9ZG0HUpZ12/x9iQ6AnvCt+ZBjResDbo40Ifl/TADd1WVCGq+F97K",
+	"NCkgJE7CDiIg0yqLApdqlbIuZuMt4yMQEUfj/Qgsf/h/xxHcFAPOv5ZBqxDfWAkGoX0T/WN4/3h8yJM8",
+	"nxlQLRzDcVSJWtlT1IpmvzH8SzQQjA0PEIaHlwkQAY4X2JBPblJ56Po+tDSg5oSBlo8MJbwHN8i58B7Q",
+	"Obe7cv2tkRCpoXafXw8fJy1/Xmu8H1X/5hmE8EuwIa9C/uNWTnXfRNhGuuWowBCsSbeoHB8dHIjdDaGb",
+	"3Z+5qRmTCEYrfTJIXSI1XUuc+sPM7wLVwBOoV+zyZxGvB1rHROwnou9d/3x1IwvUOZjyot3W0uRIj1wy",
+	"1hcKqUooErH9pLakXyDUv0u2w+swnGNZ5smAleK5KS5MWSosLvUb4y4vmORaW9byqwbmKMazwlVzZGCJ",
+	"rTWVAJqJmKqt0anjLPwT5SPkKfZJK1T1XVqdS4CgbGu068+5UpZ2sSrIWhe5eP3yZ8S4WimJYaYBp11U",
+	"T1FKznAOB4xIZVHFtt4wpdRCX8HhLrgK2xHjrAslC2HmsEHuWmaT/vXLnzFU56tWYv3rOVhyskiFW4vY",
+	"H43f9uFOtpP79zebzcjyIxu32plZ3h+gnTQrsqmyUay9QNMoYbG2K5sWEuOKV6rwsPCc9eSciqBphZUr",
+	"CXW1c6G0sNSkVoOC3T41W8sVlKMrBGkYpkG5ia8BEf2ECiaSQagCUVE2fpNm6rRNDDYGlXOiv9bZ72sV",
+	"7qhnOqNrasUEe0yQCbkmB6qyZNIMomrUaoGi/1pn72PNJbkkzP1zNrvQslwXKhH95Go/Srx4JGhUEeRd",
+	"YXw+ydKRH3wEe59wbJN8GZQPxkVOQIORsCs5U0OrVhL9UcCwXHeH2WzeY045YJhmQ9XqTt2MQA/LlbQl",
+	"A3FKTdsUa6e+4kXKNiUBKtqw7pJc4kBRB+/fgyA8fP+eHdGxnhsKSVHRCNgKhZrBZNJK+QCDdl2oCBNh",
+	"We+l34LpgJoW/IAo167uE69fyhZBTr4ozAYeWMk1tU7hVeAnudQPDC14GAiyXYkp+j6NGKV6WD7KuU0u",
+	"NdRxGGfzUZpwns2UJkg9TagSz85e9bhor+cYFeMgGFccmeLiPr9k78OzVfOIqvdnL+qxzd6b9PZHR6Ox",
+	"A5mRq6w36R2OxqNDwkpcYJZ4PdEOfnPR1VPlcZBp6Up0oionkAOQKUG4SPQKNrMckUACvEBKxe1C7sE+",
+	"oD4xsMpZjJj76Opq1An1S0zKJoSBMPnflWPG2imOg5F4vFyV251gemTPhZVGMBt3nOyEjLjBlcWSVMaz",
+	"pAQbNHy7QC3hMhLidsiW7h+j8n0Jb7qsIddsndGCDRIVWIelmbhzsOi2nirOfnb9aCgTLzP6LO1Nej+o",
+	"8vtCbh67s8fqnZUB+gICOBiPG50fgw6MtbJ7hPyK9dRMYz2ThcmrPPjufrNdaAJuuZ1UhfLMyQbKQ9Bq",
+	"Q5Ain6Le0Xh/V+WOX9L9WlOET1HvmNZ3/Use4R9fOLzVV4IWs1VhBhYkhiUZv7799Dbq2fVyKYttHae1",
+	"2gofG8pS5qpe1CvlBbZ9wNF6b+Er9xfYG+/DTv49ZbfPwXgcsOWqMOjA5hxF76zBa7i07Mdgl1Gs+04J",
+	"ot+vjC0vCmX5QnfmHebo09eOx4cV9DG9lNlYp2ajJ7UGtM7fv+WERZnjdOx6yamlamlVfoUeNgeKGeup",
+	"nF3uIGzuFXgjSTcDn80mpuay1rvUF62Zy7s0C+XZdFD+OYXnqjTQ2paP/iV0WiPLn7MrpYFGahMMqNCs",
+	"LNNgZWPB54E6umpcUA1s5CuTwEWXHXl3I0rvqFp22cod4xNbnIkxEYXMvKVKiQ6UgoDxXcTmYUwQeAgD",
+	"vrGWpMBEvqmiy+03rs1xybkSrbzrJLDm2ZdyNH7obo2Y+pLFPXalhPW11GFs0tmVLNYdbclAsyiwATPb",
+	"JiAmNhmwEFgnQZ4EqpJBogSmyR0eHj6MGi3XSBUOnMPkWsbYkXPwuW79wXiuQ3LQXe4JXp9+cX1vJUak",
+	"kuE+DDg7LphqkEgS5sbBU+y6h/cR7AHvbm024iMDH2uzqUI4lcrA+Y94n9JA/s2+A4uqkFCUNuuLxUB8",
+	"FHWVZCKuASxuN1iprQlW2TgDBnHkhFnf3biaGebGov2etJNhBh1cIV1ww/v78Wwl1VJk7LWUHilfYaaM",
+	"i3JiQb9D6XCIl5w2M6nBIbLy3ixSCdGe+1KH60ftvVoaWvXkyvUbps1mUK8zan0hxvibR4JGnjcu0ceP",
+	"PhLPDCY1NDKAYk1rYa+I6NjUqjgH8dDpWQ6FozjARuS6tmpyfATdeJHY0AnmE5iXNKFakU3lMm4jpgO1",
+	"vNnVQVz00es0qXm0ZC1nQcYalg7E4ZPZaZ7sSM20LblYFydZOfJyxa5OotdypyfMGfNHBwddt2zV9Qnt",
+	"iUIuFeHb7EBeqB6532g0CooQ6x7fmXR7xyuafdF4PftrC902FErCNR2P6SIA+8hd5tw+kmHEmmjYx2N3",
+	"vxNMeG3400rqmbnYH/PoDn/AYPIqYRL6zwUNCmr16oeT8XgyHv8SwmvWnzionrh+zvtjmvSu/ZDtKYcz",
+	"7B7v1lpOu9/pp3pNM6Ok/0mVrHYkfu5B64j98Ti6zW4HYJXjjh4MX6K9NcFbjhuNA+j0bj5sxtyvYdU3",
+	"IObH3VTQwmav6OKmfattynXzd7Nj9PzPn9itCcwhoXQbkCTZKPUL81haIdQRngj6/eBTXeGvXVPg10LJ",
+	"5V/B+RzdRkv/TvomfZ9rtR6NH17DL2GlRJNvfFvF8PhdM9bmYYnDa3KF/yaOTygfv6HrojeCJY0TkAHU",
+	"x9H4YeWy8j3++CskQF12dykvVdBB99rmkrD9l67l344NdRtx3/cGDIR79444/hR17jxE7uwAr6GZ71ru",
+	"q8BRzZ916Ubs8Oeg5bZr1e3emHdgG9fLdwffdGSHYyivdh5IA6bgOv5+0pFyjjoK6mPscSYzJUjNxsAZ",
+	"pa1NuVdrkJ/d79KBIxFGn2L9OSnZON/u4Bij138NoRD1gpDbTSM4qsRX6A2SKvu3MOV9f0t84fg2MqWj",
+	"Cya8fHBwC09Dd6/Mv55D7VyVDVSqpmga7HCmhenj9/+oQxp92ulie9WIY3tgxtm6KChHGeQCxRq47ATz",
+	"C4DDrPCtAEZd/qwQvf9Pa1Cu+VGlmraxoPaHB8ev9o9JGRkdHewfHu7CgvKPHtcfbWFB7WzltxsLirpJ",
+	"3EHY1docdAu8sJFI7yte3Vwx3r7Bj25+t6sX77+GxeooPr++/RRdz3YvdG2HAxZDbeDtp7sai41WmW9v",
+	"5ND7lC2CTsg/9aVohxPzpUI4Tuvrtib+xuwAoCH/fb0oL9b9CodGVDA0A6pnnl2SJoUwPdwrmfwdPvmo",
+	"XsMrA/c+Gvd3cDAE4wRuBudViHXoVohEy2VA3iiP8BUmsvlxMfS3w41Ay6vLty/gTfhTArIC8PpLSskm",
+	"vtg/RVRG6NcLetT8O1pTX1gk/6RW5Z83ynwDsrYNEvJ4N11QLrCzzDhXrlkxeicyC5+sSC7AuOu0b17W",
+	"UvK4v2nwUsukaZXDfq4d96XsoJruFtbhin7Srt1FSc0qGxgYtTrjhtnSLiSN9c1mi/j3tVr+7eyIuyo5",
+	"P2TUwoLsYrz44dZuKzu3UFaIpL6etvJqXWjrkDyx/lBWLQkFt3th7cKTfO3ybmkX1IPIVTpbrBsYCS4Q",
+	"zKw3b7DJVogEyt2NJu5LHJWoFBgM29R46V+gyVCy8Z0VGVrSX0yT6bxf/jqaTAM69Z+qyXhZ/t+azJfQ",
+	"ZDp15rtoMjX4jC+gsgRDdaosT0FahU+1dJQ64gdeGw7K93MXWYlG8aW4qXP1FeTw7rVXz3Sv3P39X6yY",
+	"1YBampoW9tMKCccrY7Vumv+tjv3vrI59t97WtbHrFLFrstPeVLjHVHTt8TN9cRO7bKhzVRv+uKXxNPGQ",
+	"R+KFw0MWXDlOA1fouU/OnrwI0tz6B+ODCmDS2VYua22zMELaSy6DpOk58GTM9MoK74B29fIRZ69I7qNH",
+	"aA7+EzCkQ1eKdR1eCcdHJa1dWVdBVyV14QU6HLa5dDAnvlBPlmJpbCmS4bCCdEkInxgrMHiCfWw4h6U1",
+	"+Bz+mAxOuMaH85uqKlfU0h62S5+SWPedXrjZqVPOzBorIrDm1ZWflsYMrtdFWzk6ojtFxynUoirlpExA",
+	"/2MNXSMKCvAaiKCDMM2n40QwC4/AivmIX4EefKm291xlG1cCBtChDdyjZjaQBzOkwhxOxkPwTK4QMhtN",
+	"qWtYQge7UkeiRMBYos8KDRVLSIO/hU1g+JFCVSXgPld5QumMXol3sBmcuBTWZFa1i5QdKnngEvupUtkj",
+	"En+apYy1d9lRl3fPYokk52O2IbH39rpaD3cweq2tSTdG9gSzHJEatqokPBJMcqUwK62dshE5ZbvKYBmJ",
+	"U0TwZcnQqOVFQOUwXS2qsLUxE5boYrMweZgD2bfK4X2uHCpErB0sxGAk9vZOq6yL3Fi1t9dkTMzMC+DF",
+	"KthhAi/vBNKlwgpPL5SKXgMCtBFvB2PyTsLv7oDURXKpIeLi0bpJ1DFvXXEHyFQr+l0ot5QNDCyflZy/",
+	"6Sv8HCEzbLlnB4/J6lCbPTCrR8AoDaURIraqOOU9CBG1HADg0fhwFOvnHtfqejhP0YnmGcUahGdSA9ka",
+	"dJm8L/lC/Zfm/5G1GOrjbUsy6s0Ls/SdKCrNofuEousgeO16GiTN3dlKvVty3P6fDe1+Hfu93kKzp7Y/",
+	"LqY/zLIX2Y9nrz+c7T/PzuzZslz98ujswdnSvn/+4XL/+avZ9sX3p5uzbJOlT/PN2W8mO8/T12d6PFLb",
+	"H1ezw2fw/nL6w5MP8unzxfSH19nPj378kL45g98vpj/kv/1yDuP+19Hs0dmDZ69mx89fzY5efH+xefZo",
+	"k8k3T8Znvxn61ofT7fPvTzfzf4xmB7meLp+M0//5Y/5lI81gQnWZLKekKWWW1FFXPo0c2m6OM/pqloPD",
+	"e7gxUyHyFfo7fJQ4yTqlXlve9SkCSrsj5bre3aFd/TVSMn3j2N5ZI8H/hG5aEprY0qvRfeJWGbqewmod",
+	"hYjGsDgOxdGmaqntl1vNrKuPrR/XvdpsidXZPfabOxD06WymVqXqJOpztlcmNbjZJtQsqP4d6Fz9ffSb",
+	"avUe66KdkuOg20biRdHdC6P6Gg7QrMhoK0xRu0ijVrLyFQ313exGEGt4mozcx03KmfdazWDuzG3/dCfj",
+	"LQz8Jw6G+c+5Fdmo4btzh9+NLeNsphrwwDc75P68p41vkk432+saYrFkFLnyunios95QTHAvwe6M3TYY",
+	"b1ei+zWIvDflquKMeQpdSamVDv/5ObjalGdhbnnXSq+DkT4hXCrudIU1Vs3ORWS+7VrsOVoXiJsd9nVs",
+	"rbYBcv0FE3BvA2vdb1v3vnFZw9lClYBtUk0GkQfkBqMtxOLuJ00M70FUb6hD5xzrfs10+z/ds/rvlJ57",
+	"dPC5MphtwF2FA23QZec0I/CgSjoH4Nj7NmTIg1D6VAOSi6eLG0Pb9Eux4o0L2Y0iTd6wEEa6bmi36PgO",
+	"xNckur+mPz76o+6Sf+k8vCi/cMN8SW2g1XZ46R1R7EIyEDOjbWZLTKnWcmUXhtVSwoEi/b3AWl+HAm9L",
+	"qettvrDkgNzjNX89QlRSbadZa4RTJkOOvTlZGTmPIxZzUJEDwxthSVQS4Q/ow47qCus9K2z2QQWVl1yJ",
+	"Whk5MMeoE/yEEBkUVoJ3pYhzddSfr68zefpiXe6qEqvXiD04dEVih998xSqx/YPx0ZctFCNsKG02fwGM",
+	"hfPSzC495AGBXwCBYIAnR4TTblZpWA47eSbRRqsQLZv9p+ik5eDQ/nAqQY3sMOAGrvkcd2OocBCqYWp4",
+	"yxiuCvEWxMrkuQXGydCbia01fdSGMaZcX10q+YbdCENSVolc2tL1/K06gNa7bmRWuNU29SCGX8LPxhoG",
+	"o490sxOo7l+h1OLmLtx/rcqLa/pwV85V2PAWTopCzR1roG/rAVG2zJa4H/DXdwzcAAp7NY07uT8Ogy89",
+	"N495+Ft9U6/z/PqvphJd33/S6xK0FN9tHjgAvH9Nvcpdrf1/g4yBDtj7QMR6BeXu1SpwnL5Mpbsn8DWq",
+	"TYIQW/gYNxVJRP8c0TiH5yClCazPt6ucFmZjqaVbgn86R6y4hGvKspLTEyqsSRanimKWW1o7uskIDYey",
+	"MTFiiKBbhDPiilRtRFEnK3KjLzzEMUM3Y38HbUfixQph/xzSLbxBnTbqTR8w8IeJAR4MkoAfg57a9yzH",
+	"IJH+gxj5j+cvniPwSXdHZZ9RGkJGepO5m+kdIAkz+2AkzkCrw8kl2KsOcaq4XwbDTTO8DaEHfiTElyaq",
+	"jeti8NHB43jwIaMd6qcHGOd+KNzZP2x91ejxzw9WftaPYqXMKleMdEO9HAu6XMlpcOIzLrA1I375eDwW",
+	"S9fzjG754JsXpnTpLqiUUjUlf5kv7NoLBCebcj4OpSZUWHw6DUekYWoNsXwrrKmawYZXucruaZ/WFVU1",
+	"k7WWXjqFhXbd/L4/GGxNbdZ1yEB6iBsNfKx5mBhDIagiPalGYUgdQvrV1efYO91xls00gXs2DLYzErIz",
+	"ApbmSqUDHhMDFG5I9HVvJDXjDXz03NKYfEiGG+fU00vctvpWXw2/4iRstSwuGLx4wbmTu5sjZ1VS1Mc2",
+	"n2ep53JG72Uy0WqjbFUTb0L4yNJBf9uR+E7N5No6Gibuc0H+KnGBhYb0IooRj5nbQDrUxCY2p7CG21Ko",
+	"fB4hzgEWkSc/S1sO8fHh2ffUF2W9gimmsgySVhyz05xczpSTsBNPIIxatCL4AA/LBKcoNxJzbVyTU+S8",
+	"jLohg6kIA+OJ9JMJAgOXUyXLZMDtPGhP9o+FQ74yc2GzXBG+kUuIWRXmPexWatD9yQ3itchS3Di4fEbi",
+	"jQdDcqDu65IR/PCEuUMEP38SXAfBLmMniDq2dKwRYl1RK26jCRT+nLs4ER4ZQjlHmLZALiSdck4YjDCp",
+	"cr/4YUuGeT0FLGk36TIFAhMmtT5TIw+xSc1TS49dVTVtpbSLTIt6f+kkEnl2qVxfIJdB4u9mUacx32QG",
+	"M3Y4QanW+z/WdH1XG8uZbNhNiBy8AQ3fgljhpq7PAmEYJlViA7DK1vrWv69f/sxgYtbwL0VuLsguTV5i",
+	"K9UiucZ0IkWlnRnS1m9RFrhLAowyYpw6JansKoTVrS2F2kAw1HCwMdxomTaQkPeqtMhQQAiVIWkC12GC",
+	"k5yaKzUgas7QppQcGxXWsBCR1ZcQvRh9Rg7inzDsaXsyjcaTTNGeZKzf2vHUwFKX8j01NelNDsYI1At6",
+	"cm/S+1+/jocP3+79R+UO9THAt7eDbg31yqah6u7ywDbqMcj1wXg8Bu7I0ok42kcMXl1OaOtiDRrbRPwR",
+	"O8Mo7k1iMMjiXhST+YS/YZ0Kf9uymOLeZD+Kd5hi8MeDT34CR34Cbsq3ngMoN/irsKKnN/kjbhjM+HC3",
+	"yYyv7/rK2tY/U1ns+PtrbHZ8vPIFdD0+rj3+CTckEP6xbiTct/CbOaWVfbDUFxkJneF1gQ8jr+1yQmas",
+	"WSUniMy5CLRpVMHZzRJeQ+6KYq/3rdB/3X1zxneKB+FzTcyobw1pMc37CHv6/XuYxp8fhCmNeSb19poA",
+	"+NRMa7Hmo47eiGGDyVZYtDMKUxujKxTTvGC/WGS0q4Xmdc0zY91v3/aDSbBi38ajlNOBb/nwL4/MfAY1",
+	"gM6yKy2g3idz/3g8HndQQuT3NGyXGUTojsMI3fH48CbaoPYk/uOdGQOBxvUlyaSjLehNDUFjXesIKvp1",
+	"dbAKbDf6oVaN+F0SfxK2Uh2MxMudrUX5QvtyJPcVvGCgy16pLqfT4Cs4yNw49RhGqnJVqu68RbbW5RVr",
+	"53AvcQ884PCpWmQ6ZdTb9Qq5nkofWorqzzDImyoU2dCgjq79fuAt+De5eGhBnyFqtCnfdPjq23dPd//5",
+	"Wt7NUSVEnnc+2pl245zvXzjlZke/fMqFqfrK/pt4tJGcd4XXvxi/cieT6/uEVG1XqgIKxEKWYrYurCnA",
+	"Ppo0Db4MZGrVJiaNxMJsxFwWjqkD9xCDXaM56D0K3LaFyyUoXp6SIxRsqKqtAX20KEzhGoE4dTPWvvWV",
+	"9a4+306y1v1pl/HrGi59XuzwdtTtWivxNtvdPTX4gUhMt+L1y5//t+mWQTcX2i18JhXRtcI5HtsPvwDn",
+	"2+WLqOsu1IbnPtam8DhtGDDrujcEcBZVuzqE7MJi0lFl+GP0Hni5fVrOxGLOt1TbiW2Z0gDLljzwroA0",
+	"GNozeXv4F8597SkieI+2p/0Sda0IHjQrC3Lg/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

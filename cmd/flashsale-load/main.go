@@ -4,6 +4,7 @@
 //
 //	flashsale-load wrk --server-bin bin/flashsale --rounds 3 --duration 10s --connections 64 --threads 2
 //	flashsale-load wrk --server-bin bin/flashsale --before-bin /tmp/flashsale-old
+//	flashsale-load wrk --server-bin bin/flashsale --dead-webhook
 //	flashsale-load wrk --server-bin bin/flashsale --store sqlite --db-dir /var/tmp
 //	flashsale-load wrk --server-bin bin/flashsale --store postgres --dsn postgres://postgres@127.0.0.1:5432/test --servers 2
 //	flashsale-load books --url http://127.0.0.1:8080 --token T --inventory 1000 --requests 100000 --mix
@@ -12,8 +13,10 @@
 //
 // wrk measures throughput with wrk (Debian's wrk): the real server against
 // the bare net/http baseline, and with --store the real server on SQLite or
-// PostgreSQL against it on the memory store, in alternating rounds, each
-// run a fresh process and a fresh sale, its books checked. books drives
+// PostgreSQL against it on the memory store, and with --dead-webhook the
+// real server with a webhook endpoint that refuses every connection
+// against it without one, in alternating rounds, each run a fresh process
+// and a fresh sale, its books checked. books drives
 // servers already running, sharing one sale, with requests whose ids (and
 // shopper tokens) it keeps, and checks the books exactly; those servers
 // are to be started with --new-shopper-rate 0, since every one of its
@@ -49,10 +52,12 @@ const usage = `usage: flashsale-load COMMAND [flags]    (flashsale-load COMMAND 
 
   wrk       throughput measured by wrk: the real server against the bare net/http baseline, and
             with --store sqlite or postgres the real server on that store against it on memory,
+            with --dead-webhook against it with a webhook endpoint that refuses every connection,
             in alternating rounds, each run a fresh process and a fresh sale, the books checked
               flashsale-load wrk [--server-bin BIN] [--before-bin BIN] [--store memory|sqlite|postgres]
-                  [--db-dir DIR] [--dsn DSN [--servers N]] [--rounds N] [--duration D] [--warmup D]
-                  [--threads N] [--connections N] [--inventory N] [--wrk PATH] [--baseline-bin BIN]
+                  [--db-dir DIR] [--dsn DSN [--servers N]] [--dead-webhook] [--rounds N] [--duration D]
+                  [--warmup D] [--threads N] [--connections N] [--inventory N] [--wrk PATH]
+                  [--baseline-bin BIN]
   books     drive running servers sharing one sale with new users (with --mix, confirms, cancels
             and repeat reserves too), keeping every id, and check the books exactly
               flashsale-load books --url URL [--url URL ...] --token T [--inventory N] [--concurrency N]

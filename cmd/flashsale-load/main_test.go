@@ -141,7 +141,7 @@ func TestHelpExits0(t *testing.T) {
 		{[]string{"-h"}, []string{"usage: flashsale-load COMMAND", "  wrk  ", "  books  ", "  streams  ", "  baseline  "}},
 		{[]string{"--help"}, []string{"usage: flashsale-load COMMAND"}},
 		{[]string{"help"}, []string{"usage: flashsale-load COMMAND"}},
-		{[]string{"wrk", "-h"}, []string{"usage: flashsale-load wrk", "-store string", "-dsn string", "-servers int", "-before-bin"}},
+		{[]string{"wrk", "-h"}, []string{"usage: flashsale-load wrk", "-store string", "-dsn string", "-servers int", "-before-bin", "-dead-webhook"}},
 		{[]string{"books", "--help"}, []string{"usage: flashsale-load books", "-url URL", "-mix", "-token"}},
 		{[]string{"streams", "-h"}, []string{"usage: flashsale-load streams", "-streams int", "-pause duration"}},
 		{[]string{"baseline", "-h"}, []string{"usage: flashsale-load baseline", "-addr string"}},
@@ -286,7 +286,7 @@ func runWrk(t *testing.T, more ...string) (string, error) {
 
 // wrkRow is a round's row: name, req/s, p50, p99, p99.9, CPU µs/request,
 // 201s, 202s.
-var wrkRow = regexp.MustCompile(`(?m)^  (baseline|before|flashsale|sqlite|postgres(?:×\d+)?) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
+var wrkRow = regexp.MustCompile(`(?m)^  (baseline|before|flashsale|dead-hook|sqlite|postgres(?:×\d+)?) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
 
 // checkWrkRows checks that out has a row for each of names, in that order,
 // each with figures above zero and all 100 units held.
@@ -351,6 +351,31 @@ func TestWrkOnMemory(t *testing.T) {
 			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",
 			"\n               before     ", "books        balance in all 3 runs")
 	})
+}
+
+// --dead-webhook runs the real server once more per round with a webhook
+// endpoint that refuses every connection, compares it with the run
+// without one, and shows what GET /webhooks said of the endpoint: tried,
+// failing, nothing delivered.
+func TestWrkDeadWebhook(t *testing.T) {
+	needWrk(t)
+	out, err := runWrk(t, "--dead-webhook")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	checkWrkRows(t, out, "baseline", "flashsale", "dead-hook")
+	checkContains(t, out,
+		"and flashsale with a dead webhook endpoint against it without one; 1 round,",
+		" --webhook-url http://127.0.0.1:", "/hooks --webhook-secret-file FILE (memory store)\n",
+		"\n  order      round 1: baseline, flashsale, dead-hook\n",
+		"\n  dead-hook/flashsale ", "\n  dead-hook: GET /webhooks after the run: nothing delivered, ", "connection refused",
+		"\n  dead-hook: server RSS after the run ",
+		"\n== dead-hook/flashsale: one round's ratios, a dead webhook endpoint over none\n",
+		"(no target: it must be within noise)", "\n  noise        one round: no spread",
+		"\n               dead-hook  ", "books        balance in all 3 runs")
+	if strings.Contains(out, "dead-hook/baseline") {
+		t.Errorf("the dead hook is compared with the baseline; it is compared with flashsale without one:\n%s", out)
+	}
 }
 
 // --store sqlite runs the real server once more per round on a fresh file

@@ -13,10 +13,11 @@ func wrkCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newCommand("wrk", "[flags]",
 		"Measures throughput with wrk (apt-get install -y wrk): the real server against the bare net/http\n"+
 			"baseline (and an earlier build, with --before-bin), and with --store sqlite or postgres the real\n"+
-			"server on that store against it on the memory store, all in the same rounds: the baseline first,\n"+
-			"then the others, starting one further along each round. Each run is a fresh process and a fresh\n"+
-			"sale, its books checked after it; any failed request or unbalanced books exits 1. Reports\n"+
-			"requests/s, p50, p99 and server CPU per request, the ratios per round and their median.")
+			"server on that store against it on the memory store, and with --dead-webhook the real server with\n"+
+			"a webhook endpoint that refuses every connection against it without one, all in the same rounds:\n"+
+			"the baseline first, then the others, starting one further along each round. Each run is a fresh\n"+
+			"process and a fresh sale, its books checked after it; any failed request or unbalanced books exits 1.\n"+
+			"Reports requests/s, p50, p99 and server CPU per request, the ratios per round and their median.")
 	fs.StringVar(&c.ServerBin, "server-bin", "bin/flashsale", "the real server's binary")
 	fs.StringVar(&c.BeforeBin, "before-bin", "", "an earlier build of the real server (an older commit's), measured on the memory store in the same rounds as \"before\"")
 	fs.StringVar(&c.Self, "baseline-bin", "", "the `BIN` that serves the baseline when run as BIN baseline (default: this one)")
@@ -31,6 +32,7 @@ func wrkCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.Threads, "threads", 2, "wrk's threads (-t); with --servers N, in all, at least N")
 	fs.IntVar(&c.Connections, "connections", 64, "wrk's keep-alive connections (-c), shared by its threads; with --servers N, in all")
 	fs.Int64Var(&c.Inventory, "inventory", 1000, "units each sale starts with; every run sells out, then fills the line")
+	fs.BoolVar(&c.DeadWebhook, "dead-webhook", false, "also run the real server on the memory store with a webhook endpoint that refuses every connection (a loopback port held and never listened on, a fresh whsec_ secret), in the same rounds, and compare it with the run without one; GET /webhooks must show the endpoint failing and nothing delivered")
 	if help, err := fs.parse(args, stdout); help || err != nil {
 		return err
 	}

@@ -44,6 +44,9 @@ type config struct {
 	jwtSecret         string
 	jwtIssuer         string
 	jwtAudience       string
+	webhookURLs       urlList
+	webhookSecretFile string
+	webhookMaxAge     time.Duration
 
 	// tokenTrimmedFrom names where the admin token came from when
 	// whitespace around it was trimmed, for run to warn once it can log.
@@ -80,6 +83,9 @@ func flags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.jwtSecret, "shopper-jwt-secret", "", "the shop's own shopper tokens signed with HS256: a file holding the secret (at least 32 bytes). Read again on SIGHUP")
 	fs.StringVar(&c.jwtIssuer, "shopper-jwt-issuer", "", "the iss every shop token must carry (required with the shop's tokens)")
 	fs.StringVar(&c.jwtAudience, "shopper-jwt-audience", "", "an aud every shop token must carry (required with the shop's tokens)")
+	fs.Var(&c.webhookURLs, "webhook-url", "send every change a shopper must hear of to this URL, signed as Standard Webhooks 1.0 prescribes (repeat the flag for more endpoints; in the environment, URLs separated by spaces)")
+	fs.StringVar(&c.webhookSecretFile, "webhook-secret-file", "", "the file of the secret that signs webhook calls: whsec_ and the key in base64 (two, separated by a space or a line, during a rotation: each call is signed by both). Read again on SIGHUP")
+	fs.DurationVar(&c.webhookMaxAge, "webhook-max-age", sale.DefaultWebhookMaxAge, "how long an event is retried before it is dead-lettered (counted, logged with its id, shown by GET /webhooks)")
 	return fs
 }
 
@@ -202,6 +208,8 @@ func wants(f *flag.Flag) string {
 		return "debug, info, warn or error"
 	case prefixes:
 		return "comma-separated CIDRs, such as 10.0.0.0/8,192.168.1.7/32"
+	case urlList:
+		return "http:// or https:// URLs"
 	}
 	return "another value" // a string flag reads any
 }

@@ -124,6 +124,17 @@ var refusals = []struct {
 	{args: []string{"--shopper-jwt-secret", "secret", "--shopper-jwt-audience", "flashsale"}, want: `the shop's tokens need -shopper-jwt-issuer`},
 	{env: map[string]string{"FLASHSALE_SHOPPER_JWT_KEYS": "keys.json", "FLASHSALE_SHOPPER_JWT_AUDIENCE": "flashsale"}, want: `the shop's tokens need -shopper-jwt-issuer, the iss they carry`},
 
+	// Webhooks: endpoints and the secret go together; each endpoint is an
+	// http(s) URL, given once. (What the secret file holds is read at start:
+	// TestRunRefusesBadWebhookSecrets.)
+	{args: []string{"--webhook-url", "https://shop.example/hooks"}, want: `-webhook-url needs -webhook-secret-file, the file of the secret`},
+	{args: []string{"--webhook-secret-file", "secret"}, want: `-webhook-secret-file is for webhooks: give -webhook-url too`},
+	{args: []string{"--webhook-url", "ftp://shop.example/hooks", "--webhook-secret-file", "secret"}, want: `-webhook-url: webhook endpoint "ftp://shop.example/hooks" must be an http:// or https:// URL`},
+	{args: []string{"--webhook-url", "https:///hooks", "--webhook-secret-file", "secret"}, want: `-webhook-url: webhook endpoint "https:///hooks" has no host`},
+	{env: map[string]string{"FLASHSALE_WEBHOOK_URL": "https://a.example/h https://a.example/h", "FLASHSALE_WEBHOOK_SECRET_FILE": "secret"}, want: `FLASHSALE_WEBHOOK_URL: webhook endpoint https://a.example/h is given twice`},
+	{args: []string{"--webhook-max-age", "0s"}, want: `-webhook-max-age 0s must be at least 1s`},
+	{args: []string{"--webhook-max-age", "1d"}, want: `-webhook-max-age "1d": want a duration with a unit`},
+
 	// Numbers.
 	{args: []string{"--inventory", "-5"}, want: `-inventory -5 must be within 0..1000000000 (or -1)`},
 	{args: []string{"--inventory", "1000000001"}, want: `-inventory 1000000001 must be within 0..1000000000 (or -1)`},
@@ -215,6 +226,9 @@ func TestParseConfigCommandLineWins(t *testing.T) {
 		{[]string{"--shopper-jwt-secret", ""}, "/nonexistent/secret"},
 		{[]string{"--shopper-jwt-issuer", ""}, "https://shop.example"},
 		{[]string{"--shopper-jwt-audience", ""}, "flashsale"},
+		{[]string{"--webhook-url", ""}, "ftp://nowhere"},
+		{[]string{"--webhook-secret-file", ""}, "/nonexistent/secret"},
+		{[]string{"--webhook-max-age", "1h"}, "0s"},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {

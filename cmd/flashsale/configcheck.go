@@ -13,7 +13,7 @@ import (
 // check refuses a configuration the server cannot run as the operator
 // meant, with one line naming the flag or variable at fault.
 func (c *config) check(from origins) error {
-	for _, check := range []func(origins) error{c.checkStore, c.checkAddr, c.checkToken, c.checkTimes, c.checkRate, c.checkNumbers, c.checkShopTokens} {
+	for _, check := range []func(origins) error{c.checkStore, c.checkAddr, c.checkToken, c.checkTimes, c.checkRate, c.checkNumbers, c.checkShopTokens, c.checkWebhooks} {
 		if err := check(from); err != nil {
 			return err
 		}

@@ -72,6 +72,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return cli.Usage(err)
 	}
+	hookKeys, err := webhookKeys(cfg)
+	if err != nil {
+		return cli.Usage(err)
+	}
 	st, err := openStore(ctx, cfg, log)
 	if errors.Is(err, errStopped) {
 		log.Info("stopped", "before", "the store opened")
@@ -85,6 +89,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := initializeOnce(ctx, st, cfg.inventory, log); err != nil {
 			return err
 		}
+	}
+	hooks, err := startWebhooks(ctx, cfg, hookKeys, st, log)
+	if err != nil {
+		return err
+	}
+	if hooks != nil {
+		defer hooks.Close() // before the store closes: it records where delivery stands
 	}
 	tokenGenerated := cfg.adminToken == ""
 	if tokenGenerated {
@@ -101,12 +112,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxStreams:        cfg.maxStreams,
 		MaxStreamsPerUser: cfg.maxUserStreams,
 		Logger:            log,
+		Webhooks:          hooks,
 	}
 	if shop != nil {
 		apiCfg.Shoppers = shop
-		stopReload := reloadOnHangup(shop, log)
-		defer stopReload()
 	}
+	stopReload := reloadOnHangup(cfg, shop, hooks, log)
+	defer stopReload()
 	api, err := httpapi.New(apiCfg)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/httpapi"
 	"github.com/flashsale/flashsale/internal/shopper"
+	"github.com/flashsale/flashsale/internal/webhook"
 )
 
 // loadShop reads the shop's token keys when the flags name them; nil
@@ -25,10 +26,14 @@ func loadShop(cfg config) (*shopper.Shop, error) {
 	})
 }
 
-// reloadOnHangup reads the shop's keys again on each SIGHUP, so that a shop
-// rotating its keys needs no restart. A file that does not read keeps the
-// keys in use, and the log says why. The returned func stops listening.
-func reloadOnHangup(shop *shopper.Shop, log *slog.Logger) (stop func()) {
+// reloadOnHangup reads the shop's keys and the webhook secrets again on
+// each SIGHUP (those in use: nil shop or hooks have none), so that a
+// rotation needs no restart. A file that does not read keeps what is in
+// use, and the log says why. The returned func stops listening.
+func reloadOnHangup(cfg config, shop *shopper.Shop, hooks *webhook.Deliverer, log *slog.Logger) (stop func()) {
+	if shop == nil && hooks == nil {
+		return func() {}
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -38,11 +43,21 @@ func reloadOnHangup(shop *shopper.Shop, log *slog.Logger) (stop func()) {
 			case <-done:
 				return
 			case <-hup:
-				if err := shop.Reload(); err != nil {
-					log.Error("SIGHUP: the shop's token keys did not reload; the keys read before stay in use", "err", err)
-					continue
+				if shop != nil {
+					if err := shop.Reload(); err != nil {
+						log.Error("SIGHUP: the shop's token keys did not reload; the keys read before stay in use", "err", err)
+					} else {
+						log.Info("SIGHUP: reloaded the shop's token keys")
+					}
 				}
-				log.Info("SIGHUP: reloaded the shop's token keys")
+				if hooks != nil {
+					if keys, err := webhookKeys(cfg); err != nil {
+						log.Error("SIGHUP: the webhook secrets did not reload; the secrets read before stay in use", "err", err)
+					} else {
+						hooks.SetKeys(keys)
+						log.Info("SIGHUP: reloaded the webhook secrets", "secrets", len(keys))
+					}
+				}
 			}
 		}
 	}()

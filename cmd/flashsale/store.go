@@ -30,7 +30,7 @@ const (
 // rebuilt from its file or database first, which the log reports with what
 // it found.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (*store.Store, error) {
-	scfg := sale.Config{HoldTTL: cfg.holdTTL, KeyTTL: cfg.idempotencyTTL}
+	scfg := sale.Config{HoldTTL: cfg.holdTTL, KeyTTL: cfg.idempotencyTTL, Outbox: cfg.outboxConfig()}
 	start := time.Now()
 	var (
 		st    *store.Store

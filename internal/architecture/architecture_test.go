@@ -34,8 +34,10 @@ var floors = map[string]int{
 	"internal/drivers": 1,
 	"internal/pgtest":  1,
 	"internal/load":    1,
-	// The store engine; the conformance suite; two commands.
+	// The store engine; webhook delivery, which follows it; the
+	// conformance suite; two commands.
 	"internal/store":            2,
+	"internal/webhook":          2,
 	"internal/sale/conformance": 2,
 	"cmd/flashsale-load":        2,
 	"cmd/reliable-drivers":      2,

@@ -154,6 +154,15 @@ func (a acting) entrants(ctx context.Context) ([]string, error) {
 	return a.h.store.Entrants(ctx)
 }
 
+// webhooks is where the webhook endpoints stand: the admin's to see, since
+// their URLs may carry the shop's secrets.
+func (a acting) webhooks(ctx context.Context) ([]sale.Endpoint, uint64, error) {
+	if !a.who.admin {
+		return nil, 0, &unauthenticated{why: "the admin token is required"}
+	}
+	return webhookEndpoints(ctx, a.h.store)
+}
+
 func (a acting) reservation(ctx context.Context, id string) (sale.Reservation, error) {
 	r, err := a.h.store.Reservation(ctx, id)
 	if err != nil {

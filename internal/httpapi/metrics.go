@@ -8,6 +8,7 @@ import (
 	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	storepkg "github.com/flashsale/flashsale/internal/store"
+	"github.com/flashsale/flashsale/internal/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -32,7 +33,7 @@ type metricKey struct {
 	status        int
 }
 
-func newMetrics(reg *prometheus.Registry, store sale.Store, hub *live.Hub) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, store sale.Store, hub *live.Hub, hooks *webhook.Deliverer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flashsale_http_requests_total",
@@ -58,6 +59,9 @@ func newMetrics(reg *prometheus.Registry, store sale.Store, hub *live.Hub) (*met
 	// The sale's own numbers: one snapshot per scrape, so they add up.
 	collectorsToRegister = append(collectorsToRegister, newSaleCollector(store))
 	collectorsToRegister = append(collectorsToRegister, streamCollectors(hub)...)
+	if hooks != nil {
+		collectorsToRegister = append(collectorsToRegister, newWebhookCollector(store, hooks))
+	}
 	if src, ok := store.(statsSource); ok {
 		collectorsToRegister = append(collectorsToRegister, storeCollectors(src)...)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/flashsale/flashsale/internal/live"
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/flashsale/flashsale/internal/shopper"
+	"github.com/flashsale/flashsale/internal/webhook"
 	"github.com/flashsale/flashsale/web"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry gets the metrics served at /metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
+	// Webhooks, when set, is the server's webhook delivery, whose counts
+	// /metrics reports.
+	Webhooks *webhook.Deliverer
 }
 
 // API is the whole HTTP stack as one handler. It follows the store's feed
@@ -115,7 +119,7 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
-	m, err := newMetrics(reg, cfg.Store, hub)
+	m, err := newMetrics(reg, cfg.Store, hub, cfg.Webhooks)
 	if err != nil {
 		hub.Close()
 		return nil, fmt.Errorf("httpapi: register metrics: %w", err)

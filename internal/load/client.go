@@ -137,6 +137,16 @@ func (c *client) status(ctx context.Context) (generated.Status, error) {
 	return st, nil
 }
 
+// webhooks reads GET /webhooks, an admin's request.
+func (c *client) webhooks(ctx context.Context) (generated.WebhookEndpoints, error) {
+	h := http.Header{"Authorization": {"Bearer " + c.token}}
+	var ws generated.WebhookEndpoints
+	if err := c.getJSON(ctx, http.MethodGet, "/webhooks", nil, h, &ws); err != nil {
+		return ws, fmt.Errorf("read webhooks: %w", err)
+	}
+	return ws, nil
+}
+
 func (c *client) health(ctx context.Context) error {
 	var h generated.Health
 	return c.getJSON(ctx, http.MethodGet, "/healthz", nil, nil, &h)

@@ -11,9 +11,10 @@
 //
 // Throughput is measured by wrk (https://github.com/wg/wrk, Debian's wrk), a
 // load generator written in C that is not this project's (Wrk): the real
-// server against the baseline, and on a durable store against the memory
-// store, in alternating rounds, each run a fresh process and a fresh sale,
-// with the books checked after every run. wrk only counts what it was told:
+// server against the baseline, on a durable store against the memory
+// store, and with a dead webhook endpoint against none, in alternating
+// rounds, each run a fresh process and a fresh sale, with the books
+// checked after every run. wrk only counts what it was told:
 // checkWrkBooks compares that with GET /status.
 //
 // What wrk cannot do is done here, by hand:

@@ -86,19 +86,29 @@ type wrkComparison struct {
 	// what says what is compared, in the summary's heading; noTarget, for
 	// a throughput without a target, why there is none.
 	what, noTarget string
+	// noise: the verdict is whether the ratios lie within the spread of
+	// contender to's own runs over the rounds (noiseBand), not a target.
+	noise bool
 }
 
 // comparisons are the report's ratios: every build on the memory store
-// over the baseline, and the durable store over the memory store (the
-// memory store's run of this build, from the same round).
+// over the baseline, the dead webhook endpoint's run over this build's
+// without one, and the durable store over the memory store (the memory
+// store's run of this build, from the same round).
 func (c WrkConfig) comparisons() []wrkComparison {
 	cs := c.contenders()
 	var cmps []wrkComparison
 	memory := -1
 	for i, ct := range cs {
-		if ct.store == StoreMemory {
+		if ct.store == StoreMemory && !ct.deadHook {
 			cmps = append(cmps, wrkComparison{of: i, to: -1, targets: wrkTargets{wrkTargetThroughput, wrkTargetP99, wrkTargetCPU}})
 			memory = i // this build's comes last of the memory store's
+		}
+	}
+	for i, ct := range cs {
+		if ct.deadHook {
+			cmps = append(cmps, wrkComparison{of: i, to: memory, what: "a dead webhook endpoint over none",
+				noTarget: "no target: it must be within noise", noise: true})
 		}
 	}
 	if last := len(cs) - 1; cs[last].store != StoreMemory {
@@ -182,13 +192,16 @@ func (rep WrkReport) printHeader(w io.Writer) {
 		rounds = fmt.Sprintf("%d rounds alternating", c.Rounds)
 	}
 	store := ""
+	if c.DeadWebhook {
+		store = ", and flashsale with a dead webhook endpoint against it without one"
+	}
 	switch {
 	case c.Store == StoreSQLite:
-		store = ", and flashsale on SQLite against the memory store"
+		store += ", and flashsale on SQLite against the memory store"
 	case c.Store == StorePostgres && c.Servers == 1:
-		store = ", and flashsale on PostgreSQL against the memory store"
+		store += ", and flashsale on PostgreSQL against the memory store"
 	case c.Store == StorePostgres:
-		store = fmt.Sprintf(", and %d flashsale servers sharing one sale on PostgreSQL against one on the memory store", c.Servers)
+		store += fmt.Sprintf(", and %d flashsale servers sharing one sale on PostgreSQL against one on the memory store", c.Servers)
 	}
 	fmt.Fprintf(w, "== wrk: %s against the bare net/http baseline%s; %s, each run a fresh process and a fresh sale\n", what, store, rounds)
 	fmt.Fprintf(w, "  date       %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"))
@@ -221,10 +234,20 @@ func (rep WrkReport) printHeader(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-10s %s baseline\n", "baseline", c.Self)
 	for _, ct := range cs {
-		switch ct.store {
-		case StoreMemory:
+		switch {
+		case ct.deadHook:
+			url, file := "URL", "FILE"
+			if c.deadHook != nil {
+				url = c.deadHook.url
+			}
+			fmt.Fprintf(w, "  %-10s %s %s --webhook-url %s --webhook-secret-file %s (memory store)\n", ct.name, ct.bin, strings.Join(ct.args, " "), url, file)
+			fmt.Fprintf(w, "  %-10s a loopback port this tool holds bound and never listens on: every call is refused at once,\n", "")
+			fmt.Fprintf(w, "  %-10s and the server retries the first event with backoff (1 s, doubling) and keeps every later one;\n", "")
+			fmt.Fprintf(w, "  %-10s FILE: a fresh whsec_ secret of 32 random bytes; after each run GET /webhooks must show the\n", "")
+			fmt.Fprintf(w, "  %-10s endpoint failing and nothing delivered\n", "")
+		case ct.store == StoreMemory:
 			fmt.Fprintf(w, "  %-10s %s %s (memory store)\n", ct.name, ct.bin, strings.Join(ct.args, " "))
-		case StoreSQLite:
+		case ct.store == StoreSQLite:
 			fmt.Fprintf(w, "  %-10s %s %s --store sqlite --db FILE\n", ct.name, ct.bin, strings.Join(ct.args, " "))
 			dir := c.DBDir
 			if dir == "" {
@@ -232,7 +255,7 @@ func (rep WrkReport) printHeader(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %-10s FILE: sale.db in a folder of its own under %s for each run, removed after it;\n", "", dir)
 			fmt.Fprintf(w, "  %-10s every change committed (fsync) before it is answered\n", "")
-		case StorePostgres:
+		case ct.store == StorePostgres:
 			n := ""
 			if ct.servers > 1 {
 				n = fmt.Sprintf(" (%d servers)", ct.servers)
@@ -346,6 +369,18 @@ func (r WrkRound) printRows(w io.Writer, cmps []wrkComparison) {
 	for _, c := range cmps {
 		r.ratios(c).printRow(w, r.label(c))
 	}
+	for _, c := range cmps {
+		if !c.noise {
+			continue
+		}
+		s, ref := r.Servers[c.of], r.run(c.to)
+		if ep := s.Webhook; ep != nil {
+			fmt.Fprintf(w, "  %s: GET /webhooks after the run: nothing delivered, %d events pending; last error: %s\n", s.Server, ep.Lag, *ep.LastError)
+		}
+		if s.RSS > 0 && ref.RSS > 0 {
+			fmt.Fprintf(w, "  %s: server RSS after the run %s, %s's %s\n", s.Server, mib(float64(s.RSS)), ref.Server, mib(float64(ref.RSS)))
+		}
+	}
 	for _, s := range r.Servers {
 		switch {
 		case s.Where == "":
@@ -439,6 +474,88 @@ func (rep WrkReport) printComparison(w io.Writer, c wrkComparison) {
 		fmt.Fprintf(w, "  cpu/request  %5.2f  [%s]%s\n", o.CPU, strings.Join(cpu, " "), atMost(o.CPU, c.targets.cpu))
 	} else {
 		fmt.Fprintf(w, "  cpu/request    n/a  (no /proc to read the servers' CPU from)\n")
+	}
+	if c.noise {
+		rep.printNoise(w, c, o)
+	}
+}
+
+// noiseBand is how far two runs of one server differed in these rounds, as
+// a ratio of one over the other: from its lowest figure over its highest
+// to the highest over the lowest. A ratio of another server over it inside
+// the band cannot be told from the server's own spread. ok is false with
+// fewer than two figures above zero.
+func noiseBand(xs []float64) (lo, hi float64, ok bool) {
+	least, most := 0.0, 0.0
+	n := 0
+	for _, x := range xs {
+		if x <= 0 {
+			continue
+		}
+		if n == 0 || x < least {
+			least = x
+		}
+		if n == 0 || x > most {
+			most = x
+		}
+		n++
+	}
+	if n < 2 {
+		return 0, 0, false
+	}
+	return least / most, most / least, true
+}
+
+// printNoise says, for a comparison judged by noise, how far the runs of
+// the server it is against (the one without the change) spread over the
+// rounds (noiseBand), and whether each median ratio lies within that: a
+// change whose ratio stays inside cannot be told from the machine's noise
+// in this many rounds. The changed server's own spread is left out: a
+// cost that shows in some runs only (a pause now and then) would widen
+// it, and hide itself.
+func (rep WrkReport) printNoise(w io.Writer, c wrkComparison, o WrkRatios) {
+	first := rep.Rounds[0]
+	ref := first.run(c.to).Server
+	if len(rep.Rounds) < 2 {
+		fmt.Fprintf(w, "  noise        one round: no spread of %s's own runs to judge the ratios by (run 3 rounds or more)\n", ref)
+		return
+	}
+	var bands, verdicts []string
+	for _, m := range []struct {
+		name  string
+		of    func(WrkRun) float64
+		ratio float64
+	}{
+		{"throughput", func(r WrkRun) float64 { return r.Figures.Throughput() }, o.Throughput},
+		{"p99", func(r WrkRun) float64 { return float64(r.Figures.P99) }, o.P99},
+		{"cpu/request", WrkRun.CPUPerRequest, o.CPU},
+	} {
+		var xs []float64
+		for _, r := range rep.Rounds {
+			xs = append(xs, m.of(r.run(c.to)))
+		}
+		lo, hi, ok := noiseBand(xs)
+		if !ok || m.ratio <= 0 {
+			continue
+		}
+		bands = append(bands, fmt.Sprintf("%s %.2f–%.2f", m.name, lo, hi))
+		verdict := "within noise"
+		switch {
+		case m.ratio < lo:
+			verdict = "below the noise"
+		case m.ratio > hi:
+			verdict = "above the noise"
+		}
+		verdicts = append(verdicts, fmt.Sprintf("%s %.2f %s", m.name, m.ratio, verdict))
+	}
+	fmt.Fprintf(w, "  noise        %s's own runs over the %d rounds, one over another: %s\n", ref, len(rep.Rounds), strings.Join(bands, ", "))
+	fmt.Fprintf(w, "  verdict      %s\n", strings.Join(verdicts, ", "))
+	var ofRSS, toRSS []float64
+	for _, r := range rep.Rounds {
+		ofRSS, toRSS = append(ofRSS, float64(r.Servers[c.of].RSS)), append(toRSS, float64(r.run(c.to).RSS))
+	}
+	if a, b := median(ofRSS), median(toRSS); a > 0 && b > 0 {
+		fmt.Fprintf(w, "  memory       server RSS after the run, the median: %s %s, %s %s\n", first.Servers[c.of].Server, mib(a), ref, mib(b))
 	}
 }
 

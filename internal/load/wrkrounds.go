@@ -83,12 +83,22 @@ type WrkConfig struct {
 	// Inventory is the units each sale starts with (default 1000): every
 	// run sells out and then fills the line.
 	Inventory int64
+	// DeadWebhook adds a run of the real server on the memory store with a
+	// webhook endpoint that refuses every connection (--webhook-url to a
+	// loopback port this process holds bound and never listens on,
+	// --webhook-secret-file a fresh secret), measured in the same rounds
+	// and compared with the real server without one: what a shop's dead
+	// receiver costs the sale. After each such run, GET /webhooks must show
+	// the endpoint tried, failing, and nothing delivered.
+	DeadWebhook bool
 	// Out gets the report, a round at a time.
 	Out io.Writer
 
 	// beforeUnlimited is set by Wrk when BeforeBin has no
 	// --new-shopper-rate: a build from before shopper identity.
 	beforeUnlimited bool
+	// deadHook is DeadWebhook's endpoint and secret, set by Wrk.
+	deadHook *deadHook
 }
 
 // defaults fills in what a caller of Wrk left zero.
@@ -199,6 +209,13 @@ func Wrk(ctx context.Context, cfg WrkConfig) (WrkReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	if cfg.DeadWebhook {
+		if cfg.deadHook, err = newDeadHook(ctx, dir); err != nil {
+			return rep, err
+		}
+		defer cfg.deadHook.release()
+		rep.Config = cfg
+	}
 	if cfg.Store == StorePostgres {
 		// A database that cannot be reached, or where no schema can be
 		// made, fails the comparison before the first round, not in it.
@@ -241,9 +258,11 @@ func Wrk(ctx context.Context, cfg WrkConfig) (WrkReport, error) {
 type wrkContender struct {
 	name    string
 	bin     string
-	args    []string // the baseline's subcommand, or the real server's flags but the store's
+	args    []string // the baseline's subcommand, or the real server's flags but the store's and the webhook's
 	store   string   // StoreMemory, StoreSQLite or StorePostgres; "" for the baseline
 	servers int
+	// deadHook: started with WrkConfig.DeadWebhook's endpoint.
+	deadHook bool
 }
 
 // serverFlags are the real server's flags besides its address, token and
@@ -267,7 +286,8 @@ func (c WrkConfig) baseline() wrkContender {
 
 // contenders are the real server's runs, in the report's order: the earlier
 // build first, as a reader expects before and after, then this build on
-// the memory store, then on the durable store.
+// the memory store, then with a dead webhook endpoint, then on the durable
+// store.
 func (c WrkConfig) contenders() []wrkContender {
 	flags := strings.Fields(serverFlags)
 	var cs []wrkContender
@@ -279,6 +299,9 @@ func (c WrkConfig) contenders() []wrkContender {
 		cs = append(cs, wrkContender{name: "before", bin: c.BeforeBin, args: before, store: StoreMemory, servers: 1})
 	}
 	cs = append(cs, wrkContender{name: "flashsale", bin: c.ServerBin, args: flags, store: StoreMemory, servers: 1})
+	if c.DeadWebhook {
+		cs = append(cs, wrkContender{name: deadHookName, bin: c.ServerBin, args: flags, store: StoreMemory, servers: 1, deadHook: true})
+	}
 	if c.Store != StoreMemory {
 		cs = append(cs, wrkContender{name: storeName(c.Store, c.Servers), bin: c.ServerBin, args: flags, store: c.Store, servers: c.Servers})
 	}
@@ -337,6 +360,13 @@ type WrkRun struct {
 	// OthersIncludeDB: the others include the database the servers use
 	// (PostgreSQL on this machine), so their CPU is the run's own.
 	OthersIncludeDB bool
+	// Webhook is the dead webhook endpoint as GET /webhooks showed it after
+	// the run, for the run with one (WrkConfig.DeadWebhook); nil otherwise.
+	Webhook *generated.WebhookEndpoint
+	// RSS is the server processes' resident memory right after the
+	// measured run, all of them together, in bytes (zero where /proc is
+	// not available).
+	RSS int64
 	// Status is /status after the run (every server's, when there were
 	// several: they must agree).
 	Status generated.Status
@@ -404,6 +434,9 @@ func measureWrk(ctx context.Context, cfg WrkConfig, w *wrk, ct wrkContender, tok
 		run.OthersIncludeDB = pgLocal
 		args = append(args, "--store", StorePostgres, "--dsn", schema.dsn)
 	}
+	if ct.deadHook {
+		args = append(args, cfg.deadHook.args()...)
+	}
 
 	// Deferred after the database's clean-up, so run before it: the
 	// servers stop first.
@@ -464,6 +497,7 @@ func measureWrk(ctx context.Context, cfg WrkConfig, w *wrk, ct wrkContender, tok
 	f, wrkCPU, err := w.runAll(ctx, threads, conns, cfg.Duration, urls, "m")
 	cpu1, ok1 := childrenCPU(children)
 	busy1, busyOK1 := machineBusy()
+	run.RSS = childrenRSS(children)
 	if err != nil {
 		return run, fmt.Errorf("%s: %w", ct.name, explain(err, children))
 	}
@@ -491,6 +525,13 @@ func measureWrk(ctx context.Context, cfg WrkConfig, w *wrk, ct wrkContender, tok
 	if len(v) > 0 {
 		return run, fmt.Errorf("%s: %w: %s", ct.name, ErrBooks, joinViolations(v))
 	}
+	if ct.deadHook {
+		ep, err := cfg.deadHook.check(ctx, cls[0])
+		if err != nil {
+			return run, fmt.Errorf("%s: %w", ct.name, children[0].Explain(err))
+		}
+		run.Webhook = &ep
+	}
 	return run, nil
 }
 
@@ -505,6 +546,20 @@ func childrenCPU(cs []*Child) (time.Duration, bool) {
 		sum += cpu
 	}
 	return sum, true
+}
+
+// childrenRSS is the children's resident memory now, together; zero when
+// any cannot be read.
+func childrenRSS(cs []*Child) int64 {
+	var sum int64
+	for _, c := range cs {
+		rss, ok := procRSS(c.Pid())
+		if !ok {
+			return 0
+		}
+		sum += rss
+	}
+	return sum
 }
 
 // explain adds to err which of the children died, if any did.

@@ -49,6 +49,15 @@ const (
 	EventClosed EventKind = "closed"
 )
 
+// EventKinds returns every kind of event, for tables that must cover
+// them all.
+func EventKinds() []EventKind {
+	return []EventKind{
+		EventReset, EventInitialized, EventGranted, EventJoined, EventLeft, EventPromoted,
+		EventConfirmed, EventCancelled, EventExpired, EventScheduled, EventQueued, EventDrawn, EventClosed,
+	}
+}
+
 // Event is one committed change. Seq numbers a sale's events one after
 // another with no gap, across resets and restarts, so a consumer that
 // remembers the last Seq it saw misses nothing when it comes back.

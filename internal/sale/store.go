@@ -112,12 +112,16 @@ type Config struct {
 	// Seeds is where the secret seeds of draws come from; nil means
 	// crypto/rand. Tests give a known one, to predict a draw.
 	Seeds io.Reader
+	// Outbox names the webhook endpoints whose cursors the store keeps
+	// (outbox.go); with none, it keeps none.
+	Outbox OutboxConfig
 }
 
 // WithDefaults returns cfg with every zero replaced by its default and the
 // durations kept to Precision, or an error naming the first setting that
 // cannot be used.
 func (cfg Config) WithDefaults() (Config, error) {
+	var err error
 	if cfg.HoldTTL == 0 {
 		cfg.HoldTTL = DefaultHoldTTL
 	}
@@ -138,6 +142,9 @@ func (cfg Config) WithDefaults() (Config, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
+	}
+	if cfg.Outbox, err = cfg.Outbox.WithDefaults(); err != nil {
+		return cfg, err
 	}
 	cfg.HoldTTL, cfg.KeyTTL = cfg.HoldTTL.Truncate(Precision), cfg.KeyTTL.Truncate(Precision)
 	return cfg, nil

@@ -79,8 +79,11 @@ func (f *feed) wait() chan struct{} {
 
 // page returns up to limit kept events with Seq > after and the channel to
 // wait on for more. ok is false when events after `after` are no longer
-// kept here (or do not exist yet: after > last).
-func (f *feed) page(after uint64, limit int) (events []sale.Event, more <-chan struct{}, last uint64, ok bool) {
+// kept here (or do not exist yet: after > last). A consumer from before the
+// oldest kept event, a reset, starts at that reset when skipToReset is set
+// (a stream: nothing before a reset concerns it); otherwise (the outbox,
+// which owes every event to its endpoints) it is not ok.
+func (f *feed) page(after uint64, limit int, skipToReset bool) (events []sale.Event, more <-chan struct{}, last uint64, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if after == f.last {
@@ -94,7 +97,7 @@ func (f *feed) page(after uint64, limit int) (events []sale.Event, more <-chan s
 	switch {
 	case after >= oldest.Seq:
 		i = int(after - oldest.Seq + 1)
-	case after+1 == oldest.Seq, oldest.Kind == sale.EventReset:
+	case after+1 == oldest.Seq, skipToReset && oldest.Kind == sale.EventReset:
 	default:
 		return nil, nil, f.last, false
 	}

@@ -449,7 +449,7 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 	if limit < 1 {
 		return nil, nil, fmt.Errorf("events: %w: limit %d must be positive", sale.ErrInvalid, limit)
 	}
-	events, more, last, ok := s.feed.page(after, limit)
+	events, more, last, ok := s.feed.page(after, limit, true)
 	if ok {
 		return events, more, nil
 	}
@@ -459,7 +459,7 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]sale.Eve
 		if err := s.barrier(ctx); err != nil {
 			return nil, nil, err
 		}
-		if events, more, last, ok = s.feed.page(after, limit); ok {
+		if events, more, last, ok = s.feed.page(after, limit, true); ok {
 			return events, more, nil
 		}
 	}

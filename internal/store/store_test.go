@@ -311,36 +311,43 @@ func TestFeedRing(t *testing.T) {
 	for seq := uint64(1); seq <= 6; seq++ { // wraps: 3..6 kept
 		f.add([]sale.Event{ev(seq, sale.EventJoined)})
 	}
-	if got, _, _, ok := f.page(2, 10); !ok || !slices.Equal(seqs(got), []uint64{3, 4, 5, 6}) {
+	if got, _, _, ok := f.page(2, 10, true); !ok || !slices.Equal(seqs(got), []uint64{3, 4, 5, 6}) {
 		t.Fatalf("after 2: %v, %v", seqs(got), ok)
 	}
-	if got, _, _, ok := f.page(4, 1); !ok || !slices.Equal(seqs(got), []uint64{5}) {
+	if got, _, _, ok := f.page(4, 1, true); !ok || !slices.Equal(seqs(got), []uint64{5}) {
 		t.Fatalf("after 4, one: %v, %v", seqs(got), ok)
 	}
-	if _, _, _, ok := f.page(1, 10); ok {
+	if _, _, _, ok := f.page(1, 10, true); ok {
 		t.Fatal("events after 1 are gone, but the feed served them")
 	}
-	if _, _, _, ok := f.page(7, 10); ok {
+	if _, _, _, ok := f.page(7, 10, true); ok {
 		t.Fatal("the feed served events after its newest")
 	}
-	_, more, _, _ := f.page(6, 10)
+	_, more, _, _ := f.page(6, 10, true)
 	f.add([]sale.Event{ev(7, sale.EventJoined), ev(8, sale.EventReset), ev(9, sale.EventInitialized)})
 	select {
 	case <-more:
 	default:
 		t.Fatal("adding did not wake a waiting consumer")
 	}
-	// After a reset, a consumer from before it starts at the reset.
-	if got, _, _, ok := f.page(1, 10); !ok || !slices.Equal(seqs(got), []uint64{8, 9}) {
+	// After a reset, a consumer from before it starts at the reset; the
+	// outbox, owed every event, is told they are not all here.
+	if got, _, _, ok := f.page(1, 10, true); !ok || !slices.Equal(seqs(got), []uint64{8, 9}) {
 		t.Fatalf("after 1, past a reset: %v, %v", seqs(got), ok)
+	}
+	if _, _, _, ok := f.page(1, 10, false); ok {
+		t.Fatal("the events before the reset are not kept, but the feed served the outbox past them")
+	}
+	if got, _, _, ok := f.page(7, 10, false); !ok || !slices.Equal(seqs(got), []uint64{8, 9}) {
+		t.Fatalf("the outbox after 7: %v, %v", seqs(got), ok)
 	}
 	for seq := uint64(10); seq <= 13; seq++ { // wraps again: 10..13 kept
 		f.add([]sale.Event{ev(seq, sale.EventJoined)})
 	}
-	if got, _, _, ok := f.page(9, 10); !ok || !slices.Equal(seqs(got), []uint64{10, 11, 12, 13}) {
+	if got, _, _, ok := f.page(9, 10, true); !ok || !slices.Equal(seqs(got), []uint64{10, 11, 12, 13}) {
 		t.Fatalf("after 9: %v, %v", seqs(got), ok)
 	}
-	if _, _, _, ok := f.page(8, 10); ok {
+	if _, _, _, ok := f.page(8, 10, true); ok {
 		t.Fatal("the reset was overwritten, but a consumer before it was served")
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/flashsale/flashsale/internal/store/memory"
 	"github.com/flashsale/flashsale/internal/store/postgres"
 	"github.com/flashsale/flashsale/internal/store/sqlite"
+	"github.com/flashsale/flashsale/internal/webhook"
 )
 
 // AdminToken is the admin token of every stack whose options name none.
@@ -70,6 +71,9 @@ type Options struct {
 	// (default a schema of the test's own, dropped when it ends; without
 	// FLASHSALE_TEST_POSTGRES_DSN the test is skipped, saying so).
 	DSN string
+	// Webhooks, when it names endpoints, is what each server delivers
+	// the sale's events with (webhooks.go); the stores keep their cursors.
+	Webhooks webhook.Config
 }
 
 // Stack is one sale, served by one or more servers.
@@ -88,7 +92,10 @@ type Server struct {
 	URL   string
 	Store sale.Store // what the API serves (wrapped, given Options.Wrap)
 	API   *httpapi.API
-	srv   *httptest.Server
+	// Webhooks delivers the sale's events, when Options.Webhooks names
+	// endpoints.
+	Webhooks *webhook.Deliverer
+	srv      *httptest.Server
 	// Client is the generated typed client, and HTTP the raw one under it;
 	// every answer either gets is checked against api/openapi.yaml (an
 	// answer the document does not allow fails the test).
@@ -119,6 +126,10 @@ func Start(t testing.TB, opts Options) *Stack {
 	if cfg.Clock == nil && opts.Clock != nil {
 		cfg.Clock = opts.Clock
 	}
+	if len(opts.Webhooks.Endpoints) > 0 {
+		cfg.Outbox.Endpoints = opts.Webhooks.Endpoints
+		cfg.Outbox.MaxAge = opts.Webhooks.MaxAge
+	}
 	s := &Stack{Clock: opts.Clock, AdminToken: opts.API.AdminToken}
 	var first sale.Store // unwrapped: the jar's lookups must not fail as a test makes the store fail
 	s.Jar = NewJar(func(ctx context.Context, id string) (string, bool) {
@@ -130,10 +141,12 @@ func Start(t testing.TB, opts Options) *Stack {
 		if first == nil {
 			first = st
 		}
+		hooks := startWebhooks(t, st, opts, cfg, len(s.Servers))
 		if opts.Wrap != nil {
 			st = opts.Wrap(st)
 		}
-		s.Servers = append(s.Servers, serve(t, st, opts, s.Jar))
+		srv := serve(t, st, opts, s.Jar, hooks)
+		s.Servers = append(s.Servers, srv)
 	}
 	return s
 }
@@ -170,10 +183,11 @@ func OpenStore(t testing.TB, opts *Options, cfg sale.Config) sale.Store {
 }
 
 // serve puts the HTTP API over st on a loopback port of its own.
-func serve(t testing.TB, st sale.Store, opts Options, jar *Jar) *Server {
+func serve(t testing.TB, st sale.Store, opts Options, jar *Jar, hooks *webhook.Deliverer) *Server {
 	t.Helper()
 	cfg := opts.API
 	cfg.Store = st
+	cfg.Webhooks = hooks
 	// One clock for the store and the HTTP layer: tokens are dated by the
 	// store's answers and checked by the server's time.
 	switch {
@@ -200,13 +214,16 @@ func serve(t testing.TB, st sale.Store, opts Options, jar *Jar) *Server {
 	if err != nil {
 		t.Fatalf("testkit: client: %v", err)
 	}
-	return &Server{URL: srv.URL, Store: st, API: api, srv: srv, Client: client, HTTP: hc, Bare: bareClient, BareHTTP: bare}
+	return &Server{URL: srv.URL, Store: st, API: api, Webhooks: hooks, srv: srv, Client: client, HTTP: hc, Bare: bareClient, BareHTTP: bare}
 }
 
 // Close stops the server and closes its store before the test ends, for a
 // test that starts many in turn and should hold one's resources (a
 // database's connections) at a time. It returns the store's Close error.
 func (s *Server) Close() error {
+	if s.Webhooks != nil {
+		s.Webhooks.Close()
+	}
 	s.API.Close()
 	s.srv.Close()
 	return s.Store.Close()

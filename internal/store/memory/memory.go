@@ -16,10 +16,11 @@ func New(cfg sale.Config) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(context.Background(), &journal{keys: newKeys(cfg.KeyTTL, cfg.MaxKeys)}, cfg)
+	return store.Open(context.Background(), &journal{keys: newKeys(cfg.KeyTTL, cfg.MaxKeys), outbox: newOutbox(cfg.Outbox)}, cfg)
 }
 
-// journal keeps no event: the sale is the store's state in memory, and
+// journal keeps no event (but those its webhook endpoints have yet to
+// acknowledge, outbox.go): the sale is the store's state in memory, and
 // the feed's newest events are all a consumer can read. It keeps the
 // idempotency keys, which the store looks up in its journal and does not
 // keep itself: a retry must be answered with its first answer for the
@@ -31,6 +32,7 @@ func New(cfg sale.Config) (*store.Store, error) {
 type journal struct {
 	keys        *keys
 	signingKeys signingKeys
+	outbox      *outbox
 }
 
 var _ store.Journal = (*journal)(nil)
@@ -58,10 +60,11 @@ func (b batch) Keys(_ context.Context, ids []sale.KeyID) ([]sale.KeyRecord, erro
 	return b.j.keys.get(ids), nil
 }
 
-func (b batch) Commit(_ context.Context, _ []sale.Event, records []sale.KeyRecord) error {
+func (b batch) Commit(_ context.Context, events []sale.Event, records []sale.KeyRecord) error {
 	for _, r := range records {
 		b.j.keys.add(r)
 	}
+	b.j.outbox.keep(events)
 	return nil
 }
 

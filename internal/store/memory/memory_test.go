@@ -20,6 +20,8 @@ func open(t *testing.T, cfg sale.Config) sale.Store {
 
 func TestConformance(t *testing.T) { conformance.Run(t, open) }
 
+func TestOutbox(t *testing.T) { conformance.RunOutbox(t, open) }
+
 func TestLinearizable(t *testing.T) { conformance.Linearizable(t, open, 100) }
 
 func TestNewRejectsNegativeTTL(t *testing.T) {

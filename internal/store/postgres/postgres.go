@@ -59,12 +59,17 @@ type journal struct {
 
 	keyTTL  time.Duration // a key record is forgotten this long after it was made
 	maxKeys int           // beyond this many, the oldest records are forgotten
+
+	// outbox is the webhook endpoints this server registered at open, and
+	// how long one no server leases holds back the pruning of events
+	// (outbox.go).
+	outbox sale.OutboxConfig
 }
 
 var _ store.Shared = (*journal)(nil)
 
-// openJournal connects to the database dsn names, keeping keys as cfg
-// says (its zeros are the defaults).
+// openJournal connects to the database dsn names, keeping keys and webhook
+// cursors as cfg says (its zeros are the defaults).
 func openJournal(ctx context.Context, dsn string, cfg sale.Config) (*journal, error) {
 	cfg, err := cfg.WithDefaults()
 	if err != nil {
@@ -84,7 +89,7 @@ func openJournal(ctx context.Context, dsn string, cfg sale.Config) (*journal, er
 	if err != nil {
 		return nil, classify(err)
 	}
-	j := &journal{pool: pool, keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys}
+	j := &journal{pool: pool, keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys, outbox: cfg.Outbox}
 	if err := pool.Ping(ctx); err != nil {
 		j.Close()
 		return nil, fmt.Errorf("connect to %s: %w", where(pcfg), classify(err))
@@ -102,6 +107,10 @@ func openJournal(ctx context.Context, dsn string, cfg sale.Config) (*journal, er
 	if err := migrate(ctx, pool, *schema); err != nil {
 		j.Close()
 		return nil, classify(err)
+	}
+	if err := j.register(ctx, cfg.Clock.Now()); err != nil {
+		j.Close()
+		return nil, err
 	}
 	return j, nil
 }
@@ -137,9 +146,11 @@ func (j *journal) Close() error {
 
 const columns = "seq, kind, at, user_id, reservation_id, position, expires_at, total, opens_at, closes_at, seed"
 
-// Read implements store.Journal.
+// Read implements store.Journal: from the last reset on, even where events
+// before it are still kept for the webhook endpoints (outbox.go), so that a
+// replay starts there.
 func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
-	rows, err := j.pool.Query(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > $1 ORDER BY seq LIMIT $2", int64(after), limit)
+	rows, err := j.pool.Query(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > $1 AND seq >= coalesce((SELECT max(seq) FROM sale_events WHERE kind = 'reset'), 0) ORDER BY seq LIMIT $2", int64(after), limit)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -231,7 +242,10 @@ type batch struct {
 // reads the head; then it locks the sale row and returns what others
 // committed after `after`. Each read is a statement of its own, after the
 // lock is granted, so its snapshot (READ COMMITTED: one per statement) has
-// every commit made before the lock was.
+// every commit made before the lock was. It does not skip to the last
+// reset: the events before one that are still kept (for the webhook
+// endpoints) follow this server's state in order, and where they were
+// pruned the gap ends at a reset, which applies after any gap.
 func (b *batch) Since(ctx context.Context, after uint64) ([]sale.Event, error) {
 	q := &pgx.Batch{}
 	q.Queue("BEGIN")
@@ -311,7 +325,8 @@ func (b *batch) write(ctx context.Context, events []sale.Event, keys []sale.KeyR
 }
 
 // queueEvents queues the events, the sale row's new last_seq, the deletion
-// of what a reset among them voids, and the notification.
+// of what a reset among them voids (but for what a webhook endpoint has yet
+// to acknowledge), and the notification.
 func (b *batch) queueEvents(q *pgx.Batch, events []sale.Event) {
 	var (
 		n        = len(events)
@@ -328,6 +343,7 @@ func (b *batch) queueEvents(q *pgx.Batch, events []sale.Event) {
 		seeds    = make([][]byte, n)
 		newest   = events[n-1].Seq
 		resetSeq uint64
+		resetAt  time.Time
 	)
 	for i, e := range events {
 		seqs[i], kinds[i], ats[i] = int64(e.Seq), string(e.Kind), e.At
@@ -335,7 +351,7 @@ func (b *batch) queueEvents(q *pgx.Batch, events []sale.Event) {
 		expires[i], opens[i], closes[i] = timestamptz(e.ExpiresAt), timestamptz(e.OpensAt), timestamptz(e.ClosesAt)
 		seeds[i] = e.Seed
 		if e.Kind == sale.EventReset {
-			resetSeq = e.Seq
+			resetSeq, resetAt = e.Seq, e.At
 		}
 	}
 	queue(q, fmt.Sprintf("insert %d events", n), nil,
@@ -354,7 +370,7 @@ func (b *batch) queueEvents(q *pgx.Batch, events []sale.Event) {
 		// Events only: the keys stay, so that an admin's retried reset is
 		// answered, not made again.
 		queue(q, fmt.Sprintf("delete the events before the reset at %d", resetSeq), nil,
-			"DELETE FROM sale_events WHERE seq < $1", int64(resetSeq))
+			pruneSQL, b.j.pruneCutoff(resetAt))
 	}
 	// Delivered at commit, in commit order, to the servers listening.
 	queue(q, "notify", nil, "SELECT pg_notify($1, $2)", b.j.channel, strconv.FormatUint(newest, 10))

@@ -45,6 +45,16 @@ func TestDurable(t *testing.T) {
 	conformance.RunDurable(t, schema)
 }
 
+func TestOutbox(t *testing.T) {
+	t.Parallel()
+	conformance.RunOutbox(t, open)
+}
+
+func TestOutboxDurable(t *testing.T) {
+	t.Parallel()
+	conformance.RunOutboxDurable(t, schema)
+}
+
 // Two servers on one database, each call to the next in turn.
 func TestConformanceTwoServers(t *testing.T) {
 	t.Parallel()

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,15 +18,16 @@ import (
 // parameters.
 const rowsPerInsert = 128
 
-// write inserts a batch's events, then deletes what the batch's last reset
+// write inserts a batch's events, then prunes what the batch's last reset
 // voids: everything before it, including this batch's own events that came
-// before it, so that the file always starts at a reset (or at the first
+// before it, but for what a webhook endpoint has yet to acknowledge
+// (outbox.go), so that the file always starts at a reset (or at the first
 // event) and replays from there.
 func (b *batch) write(ctx context.Context, events []sale.Event) error {
-	var reset uint64
-	for _, e := range events {
+	var reset *sale.Event
+	for i, e := range events {
 		if e.Kind == sale.EventReset {
-			reset = e.Seq
+			reset = &events[i]
 		}
 	}
 	if _, err := b.insert(ctx, "sale_events ("+columns+")", 11, len(events), func(args []any, i int) ([]any, error) {
@@ -35,9 +37,9 @@ func (b *batch) write(ctx context.Context, events []sale.Event) error {
 	}); err != nil {
 		return err
 	}
-	if reset > 0 {
-		if _, err := b.tx.ExecContext(ctx, "DELETE FROM sale_events WHERE seq < ?", int64(reset)); err != nil {
-			return err
+	if reset != nil {
+		if err := b.j.prune(ctx, b.tx, reset.At); err != nil {
+			return fmt.Errorf("delete the events before the reset at %d: %w", reset.Seq, err)
 		}
 	}
 	return nil

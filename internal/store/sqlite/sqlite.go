@@ -53,14 +53,18 @@ type journal struct {
 	// is the file's only writer, so it is exact without counting the
 	// table each batch: it changes only when a commit succeeds.
 	keys int
+
+	// outbox is the webhook endpoints registered at open, and how long
+	// one nobody leases holds back the pruning of events (outbox.go).
+	outbox sale.OutboxConfig
 }
 
 // unknownKeys: a commit failed, and whether it was made is not known here;
 // the next batch that keeps keys counts them again, in its transaction.
 const unknownKeys = -1
 
-// openJournal opens the journal at path, keeping keys as cfg says (its
-// zeros are the defaults).
+// openJournal opens the journal at path, keeping keys and webhook cursors
+// as cfg says (its zeros are the defaults).
 func openJournal(ctx context.Context, path string, cfg sale.Config) (*journal, error) {
 	if path == "" {
 		return nil, errors.New("no path given")
@@ -97,7 +101,7 @@ func openJournal(ctx context.Context, path string, cfg sale.Config) (*journal, e
 		}
 		return nil, err
 	}
-	j := &journal{lock: lock, keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys}
+	j := &journal{lock: lock, keyTTL: cfg.KeyTTL, maxKeys: cfg.MaxKeys, outbox: cfg.Outbox}
 	if j.db, err = sql.Open("sqlite", dsn(path)); err != nil {
 		j.Close()
 		return nil, err
@@ -113,6 +117,10 @@ func openJournal(ctx context.Context, path string, cfg sale.Config) (*journal, e
 	if j.keys, err = countKeys(ctx, j.db); err != nil {
 		j.Close()
 		return nil, fmt.Errorf("count idempotency keys: %w", explain(err))
+	}
+	if err := j.register(ctx, cfg.Clock.Now()); err != nil {
+		j.Close()
+		return nil, err
 	}
 
 	return j, nil
@@ -145,9 +153,20 @@ func (j *journal) Close() error {
 
 const columns = "seq, kind, at_us, user_id, reservation_id, position, expires_us, total, opens_us, closes_us, seed"
 
-// Read implements store.Journal.
+// Read implements store.Journal: from the last reset on, even where events
+// before it are still kept for the webhook endpoints (outbox.go), so that a
+// replay starts there. "seq >= the last reset" is written as the one lower
+// bound it makes with "seq > after", a range of the primary key: as two
+// bounds, SQLite seeks by the first and filters by the second, reading
+// every kept event before the reset to skip it.
 func (j *journal) Read(ctx context.Context, after uint64, limit int) ([]sale.Event, error) {
-	rows, err := j.db.QueryContext(ctx, "SELECT "+columns+" FROM sale_events WHERE seq > ? ORDER BY seq LIMIT ?", int64(after), limit)
+	return j.events(ctx, "seq > max(?, coalesce((SELECT max(seq) FROM sale_events WHERE kind = 'reset') - 1, 0))", int64(after), limit)
+}
+
+// events returns up to limit events that match where (whose one parameter
+// is arg), oldest first.
+func (j *journal) events(ctx context.Context, where string, arg int64, limit int) ([]sale.Event, error) {
+	rows, err := j.db.QueryContext(ctx, "SELECT "+columns+" FROM sale_events WHERE "+where+" ORDER BY seq LIMIT ?", arg, limit)
 	if err != nil {
 		return nil, explain(err)
 	}

@@ -43,3 +43,13 @@ func TestDurable(t *testing.T) {
 	t.Parallel()
 	conformance.RunDurable(t, file)
 }
+
+func TestOutbox(t *testing.T) {
+	t.Parallel()
+	conformance.RunOutbox(t, open)
+}
+
+func TestOutboxDurable(t *testing.T) {
+	t.Parallel()
+	conformance.RunOutboxDurable(t, file)
+}
