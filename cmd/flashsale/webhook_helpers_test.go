@@ -210,3 +210,27 @@ func waitDelivering(t *testing.T, p *testkit.Process, n int, limit time.Duration
 	}
 	return time.Since(began)
 }
+
+// checkResent holds the duplicates of a run where the delivering server
+// was killed to what the kill explains: only the events after the cursor
+// the next server resumed from (from), up to the last the shop accepted
+// before the kill (lastBefore), each sent once more; and few, since
+// progress is recorded every 256 events or 100 ms.
+func checkResent(t *testing.T, want []uint64, dups int, lowest, highest, from, lastBefore uint64) {
+	t.Helper()
+	if dups > 0 && (lowest <= from || highest > lastBefore) {
+		t.Errorf("events %d to %d were sent twice; only those after the recorded cursor %d, up to %d, may be", lowest, highest, from, lastBefore)
+	}
+	unrecorded := 0
+	for _, seq := range want {
+		if seq > from && seq <= lastBefore {
+			unrecorded++
+		}
+	}
+	if dups != unrecorded {
+		t.Errorf("%d duplicates, want exactly the %d events after the recorded cursor %d up to %d", dups, unrecorded, from, lastBefore)
+	}
+	if dups >= 1000 {
+		t.Errorf("%d duplicates: progress is recorded every 256 events or 100 ms", dups)
+	}
+}
