@@ -10,9 +10,10 @@
 //	flashsale-load books --url http://127.0.0.1:8080 --token T --inventory 1000 --requests 100000 --mix
 //	flashsale-load streams --server-bin bin/flashsale --streams 10000 --rounds 5
 //	flashsale-load baseline --addr 127.0.0.1:8081 --admin-token T
+//	flashsale-load referee --addr 127.0.0.1:8082 --admin-token T
 //
 // wrk measures throughput with wrk (Debian's wrk): the real server against
-// the bare net/http baseline, and with --store the real server on SQLite or
+// the correct hand-written referee and the bare net/http baseline, and with --store the real server on SQLite or
 // PostgreSQL against it on the memory store, and with --dead-webhook the
 // real server with a webhook endpoint that refuses every connection
 // against it without one, in alternating rounds, each run a fresh process
@@ -23,8 +24,8 @@
 // users is new and comes from one address, as the commands that start
 // servers themselves (wrk, streams) do. streams measures the server's memory
 // per open event stream and how long a move of the line takes to reach the
-// last one. baseline serves the handler the real server is measured
-// against. `flashsale-load COMMAND -h` lists a command's flags.
+// last one. baseline and referee serve the two handlers the real server is
+// measured against. `flashsale-load COMMAND -h` lists a command's flags.
 //
 // A mistake on the command line exits 2 with one line saying what it is;
 // books that do not balance, a failed request or a server that does not
@@ -50,10 +51,11 @@ func main() {
 
 const usage = `usage: flashsale-load COMMAND [flags]    (flashsale-load COMMAND -h lists its flags)
 
-  wrk       throughput measured by wrk: the real server against the bare net/http baseline, and
-            with --store sqlite or postgres the real server on that store against it on memory,
-            with --dead-webhook against it with a webhook endpoint that refuses every connection,
-            in alternating rounds, each run a fresh process and a fresh sale, the books checked
+  wrk       throughput measured by wrk: the real server against the hand-written referee and the
+            bare net/http baseline, and with --store sqlite or postgres the real server on that
+            store against it on memory, with --dead-webhook against it with a webhook endpoint that
+            refuses every connection, in alternating rounds, each run a fresh process and a fresh
+            sale, the books checked
               flashsale-load wrk [--server-bin BIN] [--before-bin BIN] [--store memory|sqlite|postgres]
                   [--db-dir DIR] [--dsn DSN [--servers N]] [--dead-webhook] [--rounds N] [--duration D]
                   [--warmup D] [--threads N] [--connections N] [--inventory N] [--wrk PATH]
@@ -68,6 +70,8 @@ const usage = `usage: flashsale-load COMMAND [flags]    (flashsale-load COMMAND 
                   [--timeout D] [--pause D] [--admin-token T] [--server-flags "..."]
   baseline  serve the bare net/http handler the real server is measured against
               flashsale-load baseline --admin-token T [--addr HOST:PORT]
+  referee   serve the correct hand-written server the real server is measured against (issue 28)
+              flashsale-load referee --admin-token T [--addr HOST:PORT]
 
 A mistake on the command line exits 2; books that do not balance, a failed request or a server
 that does not start exit 1.`
@@ -87,11 +91,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return streamsCommand(ctx, rest, stdout)
 	case "baseline":
 		return baselineCommand(ctx, rest, getenv, stdout)
+	case "referee":
+		return refereeCommand(ctx, rest, getenv, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return cli.Usage(fmt.Errorf("unknown command %q (want wrk, books, streams or baseline)", cmd))
+		return cli.Usage(fmt.Errorf("unknown command %q (want wrk, books, streams, baseline or referee)", cmd))
 	}
 }
 
@@ -132,11 +138,11 @@ func (c command) checked(err error) error {
 	return nil
 }
 
-// self is this executable, which serves the baseline.
+// self is this executable, which serves the baseline and the referee.
 func self() (string, error) {
 	bin, err := os.Executable()
 	if err != nil {
-		return "", fmt.Errorf("find this executable to serve the baseline: %w", err)
+		return "", fmt.Errorf("find this executable to serve the baseline and the referee: %w", err)
 	}
 	return bin, nil
 }

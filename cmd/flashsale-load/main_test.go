@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -105,6 +108,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"books", "--token", "t", "--url", "ftp://x"}, "want http://host:port"},
 		{[]string{"books", "--token", "t", "--url", "http://a:1", "--url", "http://b:1", "--url", "http://c:1", "--concurrency", "2"}, "below the 3 servers"},
 		{[]string{"baseline"}, "baseline: --admin-token (or FLASHSALE_ADMIN_TOKEN) is required"},
+		{[]string{"referee"}, "referee: --admin-token (or FLASHSALE_ADMIN_TOKEN) is required"},
+		{[]string{"referee", "--nope"}, "referee: flag provided but not defined: -nope"},
+		{[]string{"referee", "--admin-token", "t", "extra"}, `referee: unexpected argument "extra"`},
 		{[]string{"wrk", "--rounds", "0"}, "wrk: 0 rounds: want 1 or more"},
 		{[]string{"wrk", "--duration", "1500ms"}, "duration 1.5s: want whole seconds"},
 		{[]string{"wrk", "--store", "redis"}, `store "redis": want memory, sqlite or postgres`},
@@ -138,13 +144,14 @@ func TestHelpExits0(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"-h"}, []string{"usage: flashsale-load COMMAND", "  wrk  ", "  books  ", "  streams  ", "  baseline  "}},
+		{[]string{"-h"}, []string{"usage: flashsale-load COMMAND", "  wrk  ", "  books  ", "  streams  ", "  baseline  ", "  referee  "}},
 		{[]string{"--help"}, []string{"usage: flashsale-load COMMAND"}},
 		{[]string{"help"}, []string{"usage: flashsale-load COMMAND"}},
 		{[]string{"wrk", "-h"}, []string{"usage: flashsale-load wrk", "-store string", "-dsn string", "-servers int", "-before-bin", "-dead-webhook"}},
 		{[]string{"books", "--help"}, []string{"usage: flashsale-load books", "-url URL", "-mix", "-token"}},
 		{[]string{"streams", "-h"}, []string{"usage: flashsale-load streams", "-streams int", "-pause duration"}},
 		{[]string{"baseline", "-h"}, []string{"usage: flashsale-load baseline", "-addr string"}},
+		{[]string{"referee", "-h"}, []string{"usage: flashsale-load referee", "-addr string", "-admin-token string", "one mutex"}},
 	} {
 		code, stdout, stderr := exitOf(t, tc.args...)
 		if code != 0 || stderr != "" {
@@ -251,6 +258,63 @@ func TestBooksFailsOnBrokenBooks(t *testing.T) {
 	}
 }
 
+// The referee command serves the referee on --addr until its context ends:
+// its log line names the address, and the sale it serves keeps books.
+func TestRefereeServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"referee", "--addr", "127.0.0.1:0", "--admin-token", "tok"}, noEnv, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no log line: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	var logged struct{ Addr, Server string }
+	if err := json.Unmarshal([]byte(line), &logged); err != nil || logged.Server != "referee" || logged.Addr == "" {
+		t.Fatalf("log line %q (%v), want the referee's address", line, err)
+	}
+	base := "http://" + logged.Addr
+	initialize := mustRequest(t, http.MethodPost, base+"/initialize", `{"total_inventory":1}`)
+	initialize.Header.Set("Authorization", "Bearer tok")
+	for _, r := range []*http.Request{initialize, mustRequest(t, http.MethodPost, base+"/reserve", `{"user_id":"alice"}`)} {
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d", r.Method, r.URL.Path, resp.StatusCode)
+		}
+	}
+	resp, err := http.DefaultClient.Do(mustRequest(t, http.MethodGet, base+"/status", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct{ Held, Available int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Held != 1 || st.Available != 0 {
+		t.Errorf("status %+v (%v), want the one unit held", st, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("referee after its context ended: %v, want nil", err)
+	}
+}
+
+func mustRequest(t *testing.T, method, url, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
 // needWrk skips t without wrk on PATH, or fails it when
 // FLASHSALE_REQUIRE_WRK is set (CI installs wrk).
 func needWrk(t *testing.T) {
@@ -286,7 +350,7 @@ func runWrk(t *testing.T, more ...string) (string, error) {
 
 // wrkRow is a round's row: name, req/s, p50, p99, p99.9, CPU µs/request,
 // 201s, 202s.
-var wrkRow = regexp.MustCompile(`(?m)^  (baseline|before|flashsale|dead-hook|sqlite|postgres(?:×\d+)?) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
+var wrkRow = regexp.MustCompile(`(?m)^  (baseline|referee|before|flashsale|dead-hook|sqlite|postgres(?:×\d+)?) +(\d+) +(\d+(?:\.\d+)?(?:µs|ms)) +(\S+) +(\S+) +(\d+\.\d) +(\d+) +(\d+) `)
 
 // checkWrkRows checks that out has a row for each of names, in that order,
 // each with figures above zero and all 100 units held.
@@ -329,27 +393,34 @@ func checkContains(t *testing.T, out string, wants ...string) {
 // then once more with that same build as --before-bin too.
 func TestWrkOnMemory(t *testing.T) {
 	needWrk(t)
-	t.Run("baseline and flashsale", func(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("baseline, referee and flashsale", func(t *testing.T) {
 		out, err := runWrk(t, "--warmup", "1s")
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		checkWrkRows(t, out, "baseline", "flashsale")
+		checkWrkRows(t, out, "baseline", "referee", "flashsale")
 		checkContains(t, out, "command    wrk -t2 -c4 -d1s --latency -s wrk_reserve.lua URL -- m", "a 1s warm-up",
-			"\n  flashsale/baseline ", "\n== flashsale/baseline: one round's ratios\n", "books        balance in all 2 runs")
+			"\n  referee    "+exe+" referee\n", "\n  order      round 1: baseline, referee, flashsale\n",
+			"\n  flashsale/baseline ", "\n  flashsale/referee ", "\n== flashsale/baseline: one round's ratios\n",
+			"\n== flashsale/referee: one round's ratios, issue 28's targets, against a correct hand-written server\n",
+			"target >= 0.90: ", "target <= 1.30: ", "target <= 1.15: ", "books        balance in all 3 runs")
 	})
 	t.Run("with a before build", func(t *testing.T) {
 		out, err := runWrk(t, "--before-bin", serverbin.Path(t))
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		checkWrkRows(t, out, "baseline", "before", "flashsale")
+		checkWrkRows(t, out, "baseline", "referee", "before", "flashsale")
 		checkContains(t, out,
 			"\n  before     "+serverbin.Path(t)+" --rate-limit 1000000 --rate-burst 1000000 --new-shopper-rate 0 ",
-			"\n  order      round 1: baseline, before, flashsale\n",
-			"\n  before/baseline ", "\n  flashsale/baseline ",
+			"\n  order      round 1: baseline, referee, before, flashsale\n",
+			"\n  before/baseline ", "\n  flashsale/baseline ", "\n  before/referee ", "\n  flashsale/referee ",
 			"\n== before/baseline: one round's ratios\n", "\n== flashsale/baseline: one round's ratios\n",
-			"\n               before     ", "books        balance in all 3 runs")
+			"\n               before     ", "\n               referee    ", "books        balance in all 4 runs")
 	})
 }
 
@@ -363,17 +434,17 @@ func TestWrkDeadWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	checkWrkRows(t, out, "baseline", "flashsale", "dead-hook")
+	checkWrkRows(t, out, "baseline", "referee", "flashsale", "dead-hook")
 	checkContains(t, out,
 		"and flashsale with a dead webhook endpoint against it without one; 1 round,",
 		" --webhook-url http://127.0.0.1:", "/hooks --webhook-secret-file FILE (memory store)\n",
-		"\n  order      round 1: baseline, flashsale, dead-hook\n",
+		"\n  order      round 1: baseline, referee, flashsale, dead-hook\n",
 		"\n  dead-hook/flashsale ", "\n  dead-hook: GET /webhooks after the run: nothing delivered, ", "connection refused",
 		"\n  dead-hook: server RSS after the run ",
 		"\n== dead-hook/flashsale: one round's ratios, a dead webhook endpoint over none\n",
 		"(no target: it must be within noise)", "\n  noise        one round: no spread",
-		"\n               dead-hook  ", "books        balance in all 3 runs")
-	if strings.Contains(out, "dead-hook/baseline") {
+		"\n               dead-hook  ", "books        balance in all 4 runs")
+	if strings.Contains(out, "dead-hook/baseline") || strings.Contains(out, "dead-hook/referee") {
 		t.Errorf("the dead hook is compared with the baseline; it is compared with flashsale without one:\n%s", out)
 	}
 }
@@ -387,11 +458,11 @@ func TestWrkOnSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	checkWrkRows(t, out, "baseline", "flashsale", "sqlite")
+	checkWrkRows(t, out, "baseline", "referee", "flashsale", "sqlite")
 	checkContains(t, out, "--store sqlite --db FILE", "under "+dbDir+" for each run",
 		"\n  sqlite/flashsale ", "\n  sqlite ran on "+dbDir+"/flashsale-load-",
 		"\n== sqlite/flashsale: one round's ratios, the durable store over the memory store\n",
-		"books        balance in all 3 runs")
+		"books        balance in all 4 runs")
 	if left, _ := os.ReadDir(dbDir); len(left) != 0 {
 		t.Errorf("%s still holds %d entries after the run", dbDir, len(left))
 	}
@@ -448,9 +519,9 @@ func TestWrkOnPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		checkWrkRows(t, out, "baseline", "flashsale", "postgres")
+		checkWrkRows(t, out, "baseline", "referee", "flashsale", "postgres")
 		checkContains(t, out, "--store postgres --dsn DSN\n", "\n  postgres/flashsale ", "\n  throughput   ", "target >= 0.25: ",
-			"\n== postgres/flashsale: one round's ratios, the durable store over the memory store\n", "books        balance in all 3 runs")
+			"\n== postgres/flashsale: one round's ratios, the durable store over the memory store\n", "books        balance in all 4 runs")
 		if n := checkDropped(t, dsn, out); n != 1 {
 			t.Errorf("the report names %d schemas, want the run's one:\n%s", n, out)
 		}
@@ -460,10 +531,10 @@ func TestWrkOnPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		checkWrkRows(t, out, "baseline", "flashsale", "postgres×2")
+		checkWrkRows(t, out, "baseline", "referee", "flashsale", "postgres×2")
 		checkContains(t, out, "(2 servers)", "wrk -t1 -c3 -d1s --latency -s wrk_reserve.lua URL1 -- m1.\n",
 			"wrk -t1 -c3 -d1s --latency -s wrk_reserve.lua URL2 -- m2.\n", "\n  postgres×2/flashsale ",
-			"(no target: the 0.25 target is one server's)", "books        balance in all 3 runs")
+			"(no target: the 0.25 target is one server's)", "books        balance in all 4 runs")
 		if n := checkDropped(t, dsn, out); n != 1 {
 			t.Errorf("the report names %d schemas, want the run's one:\n%s", n, out)
 		}

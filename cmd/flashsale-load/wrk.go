@@ -11,16 +11,17 @@ import (
 func wrkCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	var c load.WrkConfig
 	fs := newCommand("wrk", "[flags]",
-		"Measures throughput with wrk (apt-get install -y wrk): the real server against the bare net/http\n"+
-			"baseline (and an earlier build, with --before-bin), and with --store sqlite or postgres the real\n"+
-			"server on that store against it on the memory store, and with --dead-webhook the real server with\n"+
-			"a webhook endpoint that refuses every connection against it without one, all in the same rounds:\n"+
-			"the baseline first, then the others, starting one further along each round. Each run is a fresh\n"+
+		"Measures throughput with wrk (apt-get install -y wrk): the real server against the correct\n"+
+			"hand-written referee (issue 28's targets) and the bare net/http baseline (and an earlier build,\n"+
+			"with --before-bin), and with --store sqlite or postgres the real server on that store against it\n"+
+			"on the memory store, and with --dead-webhook the real server with a webhook endpoint that refuses\n"+
+			"every connection against it without one, all in the same rounds: the baseline first, then the\n"+
+			"others (the referee among them), starting one further along each round. Each run is a fresh\n"+
 			"process and a fresh sale, its books checked after it; any failed request or unbalanced books exits 1.\n"+
 			"Reports requests/s, p50, p99 and server CPU per request, the ratios per round and their median.")
 	fs.StringVar(&c.ServerBin, "server-bin", "bin/flashsale", "the real server's binary")
 	fs.StringVar(&c.BeforeBin, "before-bin", "", "an earlier build of the real server (an older commit's), measured on the memory store in the same rounds as \"before\"")
-	fs.StringVar(&c.Self, "baseline-bin", "", "the `BIN` that serves the baseline when run as BIN baseline (default: this one)")
+	fs.StringVar(&c.Self, "baseline-bin", "", "the `BIN` that serves the baseline and the referee when run as BIN baseline and BIN referee (default: this one)")
 	fs.StringVar(&c.Store, "store", load.StoreMemory, "memory: the real server on the memory store only; sqlite or postgres: also on that store, against the memory store, in every round")
 	fs.StringVar(&c.DBDir, "db-dir", "", "with --store sqlite: the folder in which each run makes a folder of its own for a fresh file, removed after it (default: the system's temporary folder). Commits wait for fsync: put it on the disk you mean to measure, not a tmpfs")
 	fs.StringVar(&c.DSN, "dsn", "", "with --store postgres (required): a PostgreSQL server and database, postgres://USER@HOST:PORT/DB?sslmode=..., in which each run makes a schema flashsale_load_<random> for its servers and drops it afterwards")

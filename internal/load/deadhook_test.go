@@ -12,8 +12,8 @@ import (
 	"github.com/flashsale/flashsale/generated"
 )
 
-// deadHookReport is three rounds of the baseline, flashsale and flashsale
-// with a dead webhook endpoint: flashsale at 9,000, 10,000 and 11,000
+// deadHookReport is three rounds of the baseline, the referee, flashsale
+// and flashsale with a dead webhook endpoint: flashsale at 9,000, 10,000 and 11,000
 // req/s, the dead hook at 9,500, 10,000 and 9,000 (ratios 1.06, 1.00,
 // 0.82), its CPU per request 24 µs against 22 µs, its RSS after the run
 // 300 MiB against 150 MiB.
@@ -31,7 +31,7 @@ func deadHookReport() WrkReport {
 		plain.RSS = 150 << 20
 		rep.Rounds = append(rep.Rounds, WrkRound{N: n + 1,
 			Baseline: wrkRunOf("baseline", 120000, 10*ms, 20*us),
-			Servers:  []WrkRun{plain, dead},
+			Servers:  []WrkRun{wrkRunOf(refereeName, 100000, 12*ms, 20*us), plain, dead},
 		})
 	}
 	return rep
@@ -43,12 +43,13 @@ func TestWrkDeadHookContendersAndComparisons(t *testing.T) {
 	for _, c := range cfg.contenders() {
 		got = append(got, c.name)
 	}
-	if g := strings.Join(got, ", "); g != "flashsale, dead-hook" {
-		t.Errorf("contenders %s, want flashsale, dead-hook", g)
+	if g := strings.Join(got, ", "); g != "referee, flashsale, dead-hook" {
+		t.Errorf("contenders %s, want referee, flashsale, dead-hook", g)
 	}
 	cmps := cfg.comparisons()
-	if len(cmps) != 2 || cmps[0].of != 0 || cmps[0].to != -1 || cmps[1].of != 1 || cmps[1].to != 0 || !cmps[1].noise || cmps[1].targets != (wrkTargets{}) {
-		t.Fatalf("comparisons %+v, want flashsale/baseline with targets and dead-hook/flashsale judged by noise", cmps)
+	if len(cmps) != 3 || cmps[0].of != 1 || cmps[0].to != -1 || cmps[1].of != 1 || cmps[1].to != 0 ||
+		cmps[2].of != 2 || cmps[2].to != 1 || !cmps[2].noise || cmps[2].targets != (wrkTargets{}) {
+		t.Fatalf("comparisons %+v, want flashsale/baseline and flashsale/referee with targets and dead-hook/flashsale judged by noise", cmps)
 	}
 	// With a durable store and a before build too, each comparison keeps
 	// its partner: the durable store and the dead hook against this
@@ -56,9 +57,9 @@ func TestWrkDeadHookContendersAndComparisons(t *testing.T) {
 	cfg.BeforeBin, cfg.Store = "/x/before", StoreSQLite
 	got = nil
 	for _, c := range cfg.comparisons() {
-		got = append(got, cfg.contenders()[c.of].name+"/"+map[int]string{-1: "baseline", 0: "before", 1: "flashsale"}[c.to])
+		got = append(got, cfg.contenders()[c.of].name+"/"+map[int]string{-1: "baseline", 0: "referee", 1: "before", 2: "flashsale"}[c.to])
 	}
-	if g := strings.Join(got, ", "); g != "before/baseline, flashsale/baseline, dead-hook/flashsale, sqlite/flashsale" {
+	if g := strings.Join(got, ", "); g != "before/baseline, flashsale/baseline, before/referee, flashsale/referee, dead-hook/flashsale, sqlite/flashsale" {
 		t.Errorf("comparisons %s", g)
 	}
 }
@@ -68,11 +69,11 @@ func TestWrkDeadHookReport(t *testing.T) {
 	var out bytes.Buffer
 	rep.printHeader(&out)
 	for _, want := range []string{
-		"== wrk: flashsale against the bare net/http baseline, and flashsale with a dead webhook endpoint against it without one; 3 rounds alternating,",
+		"== wrk: flashsale against the hand-written referee and the bare net/http baseline, and flashsale with a dead webhook endpoint against it without one; 3 rounds alternating,",
 		"\n  dead-hook  /x/flashsale " + serverFlags + " --webhook-url http://127.0.0.1:4444/hooks --webhook-secret-file FILE (memory store)\n",
 		"never listens on: every call is refused",
 		"FILE: a fresh whsec_ secret",
-		"\n  order      rounds 1, 3: baseline, flashsale, dead-hook; round 2: baseline, dead-hook, flashsale\n",
+		"\n  order      round 1: baseline, referee, flashsale, dead-hook; round 2: baseline, flashsale, dead-hook, referee; round 3: baseline, dead-hook, referee, flashsale\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("header lacks %q:\n%s", want, out.String())
@@ -82,9 +83,11 @@ func TestWrkDeadHookReport(t *testing.T) {
 	out.Reset()
 	rep.Rounds[0].printRows(&out, rep.Config.comparisons())
 	want := `  baseline                 12000    2.50ms   10.00ms   20.00ms       20.0   1000   119000    n/a  1.00
+  referee                  10000    3.00ms   12.00ms   24.00ms       20.0   1000    99000    n/a  1.00
   flashsale                 9000    3.75ms   15.00ms   30.00ms       22.0   1000    89000    n/a  1.00
   dead-hook                 9500    3.75ms   15.00ms   30.00ms       24.0   1000    94000    n/a  1.00
   flashsale/baseline        0.75                1.50                 1.10
+  flashsale/referee         0.90                1.25                 1.10
   dead-hook/flashsale       1.06                1.00                 1.09
   dead-hook: GET /webhooks after the run: nothing delivered, 95002 events pending; last error: POST http://127.0.0.1:4444/hooks: dial tcp 127.0.0.1:4444: connect: connection refused
   dead-hook: server RSS after the run 300.0 MiB, flashsale's 150.0 MiB
@@ -108,7 +111,7 @@ func TestWrkDeadHookReport(t *testing.T) {
 			"  verdict      throughput 1.00 within noise, p99 1.00 within noise, cpu/request 1.09 above the noise\n" +
 			"  memory       server RSS after the run, the median: dead-hook 300.0 MiB, flashsale 150.0 MiB\n",
 		"\n               dead-hook  9500 req/s, p50 3.75ms, p99 15.00ms, 24.0 µs CPU/request\n",
-		"books        balance in all 9 runs",
+		"books        balance in all 12 runs",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())

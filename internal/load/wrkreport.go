@@ -17,6 +17,10 @@ const (
 	wrkTargetThroughput = 0.80 // at least
 	wrkTargetP99        = 2.0  // at most
 	wrkTargetCPU        = 1.25 // CPU per request, at most
+	// The full stack over the correct hand-written referee: issue 28's.
+	refereeTargetThroughput = 0.90 // at least
+	refereeTargetP99        = 1.3  // at most
+	refereeTargetCPU        = 1.15 // CPU per request, at most
 	// A durable store's throughput over the memory store's: issue 9's for
 	// SQLite, and the PostgreSQL store's for one server (several servers
 	// on one database are reported as they are).
@@ -44,8 +48,9 @@ type WrkReport struct {
 type WrkRound struct {
 	N        int
 	Baseline WrkRun
-	// Servers are the contenders' runs in the report's order (before,
-	// flashsale, then the durable store's), whatever order they ran in.
+	// Servers are the contenders' runs in the report's order (referee,
+	// before, flashsale, then the durable store's), whatever order they
+	// ran in.
 	Servers []WrkRun
 }
 
@@ -92,17 +97,26 @@ type wrkComparison struct {
 }
 
 // comparisons are the report's ratios: every build on the memory store
-// over the baseline, the dead webhook endpoint's run over this build's
-// without one, and the durable store over the memory store (the memory
-// store's run of this build, from the same round).
+// over the baseline, then over the referee, the dead webhook endpoint's run
+// over this build's without one, and the durable store over the memory
+// store (the memory store's run of this build, from the same round).
 func (c WrkConfig) comparisons() []wrkComparison {
 	cs := c.contenders()
 	var cmps []wrkComparison
-	memory := -1
+	memory, referee := -1, -1
 	for i, ct := range cs {
+		if ct.name == refereeName {
+			referee = i
+		}
 		if ct.store == StoreMemory && !ct.deadHook {
 			cmps = append(cmps, wrkComparison{of: i, to: -1, targets: wrkTargets{wrkTargetThroughput, wrkTargetP99, wrkTargetCPU}})
 			memory = i // this build's comes last of the memory store's
+		}
+	}
+	for i, ct := range cs {
+		if ct.store == StoreMemory && !ct.deadHook {
+			cmps = append(cmps, wrkComparison{of: i, to: referee, what: "issue 28's targets, against a correct hand-written server",
+				targets: wrkTargets{refereeTargetThroughput, refereeTargetP99, refereeTargetCPU}})
 		}
 	}
 	for i, ct := range cs {
@@ -203,7 +217,7 @@ func (rep WrkReport) printHeader(w io.Writer) {
 	case c.Store == StorePostgres:
 		store += fmt.Sprintf(", and %d flashsale servers sharing one sale on PostgreSQL against one on the memory store", c.Servers)
 	}
-	fmt.Fprintf(w, "== wrk: %s against the bare net/http baseline%s; %s, each run a fresh process and a fresh sale\n", what, store, rounds)
+	fmt.Fprintf(w, "== wrk: %s against the hand-written referee and the bare net/http baseline%s; %s, each run a fresh process and a fresh sale\n", what, store, rounds)
 	fmt.Fprintf(w, "  date       %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"))
 	machine := fmt.Sprintf("%d cores", m.Cores)
 	if m.CPU != "" {
@@ -224,7 +238,7 @@ func (rep WrkReport) printHeader(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  each run   POST /initialize {\"total_inventory\":%d,\"reset\":true}, %s, /initialize again, then the measured run;\n", c.Inventory, warm)
 	fmt.Fprintf(w, "             every request POST /reserve by a new user, with no token, answered with their new shopper_token\n")
-	fmt.Fprintf(w, "             (the baseline signs one too); server CPU from /proc over the measured run only;\n")
+	fmt.Fprintf(w, "             (the baseline and the referee sign one too); server CPU from /proc over the measured run only;\n")
 	fmt.Fprintf(w, "             then GET /status, whose books must agree with what wrk counted\n")
 	fmt.Fprintf(w, "  columns    cpu µs/req: the server process's CPU per completed request; 201, 202: answers counted by the script;\n")
 	fmt.Fprintf(w, "             others: cores that processes other than the server and wrk used during the run (from /proc/stat);\n")
@@ -235,6 +249,10 @@ func (rep WrkReport) printHeader(w io.Writer) {
 	fmt.Fprintf(w, "  %-10s %s baseline\n", "baseline", c.Self)
 	for _, ct := range cs {
 		switch {
+		case ct.name == refereeName:
+			fmt.Fprintf(w, "  %-10s %s %s\n", ct.name, ct.bin, strings.Join(ct.args, " "))
+			fmt.Fprintf(w, "  %-10s issue 28's correct hand-written server: one mutex, a map of users, a FIFO line, holds that\n", "")
+			fmt.Fprintf(w, "  %-10s expire, one unit per user, encoding/json; no spec, validation library, metrics, logging or limits\n", "")
 		case ct.deadHook:
 			url, file := "URL", "FILE"
 			if c.deadHook != nil {

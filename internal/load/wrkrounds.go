@@ -27,12 +27,13 @@ const (
 )
 
 // WrkConfig is a comparison measured by wrk: the real server against the
-// bare baseline handler, and, when Store asks for a durable store, the
-// real server on it against the real server on the memory store, all in
-// the same rounds.
+// hand-written referee and the bare baseline handler, and, when Store asks
+// for a durable store, the real server on it against the real server on
+// the memory store, all in the same rounds.
 type WrkConfig struct {
 	// Self serves the baseline when run as `Self baseline --admin-token T
-	// --addr 127.0.0.1:PORT` (flashsale-load).
+	// --addr 127.0.0.1:PORT` (flashsale-load), and the referee as `Self
+	// referee` with the same flags.
 	Self string
 	// ServerBin is the real server, started with --admin-token, a rate
 	// limit too high to trigger, no limit on new users per address and
@@ -70,8 +71,9 @@ type WrkConfig struct {
 	// must agree after the run.
 	Servers int
 	// Rounds is how many times each server is measured, alternating (default
-	// 3): the baseline first in each round, then the others, starting one
-	// further along each round, so that none always follows the baseline.
+	// 3): the baseline first in each round, then the others (the referee
+	// among them), starting one further along each round, so that none
+	// always follows the baseline.
 	// Alternating spreads whatever else the machine does over all of them.
 	Rounds int
 	// Duration is each measured run's length, whole seconds (default 10s);
@@ -184,11 +186,11 @@ func (c WrkConfig) Check() error {
 	return errors.Join(errs...)
 }
 
-// Wrk measures the baseline and the real server (and BeforeBin's build,
-// and the real server on a durable store, when asked) with wrk, Rounds
-// times, alternating, each run on a fresh process and a fresh sale, and
-// prints each round's figures and ratios once the round is over, and a
-// summary. Any failed request or unbalanced books stops it with an error;
+// Wrk measures the baseline, the referee and the real server (and
+// BeforeBin's build, and the real server on a durable store, when asked)
+// with wrk, Rounds times, alternating, each run on a fresh process and a
+// fresh sale, and prints each round's figures and ratios once the round is
+// over, and a summary. Any failed request or unbalanced books stops it with an error;
 // the targets are reported only.
 func Wrk(ctx context.Context, cfg WrkConfig) (WrkReport, error) {
 	cfg.defaults()
@@ -258,8 +260,8 @@ func Wrk(ctx context.Context, cfg WrkConfig) (WrkReport, error) {
 type wrkContender struct {
 	name    string
 	bin     string
-	args    []string // the baseline's subcommand, or the real server's flags but the store's and the webhook's
-	store   string   // StoreMemory, StoreSQLite or StorePostgres; "" for the baseline
+	args    []string // the baseline's or the referee's subcommand, or the real server's flags but the store's and the webhook's
+	store   string   // StoreMemory, StoreSQLite or StorePostgres; "" for the baseline and the referee
 	servers int
 	// deadHook: started with WrkConfig.DeadWebhook's endpoint.
 	deadHook bool
@@ -284,13 +286,24 @@ func (c WrkConfig) baseline() wrkContender {
 	return wrkContender{name: "baseline", bin: c.Self, args: []string{"baseline"}, servers: 1}
 }
 
-// contenders are the real server's runs, in the report's order: the earlier
-// build first, as a reader expects before and after, then this build on
-// the memory store, then with a dead webhook endpoint, then on the durable
-// store.
+// refereeName labels the referee's runs; wrkContender.referee.
+const refereeName = "referee"
+
+// referee is the correct hand-written server: a contender like the real
+// server's runs, so that it takes its turn in the rotation rather than a
+// fixed place beside the baseline, and the one issue 28's targets are
+// against.
+func (c WrkConfig) referee() wrkContender {
+	return wrkContender{name: refereeName, bin: c.Self, args: []string{"referee"}, servers: 1}
+}
+
+// contenders are the runs after the baseline's, in the report's order: the
+// referee, then the real server's: the earlier build first, as a reader
+// expects before and after, then this build on the memory store, then with
+// a dead webhook endpoint, then on the durable store.
 func (c WrkConfig) contenders() []wrkContender {
 	flags := strings.Fields(serverFlags)
-	var cs []wrkContender
+	cs := []wrkContender{c.referee()}
 	if c.BeforeBin != "" {
 		before := flags
 		if c.beforeUnlimited {
@@ -329,8 +342,9 @@ func wrkOrder(k, n int) []int {
 	return order
 }
 
-// measureWrkRound measures the baseline and then every contender in round
-// n's order; the round keeps their runs in the report's order.
+// measureWrkRound measures the baseline and then every contender (the
+// referee among them) in round n's order; the round keeps their runs in
+// the report's order.
 func measureWrkRound(ctx context.Context, cfg WrkConfig, w *wrk, token string, n int, pgLocal bool) (WrkRound, error) {
 	cs := cfg.contenders()
 	round := WrkRound{N: n, Servers: make([]WrkRun, len(cs))}

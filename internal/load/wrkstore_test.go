@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// storeReport is one round of the baseline, flashsale on the memory store
-// and flashsale on store (with servers servers): 100,000, 80,000 and 28,000
-// requests in 10 s.
+// storeReport is one round of the baseline, the referee, flashsale on the
+// memory store and flashsale on store (with servers servers): 100,000,
+// 90,000, 80,000 and 28,000 requests in 10 s.
 func storeReport(store string, servers int) WrkReport {
 	ms, us := time.Millisecond, time.Microsecond
 	cfg := WrkConfig{Self: "/x/flashsale-load", ServerBin: "/x/flashsale", Store: store, Servers: servers, Rounds: 1,
@@ -24,7 +24,7 @@ func storeReport(store string, servers int) WrkReport {
 	}
 	return WrkReport{Config: cfg, Rounds: []WrkRound{{N: 1,
 		Baseline: wrkRunOf("baseline", 100000, 10*ms, 20*us),
-		Servers:  []WrkRun{wrkRunOf("flashsale", 80000, 16*ms, 25*us), durable},
+		Servers:  []WrkRun{wrkRunOf(refereeName, 90000, 12*ms, 20*us), wrkRunOf("flashsale", 80000, 16*ms, 25*us), durable},
 	}}}
 }
 
@@ -33,10 +33,10 @@ func TestWrkContendersOfEachStore(t *testing.T) {
 		cfg  WrkConfig
 		want string
 	}{
-		{WrkConfig{ServerBin: "s", Store: StoreMemory, Servers: 1}, "flashsale memory 1"},
-		{WrkConfig{ServerBin: "s", BeforeBin: "b", Store: StoreMemory, Servers: 1}, "before memory 1, flashsale memory 1"},
-		{WrkConfig{ServerBin: "s", Store: StoreSQLite, Servers: 1}, "flashsale memory 1, sqlite sqlite 1"},
-		{WrkConfig{ServerBin: "s", BeforeBin: "b", Store: StorePostgres, Servers: 2}, "before memory 1, flashsale memory 1, postgres×2 postgres 2"},
+		{WrkConfig{ServerBin: "s", Store: StoreMemory, Servers: 1}, "referee  1, flashsale memory 1"},
+		{WrkConfig{ServerBin: "s", BeforeBin: "b", Store: StoreMemory, Servers: 1}, "referee  1, before memory 1, flashsale memory 1"},
+		{WrkConfig{ServerBin: "s", Store: StoreSQLite, Servers: 1}, "referee  1, flashsale memory 1, sqlite sqlite 1"},
+		{WrkConfig{ServerBin: "s", BeforeBin: "b", Store: StorePostgres, Servers: 2}, "referee  1, before memory 1, flashsale memory 1, postgres×2 postgres 2"},
 	} {
 		var got []string
 		for _, c := range tc.cfg.contenders() {
@@ -53,9 +53,11 @@ func TestWrkReportWithSQLite(t *testing.T) {
 	var out bytes.Buffer
 	rep.Rounds[0].printRows(&out, rep.Config.comparisons())
 	want := `  baseline                 10000    2.50ms   10.00ms   20.00ms       20.0   1000    99000    n/a  1.00
+  referee                   9000    3.00ms   12.00ms   24.00ms       20.0   1000    89000    n/a  1.00
   flashsale                 8000    4.00ms   16.00ms   32.00ms       25.0   1000    79000    n/a  1.00
   sqlite                    2800   10.00ms   40.00ms   80.00ms       50.0   1000    27000    n/a  1.00
   flashsale/baseline        0.80                1.60                 1.25
+  flashsale/referee         0.89                1.33                 1.25
   sqlite/flashsale          0.35                2.50                 2.00
   sqlite ran on /tmp/flashsale-load-1/sale.db, removed after the run
 `
@@ -72,7 +74,7 @@ func TestWrkReportWithSQLite(t *testing.T) {
 			"  p99           2.50  [2.50]\n" +
 			"  cpu/request   2.00  [2.00]\n",
 		"\n               sqlite     2800 req/s, p50 10.00ms, p99 40.00ms, 50.0 µs CPU/request\n",
-		"books        balance in all 3 runs",
+		"books        balance in all 4 runs",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
@@ -82,10 +84,10 @@ func TestWrkReportWithSQLite(t *testing.T) {
 	out.Reset()
 	rep.printHeader(&out)
 	for _, want := range []string{
-		"== wrk: flashsale against the bare net/http baseline, and flashsale on SQLite against the memory store; 1 round,",
+		"== wrk: flashsale against the hand-written referee and the bare net/http baseline, and flashsale on SQLite against the memory store; 1 round,",
 		"\n  sqlite     /x/flashsale " + serverFlags + " --store sqlite --db FILE\n",
 		"FILE: sale.db in a folder of its own under ",
-		"\n  order      round 1: baseline, flashsale, sqlite\n",
+		"\n  order      round 1: baseline, referee, flashsale, sqlite\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("header lacks %q:\n%s", want, out.String())
@@ -105,7 +107,7 @@ func TestRatioAgainstTarget(t *testing.T) {
 		}
 	}
 	rep := storeReport(StorePostgres, 1)
-	rep.Rounds[0].Servers[1].Figures.Requests = 19710 // 0.2464 of flashsale's 80,000
+	rep.Rounds[0].Servers[2].Figures.Requests = 19710 // 0.2464 of flashsale's 80,000
 	var out bytes.Buffer
 	rep.printSummary(&out)
 	if want := "  throughput   0.246  [0.25]  target >= 0.25: misses\n"; !strings.Contains(out.String(), want) {
@@ -119,10 +121,10 @@ func TestWrkReportWithPostgresServers(t *testing.T) {
 	rep.SplitArgs = [][]string{{"-t1", "-c32", "URL1", "--", "m1."}, {"-t1", "-c32", "URL2", "--", "m2."}}
 	// PostgreSQL took 0.9 cores from the postgres run, on this machine: the
 	// run's own, not a disturbance; the flashsale run was not disturbed.
-	pg := &rep.Rounds[0].Servers[1]
+	pg := &rep.Rounds[0].Servers[2]
 	pg.OthersIncludeDB = true
 	pg.MachineCPU = pg.ServerCPU + 9*time.Second
-	fs := &rep.Rounds[0].Servers[0]
+	fs := &rep.Rounds[0].Servers[1]
 	fs.MachineCPU = fs.ServerCPU
 
 	var out bytes.Buffer
