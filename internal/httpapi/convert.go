@@ -2,11 +2,9 @@ package httpapi
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
@@ -157,49 +155,24 @@ func (l entrantList) VisitGetDrawEntrantsResponse(w http.ResponseWriter) error {
 	return bw.Flush()
 }
 
-// accepted is the 202 of a reserve, a place in line (Waitlisted) or in the
-// pre-queue (Queued), written as the generated Reserve202JSONResponse
-// writes it but from the member itself: the generated union, Accepted,
-// would have it encoded, copied and scanned again (or, through
-// FromWaitlisted, merged through maps: 50 % more per request), on the path
-// every shopper of a sold-out sale takes.
-type accepted[T generated.Waitlisted | generated.Queued] struct {
-	Body    T
-	Headers generated.Reserve202ResponseHeaders
-}
-
-func (a accepted[T]) VisitReserveResponse(w http.ResponseWriter) error {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(a.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if a.Headers.IdempotencyReplayed != nil {
-		w.Header().Set("Idempotency-Replayed", strconv.FormatBool(*a.Headers.IdempotencyReplayed))
-	}
-	w.Header().Set("Location", a.Headers.Location)
-	w.WriteHeader(http.StatusAccepted)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-// acceptedResponse is the 202 of a reserve that gave r.
-func acceptedResponse(user string, r sale.ReserveResult, token *string, headers generated.Reserve202ResponseHeaders) generated.ReserveResponseObject {
+// appendAccepted appends the 202 body of a reserve that gave r: a place in
+// line (Waitlisted) or in the pre-queue (Queued).
+func appendAccepted(buf []byte, user string, r sale.ReserveResult, token *string) ([]byte, error) {
 	if r.Queued {
 		msg := "In the pre-queue; places are drawn at the opening"
 		if r.AlreadyWaiting {
 			msg = "Already in the pre-queue; places are drawn at the opening"
 		}
-		return accepted[generated.Queued]{Headers: headers, Body: generated.Queued{
+		return appendQueued(buf, generated.Queued{
 			Status: generated.QueuedStatusQueued, Message: msg, UserId: user,
 			OpensAt: r.OpensAt.UTC(), DrawCommitment: r.DrawCommitment, ShopperToken: token,
-		}}
+		})
 	}
 	msg := "Added to waitlist"
 	if r.AlreadyWaiting {
 		msg = "Already in waitlist"
 	}
-	return accepted[generated.Waitlisted]{Headers: headers, Body: generated.Waitlisted{
+	return appendWaitlisted(buf, generated.Waitlisted{
 		Status: generated.WaitlistedStatusWaiting, Message: msg, WaitlistPosition: r.Position, UserId: user, ShopperToken: token,
-	}}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -64,17 +65,20 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 	if err != nil {
 		return nil, answered(err, ans)
 	}
+	out := reserveAnswer{replayed: ans.Replayed, body: make([]byte, 0, answerBodySize)}
 	if r := ans.Reserve.Reservation; r != nil {
-		body := holdJSON(*r)
-		body.ShopperToken = token
-		return generated.Reserve201JSONResponse{
-			Body:    body,
-			Headers: generated.Reserve201ResponseHeaders{Location: "/reservations/" + r.ID, IdempotencyReplayed: replayedHeader(ans)},
-		}, nil
+		hold := holdJSON(*r)
+		hold.ShopperToken = token
+		out.status, out.location = http.StatusCreated, "/reservations/"+r.ID
+		out.body, err = appendHold(out.body, hold)
+	} else {
+		out.status, out.location = http.StatusAccepted, "/users/"+url.PathEscape(user)
+		out.body, err = appendAccepted(out.body, user, ans.Reserve, token)
 	}
-	return acceptedResponse(user, ans.Reserve, token, generated.Reserve202ResponseHeaders{
-		Location: "/users/" + url.PathEscape(user), IdempotencyReplayed: replayedHeader(ans),
-	}), nil
+	if err != nil {
+		return nil, fmt.Errorf("encode the answer to %s's reserve: %w", user, err)
+	}
+	return out, nil
 }
 
 func (h *handlers) GetDrawEntrants(ctx context.Context, _ generated.GetDrawEntrantsRequestObject) (generated.GetDrawEntrantsResponseObject, error) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/flashsale/flashsale/internal/sale"
 	"github.com/go-chi/chi/v5"
-	chimw "github.com/go-chi/chi/v5/middleware"
 )
 
 // recoverer turns a handler's panic into a 500 problem and a logged stack,
@@ -41,9 +40,9 @@ func observe(m *metrics, clock sale.Clock, log *slog.Logger) func(http.Handler) 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := clock.Now()
-			ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
+			ww := &statusWriter{ResponseWriter: w}
 			next.ServeHTTP(ww, r)
-			status := ww.Status()
+			status := ww.status
 			if status == 0 {
 				status = http.StatusOK // the handler wrote nothing
 			}
@@ -82,7 +81,7 @@ func headAsGet(next http.Handler) http.Handler {
 // document and the docs page could be cached, but are small and rarely read.
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
+		w.Header()["Cache-Control"] = headerNoStore
 		next.ServeHTTP(w, r)
 	})
 }
@@ -96,3 +95,28 @@ func methodLabel(m string) string {
 	}
 	return "OTHER"
 }
+
+// statusWriter notes the status a handler answered with, for observe. It
+// has only the ResponseWriter's own methods: http.ResponseController finds
+// the rest (Flush, Hijack, SetWriteDeadline) through Unwrap.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	// 1xx answers are interim: the status that counts comes after them.
+	if w.status == 0 && (code >= http.StatusOK || code == http.StatusSwitchingProtocols) {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -33,7 +33,7 @@ import (
 //     whose runtime.BindJSONBody binds it into the typed request instead of
 //     parsing the bytes again.
 type requestValidator struct {
-	ops  map[string]*operation // by "METHOD /pattern"
+	ops  map[opKey]*operation
 	opts *openapi3filter.Options
 	auth *authenticator
 	// addrs: new users are limited per client address, which is then read
@@ -42,6 +42,13 @@ type requestValidator struct {
 	trusted []netip.Prefix
 	log     *slog.Logger
 }
+
+// opKey names an operation by its method and its path in the document,
+// which is chi's route pattern: a key that needs no string built per
+// request.
+type opKey struct{ method, path string }
+
+func (k opKey) String() string { return k.method + " " + k.path }
 
 // operation is what the validator needs of one operation of the document.
 type operation struct {
@@ -74,7 +81,7 @@ func (o *operation) check(r *http.Request) bool {
 
 func newRequestValidator(spec *openapi3.T, auth *authenticator, addrs bool, trusted []netip.Prefix, log *slog.Logger) (*requestValidator, error) {
 	v := &requestValidator{
-		ops: make(map[string]*operation),
+		ops: make(map[opKey]*operation),
 		opts: &openapi3filter.Options{
 			// Security is this validator's own first step (authenticate):
 			// kin-openapi would ask once per scheme of each alternative.
@@ -117,11 +124,15 @@ func newRequestValidator(spec *openapi3.T, auth *authenticator, addrs bool, trus
 					return nil, fmt.Errorf("%s %s: a request body must be application/json with a schema, and only that", method, path)
 				}
 				o.body = &requestBody{doc: rb.Value, schema: media.Schema.Value}
+				if o.body.plan, err = compileBody(media.Schema.Value); err != nil {
+					// Correct either way, only slower: said once, at start.
+					log.Info("a request body is checked by the general path", "operation", method+" "+path, "why", err)
+				}
 				if ref := media.Schema.Ref; ref != "" {
 					o.body.schemaID = " " + ref
 				}
 			}
-			v.ops[method+" "+path] = o
+			v.ops[opKey{method, path}] = o
 		}
 	}
 	return v, nil
@@ -131,7 +142,7 @@ func newRequestValidator(spec *openapi3.T, auth *authenticator, addrs bool, trus
 // by the method chi routed (GET for a HEAD request).
 func (v *requestValidator) operation(r *http.Request) *operation {
 	rc := chi.RouteContext(r.Context())
-	return v.ops[rc.RouteMethod+" "+rc.RoutePattern()]
+	return v.ops[opKey{rc.RouteMethod, rc.RoutePattern()}]
 }
 
 // middleware runs after chi has routed (it is the API route group's), so the
