@@ -23,9 +23,16 @@ type metrics struct {
 	// streamEvents counts the events sent on event streams, by name.
 	streamEvents *prometheus.CounterVec
 
-	mu       sync.RWMutex
-	counters map[metricKey]prometheus.Counter
-	timers   map[metricKey]prometheus.Observer
+	// children: metricKey → *child. A sync.Map, whose reads of keys
+	// already there take no lock: every request reads it, on every core.
+	children sync.Map
+}
+
+// child is one (method, route, status)'s resolved series; timer is nil for
+// event streams, which are counted and not timed.
+type child struct {
+	counter prometheus.Counter
+	timer   prometheus.Observer
 }
 
 type metricKey struct {
@@ -48,8 +55,6 @@ func newMetrics(reg *prometheus.Registry, store sale.Store, hub *live.Hub, hooks
 			Name: "flashsale_stream_events_total",
 			Help: "Events sent on the users' event streams, by event name (heartbeats as \"heartbeat\").",
 		}, []string{"event"}),
-		counters: make(map[metricKey]prometheus.Counter),
-		timers:   make(map[metricKey]prometheus.Observer),
 	}
 	collectorsToRegister := []prometheus.Collector{
 		m.requests, m.duration, m.streamEvents,
@@ -78,21 +83,18 @@ func newMetrics(reg *prometheus.Registry, store sale.Store, hub *live.Hub, hooks
 // took: one hour-long stream would read as the slowest request of all.
 func (m *metrics) observe(method, route string, status int, d time.Duration, stream bool) {
 	k := metricKey{method, route, status}
-	m.mu.RLock()
-	c, t := m.counters[k], m.timers[k]
-	m.mu.RUnlock()
-	if c == nil {
-		c = m.requests.WithLabelValues(method, route, strconv.Itoa(status))
+	v, ok := m.children.Load(k)
+	if !ok {
+		c := &child{counter: m.requests.WithLabelValues(method, route, strconv.Itoa(status))}
 		if !stream { // resolving a child makes its series, empty or not
-			t = m.duration.WithLabelValues(method, route)
+			c.timer = m.duration.WithLabelValues(method, route)
 		}
-		m.mu.Lock()
-		m.counters[k], m.timers[k] = c, t
-		m.mu.Unlock()
+		v, _ = m.children.LoadOrStore(k, c)
 	}
-	c.Inc()
-	if t != nil {
-		t.Observe(d.Seconds())
+	c := v.(*child)
+	c.counter.Inc()
+	if c.timer != nil {
+		c.timer.Observe(d.Seconds())
 	}
 }
 

@@ -105,7 +105,7 @@ func appendToken(buf []byte, token *string) []byte {
 // control characters, invalid UTF-8, U+2028) is then exactly its own.
 func appendJSONString(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			quoted, _ := json.Marshal(s) // a string always encodes
 			return append(buf, quoted...)
 		}
@@ -114,6 +114,19 @@ func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, s...)
 	return append(buf, '"')
 }
+
+// plainJSON marks the bytes encoding/json writes as they are: printable
+// ASCII but the quote, the backslash and the HTML characters it escapes.
+// A table, since a token is a few hundred bytes to look at.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
 
 // appendJSONTime appends t as time.Time's MarshalJSON does: RFC 3339 with
 // nanoseconds as needed, and the same error for a year it cannot write.
