@@ -16,6 +16,8 @@ func streamsCommand(ctx context.Context, args []string, stdout io.Writer) error 
 			"memory per open stream and how long each move takes to reach the last stream. A stream refused,\n"+
 			"or one that misses an event or gets a wrong one, exits 1.")
 	fs.StringVar(&c.ServerBin, "server-bin", "bin/flashsale", "the server's binary, started on a free loopback port")
+	fs.StringVar(&c.BeforeBin, "before-bin", "", "an earlier server binary to compare with: each binary is measured --runs times, alternating")
+	fs.IntVar(&c.Runs, "runs", 3, "with --before-bin, the measurements of each binary")
 	fs.StringVar(&c.ServerFlags, "server-flags", "", "more flags for the server, space-separated, after the bench's own (a later flag wins; --addr is always the bench's)")
 	fs.StringVar(&c.AdminToken, "admin-token", "streams-bench", "the admin token the server is started with")
 	fs.IntVar(&c.Streams, "streams", 10000, "users in line, each with one open event stream")

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/flashsale/flashsale/generated"
 	"github.com/flashsale/flashsale/internal/live"
-	"github.com/flashsale/flashsale/internal/sale"
 )
 
 // eventsOperation is GET /users/{user_id}/events, by its generated name.
@@ -44,7 +42,7 @@ func (h *handlers) GetUserEvents(ctx context.Context, req generated.GetUserEvent
 		return nil, err
 	}
 	head, _ := ctx.Value(headRequest{}).(bool)
-	return eventStream{ctx: ctx, stream: s, first: first, head: head, log: h.log, sent: h.eventsSent}, nil
+	return eventStream{ctx: ctx, hub: h.live, stream: s, first: first, head: head, log: h.log, sent: h.eventsSent}, nil
 }
 
 // eventStream is the 200 answer: it writes the stream's messages as
@@ -53,6 +51,7 @@ func (h *handlers) GetUserEvents(ctx context.Context, req generated.GetUserEvent
 // every strict response is, by the same goroutine.
 type eventStream struct {
 	ctx    context.Context
+	hub    *live.Hub
 	stream *live.Stream
 	first  live.Message // the state, read before answering
 	head   bool
@@ -60,10 +59,26 @@ type eventStream struct {
 	sent   func(event string)
 }
 
+// VisitGetUserEventsResponse writes the headers and the first state, then
+// hands the connection to the hub's writers (handOff) and returns, so that
+// an open stream keeps no goroutine and no buffer of net/http's. Where the
+// connection cannot be taken (HTTP/2, a test's recorder) this goroutine
+// writes the stream itself, as every stream was written before.
 func (e eventStream) VisitGetUserEventsResponse(w http.ResponseWriter) error {
-	defer e.stream.Close()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			e.stream.Close()
+		}
+	}()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no") // a proxy that buffers would hold every event back
+	if !e.head {
+		// No chunked framing: the body ends when the connection closes,
+		// so that a writer that took the connection writes events as they
+		// are (net/http's own setup for Server-Sent Events).
+		w.Header().Set("Transfer-Encoding", "identity")
+	}
 	w.WriteHeader(http.StatusOK)
 	if e.head {
 		return nil
@@ -71,38 +86,59 @@ func (e eventStream) VisitGetUserEventsResponse(w http.ResponseWriter) error {
 	// The server's ReadTimeout needs nothing here: net/http clears the
 	// read deadline once the request is read, for the background read
 	// that notices the client leaving (cmd/flashsale's stream test).
-	rc := http.NewResponseController(w)
+	rw := responseSink{w: w, rc: http.NewResponseController(w)}
 	buf := fmt.Appendf(nil, "retry: %d\n\n", streamRetry.Milliseconds())
-	for m, err := e.first, error(nil); ; m, err = e.stream.Next(e.ctx) {
+	if !e.write(rw, buf, e.first) {
+		return nil
+	}
+	conn, ok := e.handOff(rw.rc)
+	if !ok {
+		e.serve(rw)
+		return nil
+	}
+	if conn == nil {
+		handedOff = true
+		return nil
+	}
+	defer conn.Close()
+	e.serve(connSink{conn})
+	return nil
+}
+
+// serve writes the stream's messages after the first from this goroutine,
+// until the stream or the connection ends.
+func (e eventStream) serve(to sink) {
+	var buf []byte
+	for {
+		m, err := e.stream.Next(e.ctx)
 		if err != nil {
 			// Each way a stream ends is the client's cue to reconnect,
 			// and none is an error of the request: the answer was a
 			// 200 from the first byte.
-			switch {
-			case errors.Is(err, live.ErrClosed) || e.ctx.Err() != nil:
-			case errors.Is(err, sale.ErrUnavailable):
-				// An outage, which the sweeper and /healthz report once:
-				// not once for each of thousands of streams.
-				e.log.Debug("event stream ended: the store is unavailable", "err", err)
-			default:
-				e.log.Warn("event stream ended", "err", err)
+			if e.ctx.Err() == nil {
+				e.hub.LogEnd(err)
 			}
-			return nil
+			return
 		}
-		if buf, err = appendMessage(buf, m); err != nil {
-			e.log.Error("event stream ended", "err", err) // a store's bug: see userShape
-			return nil
+		if !e.write(to, buf[:0], m) {
+			return
 		}
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if _, err := w.Write(buf); err != nil {
-			return nil // gone, or too slow to read
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-		buf = buf[:0]
-		e.sent(m.Event)
 	}
+}
+
+// write appends m to buf and writes it with its own deadline; false: the
+// stream is over.
+func (e eventStream) write(to sink, buf []byte, m live.Message) bool {
+	buf, err := appendMessage(buf, m)
+	if err != nil {
+		e.log.Error("event stream ended", "err", err) // a store's bug: see userShape
+		return false
+	}
+	if err := to.write(buf, time.Now().Add(streamWriteTimeout)); err != nil {
+		return false // gone, or too slow to read
+	}
+	e.sent(m.Event)
+	return true
 }
 
 // appendMessage appends m in the event-stream format: an id, an event name

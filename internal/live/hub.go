@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,7 @@ import (
 // Limits and intervals, written once here.
 const (
 	// DefaultMaxStreams bounds the streams one server keeps open: each
-	// holds a connection (a file descriptor) and a goroutine.
+	// holds a connection (a file descriptor).
 	DefaultMaxStreams = 10000
 	// DefaultMaxPerUser bounds one user's streams: a few tabs, not a
 	// script opening thousands under one name.
@@ -65,6 +66,9 @@ type Config struct {
 	MaxPerUser int
 	// Logger gets the feed's failures; nil discards.
 	Logger *slog.Logger
+	// Writers is how many goroutines write the streams handed to Serve;
+	// zero means one per processor (GOMAXPROCS).
+	Writers int
 }
 
 // Hub follows one store's feed for every stream of one server.
@@ -86,11 +90,24 @@ type Hub struct {
 
 	refusedFull, refusedUser atomic.Uint64
 
+	// heard is the newest event the hub has had from the feed, stored
+	// before it wakes anyone for it: a stream woken reads a state that
+	// includes it (asOfReader).
+	heard atomic.Uint64
+
 	wait rate
 
 	// Only the following goroutine touches these.
 	total       int64
 	initialized bool
+
+	// writers serve the streams handed to Serve; writersDone counts
+	// those still running, so that Close returns once every connection
+	// they held is closed.
+	writers     []*writer
+	nextWriter  atomic.Uint64
+	writersDone sync.WaitGroup
+	hangups     *hangups // nil where epoll is not
 
 	done      chan struct{} // closed by Close: every stream ends
 	stop      context.CancelFunc
@@ -123,8 +140,12 @@ func Start(cfg Config) (*Hub, error) {
 	if h.maxPerUser == 0 {
 		h.maxPerUser = DefaultMaxPerUser
 	}
-	if h.maxStreams < 1 || h.maxPerUser < 1 {
-		return nil, fmt.Errorf("live: stream limits %d per server and %d per user must be at least 1", h.maxStreams, h.maxPerUser)
+	writers := cfg.Writers
+	if writers == 0 {
+		writers = runtime.GOMAXPROCS(0)
+	}
+	if h.maxStreams < 1 || h.maxPerUser < 1 || writers < 1 {
+		return nil, fmt.Errorf("live: stream limits %d per server and %d per user, and writers %d, must be at least 1", h.maxStreams, h.maxPerUser, writers)
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -141,6 +162,16 @@ func Start(cfg Config) (*Hub, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
 	go h.follow(ctx, after)
+	if h.hangups, err = newHangups(); err != nil {
+		h.hangups = nil
+		h.log.Debug("live: clients that leave a served stream are found by its heartbeat", "err", err)
+	}
+	h.writers = make([]*writer, writers)
+	h.writersDone.Add(writers)
+	for i := range h.writers {
+		h.writers[i] = newWriter(h)
+		go h.writers[i].run(ctx)
+	}
 	return h, nil
 }
 
@@ -156,6 +187,10 @@ func (h *Hub) Close() {
 		close(h.done)
 		h.stop()
 		<-h.stopped
+		h.writersDone.Wait()
+		if h.hangups != nil {
+			h.hangups.close()
+		}
 	})
 }
 
@@ -251,6 +286,7 @@ func (h *Hub) followFrom(ctx context.Context, after uint64, following func()) er
 // apply wakes the streams e concerns and counts the units it brings to the
 // line; it reports whether e moved the line.
 func (h *Hub) apply(e sale.Event) (moved bool) {
+	h.heard.Store(e.Seq)
 	switch e.Kind {
 	case sale.EventReset:
 		h.total, h.initialized = 0, false

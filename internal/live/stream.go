@@ -10,8 +10,9 @@ import (
 )
 
 // Stream is one client's view of one user, as a sequence of Messages.
-// Next is called by one goroutine (the client's request); the hub only
-// wakes it, never blocking on it, so a client that does not read holds up
+// One goroutine at a time reads it, with Next (the client's request) or,
+// once the hub's writers serve it, Poll (its writer); the hub only wakes
+// it, never blocking on it, so a client that does not read holds up
 // nobody but itself.
 type Stream struct {
 	hub  *Hub
@@ -25,6 +26,11 @@ type Stream struct {
 	moved   chan struct{}  // the line-moved channel as of the last read
 	nextPos time.Time      // no position event before this (Coalesce)
 	held    bool           // a position event is held back until nextPos
+	sentAt  time.Time      // when the last message was made: the heartbeat counts from it
+
+	// onWake, guarded by Hub.mu, tells the stream's writer that it was
+	// woken; nil while a request's goroutine reads it with Next.
+	onWake func()
 }
 
 // Message is one thing to send: an event about the user, or, with Event
@@ -68,6 +74,9 @@ func (s *Stream) wake() {
 	select {
 	case s.woken <- struct{}{}:
 	default:
+	}
+	if s.onWake != nil {
+		s.onWake()
 	}
 }
 
@@ -116,6 +125,7 @@ func (s *Stream) Next(ctx context.Context) (Message, error) {
 		case <-s.hub.done:
 			return Message{}, ErrClosed
 		case <-heartbeat:
+			s.sentAt = clock.Now()
 			return Message{}, nil
 		case <-s.woken:
 		case <-moved:
@@ -134,7 +144,7 @@ func (s *Stream) read(ctx context.Context, first bool) (Message, bool, error) {
 	// Taken before the read, so that a move after the read, which the
 	// state does not show, wakes the stream again.
 	s.moved = h.movedNow()
-	st, err := h.store.User(ctx, s.user)
+	st, err := h.user(ctx, s.user, first)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("read user %s: %w", s.user, err)
 	}
@@ -154,6 +164,7 @@ func (s *Stream) read(ctx context.Context, first bool) (Message, bool, error) {
 		s.nextPos = now.Add(Coalesce)
 	}
 	s.held = false
+	s.sentAt = h.clock.Now()
 	s.last = st
 	m := Message{Event: event, ID: st.Seq, State: st}
 	if st.State == sale.Waiting {
@@ -215,4 +226,24 @@ func sameHold(a, b *sale.Reservation) bool {
 		return a == b
 	}
 	return a.ID == b.ID && a.Status == b.Status
+}
+
+// asOfReader is a store that can answer a read that need only include an
+// event it handed out (store.Store): a store shared by servers otherwise
+// asks the database for its newest event on every read, a round trip for
+// each stream at each move where one goroutine per stream used to share
+// one.
+type asOfReader interface {
+	UserAsOf(ctx context.Context, userID string, seq uint64) (sale.UserState, error)
+}
+
+// user reads user's state for a stream. A stream's first read includes
+// every change made before it, on any server (a shopper who just reserved
+// elsewhere sees it); a later one, made because the feed woke the stream,
+// need only include what the feed has told the hub.
+func (h *Hub) user(ctx context.Context, user string, first bool) (sale.UserState, error) {
+	if r, ok := h.store.(asOfReader); ok && !first {
+		return r.UserAsOf(ctx, user, h.heard.Load())
+	}
+	return h.store.User(ctx, user)
 }

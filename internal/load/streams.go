@@ -19,6 +19,13 @@ import (
 type StreamsConfig struct {
 	// ServerBin is the server's binary, started on a free loopback port.
 	ServerBin string
+	// BeforeBin, when set, is an earlier build to compare with: the whole
+	// measurement runs Runs times for each binary, alternating, before
+	// first, and a comparison of the medians ends the report.
+	BeforeBin string
+	// Runs is how many times each binary is measured when BeforeBin is
+	// set; zero means 3.
+	Runs int
 	// ServerFlags are more flags for the server, space-separated, after
 	// the bench's own (a later flag wins; --addr, on a free loopback port,
 	// is always the bench's and comes last).
@@ -61,6 +68,9 @@ func (c StreamsConfig) Check() error {
 	case c.Rounds > c.Streams:
 		bad("rounds %d above streams %d: each round promotes one waiting user", c.Rounds, c.Streams)
 	}
+	if c.Runs < 0 {
+		bad("runs %d: want zero or above", c.Runs)
+	}
 	if c.Timeout <= 0 {
 		bad("timeout %s: want above zero", c.Timeout)
 	}
@@ -84,14 +94,23 @@ func (c StreamsConfig) serverArgs() []string {
 // Streams is the whole measurement: the line, the memory before, the
 // streams, the memory after, the rounds; then the report, to out. A stream
 // refused, or one that misses an event or gets a wrong one, is an error.
-func Streams(ctx context.Context, c StreamsConfig, out io.Writer) (err error) {
+func Streams(ctx context.Context, c StreamsConfig, out io.Writer) error {
 	if err := c.Check(); err != nil {
 		return fmt.Errorf("streams config: %w", err)
 	}
-	rep := streamsReport{cfg: c, started: time.Now()}
+	if c.BeforeBin != "" {
+		return compareStreams(ctx, c, out)
+	}
+	_, err := measureStreams(ctx, c, out)
+	return err
+}
+
+// measureStreams is one measurement of c.ServerBin.
+func measureStreams(ctx context.Context, c StreamsConfig, out io.Writer) (rep streamsReport, err error) {
+	rep = streamsReport{cfg: c, started: time.Now()}
 	srv, err := StartChildOnFreePort(ctx, "server", c.ServerBin, c.serverArgs())
 	if err != nil {
-		return err
+		return rep, err
 	}
 	var streams []*sseStream
 	defer func() {
@@ -112,26 +131,26 @@ func Streams(ctx context.Context, c StreamsConfig, out io.Writer) (err error) {
 	t := time.Now()
 	holdID, positions, err := formLine(ctx, a, c.Streams, c.Concurrency)
 	if err != nil {
-		return srv.Explain(fmt.Errorf("form the line: %w", err))
+		return rep, srv.Explain(fmt.Errorf("form the line: %w", err))
 	}
 	rep.lineTook = time.Since(t)
 	fmt.Fprintf(out, "line       %s holds the one unit; %d users joined the line in %s, %d at a time\n",
 		holderUser, c.Streams, rep.lineTook.Round(time.Millisecond), c.Concurrency)
 
 	if rep.before, err = sampleMemory(ctx, a.hc, srv); err != nil {
-		return srv.Explain(err)
+		return rep, srv.Explain(err)
 	}
 	arrivals := make(chan arrival, 2*c.Streams+16)
 	streams = make([]*sseStream, c.Streams)
 	t = time.Now()
 	if err := openAll(ctx, a, srv, streams, positions, arrivals, c); err != nil {
-		return err
+		return rep, err
 	}
 	rep.openTook = time.Since(t)
 	fmt.Fprintf(out, "streams    %d open in %s, %d opening at a time; each got its state event with its position\n",
 		c.Streams, rep.openTook.Round(time.Millisecond), c.Concurrency)
 	if rep.after, err = sampleMemory(ctx, a.hc, srv); err != nil {
-		return srv.Explain(err)
+		return rep, srv.Explain(err)
 	}
 
 	q := &queue{users: make([]string, c.Streams), pos: positions, holder: -1, holdID: holdID}
@@ -143,11 +162,11 @@ func Streams(ctx context.Context, c StreamsConfig, out io.Writer) (err error) {
 	for n := 1; n <= c.Rounds; n++ {
 		r, err := playRound(ctx, a, srv, q, arrivals, n, c.Timeout)
 		if err != nil {
-			return err
+			return rep, err
 		}
 		rep.rounds = append(rep.rounds, r)
 		if err := quiet(ctx, srv, q, arrivals, n, c.Pause); err != nil {
-			return err
+			return rep, err
 		}
 	}
 	cpu1, ok1 := srv.CPU()
@@ -155,10 +174,10 @@ func Streams(ctx context.Context, c StreamsConfig, out io.Writer) (err error) {
 	rep.roundsCPU, rep.roundsCPUOK = cpu1-cpu0, ok0 && ok1
 	rep.benchCPU, rep.benchCPUOK = self1-self0, selfOK0 && selfOK1
 	if rep.during, err = readMemory(ctx, a.hc, srv); err != nil {
-		return srv.Explain(err)
+		return rep, srv.Explain(err)
 	}
 	rep.print(out)
-	return nil
+	return rep, nil
 }
 
 // openAll opens one stream per waiting user, with the token a kept for

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -175,5 +176,57 @@ func TestReadWaitsForABatchInFlight(t *testing.T) {
 	}
 	if st := <-read; st.Held != 1 {
 		t.Fatalf("the read answered %+v after the batch committed; want alice's hold in it", st)
+	}
+}
+
+// TestUserAsOf: a read as of an event the store has applied is answered
+// from memory, with no catch-up round (an event stream woken by the feed
+// reads so): it answers while another server's commit is in progress,
+// which a catch-up round waits for. One as of an event the store has not
+// applied catches up first, so that it still includes that event.
+func TestUserAsOf(t *testing.T) {
+	ctx := t.Context()
+	j, a, b := twoServers(t)
+	sa, sb := a.(*Store), b.(*Store)
+	if _, err := sale.Initialize(ctx, a, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 { // the watch must not be what makes it pass
+		res, err := sale.Reserve(ctx, a, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := sa.applied()
+		u, err := sb.UserAsOf(ctx, "alice", seq)
+		if err != nil || u.State != sale.Holding || u.Reservation == nil || u.Reservation.ID != res.Reservation.ID {
+			t.Fatalf("as of event %d, the other store says alice is %+v (%v), want her hold %s", seq, u, err, res.Reservation.ID)
+		}
+		if _, err := sale.Cancel(ctx, a, res.Reservation.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	seq := sa.applied()
+	if _, err := sb.UserAsOf(ctx, "alice", seq); err != nil {
+		t.Fatal(err)
+	}
+	release := j.stall(t)
+	commits := j.commit.Load()
+	committed := make(chan error, 1)
+	go func() { _, err := sale.Reserve(ctx, a, "bob"); committed <- err }()
+	for j.commit.Load() == commits { // until bob's commit has the journal
+		time.Sleep(time.Millisecond)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if u, err := sb.UserAsOf(short, "alice", seq); err != nil || u.State != sale.None {
+		t.Fatalf("as of applied event %d, during another server's commit: %+v (%v), want an answer from memory", seq, u, err)
+	}
+	if _, err := sb.User(short, "alice"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a read as of now answered during another server's commit (%v): the test proves nothing", err)
+	}
+	release()
+	if err := <-committed; err != nil {
+		t.Fatal(err)
 	}
 }

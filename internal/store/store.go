@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -309,6 +310,18 @@ func (s *Store) User(ctx context.Context, userID string) (sale.UserState, error)
 	return read(ctx, s, get, expireThen(get))
 }
 
+// UserAsOf is User for a reader that only needs a state that includes
+// the event seq, one it heard of from this store's own feed (an event
+// stream woken by it): the feed hands out an event only once this server
+// has applied it, so a store shared by servers then answers from memory,
+// without the catch-up round with the database that User makes to include
+// every other server's commits. Only if seq is not applied yet does it
+// catch up first.
+func (s *Store) UserAsOf(ctx context.Context, userID string, seq uint64) (sale.UserState, error) {
+	get := func(r *rules.Sale) (sale.UserState, error) { return r.User(userID), nil }
+	return readAsOf(ctx, s, seq, get, expireThen(get))
+}
+
 // Status implements sale.Store.
 func (s *Store) Status(ctx context.Context) (sale.Status, error) {
 	get := func(r *rules.Sale) (sale.Status, error) { return r.Status(), nil }
@@ -331,11 +344,20 @@ func expireThen[T any](get func(*rules.Sale) (T, error)) func(*rules.Sale, time.
 // read answers from memory when nothing is due to expire (the common case,
 // a pure read under the lock) and otherwise runs asChange as a change.
 func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error), asChange func(*rules.Sale, time.Time) (T, error)) (T, error) {
+	return readAsOf(ctx, s, asOfNow, get, asChange)
+}
+
+// asOfNow asks readAsOf for every change acknowledged anywhere before the
+// read: a catch-up round on a shared store.
+const asOfNow = math.MaxUint64
+
+// readAsOf is read for a state that includes the event seq at least.
+func readAsOf[T any](ctx context.Context, s *Store, seq uint64, get func(*rules.Sale) (T, error), asChange func(*rules.Sale, time.Time) (T, error)) (T, error) {
 	if err := ctx.Err(); err != nil {
 		var zero T
 		return zero, err
 	}
-	if s.shared != nil {
+	if s.shared != nil && (seq == asOfNow || s.applied() < seq) {
 		if err := s.barrier(ctx); err != nil {
 			var zero T
 			return zero, err
@@ -349,6 +371,13 @@ func read[T any](ctx context.Context, s *Store, get func(*rules.Sale) (T, error)
 	}
 	s.mu.Unlock()
 	return change(ctx, s, nil, asChange)
+}
+
+// applied is the newest event this store has applied.
+func (s *Store) applied() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sale.Seq()
 }
 
 // change runs decide as one atomic step in a committed batch, answering
