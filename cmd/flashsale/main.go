@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"runtime/debug"
 
 	"github.com/flashsale/flashsale/internal/cli"
 	"github.com/flashsale/flashsale/internal/httpapi"
@@ -29,20 +28,11 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
+	cli.SetServerGC()
 	cli.Main("flashsale", func(ctx context.Context) error {
 		return run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	})
 }
-
-// gcPercent is the garbage collector's target unless GOGC sets one. Each
-// request allocates a few KB that die at once, and the store's live heap is
-// small: collecting less often buys about a fifth of the CPU per request
-// (docs/benchmarks.md) for a larger heap. It is the process's setting, so
-// main sets it, never run, which tests call in their own process.
-const gcPercent = 400
 
 // run serves until ctx is done, then shuts down gracefully: the listener
 // closes, event streams end, requests in flight finish (up to

@@ -48,7 +48,10 @@ type propPlan struct {
 	// (a plan's strings are ASCII, where that is the byte count);
 	// maxLen < 0 means none.
 	minLen, maxLen int
-	pattern        *regexp.Regexp
+	// pattern is checked by ascii when the pattern compiles to it (the
+	// document's do), else by Go's regexp.
+	pattern *regexp.Regexp
+	ascii   *asciiPattern
 }
 
 type propKind int
@@ -148,6 +151,7 @@ func compileProp(s *openapi3.Schema) (*propPlan, error) {
 				return nil, fmt.Errorf("pattern: %w", err)
 			}
 			p.pattern, rest.Pattern = re, ""
+			p.ascii, _ = compilePattern(s.Pattern) // nil: regexp checks it
 		}
 	}
 	// An integer's bounds are not compiled: the document's integers have a
@@ -237,8 +241,7 @@ func (p *propPlan) read(data []byte, i int) (any, int, bool) {
 			return nil, 0, false
 		}
 		s := string(data[start:stop])
-		if len(s) < p.minLen || (p.maxLen >= 0 && len(s) > p.maxLen) ||
-			(p.pattern != nil && !p.pattern.MatchString(s)) {
+		if len(s) < p.minLen || (p.maxLen >= 0 && len(s) > p.maxLen) || !p.matches(s) {
 			return nil, 0, false
 		}
 		v, end = s, stop+1
@@ -266,4 +269,15 @@ func (p *propPlan) read(data []byte, i int) (any, int, bool) {
 		return nil, 0, false
 	}
 	return v, end, true
+}
+
+// matches says whether s, an ASCII string, matches the property's pattern.
+func (p *propPlan) matches(s string) bool {
+	switch {
+	case p.ascii != nil:
+		return p.ascii.match(s)
+	case p.pattern != nil:
+		return p.pattern.MatchString(s)
+	}
+	return true
 }

@@ -65,16 +65,18 @@ func (h *handlers) Reserve(ctx context.Context, req generated.ReserveRequestObje
 	if err != nil {
 		return nil, answered(err, ans)
 	}
-	out := reserveAnswer{replayed: ans.Replayed, body: make([]byte, 0, answerBodySize)}
+	out := reserveAnswer{replayed: ans.Replayed, body: answerBuffers.Get().(*[]byte)}
+	body := (*out.body)[:0]
 	if r := ans.Reserve.Reservation; r != nil {
 		hold := holdJSON(*r)
 		hold.ShopperToken = token
 		out.status, out.location = http.StatusCreated, "/reservations/"+r.ID
-		out.body, err = appendHold(out.body, hold)
+		body, err = appendHold(body, hold)
 	} else {
 		out.status, out.location = http.StatusAccepted, "/users/"+url.PathEscape(user)
-		out.body, err = appendAccepted(out.body, user, ans.Reserve, token)
+		body, err = appendAccepted(body, user, ans.Reserve, token)
 	}
+	*out.body = body
 	if err != nil {
 		return nil, fmt.Errorf("encode the answer to %s's reserve: %w", user, err)
 	}

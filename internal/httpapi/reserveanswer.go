@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/flashsale/flashsale/generated"
@@ -30,10 +31,11 @@ type reserveAnswer struct {
 	status   int
 	location string
 	replayed bool
-	body     []byte
+	body     *[]byte // from answerBuffers, returned once written
 }
 
 func (a reserveAnswer) VisitReserveResponse(w http.ResponseWriter) error {
+	defer answerBuffers.Put(a.body) // Write copies it, or has sent it
 	h := w.Header()
 	h["Content-Type"] = headerJSON
 	if a.replayed {
@@ -41,12 +43,18 @@ func (a reserveAnswer) VisitReserveResponse(w http.ResponseWriter) error {
 	}
 	h["Location"] = []string{a.location}
 	w.WriteHeader(a.status)
-	_, err := w.Write(a.body)
+	_, err := w.Write(*a.body)
 	return err
 }
 
-// answerBodySize fits a reserve's answer, token included, in one
-// allocation.
+// answerBuffers keep the buffers answers are appended into: one per
+// request in flight rather than one more allocation per request.
+var answerBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, answerBodySize)
+	return &b
+}}
+
+// answerBodySize fits a reserve's answer, token included.
 const answerBodySize = 512
 
 func appendHold(buf []byte, v generated.Hold) ([]byte, error) {
