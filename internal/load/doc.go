@@ -11,7 +11,7 @@
 //
 // Throughput is measured by wrk (https://github.com/wg/wrk, Debian's wrk), a
 // load generator written in C that is not this project's (Wrk): the real
-// server against the baseline, on a durable store against the memory
+// server against the referee and the baseline, on a durable store against the memory
 // store, and with a dead webhook endpoint against none, in alternating
 // rounds, each run a fresh process and a fresh sale, with the books
 // checked after every run. wrk only counts what it was told:
@@ -35,5 +35,9 @@
 //     parses its events nor times them against another request.
 //   - The baseline (Baseline, the baseline command): not a generator but
 //     the bare net/http handler the real server is measured against, the
-//     fastest correct answer to POST /reserve on the same machine.
+//     fastest answer to POST /reserve on the same machine, with no books.
+//   - The referee (Referee, the referee command): the correct server a
+//     competent engineer writes by hand, with no spec (one mutex, a map of
+//     users, a FIFO line, holds that expire, encoding/json): what the
+//     spec-first stack must come within 10 % of (issue 28).
 package load
