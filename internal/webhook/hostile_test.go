@@ -62,6 +62,9 @@ func TestHostileReceiver(t *testing.T) {
 					t.Errorf("fault %d never happened in %d calls: the test did not test it", f, len(calls))
 				}
 			}
+			// The receiver records a call as it arrives; the deliverer
+			// counts it once the 2xx is back: wait for that.
+			waitFor(t, 5*time.Second, func() bool { return s.Server().Webhooks.Stats()[0].Delivered >= uint64(len(want)) })
 			st := s.Server().Webhooks.Stats()[0]
 			if st.Failed == 0 || st.Retries != st.Failed || st.Delivered != uint64(len(want)) {
 				t.Errorf("stats %+v: want %d delivered and as many retries as failures", st, len(want))

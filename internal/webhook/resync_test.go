@@ -84,6 +84,12 @@ func TestEventsGoneGoOnFromTheSaleAsItIs(t *testing.T) {
 	newest, _ := st.Newest(ctx)
 	waitFor(t, 5*time.Second, func() bool { return d.Stats()[0].Cursor == newest })
 
+	// Progress is recorded in the outbox after it is made (every 100 ms at
+	// the latest): wait for the cursor there.
+	waitFor(t, 5*time.Second, func() bool {
+		endpoints, err := f.Endpoints(ctx)
+		return err == nil && len(endpoints) == 1 && endpoints[0].Cursor == newest
+	})
 	stats := d.Stats()[0]
 	if stats.DeadLetter != 6 { // events 1..6: the copy was made at 6
 		t.Errorf("dead letters %d, want 6 (every event up to the copy of the sale it went on from)", stats.DeadLetter)
