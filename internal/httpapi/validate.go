@@ -27,8 +27,10 @@ import (
 //     chi matched comes from a table built at start (chi's route patterns
 //     are the document's paths), so kin-openapi never routes again.
 //   - kin-openapi checks the security and the parameters
-//     (openapi3filter.ValidateRequest) and the body against its schema
-//     (openapi3.Schema.VisitJSON). The body is read and decoded once, here,
+//     (openapi3filter.ValidateRequest). The body is checked against its
+//     schema by the plan compiled from it at start (bodyplan.go), or, for
+//     whatever the plan is not sure of, by openapi3.Schema.VisitJSON, whose
+//     words every refusal keeps. The body is read and decoded once, here,
 //     and the decoded value rides on r.Body to the generated strict handler,
 //     whose runtime.BindJSONBody binds it into the typed request instead of
 //     parsing the bytes again.
