@@ -50,8 +50,6 @@ type requestValidator struct {
 // request.
 type opKey struct{ method, path string }
 
-func (k opKey) String() string { return k.method + " " + k.path }
-
 // operation is what the validator needs of one operation of the document.
 type operation struct {
 	route *routers.Route

@@ -90,3 +90,5 @@ func TestEveryServedRouteIsAnOperationOfTheDocument(t *testing.T) {
 		}
 	}
 }
+
+func (k opKey) String() string { return k.method + " " + k.path }

@@ -76,11 +76,7 @@ func medianFloat(fs []streamsFigures, of func(streamsFigures) float64) float64 {
 	for i, f := range fs {
 		v[i] = of(f)
 	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return median(v)
 }
 
 func kibs(fs []streamsFigures, of func(streamsFigures) float64) string {
